@@ -1,0 +1,364 @@
+"""One typed, validated config object per station, loaded once and passed down.
+
+    config = load_config("config/demo.toml")
+    print(config.station.id, config.database.path, config.vision.lines[0].name)
+
+Every section is a frozen dataclass. Unknown keys are errors; every error names the key path,
+the bad value and what is allowed (`ConfigError`). Relative paths are resolved against the
+directory of the TOML file, so a config works from any working directory.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(ValueError):
+    """A config value is wrong. `path` is the dotted key, e.g. ``vision.lines[0].a``."""
+
+    def __init__(self, path: str, message: str):
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+
+def _rule(default=dataclasses.MISSING, *, min=None, max=None, choices=None, pattern=None,
+          path=False, doc=""):
+    """A dataclass field with validation rules kept in its metadata."""
+    meta = {"min": min, "max": max, "choices": choices, "pattern": pattern, "path": path, "doc": doc}
+    if isinstance(default, (list, dict)):
+        value = default
+        return field(default_factory=lambda: type(value)(value), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+@dataclass(frozen=True)
+class StationSection:
+    org: str = _rule(pattern=_ID, doc="organisation id (lower case, digits, - or _)")
+    store: str = _rule(pattern=_ID)
+    id: str = _rule(pattern=_ID)
+    name: str = _rule("", doc="store name shown to shoppers")
+    timezone: str = _rule("UTC")
+
+    @property
+    def path(self) -> str:
+        """``org/store/station``: the station's identity in topics and envelopes."""
+        return f"{self.org}/{self.store}/{self.id}"
+
+
+@dataclass(frozen=True)
+class DatabaseSection:
+    path: Path = _rule(path=True)
+    busy_timeout_ms: int = _rule(5000, min=0, max=600_000)
+
+
+@dataclass(frozen=True)
+class Reason:
+    id: str = _rule(pattern=_ID)
+    en: str = _rule()
+    vi: str = _rule()
+
+
+@dataclass(frozen=True)
+class ReasonsSection:
+    detractor: list[Reason] = _rule([])
+    passive: list[Reason] = _rule([])
+    promoter: list[Reason] = _rule([])
+
+
+@dataclass(frozen=True)
+class KioskSection:
+    enabled: bool = _rule(True)
+    languages: list[str] = _rule(["vi", "en"], choices=("vi", "en"))
+    default_language: str = _rule("vi", choices=("vi", "en"))
+    csat: bool = _rule(True, doc="ask CSAT 1-5 after the NPS follow-up")
+    ces: bool = _rule(False, doc="ask CES 1-7")
+    free_text: bool = _rule(True)
+    idle_timeout_s: float = _rule(20.0, min=3, max=600)
+    debounce_ms: int = _rule(400, min=0, max=5000)
+    cooldown_s: float = _rule(3.0, min=0, max=600)
+    thank_you_s: float = _rule(4.0, min=0.5, max=60)
+    review_url: str = _rule("", doc="shown as a QR code to promoters; empty = no QR")
+    admin_pin_hash: str = _rule("", pattern=r"^(|scrypt\$\d+\$\d+\$\d+\$[0-9a-f]+\$[0-9a-f]+)$",
+                                doc="from `cx-station pin-hash`; empty disables the admin screen")
+    admin_idle_s: float = _rule(120.0, min=10, max=3600)
+    fullscreen: bool = _rule(False)
+    reasons: ReasonsSection = _rule(ReasonsSection())
+
+    def __post_init__(self):
+        if not self.languages:
+            raise ConfigError("kiosk.languages", "must list at least one language")
+        if self.default_language not in self.languages:
+            raise ConfigError("kiosk.default_language",
+                              f"{self.default_language!r} is not in kiosk.languages {self.languages}")
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str = _rule(pattern=_ID)
+    a: list[float] = _rule(doc="[x, y] pixels")
+    b: list[float] = _rule()
+
+    def __post_init__(self):
+        for key in ("a", "b"):
+            if len(getattr(self, key)) != 2:
+                raise ConfigError(key, f"must be [x, y], got {getattr(self, key)!r}")
+        if list(self.a) == list(self.b):
+            raise ConfigError("b", "must differ from a (a line needs two distinct points)")
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str = _rule(pattern=_ID)
+    polygon: list[list[float]] = _rule(doc="[[x, y], ...] pixels, at least 3 points")
+
+    def __post_init__(self):
+        if len(self.polygon) < 3 or any(len(p) != 2 for p in self.polygon):
+            raise ConfigError("polygon", f"needs at least 3 [x, y] points, got {self.polygon!r}")
+
+
+@dataclass(frozen=True)
+class VisionSection:
+    enabled: bool = _rule(True)
+    camera: str = _rule("", doc="video file path, device index ('0') or rtsp://, http:// URL; "
+                                "empty = no camera")
+    loop: bool = _rule(False, doc="restart a video file at its end (demo)")
+    fps_cap: float = _rule(15.0, min=1, max=120)
+    threads: int = _rule(2, min=1, max=64)
+    models_dir: Path = _rule(Path("../models"), path=True)
+    person_detector: str = _rule("default")
+    detect_every: int = _rule(1, min=1, max=30, doc="run the person detector every k-th frame")
+    faces: bool = _rule(True, doc="estimate age bracket and gender per track")
+    lines: list[Line] = _rule([])
+    zones: list[Zone] = _rule([])
+    kiosk_zone: str = _rule("", doc="name of the zone in front of the kiosk; empty = none")
+    kiosk_link_window_s: float = _rule(15.0, min=1, max=600)
+    debug_preview: bool = _rule(False, doc="show a window with blurred faces; off in stores")
+    reconnect_max_s: float = _rule(30.0, min=0.1, max=3600)
+
+    def __post_init__(self):
+        for kind, items in (("lines", self.lines), ("zones", self.zones)):
+            names = [item.name for item in items]
+            for i, name in enumerate(names):
+                if name in names[:i]:
+                    raise ConfigError(f"vision.{kind}[{i}].name", f"duplicate name {name!r}")
+        if self.kiosk_zone and self.kiosk_zone not in {z.name for z in self.zones}:
+            raise ConfigError("vision.kiosk_zone",
+                              f"{self.kiosk_zone!r} is not one of vision.zones "
+                              f"{[z.name for z in self.zones]}")
+
+    @property
+    def camera_kind(self) -> str:
+        """'none', 'device', 'url' or 'file'."""
+        if not self.camera:
+            return "none"
+        if self.camera.isdigit():
+            return "device"
+        if re.match(r"^[a-z][a-z0-9+.-]*://", self.camera):
+            return "url"
+        return "file"
+
+
+@dataclass(frozen=True)
+class SyncSection:
+    enabled: bool = _rule(True)
+    broker_host: str = _rule("127.0.0.1")
+    broker_port: int = _rule(1883, min=1, max=65535)
+    mqtt_version: str = _rule("3.1.1", choices=("3.1.1", "5"))
+    tls: bool = _rule(False)
+    ca_file: Path | None = _rule(None, path=True)
+    cert_file: Path | None = _rule(None, path=True)
+    key_file: Path | None = _rule(None, path=True)
+    credentials_file: Path | None = _rule(None, path=True,
+                                          doc="TOML with username/password, mode 0600")
+    allow_plaintext_credentials: bool = _rule(False)
+    topic_prefix: str = _rule("cx/v1", pattern=r"^[^#+\s]+[^/#+\s]$")
+    inflight: int = _rule(256, min=1, max=20_000)
+    batch_max_events: int = _rule(500, min=1, max=50_000)
+    batch_max_bytes: int = _rule(256 * 1024, min=1024, max=16 * 1024 * 1024)
+    batch_threshold: int = _rule(1000, min=0, doc="backlog above which events travel in batches")
+    ack_timeout_s: float = _rule(30.0, min=1, max=3600,
+                                 doc="resend from HQ's mark when it stops advancing this long")
+    health_interval_s: float = _rule(60.0, min=1, max=86400)
+    keepalive_s: int = _rule(30, min=5, max=3600)
+
+
+@dataclass(frozen=True)
+class HqSection:
+    enabled: bool = _rule(False, doc="run an HQ receiver on this box (demo / single-site)")
+    database: Path = _rule(Path("hq.db"), path=True)
+    broker_host: str = _rule("127.0.0.1")
+    broker_port: int = _rule(1883, min=1, max=65535)
+    client_id: str = _rule("cx-hq-1")
+    shared_group: str = _rule("hq", pattern=_ID)
+    report_path: Path = _rule(Path("hq-report.html"), path=True)
+    tls: bool = _rule(False)
+    ca_file: Path | None = _rule(None, path=True)
+    credentials_file: Path | None = _rule(None, path=True)
+
+
+@dataclass(frozen=True)
+class BrokerSection:
+    managed: bool = _rule(False, doc="`cx-station run` starts its own local mosquitto")
+    port: int = _rule(1883, min=1, max=65535)
+    data_dir: Path = _rule(Path("mosquitto"), path=True)
+    max_queued_messages: int = _rule(1_000_000, min=0)
+
+
+@dataclass(frozen=True)
+class RetentionSection:
+    raw_vision_days: float = _rule(30.0, min=0.01, max=3650)
+    rollup_days: float = _rule(800.0, min=1, max=36500)
+    acked_outbox_days: float = _rule(7.0, min=0, max=3650)
+
+
+@dataclass(frozen=True)
+class PrivacySection:
+    min_n: int = _rule(30, min=1, max=100_000, doc="hide NPS below this many responses")
+    k_floor: int = _rule(5, min=1, max=1000, doc="suppress demographic cells below k visitors")
+
+
+@dataclass(frozen=True)
+class LoggingSection:
+    level: str = _rule("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+
+
+@dataclass(frozen=True)
+class Config:
+    station: StationSection
+    database: DatabaseSection
+    kiosk: KioskSection = _rule(KioskSection())
+    vision: VisionSection = _rule(VisionSection())
+    sync: SyncSection = _rule(SyncSection())
+    hq: HqSection = _rule(HqSection())
+    broker: BrokerSection = _rule(BrokerSection())
+    retention: RetentionSection = _rule(RetentionSection())
+    privacy: PrivacySection = _rule(PrivacySection())
+    logging: LoggingSection = _rule(LoggingSection())
+    source: Path | None = None   # the file this came from (not a TOML key)
+
+    def __post_init__(self):
+        try:
+            ZoneInfo(self.station.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError("station.timezone",
+                              f"unknown time zone {self.station.timezone!r}; use an IANA name "
+                              f"such as 'Asia/Ho_Chi_Minh' or 'UTC'") from None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.station.timezone)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate one station TOML file; raises ConfigError naming the key."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("<file>", f"{path} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("<file>", f"{path} is not UTF-8 text ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("<file>", f"{path} is not valid TOML: {exc}") from None
+    config = parse_config(raw, base_dir=path.resolve().parent)
+    return dataclasses.replace(config, source=path.resolve())
+
+
+def parse_config(raw: dict, base_dir: Path) -> Config:
+    config = _build(Config, raw, "", base_dir)
+    vision = config.vision
+    if vision.camera_kind == "file" and not Path(vision.camera).expanduser().is_absolute():
+        camera = str(base_dir / Path(vision.camera))
+        config = dataclasses.replace(config, vision=dataclasses.replace(vision, camera=camera))
+    return config
+
+
+def _build(cls, raw: Any, path: str, base_dir: Path):
+    if not isinstance(raw, dict):
+        raise ConfigError(path or "<root>", f"must be a table, got {_show(raw)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        key = _join(path, unknown[0])
+        raise ConfigError(key, f"unknown key; allowed keys here: {', '.join(sorted(fields))}")
+    values = {}
+    for name, f in fields.items():
+        key = _join(path, name)
+        if name not in raw:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(key, "is required" + (f" ({f.metadata['doc']})"
+                                                        if f.metadata.get("doc") else ""))
+            continue
+        values[name] = _convert(hints[name], raw[name], key, f.metadata, base_dir)
+    try:
+        return cls(**values)
+    except ConfigError as exc:
+        # List items (lines, zones) check themselves with paths relative to the item.
+        if path and not exc.path.startswith(path):
+            raise ConfigError(_join(path, exc.path), exc.message) from None
+        raise
+
+
+def _convert(hint, value, key: str, meta, base_dir: Path):
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _convert(options[0], value, key, meta, base_dir)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key, base_dir)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(key, f"must be a list, got {_show(value)}")
+        (item,) = typing.get_args(hint)
+        return [_convert(item, v, f"{key}[{i}]", meta, base_dir) for i, v in enumerate(value)]
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"must be true or false, got {_show(value)}")
+        return value
+    if hint in (int, float):
+        ok = isinstance(value, int) if hint is int else isinstance(value, (int, float))
+        if not ok or isinstance(value, bool):
+            raise ConfigError(key, f"must be {'an integer' if hint is int else 'a number'}, "
+                                   f"got {_show(value)}")
+        value = hint(value)
+        lo, hi = meta.get("min"), meta.get("max")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ConfigError(key, f"{value} is out of range; allowed "
+                                   f"{lo if lo is not None else '-inf'}..{hi if hi is not None else 'inf'}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"must be a string, got {_show(value)}")
+        if meta.get("choices") and value not in meta["choices"]:
+            raise ConfigError(key, f"{value!r} is not allowed; choose one of {list(meta['choices'])}")
+        if meta.get("pattern") and not re.match(meta["pattern"], value):
+            raise ConfigError(key, f"{value!r} has the wrong form" +
+                              (f": {meta['doc']}" if meta.get("doc") else f" (expected {meta['pattern']})"))
+        return value
+    if hint is Path:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(key, f"must be a non-empty path string, got {_show(value)}")
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (base_dir / p)
+    raise TypeError(f"config type {hint!r} at {key} is not supported")  # programming error
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}"

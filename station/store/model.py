@@ -1,0 +1,118 @@
+"""Plain records that services hand to the store. Timestamps are UTC epoch seconds."""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used (newer schema, not writable, ...); the message says why."""
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class Response:
+    """One kiosk survey: the NPS score is always there; the rest is optional."""
+    nps: int
+    csat: int | None = None
+    ces: int | None = None
+    reasons: list[str] = field(default_factory=list)
+    comment: str | None = None
+    language: str | None = None
+    complete: bool = True          # False: the shopper walked away after the score (idle timeout)
+    ts: float = field(default_factory=time.time)
+    id: str = field(default_factory=new_id)
+
+    def __post_init__(self):
+        _check_range("nps", self.nps, 0, 10, optional=False)
+        _check_range("csat", self.csat, 1, 5)
+        _check_range("ces", self.ces, 1, 7)
+        if not all(isinstance(r, str) for r in self.reasons):
+            raise ValueError(f"reasons must be strings, got {self.reasons!r}")
+
+    @property
+    def group(self) -> str:
+        return "promoter" if self.nps >= 9 else "passive" if self.nps >= 7 else "detractor"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    response_id: str
+    opened_at: float
+    nps: int
+    reasons: list[str]
+    comment: str | None
+    resolved_at: float | None
+    resolution_note: str | None
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A track's anonymous summary: when, how long per zone, estimated bracket. No image."""
+    entered_at: float
+    left_at: float
+    dwell: dict[str, float] = field(default_factory=dict)
+    age_bracket: str | None = None
+    age_confidence: float | None = None
+    gender: str | None = None
+    gender_confidence: float | None = None
+    views: int = 0
+    id: str = field(default_factory=new_id)
+
+    def __post_init__(self):
+        if self.gender not in (None, "female", "male"):
+            raise ValueError(f"gender must be 'female', 'male' or None, got {self.gender!r}")
+        if self.left_at < self.entered_at:
+            raise ValueError("left_at is before entered_at")
+
+
+@dataclass(frozen=True)
+class Crossing:
+    ts: float
+    line: str
+    direction: str                 # 'in' or 'out'
+    visit_id: str | None = None
+
+    def __post_init__(self):
+        if self.direction not in ("in", "out"):
+            raise ValueError(f"direction must be 'in' or 'out', got {self.direction!r}")
+
+
+@dataclass(frozen=True)
+class Presence:
+    """A visitor stood in `zone` from `since` to `until` (extended while they stay)."""
+    visit_id: str
+    zone: str
+    since: float
+    until: float
+
+
+@dataclass(frozen=True)
+class TrafficMinute:
+    minute: int                    # epoch seconds at the start of the minute
+    line: str
+    entries: int
+    exits: int
+
+
+@dataclass(frozen=True)
+class Event:
+    """An outbox row as cx-sync sees it."""
+    seq: int
+    id: str
+    type: str
+    topic: str
+    payload: str
+    created_at: float
+
+
+def _check_range(name, value, lo, hi, optional=True):
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer {lo}..{hi}, got {value!r}")

@@ -1,0 +1,146 @@
+"""Read side of the station DB: aggregates for the report and the admin screen.
+
+Aggregation happens in SQL (one pass over an indexed time range), so a dashboard over a
+million responses stays fast; the KPI maths in `station.kpi` works on the resulting counts.
+Local-time buckets use the UTC offset given by the caller (the station's zone at the start
+of the period).
+"""
+from __future__ import annotations
+
+import json
+
+from station.store.model import Case
+
+
+class Queries:
+    db = None  # sqlite3.Connection, set by Store
+
+    def score_counts(self, since: float, until: float) -> list[int]:
+        """How many responses gave each NPS score 0..10."""
+        counts = [0] * 11
+        for score, n in self.db.execute(
+                "SELECT nps, count(*) FROM responses WHERE ts >= ? AND ts < ? GROUP BY nps",
+                (since, until)):
+            counts[score] = n
+        return counts
+
+    def answer_counts(self, column: str, since: float, until: float) -> dict[int, int]:
+        """Counts per value of `csat` or `ces` (answered ones only)."""
+        if column not in ("csat", "ces"):
+            raise ValueError(f"unknown answer column {column!r}")
+        return dict(self.db.execute(
+            f"SELECT {column}, count(*) FROM responses WHERE ts >= ? AND ts < ? "
+            f"AND {column} IS NOT NULL GROUP BY {column}", (since, until)).fetchall())
+
+    def response_totals(self, since: float, until: float) -> dict:
+        n, complete, no_presence, linked = self.db.execute(
+            "SELECT count(*), coalesce(sum(complete), 0), coalesce(sum(presence = 'no_presence'), 0), "
+            "coalesce(sum(presence = 'linked'), 0) FROM responses WHERE ts >= ? AND ts < ?",
+            (since, until)).fetchone()
+        return {"responses": n, "complete": complete, "no_presence": no_presence,
+                "linked": linked}
+
+    def scores_by_bucket(self, since: float, until: float, utc_offset_s: float,
+                         bucket: str) -> dict[str, list[int]]:
+        """Score counts per local 'hour' (00..23), 'day' (YYYY-MM-DD) or 'weekday' (0=Sun)."""
+        fmt = {"hour": "%H", "day": "%Y-%m-%d", "weekday": "%w"}[bucket]
+        out: dict[str, list[int]] = {}
+        for key, score, n in self.db.execute(
+                "SELECT strftime(?, ts + ?, 'unixepoch') AS k, nps, count(*) FROM responses "
+                "WHERE ts >= ? AND ts < ? GROUP BY k, nps", (fmt, utc_offset_s, since, until)):
+            out.setdefault(key, [0] * 11)[score] = n
+        return out
+
+    def scores_by_visitor(self, since: float, until: float) -> dict[tuple, list[int]]:
+        """Score counts per (age_bracket, gender) of the linked visitor (None when unknown)."""
+        out: dict[tuple, list[int]] = {}
+        for age, gender, score, n in self.db.execute(
+                "SELECT v.age_bracket, v.gender, r.nps, count(*) FROM responses r "
+                "LEFT JOIN visits v ON v.id = r.visit_id WHERE r.ts >= ? AND r.ts < ? "
+                "GROUP BY 1, 2, 3", (since, until)):
+            out.setdefault((age, gender), [0] * 11)[score] = n
+        return out
+
+    def entries(self, since: float, until: float, lines: list[str] | None = None) -> dict:
+        """Entries/exits counted by the camera, from roll-ups plus not-yet-rolled crossings."""
+        line_filter, args = "", []
+        if lines is not None:
+            if not lines:
+                return {"entries": 0, "exits": 0}
+            line_filter = f" AND line IN ({','.join('?' * len(lines))})"
+            args = list(lines)
+        rolled_until = self.db.execute("SELECT max(minute) + 60 FROM traffic").fetchone()[0] or 0
+        a = self.db.execute(
+            "SELECT coalesce(sum(entries), 0), coalesce(sum(exits), 0) FROM traffic "
+            "WHERE minute >= ? AND minute < ?" + line_filter, [since, until, *args]).fetchone()
+        b = self.db.execute(
+            "SELECT coalesce(sum(direction = 'in'), 0), coalesce(sum(direction = 'out'), 0) "
+            "FROM crossings WHERE ts >= max(?, ?) AND ts < ?" + line_filter,
+            [since, rolled_until, until, *args]).fetchone()
+        return {"entries": a[0] + b[0], "exits": a[1] + b[1]}
+
+    def entries_by_hour(self, since: float, until: float, utc_offset_s: float,
+                        lines: list[str] | None = None) -> dict[str, int]:
+        line_filter = ""
+        args: list = [utc_offset_s, since, until]
+        if lines is not None:
+            line_filter = f" AND line IN ({','.join('?' * len(lines))})" if lines else " AND 0"
+            args += list(lines)
+        return dict(self.db.execute(
+            "SELECT strftime('%H', minute + ?, 'unixepoch') AS h, sum(entries) FROM traffic "
+            "WHERE minute >= ? AND minute < ?" + line_filter + " GROUP BY h", args).fetchall())
+
+    def visit_rows(self, since: float, until: float) -> list[dict]:
+        """Visits that ended in the period: dwell per zone and estimated attributes."""
+        return [{"id": i, "entered_at": e, "left_at": l, "dwell": json.loads(d),
+                 "age_bracket": a, "gender": g}
+                for i, e, l, d, a, g in self.db.execute(
+                    "SELECT id, entered_at, left_at, dwell, age_bracket, gender FROM visits "
+                    "WHERE left_at >= ? AND left_at < ?", (since, until))]
+
+    def visitor_mix(self, since: float, until: float) -> dict[tuple, int]:
+        """Footfall by (age_bracket, gender) from visits, unknowns included as None."""
+        return {(a, g): n for a, g, n in self.db.execute(
+            "SELECT age_bracket, gender, count(*) FROM visits WHERE left_at >= ? AND left_at < ? "
+            "GROUP BY 1, 2", (since, until))}
+
+    def cases(self, since: float, until: float, open_only: bool = False,
+              limit: int = 500) -> list[Case]:
+        sql = ("SELECT id, response_id, opened_at, nps, reasons, comment, resolved_at, "
+               "resolution_note FROM cases WHERE opened_at >= ? AND opened_at < ?")
+        if open_only:
+            sql += " AND resolved_at IS NULL"
+        rows = self.db.execute(sql + " ORDER BY opened_at DESC LIMIT ?", (since, until, limit))
+        return [_case(row) for row in rows]
+
+    def case(self, case_id: str) -> Case | None:
+        row = self.db.execute(
+            "SELECT id, response_id, opened_at, nps, reasons, comment, resolved_at, "
+            "resolution_note FROM cases WHERE id = ?", (case_id,)).fetchone()
+        return _case(row) if row else None
+
+    def case_totals(self, since: float, until: float) -> dict:
+        opened, resolved = self.db.execute(
+            "SELECT count(*), count(resolved_at) FROM cases WHERE opened_at >= ? AND opened_at < ?",
+            (since, until)).fetchone()
+        durations = [r[0] for r in self.db.execute(
+            "SELECT resolved_at - opened_at FROM cases WHERE opened_at >= ? AND opened_at < ? "
+            "AND resolved_at IS NOT NULL", (since, until))]
+        return {"opened": opened, "resolved": resolved, "handling_s": durations}
+
+    def health(self) -> dict[str, dict]:
+        return {c: {"ts": ts, **json.loads(d)}
+                for c, ts, d in self.db.execute("SELECT component, ts, data FROM health")}
+
+    def setting(self, key: str, default=None):
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def table_counts(self) -> dict[str, int]:
+        tables = ["responses", "cases", "visits", "crossings", "traffic", "presence", "outbox"]
+        return {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def _case(row) -> Case:
+    i, rid, opened, nps, reasons, comment, resolved, note = row
+    return Case(i, rid, opened, nps, json.loads(reasons), comment, resolved, note)

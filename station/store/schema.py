@@ -1,0 +1,112 @@
+"""Numbered schema migrations of the station database.
+
+The schema version lives in ``PRAGMA user_version``. Migration N takes a database at version
+N-1 to N inside one transaction, so a crash mid-migration leaves the old version intact.
+Statements are idempotent (IF NOT EXISTS) so a half-applied manual run can be repeated.
+Append new migrations at the end; never edit a released one.
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: survey data and the transactional outbox.
+    """
+    CREATE TABLE IF NOT EXISTS outbox (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,   -- gap-free, never reused
+        id         TEXT NOT NULL UNIQUE,                -- event uuid (the envelope's id)
+        type       TEXT NOT NULL,
+        topic      TEXT NOT NULL,
+        payload    TEXT NOT NULL,                       -- the whole JSON envelope
+        created_at REAL NOT NULL,
+        acked_at   REAL                                 -- set when HQ confirmed it, not the broker
+    );
+    CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE acked_at IS NULL;
+
+    CREATE TABLE IF NOT EXISTS responses (
+        id         TEXT PRIMARY KEY,
+        ts         REAL NOT NULL,
+        nps        INTEGER NOT NULL CHECK (nps BETWEEN 0 AND 10),
+        csat       INTEGER CHECK (csat BETWEEN 1 AND 5),
+        ces        INTEGER CHECK (ces BETWEEN 1 AND 7),
+        reasons    TEXT NOT NULL DEFAULT '[]',
+        comment    TEXT,
+        language   TEXT,
+        complete   INTEGER NOT NULL,
+        presence   TEXT NOT NULL CHECK (presence IN ('linked', 'no_presence', 'unknown')),
+        visit_id   TEXT,
+        outbox_seq INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS responses_ts ON responses(ts);
+
+    CREATE TABLE IF NOT EXISTS cases (
+        id              TEXT PRIMARY KEY,
+        response_id     TEXT NOT NULL REFERENCES responses(id),
+        opened_at       REAL NOT NULL,
+        nps             INTEGER NOT NULL,
+        reasons         TEXT NOT NULL DEFAULT '[]',
+        comment         TEXT,
+        resolved_at     REAL,
+        resolution_note TEXT,
+        opened_seq      INTEGER NOT NULL,
+        resolved_seq    INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS cases_opened ON cases(opened_at);
+
+    CREATE TABLE IF NOT EXISTS settings (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
+    # 2: anonymous vision events (no image, no embedding: only geometry-free summaries).
+    """
+    CREATE TABLE IF NOT EXISTS visits (
+        id                TEXT PRIMARY KEY,
+        entered_at        REAL NOT NULL,
+        left_at           REAL NOT NULL,
+        dwell             TEXT NOT NULL DEFAULT '{}',   -- {"zone": seconds}
+        age_bracket       TEXT,
+        age_confidence    REAL,
+        gender            TEXT CHECK (gender IN ('female', 'male')),
+        gender_confidence REAL,
+        views             INTEGER NOT NULL DEFAULT 0,
+        outbox_seq        INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS visits_left ON visits(left_at);
+
+    CREATE TABLE IF NOT EXISTS crossings (
+        id        INTEGER PRIMARY KEY,
+        ts        REAL NOT NULL,
+        line      TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        visit_id  TEXT
+    );
+    CREATE INDEX IF NOT EXISTS crossings_ts ON crossings(ts);
+
+    CREATE TABLE IF NOT EXISTS traffic (
+        minute     INTEGER NOT NULL,                  -- epoch seconds at the minute's start
+        line       TEXT NOT NULL,
+        entries    INTEGER NOT NULL,
+        exits      INTEGER NOT NULL,
+        outbox_seq INTEGER NOT NULL,
+        PRIMARY KEY (minute, line)
+    );
+
+    CREATE TABLE IF NOT EXISTS presence (
+        visit_id TEXT NOT NULL,
+        zone     TEXT NOT NULL,
+        since    REAL NOT NULL,
+        until    REAL NOT NULL,
+        PRIMARY KEY (visit_id, zone)
+    );
+    CREATE INDEX IF NOT EXISTS presence_zone_until ON presence(zone, until);
+    """,
+    # 3: live status of each service (camera fps, backlog, ...), read by the admin screen.
+    """
+    CREATE TABLE IF NOT EXISTS health (
+        component TEXT PRIMARY KEY,
+        ts        REAL NOT NULL,
+        data      TEXT NOT NULL
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,340 @@
+"""The Store: connection, migrations, transactions and every write to the station DB."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from station.store.model import (Case, Crossing, Event, Presence, Response, StoreError, Visit,
+                                 new_id)
+from station.store.queries import Queries
+from station.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+ENVELOPE_VERSION = 1
+
+
+class Store(Queries):
+    def __init__(self, connection: sqlite3.Connection, station: str, topic_prefix: str,
+                 kiosk_zone: str = "", link_window_s: float = 15.0):
+        self.db = connection
+        self.station = station
+        self.topic_prefix = topic_prefix
+        self.kiosk_zone = kiosk_zone
+        self.link_window_s = link_window_s
+        self._depth = 0
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, config, synchronous: str = "FULL") -> "Store":
+        """Open the DB named in `config` and bring its schema up to date.
+
+        synchronous=FULL (default) makes every commit durable at once: the kiosk thanks a
+        shopper only for what is on disk. High-rate writers batch and may pass NORMAL.
+        """
+        kiosk_zone = config.vision.kiosk_zone if config.vision.enabled else ""
+        return cls.open_path(config.database.path, station=config.station.path,
+                             topic_prefix=config.sync.topic_prefix, kiosk_zone=kiosk_zone,
+                             link_window_s=config.vision.kiosk_link_window_s,
+                             busy_timeout_ms=config.database.busy_timeout_ms,
+                             synchronous=synchronous)
+
+    @classmethod
+    def open_path(cls, path, station: str, topic_prefix: str = "cx/v1", kiosk_zone: str = "",
+                  link_window_s: float = 15.0, busy_timeout_ms: int = 5000,
+                  synchronous: str = "FULL", migrate: bool = True) -> "Store":
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000,
+                                 check_same_thread=False)
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA synchronous = {synchronous}")
+            db.execute("PRAGMA foreign_keys = ON")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the station database {path}: {exc}") from exc
+        store = cls(db, station, topic_prefix, kiosk_zone, link_window_s)
+        if migrate:
+            store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self, target: int = SCHEMA_VERSION) -> int:
+        """Apply the missing migrations up to `target`; refuse a DB from a newer release."""
+        current = self.schema_version
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"the station database is at schema version {current}, but this cx-station "
+                f"only knows up to version {SCHEMA_VERSION}: it was written by a newer release. "
+                f"Upgrade cx-station (or restore the database that matches this release).")
+        for version in range(current + 1, target + 1):
+            with self.transaction():
+                for statement in _split_sql(MIGRATIONS[version - 1]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {version}")
+        return self.schema_version
+
+    # -- transactions ----------------------------------------------------------------------
+    @contextmanager
+    def transaction(self):
+        """One atomic write; nested uses join the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self._depth = 0
+            self.db.execute("COMMIT")
+
+    # -- the outbox ------------------------------------------------------------------------
+    def _append_events(self, type_: str, items: list[tuple[str, float, dict]]) -> list[int]:
+        """Add outbox rows for (event id, ts, data); returns their seqs. Caller holds the tx."""
+        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+        seq = row[0] if row else 0
+        topic = f"{self.topic_prefix}/{self.station}/{type_}"
+        now = time.time()
+        rows, seqs = [], []
+        for event_id, ts, data in items:
+            seq += 1
+            envelope = {"v": ENVELOPE_VERSION, "station": self.station, "seq": seq,
+                        "id": event_id, "type": type_, "ts": rfc3339(ts), "data": data}
+            rows.append((seq, event_id, type_, topic, json.dumps(envelope, ensure_ascii=False,
+                                                                 separators=(",", ":")), now))
+            seqs.append(seq)
+        self.db.executemany("INSERT INTO outbox (seq, id, type, topic, payload, created_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?)", rows)
+        return seqs
+
+    def pending_outbox(self, after_seq: int = 0, limit: int = 1000) -> list[Event]:
+        """Unacknowledged events with seq > after_seq, in seq order."""
+        rows = self.db.execute(
+            "SELECT seq, id, type, topic, payload, created_at FROM outbox "
+            "WHERE acked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?", (after_seq, limit))
+        return [Event(*row) for row in rows]
+
+    def mark_acked(self, up_to_seq: int, at: float | None = None) -> int:
+        """HQ has committed everything up to `up_to_seq`; returns how many rows changed."""
+        with self.transaction():
+            cur = self.db.execute("UPDATE outbox SET acked_at = ? WHERE acked_at IS NULL "
+                                  "AND seq <= ?", (at or time.time(), up_to_seq))
+            return cur.rowcount
+
+    def outbox_status(self) -> dict:
+        """Backlog size, oldest unacked event time, last acked seq and time."""
+        pending, oldest = self.db.execute(
+            "SELECT count(*), min(created_at) FROM outbox WHERE acked_at IS NULL").fetchone()
+        acked_seq, acked_at = self.db.execute(
+            "SELECT max(seq), max(acked_at) FROM outbox WHERE acked_at IS NOT NULL").fetchone()
+        last = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
+        return {"pending": pending, "oldest_pending_at": oldest, "last_acked_seq": acked_seq,
+                "last_acked_at": acked_at, "last_seq": last[0] if last else 0}
+
+    # -- survey ----------------------------------------------------------------------------
+    def append_response(self, response: Response) -> str | None:
+        """Commit one survey response (and, for a detractor, its case) with their events.
+
+        The response is linked to the visitor who stood longest in the kiosk zone during the
+        seconds before the tap; nobody there gives `no_presence` (an anti-spam signal, the
+        response is kept). Returns the case id when a case was opened.
+        """
+        with self.transaction():
+            presence, visit_id = self._kiosk_presence(response.ts)
+            data = {"response_id": response.id, "nps": response.nps, "csat": response.csat,
+                    "ces": response.ces, "reasons": list(response.reasons),
+                    "comment": response.comment, "language": response.language,
+                    "complete": response.complete, "presence": presence, "visit_id": visit_id}
+            (seq,) = self._append_events("response", [(response.id, response.ts, data)])
+            self.db.execute(
+                "INSERT INTO responses (id, ts, nps, csat, ces, reasons, comment, language, "
+                "complete, presence, visit_id, outbox_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (response.id, response.ts, response.nps, response.csat, response.ces,
+                 json.dumps(list(response.reasons)), response.comment, response.language,
+                 int(response.complete), presence, visit_id, seq))
+            if response.group == "detractor":
+                return self._open_case(response)
+        return None
+
+    def _open_case(self, response: Response) -> str:
+        case_id = new_id()
+        data = {"case_id": case_id, "status": "opened", "response_id": response.id,
+                "nps": response.nps, "reasons": list(response.reasons),
+                "comment": response.comment, "opened_at": rfc3339(response.ts)}
+        (seq,) = self._append_events("case", [(new_id(), response.ts, data)])
+        self.db.execute(
+            "INSERT INTO cases (id, response_id, opened_at, nps, reasons, comment, opened_seq) "
+            "VALUES (?,?,?,?,?,?,?)", (case_id, response.id, response.ts, response.nps,
+                                       json.dumps(list(response.reasons)), response.comment, seq))
+        return case_id
+
+    def resolve_case(self, case_id: str, note: str, at: float | None = None) -> Case:
+        """Mark a detractor case handled; HQ gets a `case` event with status `resolved`."""
+        at = at or time.time()
+        with self.transaction():
+            case = self.case(case_id)
+            if case is None:
+                raise StoreError(f"no case with id {case_id}")
+            if case.resolved_at is not None:
+                return case
+            data = {"case_id": case_id, "status": "resolved", "response_id": case.response_id,
+                    "nps": case.nps, "opened_at": rfc3339(case.opened_at),
+                    "resolved_at": rfc3339(at), "note": note,
+                    "handling_s": round(at - case.opened_at, 3)}
+            (seq,) = self._append_events("case", [(new_id(), at, data)])
+            self.db.execute("UPDATE cases SET resolved_at = ?, resolution_note = ?, "
+                            "resolved_seq = ? WHERE id = ?", (at, note, seq, case_id))
+        return self.case(case_id)
+
+    def _kiosk_presence(self, ts: float) -> tuple[str, str | None]:
+        if not self.kiosk_zone:
+            return "unknown", None
+        vision = self.db.execute("SELECT data FROM health WHERE component = 'vision'").fetchone()
+        if vision is None or not _camera_live(json.loads(vision[0]), ts):
+            return "unknown", None          # no camera, so no evidence either way
+        since = ts - self.link_window_s
+        row = self.db.execute(
+            "SELECT visit_id, sum(min(until, ?) - max(since, ?)) AS overlap FROM presence "
+            "WHERE zone = ? AND until >= ? AND since <= ? GROUP BY visit_id "
+            "ORDER BY overlap DESC LIMIT 1", (ts, since, self.kiosk_zone, since, ts)).fetchone()
+        return ("linked", row[0]) if row else ("no_presence", None)
+
+    # -- vision ----------------------------------------------------------------------------
+    def append_visits(self, visits: list[Visit]) -> None:
+        if not visits:
+            return
+        with self.transaction():
+            items = [(v.id, v.left_at, _visit_data(v)) for v in visits]
+            seqs = self._append_events("visit", items)
+            self.db.executemany(
+                "INSERT INTO visits (id, entered_at, left_at, dwell, age_bracket, "
+                "age_confidence, gender, gender_confidence, views, outbox_seq) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(v.id, v.entered_at, v.left_at, json.dumps(v.dwell), v.age_bracket,
+                  v.age_confidence, v.gender, v.gender_confidence, v.views, seq)
+                 for v, seq in zip(visits, seqs)])
+
+    def append_crossings(self, crossings: list[Crossing]) -> None:
+        """Raw line crossings stay local; HQ gets them as per-minute `traffic` roll-ups."""
+        if not crossings:
+            return
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO crossings (ts, line, direction, visit_id) VALUES (?,?,?,?)",
+                [(c.ts, c.line, c.direction, c.visit_id) for c in crossings])
+
+    def roll_up_traffic(self, until_ts: float) -> int:
+        """Close every finished minute (< until_ts) not yet rolled up; returns how many.
+
+        Crossings must be written before their minute is closed: call it with a few seconds
+        of lag behind the newest batch (e.g. ``now - 5``).
+        """
+        end = int(until_ts // 60) * 60
+        with self.transaction():
+            last = self.db.execute("SELECT max(minute) FROM traffic").fetchone()[0]
+            start = -1 if last is None else last + 60
+            rows = self.db.execute(
+                "SELECT CAST(ts / 60 AS INTEGER) * 60 AS minute, line, "
+                "sum(direction = 'in'), sum(direction = 'out') FROM crossings "
+                "WHERE ts >= ? AND ts < ? GROUP BY minute, line ORDER BY minute, line",
+                (max(start, 0), end)).fetchall()
+            if not rows:
+                return 0
+            items = [(new_id(), minute, {"minute": rfc3339(minute), "line": line, "in": i,
+                                         "out": o}) for minute, line, i, o in rows]
+            seqs = self._append_events("traffic", items)
+            self.db.executemany(
+                "INSERT INTO traffic (minute, line, entries, exits, outbox_seq) "
+                "VALUES (?,?,?,?,?)", [(*row, seq) for row, seq in zip(rows, seqs)])
+            return len(rows)
+
+    def update_presence(self, presences: list[Presence]) -> None:
+        """Record that visitors are (still) in a zone; the kiosk link reads this."""
+        if not presences:
+            return
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO presence (visit_id, zone, since, until) VALUES (?,?,?,?) "
+                "ON CONFLICT (visit_id, zone) DO UPDATE SET "
+                "since = min(since, excluded.since), until = max(until, excluded.until)",
+                [(p.visit_id, p.zone, p.since, p.until) for p in presences])
+
+    # -- status ----------------------------------------------------------------------------
+    def put_health(self, component: str, data: dict, ts: float | None = None) -> None:
+        with self.transaction():
+            self.db.execute("INSERT INTO health (component, ts, data) VALUES (?,?,?) "
+                            "ON CONFLICT (component) DO UPDATE SET ts = excluded.ts, "
+                            "data = excluded.data",
+                            (component, ts or time.time(), json.dumps(data)))
+
+    def set_setting(self, key: str, value) -> None:
+        with self.transaction():
+            self.db.execute("INSERT INTO settings (key, value, updated_at) VALUES (?,?,?) "
+                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                            "updated_at = excluded.updated_at",
+                            (key, json.dumps(value), time.time()))
+
+    # -- retention -------------------------------------------------------------------------
+    def prune(self, now: float, raw_vision_days: float, acked_outbox_days: float,
+              rollup_days: float) -> dict:
+        """Drop old raw vision rows and acked outbox rows; pending events are never dropped."""
+        with self.transaction():
+            raw_cut = now - raw_vision_days * 86400
+            counts = {
+                "crossings": self.db.execute(
+                    "DELETE FROM crossings WHERE ts < ? AND ts < coalesce("
+                    "(SELECT max(minute) + 60 FROM traffic), 0)", (raw_cut,)).rowcount,
+                "presence": self.db.execute("DELETE FROM presence WHERE until < ?",
+                                            (raw_cut,)).rowcount,
+                "outbox": self.db.execute(
+                    "DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?",
+                    (now - acked_outbox_days * 86400,)).rowcount,
+                "traffic": self.db.execute("DELETE FROM traffic WHERE minute < ?",
+                                           (now - rollup_days * 86400,)).rowcount,
+            }
+        return counts
+
+
+def rfc3339(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds") \
+        .replace("+00:00", "Z")
+
+
+def _visit_data(v: Visit) -> dict:
+    return {"visit_id": v.id, "entered_at": rfc3339(v.entered_at), "left_at": rfc3339(v.left_at),
+            "dwell": v.dwell, "age_bracket": v.age_bracket, "age_confidence": v.age_confidence,
+            "gender": v.gender, "gender_confidence": v.gender_confidence, "views": v.views}
+
+
+def _camera_live(vision_health: dict, ts: float, stale_s: float = 30.0) -> bool:
+    last = vision_health.get("last_frame")
+    return isinstance(last, (int, float)) and ts - stale_s <= last <= ts + stale_s
+
+
+def _split_sql(script: str) -> list[str]:
+    """executescript() would COMMIT our transaction, so run statement by statement."""
+    statements, buffer = [], ""
+    for line in script.splitlines():
+        buffer += line.split("--", 1)[0] + "\n"
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return [s for s in statements if s.strip(" ;\n")]
