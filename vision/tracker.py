@@ -1,0 +1,257 @@
+"""ByteTrack-style multi-object tracker, vectorised over tracks.
+
+    tracker = Tracker(frame_rate=10)
+    for frame in frames:
+        people = tracker.update(detector.detect(frame))   # tracker_id filled, confirmed tracks only
+        for track_id in tracker.ended:                    # tracks dropped by this update
+            ...
+
+Two-stage association as in ByteTrack (Zhang et al., 2022): confident boxes are matched first
+to every live track (tracked or recently lost) by IoU against the Kalman prediction; then the
+leftover *tracked* tracks get a second chance with the low-score boxes, which are often the
+partly occluded people. Unmatched confident boxes start tentative tracks, which are confirmed
+when matched again on the next update. Tracks unmatched for longer than ``lost_s`` end.
+
+All tracks live in a few numpy arrays (structure of arrays), so predicting, projecting and
+correcting N tracks is a handful of batched matrix products instead of N small ones.
+Between detector runs, ``predict()`` advances the motion model and returns the predicted boxes
+of the tracks being followed, so lines and zones still see people move on skipped frames.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from vision.detections import Detections
+
+_NEW, _TRACKED, _LOST = 0, 1, 2
+
+# Kalman noise as fractions of the box height, as in SORT/DeepSORT/ByteTrack.
+_STD_POS = 1.0 / 20
+_STD_VEL = 1.0 / 160
+
+_F = np.eye(8, dtype=np.float64)
+_F[:4, 4:] = np.eye(4)
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) IoU of xyxy boxes."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), np.float64)
+    a = a.astype(np.float64, copy=False)
+    b = b.astype(np.float64, copy=False)
+    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
+def _match(cost: np.ndarray, max_cost: float) -> tuple[np.ndarray, np.ndarray]:
+    """Hungarian assignment; pairs costing more than max_cost are not matches."""
+    if cost.size == 0:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    rows, cols = linear_sum_assignment(cost)
+    keep = cost[rows, cols] <= max_cost
+    return rows[keep], cols[keep]
+
+
+def _xyxy_to_xyah(b: np.ndarray) -> np.ndarray:
+    w = b[:, 2] - b[:, 0]
+    h = np.maximum(b[:, 3] - b[:, 1], 1e-3)
+    return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, w / h, h], axis=1)
+
+
+def _xyah_to_xyxy(m: np.ndarray) -> np.ndarray:
+    h = m[:, 3]
+    w = m[:, 2] * h
+    return np.stack([m[:, 0] - w / 2, m[:, 1] - h / 2, m[:, 0] + w / 2, m[:, 1] + h / 2], axis=1)
+
+
+class Tracker:
+    """ByteTrack-style tracker: ``update(detections) -> detections with tracker_id``.
+
+    high_thresh: score splitting confident from low boxes; new_track_thresh: minimum score to
+    start a track; match_iou: minimum IoU (first stage); low_match_iou: second stage;
+    lost_s: how long a track may go unmatched before it ends (in seconds of video).
+    """
+
+    def __init__(self, frame_rate: float = 30.0, high_thresh: float = 0.5,
+                 low_thresh: float = 0.1, new_track_thresh: float = 0.6,
+                 match_iou: float = 0.2, low_match_iou: float = 0.5,
+                 tentative_match_iou: float = 0.3, lost_s: float = 1.0,
+                 fuse_score: bool = True):
+        if frame_rate <= 0:
+            raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
+        if not 0 <= low_thresh <= high_thresh <= 1:
+            raise ValueError("need 0 <= low_thresh <= high_thresh <= 1")
+        self.high_thresh, self.low_thresh = high_thresh, low_thresh
+        self.new_track_thresh = new_track_thresh
+        self.match_iou, self.low_match_iou = match_iou, low_match_iou
+        self.tentative_match_iou = tentative_match_iou
+        self.max_lost = max(1, int(round(lost_s * frame_rate)))
+        self.fuse_score = fuse_score
+        self.frame = 0
+        self._next_id = 1
+        self.ended: list[int] = []
+        self._mean = np.zeros((0, 8))
+        self._cov = np.zeros((0, 8, 8))
+        self._id = np.zeros(0, np.int64)
+        self._state = np.zeros(0, np.int8)
+        self._last = np.zeros(0, np.int64)      # frame of the last match
+        self._score = np.zeros(0, np.float32)
+
+    # -- public -------------------------------------------------------------------------
+    @property
+    def active_ids(self) -> np.ndarray:
+        """Ids of confirmed tracks still alive (tracked or briefly lost)."""
+        return self._id[self._state != _NEW].copy()
+
+    def update(self, detections: Detections) -> Detections:
+        """Associate one frame's detections; returns the matched, confirmed ones with ids."""
+        self.frame += 1
+        self.ended = []
+        self._predict()
+        det = detections
+        boxes = det.xyxy.astype(np.float64)
+        scores = det.confidence
+        out_track = np.full(len(det), -1, np.int64)      # row -> track index
+
+        high = np.flatnonzero(scores >= self.high_thresh)
+        low = np.flatnonzero((scores >= self.low_thresh) & (scores < self.high_thresh))
+        pred = _xyah_to_xyxy(self._mean[:, :4]) if len(self._mean) else np.zeros((0, 4))
+
+        # Stage 1: confirmed tracks (tracked + lost) vs confident boxes.
+        confirmed = np.flatnonzero(self._state != _NEW)
+        sim = iou_matrix(pred[confirmed], boxes[high])
+        cost = 1.0 - (sim * scores[high][None, :] if self.fuse_score else sim)
+        rows, cols = _match(np.where(sim >= self.match_iou, cost, 2.0), 1.0 - 1e-9)
+        out_track[high[cols]] = confirmed[rows]
+        un_tracks = np.setdiff1d(confirmed, confirmed[rows], assume_unique=True)
+        un_high = np.setdiff1d(high, high[cols], assume_unique=True)
+
+        # Stage 2: still-tracked leftovers vs low-score boxes (occluded people).
+        tracked_left = un_tracks[self._state[un_tracks] == _TRACKED]
+        sim = iou_matrix(pred[tracked_left], boxes[low])
+        rows, cols = _match(np.where(sim >= self.low_match_iou, 1.0 - sim, 2.0), 1.0)
+        out_track[low[cols]] = tracked_left[rows]
+
+        # Stage 3: tentative tracks vs the confident boxes nobody took.
+        tentative = np.flatnonzero(self._state == _NEW)
+        sim = iou_matrix(pred[tentative], boxes[un_high])
+        cost = 1.0 - (sim * scores[un_high][None, :] if self.fuse_score else sim)
+        rows, cols = _match(np.where(sim >= self.tentative_match_iou, cost, 2.0), 1.0 - 1e-9)
+        out_track[un_high[cols]] = tentative[rows]
+        starters = np.setdiff1d(un_high, un_high[cols], assume_unique=True)
+        starters = starters[scores[starters] >= self.new_track_thresh]
+
+        matched_rows = np.flatnonzero(out_track >= 0)
+        tracks = out_track[matched_rows]
+        self._correct(tracks, boxes[matched_rows])
+        self._state[tracks] = _TRACKED
+        self._last[tracks] = self.frame
+        self._score[tracks] = scores[matched_rows]
+        ids = np.full(len(det), -1, np.int64)
+        ids[matched_rows] = self._id[tracks]
+
+        # A tentative track that misses its second frame dies at once, as in ByteTrack.
+        lost = (self._state == _TRACKED) & (self._last < self.frame)
+        self._state[lost] = _LOST
+        dead = ((self._state == _NEW) & (self._last < self.frame)) | \
+               ((self._state == _LOST) & (self.frame - self._last > self.max_lost))
+        self._drop(dead)
+        started = self._start(boxes[starters], scores[starters])
+        if self.frame == 1 and len(started):
+            # The very first frame has nothing to confirm against; trust it, as ByteTrack does.
+            self._state[started] = _TRACKED
+            ids[starters] = self._id[started]
+        keep = ids >= 0
+        result = det[keep]
+        result.tracker_id = ids[keep]
+        return result
+
+    def predict(self) -> Detections:
+        """Advance one frame without detections; returns predicted boxes of tracked tracks."""
+        self.frame += 1
+        self.ended = []
+        self._predict()
+        expired = (self._state == _LOST) & (self.frame - self._last > self.max_lost)
+        self._drop(expired)
+        show = np.flatnonzero(self._state == _TRACKED)
+        boxes = _xyah_to_xyxy(self._mean[show, :4])
+        return Detections(boxes, self._score[show], np.zeros(len(show), np.int32),
+                          tracker_id=self._id[show].copy())
+
+    def end_all(self) -> list[int]:
+        """End every confirmed track (end of stream); returns their ids."""
+        ids = [int(i) for i in self._id[self._state != _NEW]]
+        self._drop(np.ones(len(self._id), bool))
+        self.ended = ids
+        return ids
+
+    # -- internals ------------------------------------------------------------------------
+    def _predict(self) -> None:
+        if not len(self._mean):
+            return
+        # A track we cannot see should not keep growing or shrinking.
+        self._mean[self._state != _TRACKED, 7] = 0.0
+        h = self._mean[:, 3]
+        q = np.concatenate([
+            np.stack([_STD_POS * h, _STD_POS * h, np.full_like(h, 1e-2), _STD_POS * h], 1),
+            np.stack([_STD_VEL * h, _STD_VEL * h, np.full_like(h, 1e-5), _STD_VEL * h], 1),
+        ], axis=1) ** 2
+        self._mean = self._mean @ _F.T
+        self._cov = _F @ self._cov @ _F.T
+        self._cov[:, np.arange(8), np.arange(8)] += q
+
+    def _correct(self, tracks: np.ndarray, boxes: np.ndarray) -> None:
+        if not len(tracks):
+            return
+        z = _xyxy_to_xyah(boxes)
+        mean, cov = self._mean[tracks], self._cov[tracks]
+        h = mean[:, 3]
+        r = np.stack([_STD_POS * h, _STD_POS * h, np.full_like(h, 1e-1), _STD_POS * h], 1) ** 2
+        s = cov[:, :4, :4].copy()
+        s[:, np.arange(4), np.arange(4)] += r
+        pht = cov[:, :, :4]                                      # P H^T, (k, 8, 4)
+        gain = np.linalg.solve(s, pht.transpose(0, 2, 1)).transpose(0, 2, 1)   # (k, 8, 4)
+        innovation = z - mean[:, :4]
+        self._mean[tracks] = mean + np.einsum("kij,kj->ki", gain, innovation)
+        self._cov[tracks] = cov - gain @ s @ gain.transpose(0, 2, 1)
+
+    def _drop(self, mask: np.ndarray) -> None:
+        if not mask.any():
+            return
+        gone = mask & (self._state != _NEW)
+        self.ended.extend(int(i) for i in self._id[gone])
+        keep = ~mask
+        self._mean, self._cov = self._mean[keep], self._cov[keep]
+        self._id, self._state = self._id[keep], self._state[keep]
+        self._last, self._score = self._last[keep], self._score[keep]
+
+    def _start(self, boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        n = len(boxes)
+        first = len(self._id)
+        if n == 0:
+            return np.zeros(0, np.intp)
+        xyah = _xyxy_to_xyah(boxes)
+        mean = np.concatenate([xyah, np.zeros((n, 4))], axis=1)
+        h = xyah[:, 3]
+        std = np.stack([2 * _STD_POS * h, 2 * _STD_POS * h, np.full_like(h, 1e-2), 2 * _STD_POS * h,
+                        10 * _STD_VEL * h, 10 * _STD_VEL * h, np.full_like(h, 1e-5),
+                        10 * _STD_VEL * h], 1)
+        cov = np.zeros((n, 8, 8))
+        cov[:, np.arange(8), np.arange(8)] = std ** 2
+        new_ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
+        self._next_id += n
+        self._mean = np.concatenate([self._mean, mean])
+        self._cov = np.concatenate([self._cov, cov])
+        self._id = np.concatenate([self._id, new_ids])
+        self._state = np.concatenate([self._state, np.full(n, _NEW, np.int8)])
+        self._last = np.concatenate([self._last, np.full(n, self.frame, np.int64)])
+        self._score = np.concatenate([self._score, scores.astype(np.float32)])
+        return np.arange(first, first + n)
