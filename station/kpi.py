@@ -1,0 +1,184 @@
+"""KPI maths: pure functions over counts, no I/O.
+
+    result = nps_from_scores([10, 9, 9, 9, 9, 8, 7, 7, 3, 0], min_n=1)
+    result.nps          # 30.0  (50 % promoters - 20 % detractors)
+    result.ci_low, result.ci_high
+
+NPS = %promoters (9-10) - %detractors (0-6) on -100..100, with the multinomial standard error
+SE = 100 * sqrt((p + d - (p - d)^2) / n) and a 95 % interval of +-1.96 SE, hidden below min_n.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import median
+
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class NpsResult:
+    n: int
+    promoters: int
+    passives: int
+    detractors: int
+    promoter_share: float | None
+    passive_share: float | None
+    detractor_share: float | None
+    nps: float | None
+    se: float | None
+    ci_low: float | None
+    ci_high: float | None
+    shown: bool
+    reason: str
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Share:
+    """CSAT: share of top-two-box answers, in percent."""
+    n: int
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Mean:
+    """CES: mean answer."""
+    n: int
+    value: float | None
+
+
+def nps_group(score: int) -> str:
+    if not 0 <= score <= 10:
+        raise ValueError(f"an NPS score is 0..10, got {score}")
+    return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+
+
+def score_counts(scores) -> list[int]:
+    counts = [0] * 11
+    for s in scores:
+        nps_group(s)
+        counts[s] += 1
+    return counts
+
+
+def nps_from_scores(scores, min_n: int = 30) -> NpsResult:
+    return nps_from_counts(score_counts(scores), min_n)
+
+
+def nps_from_counts(counts: list[float], min_n: int = 30) -> NpsResult:
+    """NPS from the 11 counts of scores 0..10 (counts may be weights, see post-stratification)."""
+    if len(counts) != 11:
+        raise ValueError(f"need 11 counts for scores 0..10, got {len(counts)}")
+    detractors, passives, promoters = sum(counts[:7]), sum(counts[7:9]), sum(counts[9:])
+    n = detractors + passives + promoters
+    return _nps(n, promoters, passives, detractors, n, min_n)
+
+
+def _nps(n, promoters, passives, detractors, effective_n, min_n) -> NpsResult:
+    if n <= 0:
+        return NpsResult(0, 0, 0, 0, None, None, None, None, None, None, None, False,
+                         "no responses in this period")
+    p, d = promoters / n, detractors / n
+    score = 100 * (p - d)
+    se = 100 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / effective_n)
+    shown = effective_n >= min_n
+    reason = "" if shown else (f"only {round(effective_n)} responses; NPS is shown from "
+                               f"{min_n} responses up (below that the 95 % interval is too wide)")
+    return NpsResult(_round(n), _round(promoters), _round(passives), _round(detractors),
+                     100 * p, 100 * passives / n, 100 * d, score, se,
+                     max(-100.0, score - Z95 * se), min(100.0, score + Z95 * se), shown, reason)
+
+
+def csat_from_counts(counts: dict[int, int]) -> Share:
+    """CSAT = % of 4-5 answers on a 1-5 scale."""
+    n = sum(counts.values())
+    return Share(n, 100 * sum(c for v, c in counts.items() if v >= 4) / n if n else None)
+
+
+def ces_from_counts(counts: dict[int, int]) -> Mean:
+    """CES = mean answer on a 1-7 scale."""
+    n = sum(counts.values())
+    return Mean(n, sum(v * c for v, c in counts.items()) / n if n else None)
+
+
+def complaint_rate(cases: int, responses: int) -> float | None:
+    """Detractor cases per response, in percent."""
+    return 100 * cases / responses if responses else None
+
+
+def participation_rate(responses: int, entries: int) -> float | None:
+    """Survey responses per camera-counted entry, in percent; None without entries."""
+    return 100 * responses / entries if entries else None
+
+
+def handling_time(durations_s: list[float]) -> tuple[float | None, float | None]:
+    """(median, p90) of case resolution times in seconds."""
+    if not durations_s:
+        return None, None
+    return float(median(durations_s)), percentile(durations_s, 90)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default method)."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("percentile of no values")
+    position = (len(ordered) - 1) * q / 100
+    lo = math.floor(position)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (position - lo)
+
+
+def suppress_small_cells(counts: dict, k: int) -> dict:
+    """k-anonymity floor: cells with fewer than k visitors become None (shown as '< k')."""
+    return {key: (value if value >= k else None) for key, value in counts.items()}
+
+
+def post_stratified_nps(scores_by_segment: dict, footfall_by_segment: dict,
+                        min_n: int = 30) -> NpsResult:
+    """NPS reweighted so respondents' segment mix matches the footfall mix.
+
+    scores_by_segment: segment -> 11 score counts of respondents in that segment.
+    footfall_by_segment: segment -> visitors counted by the camera.
+    Segments with footfall but no respondents cannot be reweighted; they are dropped and the
+    remaining footfall shares renormalised (said in `reason`). The SE uses Kish's effective n.
+    """
+    segments = [s for s in footfall_by_segment
+                if footfall_by_segment[s] > 0 and sum(scores_by_segment.get(s, [0])) > 0]
+    total_footfall = sum(footfall_by_segment[s] for s in segments)
+    if not segments or total_footfall <= 0:
+        result = nps_from_counts([0] * 11, min_n)
+        return _with_reason(result, "no respondents in any segment with footfall")
+    weighted = [0.0] * 11
+    weights_sq, weights_sum, n = 0.0, 0.0, 0
+    for s in segments:
+        counts = scores_by_segment[s]
+        ns = sum(counts)
+        w = (footfall_by_segment[s] / total_footfall) / ns    # weight per respondent
+        for score, c in enumerate(counts):
+            weighted[score] += w * c
+        weights_sum += w * ns
+        weights_sq += w * w * ns
+        n += ns
+    effective_n = weights_sum ** 2 / weights_sq
+    d, pa, p = sum(weighted[:7]), sum(weighted[7:9]), sum(weighted[9:])
+    result = _nps(p + pa + d, p, pa, d, effective_n, min_n)
+    result = NpsResult(n, *[_round(x * n) for x in (p, pa, d)], *list(result.__dict__.values())[4:])
+    dropped = [s for s in footfall_by_segment if s not in segments and footfall_by_segment[s] > 0]
+    if dropped:
+        return _with_reason(result, (result.reason + "; " if result.reason else "") +
+                            f"{len(dropped)} segment(s) with footfall but no respondents left out")
+    return result
+
+
+def _with_reason(result: NpsResult, reason: str) -> NpsResult:
+    values = dict(result.__dict__)
+    values["reason"] = reason
+    return NpsResult(**values)
+
+
+def _round(x):
+    return int(round(x)) if abs(x - round(x)) < 1e-9 else x
