@@ -55,6 +55,8 @@ class Zone:
         self.visits: dict[int, int] = {}        # track -> entries
         self.since: dict[int, float] = {}       # track -> start of its current stay
         self.occupancy = 0
+        self._closed_dwell = 0.0                # totals of tracks already forgotten
+        self._closed_visits = 0
         self._inside: dict[int, bool] = {}
         self._last_ts: float | None = None
 
@@ -89,14 +91,17 @@ class Zone:
         return result
 
     def forget(self, track_id: int) -> None:
-        """Drop a finished track's state (its totals stay in ``total_*``)."""
-        self._inside.pop(int(track_id), None)
-        self.since.pop(int(track_id), None)
+        """Drop a finished track's state; its time and visits stay in ``total_*``."""
+        tid = int(track_id)
+        self._inside.pop(tid, None)
+        self.since.pop(tid, None)
+        self._closed_dwell += self.dwell.pop(tid, 0.0)
+        self._closed_visits += self.visits.pop(tid, 0)
 
     @property
     def total_dwell_s(self) -> float:
-        return float(sum(self.dwell.values()))
+        return float(self._closed_dwell + sum(self.dwell.values()))
 
     @property
     def total_visits(self) -> int:
-        return int(sum(self.visits.values()))
+        return int(self._closed_visits + sum(self.visits.values()))
