@@ -10,6 +10,7 @@ directory of the TOML file, so a config works from any working directory.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import tomllib
 import types
@@ -108,6 +109,8 @@ class Line:
     name: str = _rule(pattern=_ID)
     a: list[float] = _rule(doc="[x, y] pixels")
     b: list[float] = _rule()
+    entrance: bool = _rule(True, doc="'in' crossings of this line count as store entries "
+                                     "(footfall, participation rate)")
 
     def __post_init__(self):
         for key in ("a", "b"):
@@ -279,7 +282,7 @@ def parse_config(raw: dict, base_dir: Path) -> Config:
     config = _build(Config, raw, "", base_dir)
     vision = config.vision
     if vision.camera_kind == "file" and not Path(vision.camera).expanduser().is_absolute():
-        camera = str(base_dir / Path(vision.camera))
+        camera = os.path.normpath(base_dir / Path(vision.camera))
         config = dataclasses.replace(config, vision=dataclasses.replace(vision, camera=camera))
     return config
 
@@ -351,7 +354,7 @@ def _convert(hint, value, key: str, meta, base_dir: Path):
         if not isinstance(value, str) or not value:
             raise ConfigError(key, f"must be a non-empty path string, got {_show(value)}")
         p = Path(value).expanduser()
-        return p if p.is_absolute() else (base_dir / p)
+        return Path(os.path.normpath(p if p.is_absolute() else base_dir / p))
     raise TypeError(f"config type {hint!r} at {key} is not supported")  # programming error
 
 

@@ -207,15 +207,17 @@ class Store(Queries):
     def _kiosk_presence(self, ts: float) -> tuple[str, str | None]:
         if not self.kiosk_zone:
             return "unknown", None
-        vision = self.db.execute("SELECT data FROM health WHERE component = 'vision'").fetchone()
-        if vision is None or not _camera_live(json.loads(vision[0]), ts):
-            return "unknown", None          # no camera, so no evidence either way
         since = ts - self.link_window_s
         row = self.db.execute(
             "SELECT visit_id, sum(min(until, ?) - max(since, ?)) AS overlap FROM presence "
             "WHERE zone = ? AND until >= ? AND since <= ? GROUP BY visit_id "
             "ORDER BY overlap DESC LIMIT 1", (ts, since, self.kiosk_zone, since, ts)).fetchone()
-        return ("linked", row[0]) if row else ("no_presence", None)
+        if row:
+            return "linked", row[0]
+        vision = self.db.execute("SELECT data FROM health WHERE component = 'vision'").fetchone()
+        if vision is None or not _camera_live(json.loads(vision[0]), ts):
+            return "unknown", None          # no camera, so no evidence either way
+        return "no_presence", None
 
     # -- vision ----------------------------------------------------------------------------
     def append_visits(self, visits: list[Visit]) -> None:

@@ -1,0 +1,211 @@
+"""`cx-station`: run the station, check its config, report KPIs, simulate data, diagnose."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from station.config import ConfigError, load_config
+
+EXIT_CONFIG = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cx-station", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="start every service of the station and supervise them")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--for", dest="duration", type=float, default=None, metavar="SECONDS",
+                   help="stop by itself after this long (tests, demos)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("config", help="config file tools")
+    csub = p.add_subparsers(dest="config_command", required=True)
+    c = csub.add_parser("check", help="validate a station config file")
+    c.add_argument("file", type=Path)
+    c.set_defaults(func=cmd_config_check)
+
+    p = sub.add_parser("report", help="KPI report for a period")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--since", help="local date/time (YYYY-MM-DD[THH:MM]); default 30 days ago")
+    p.add_argument("--until", help="local date/time; default now")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("simulate", help="write realistic synthetic data through the store API")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--responses", type=int, required=True)
+    p.add_argument("--visits", type=int, default=0)
+    p.add_argument("--days", type=float, default=14)
+    p.add_argument("--seed", type=int, default=None)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("doctor", help="check config, database, models, broker and camera")
+    p.add_argument("--config", type=Path, default=Path("/etc/cx-station/station.toml"))
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("pin-hash", help="hash an admin PIN for [kiosk] admin_pin_hash")
+    p.add_argument("--pin", help="the PIN (default: ask without echo)")
+    p.set_defaults(func=cmd_pin_hash)
+
+    try:
+        from station import models
+    except ImportError:
+        models = None
+    if models is not None and hasattr(models, "add_cli"):
+        models.add_cli(sub)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        return args.func(args) or 0
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def cmd_config_check(args) -> int:
+    config = load_config(args.file)
+    print(f"{args.file}: OK (station {config.station.path}, database {config.database.path})")
+    return 0
+
+
+def _open_store(config):
+    from station.store import Store, StoreError
+    try:
+        return Store.open(config)
+    except StoreError as exc:
+        print(f"database error: {exc}", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def _parse_local(text: str | None, config, default: float) -> float:
+    if not text:
+        return default
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError("--since/--until", f"{text!r} is not a date like 2026-11-23 or "
+                                              f"2026-11-23T08:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=config.tz)
+    return moment.timestamp()
+
+
+def cmd_report(args) -> int:
+    from station.report import build_report, render_text
+    config = load_config(args.config)
+    now = time.time()
+    until = _parse_local(args.until, config, now)
+    since = _parse_local(args.since, config, until - 30 * 86400)
+    store = _open_store(config)
+    report = build_report(store, config, since, until)
+    print(json.dumps(report, ensure_ascii=False) if args.json else render_text(report))
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from station.simulate import simulate
+    config = load_config(args.config)
+    store = _open_store(config)
+    result = simulate(store, config, responses=args.responses, visits=args.visits,
+                      days=args.days, seed=args.seed)
+    print(f"simulated {result['responses']} responses, {result['visits']} visits, "
+          f"{result['cases']} detractor cases ({result['cases_resolved']} resolved) "
+          f"into {config.database.path}")
+    return 0
+
+
+def cmd_pin_hash(args) -> int:
+    import getpass
+    from station.pin import hash_pin
+    pin = args.pin or getpass.getpass("Admin PIN (4-12 digits): ")
+    try:
+        print(hash_pin(pin))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from station.doctor import run_checks
+    results = run_checks(args.config)
+    width = max(len(name) for name, _, _ in results)
+    for name, ok, reason in results:
+        print(f"{'OK  ' if ok else 'FAIL'} {name:<{width}}  {reason}")
+    return 0 if all(ok for _, ok, _ in results) else 1
+
+
+def cmd_run(args) -> int:
+    from station.status import StatusLine
+    from station.supervisor import Supervisor, plan_services
+    config = load_config(args.config)
+    logging.getLogger().setLevel(config.logging.level)
+    store = _open_store(config)       # migrate once, before the services open it
+    services, notes = plan_services(config, args.config.resolve())
+    for note in notes:
+        print(f"note: {note}")
+    if config.vision.enabled:
+        camera_note = describe_camera(config)
+        if camera_note:
+            print(f"note: {camera_note}")
+    stop = {"flag": False}
+
+    def on_signal(signum, frame):
+        stop["flag"] = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    deadline = time.monotonic() + args.duration if args.duration else None
+    status = StatusLine(store, config)
+    supervisor = Supervisor(services, log=lambda m: print(f"\n[cx-station] {m}", flush=True))
+    print(f"CX Station {config.station.path}: starting {', '.join(s.name for s in services)}; "
+          f"Ctrl-C stops everything.", flush=True)
+    supervisor.run(lambda: stop["flag"] or (deadline is not None and time.monotonic() > deadline),
+                   tick=status.tick)
+    print()
+    _final_report(store, config, args.config)
+    return 0
+
+
+def describe_camera(config) -> str:
+    kind = config.vision.camera_kind
+    how = ("set [vision] camera to a device index (\"0\"), an RTSP/HTTP URL "
+           "(\"rtsp://user@camera/stream\") or a video file path")
+    if kind == "none":
+        return f"no camera or video is configured, so nothing is counted; {how}"
+    if kind == "file" and not Path(config.vision.camera).exists():
+        return (f"the video file {config.vision.camera} does not exist, so nothing is counted; "
+                f"{how}")
+    return ""
+
+
+def _final_report(store, config, config_path: Path) -> None:
+    from station.report import build_report, render_text
+    now = time.time()
+    start_of_day = datetime.fromtimestamp(now, config.tz).replace(hour=0, minute=0, second=0,
+                                                                  microsecond=0)
+    since = min(start_of_day.timestamp(), (datetime.fromtimestamp(now, config.tz) -
+                                           timedelta(days=30)).timestamp())
+    print(render_text(build_report(store, config, since, now)))
+    if config.hq.enabled:
+        path = Path(config.hq.report_path)
+        result = subprocess.run([sys.executable, "-m", "sync.hq", "report", "--config",
+                                 str(config_path), "--html", str(path)],
+                                capture_output=True, text=True)
+        if result.returncode == 0:
+            print(f"\nHQ report: {path}")
+        else:
+            print(f"\nHQ report could not be written: {result.stderr.strip()[-300:]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

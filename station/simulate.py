@@ -1,0 +1,124 @@
+"""Realistic synthetic station data, written through the same store API the services use.
+
+    simulate(store, config, responses=500, visits=3000, days=14, seed=1)
+
+Visitors arrive in opening hours with lunch and evening peaks, cross the entrance lines,
+some stand at the kiosk; most responses come from someone standing there (linked), a few
+from nobody (no_presence). Scores depend on the visitor's age bracket so that
+post-stratification has something to correct. Detractors open cases; most get resolved.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from datetime import datetime, timedelta
+
+from station.store import Crossing, Presence, Response, Visit
+
+AGE_BRACKETS = ["0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
+AGE_MIX = [0.06, 0.20, 0.28, 0.20, 0.13, 0.08, 0.05]
+# Mean "satisfaction" per bracket: younger shoppers are harsher critics in this fiction.
+AGE_MOOD = [0.2, -0.6, -0.2, 0.2, 0.5, 0.7, 0.8]
+HOUR_WEIGHT = {8: 2, 9: 3, 10: 4, 11: 6, 12: 9, 13: 7, 14: 4, 15: 4, 16: 5, 17: 7, 18: 10,
+               19: 10, 20: 8, 21: 4}
+
+
+def simulate(store, config, responses: int, visits: int = 0, days: float = 14,
+             seed: int | None = None, now: float | None = None) -> dict:
+    rng = random.Random(seed)
+    now = now or time.time()
+    kiosk_zone = config.vision.kiosk_zone or None
+    entrances = [line.name for line in config.vision.lines if line.entrance] or ["entrance"]
+    visits_made = _visitors(rng, max(visits, 0), days, now, config)
+    kiosk_visits = [v for v in visits_made if kiosk_zone and kiosk_zone in v.dwell]
+
+    with store.transaction():
+        store.append_visits(visits_made)
+        store.append_crossings(
+            [Crossing(v.entered_at, rng.choice(entrances), "in", v.id) for v in visits_made] +
+            [Crossing(v.left_at, rng.choice(entrances), "out", v.id) for v in visits_made])
+        if kiosk_zone:
+            store.update_presence([_kiosk_presence(v, kiosk_zone) for v in kiosk_visits])
+    store.roll_up_traffic(now)
+
+    reasons = config.kiosk.reasons
+    cases, made = [], 0
+    while made < responses:
+        with store.transaction():
+            for _ in range(min(1000, responses - made)):
+                if kiosk_visits and rng.random() < 0.85:
+                    visit = rng.choice(kiosk_visits)
+                    ts = visit.entered_at + visit.dwell[kiosk_zone] * 0.8
+                    mood = AGE_MOOD[AGE_BRACKETS.index(visit.age_bracket)] \
+                        if visit.age_bracket else 0.0
+                else:
+                    ts, mood = _opening_time(rng, days, now, config), 0.0
+                response = _response(rng, ts, mood, reasons, config)
+                case_id = store.append_response(response)
+                if case_id:
+                    cases.append((case_id, ts))
+                made += 1
+    resolved = 0
+    for case_id, opened in cases:
+        handling = rng.lognormvariate(math.log(1200), 0.9)       # median ~20 min
+        if rng.random() < 0.75 and opened + handling < now:
+            store.resolve_case(case_id, rng.choice(["Called the customer back", "Refund given",
+                                                    "Spoke to the team"]), at=opened + handling)
+            resolved += 1
+    return {"responses": responses, "visits": len(visits_made), "cases": len(cases),
+            "cases_resolved": resolved}
+
+
+def _visitors(rng, count, days, now, config) -> list[Visit]:
+    zones = [z.name for z in config.vision.zones]
+    out = []
+    for _ in range(count):
+        entered = _opening_time(rng, days, now, config)
+        stay = rng.lognormvariate(math.log(600), 0.6)             # median 10 min
+        dwell = {z: round(min(stay, rng.expovariate(1 / 90)), 1)
+                 for z in zones if rng.random() < 0.35}
+        known = rng.random() < 0.8                                 # a face was seen
+        out.append(Visit(
+            entered_at=entered, left_at=min(entered + stay, now), dwell=dwell,
+            age_bracket=rng.choices(AGE_BRACKETS, AGE_MIX)[0] if known else None,
+            age_confidence=round(rng.uniform(0.4, 0.9), 2) if known else None,
+            gender=rng.choice(["female", "male"]) if known else None,
+            gender_confidence=round(rng.uniform(0.7, 0.99), 2) if known else None,
+            views=rng.randint(1, 5) if known else 0))
+    return out
+
+
+def _kiosk_presence(visit: Visit, zone: str) -> Presence:
+    start = visit.entered_at + visit.dwell[zone] * 0.1
+    return Presence(visit.id, zone, start, start + visit.dwell[zone])
+
+
+def _opening_time(rng, days, now, config) -> float:
+    """A random moment in opening hours in the last `days` days, local time."""
+    tz = config.tz
+    for _ in range(100):
+        day = datetime.fromtimestamp(now - rng.uniform(0, days) * 86400, tz).date()
+        hour = rng.choices(list(HOUR_WEIGHT), list(HOUR_WEIGHT.values()))[0]
+        moment = datetime(day.year, day.month, day.day, hour, tzinfo=tz) + \
+            timedelta(seconds=rng.uniform(0, 3600))
+        if moment.timestamp() < now:
+            return moment.timestamp()
+    return now - rng.uniform(0, 3600)
+
+
+def _response(rng, ts, mood, reasons, config) -> Response:
+    score = min(10, max(0, round(rng.gauss(7.6 + 1.8 * mood, 2.2))))
+    group = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+    choices = [r.id for r in getattr(reasons, group)]
+    picked = rng.sample(choices, k=min(len(choices), rng.choice([0, 1, 1, 2]))) if choices else []
+    complete = rng.random() > 0.08
+    csat = ces = None
+    if complete and config.kiosk.csat:
+        csat = min(5, max(1, round(1 + score * 0.4 + rng.gauss(0, 0.6))))
+    if complete and config.kiosk.ces:
+        ces = min(7, max(1, round(1.5 + score * 0.5 + rng.gauss(0, 0.9))))
+    language = config.kiosk.default_language if rng.random() < 0.7 else \
+        rng.choice(config.kiosk.languages)
+    return Response(nps=score, csat=csat, ces=ces, reasons=picked if complete else [],
+                    language=language, complete=complete, ts=ts)
