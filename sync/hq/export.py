@@ -1,0 +1,177 @@
+"""`cx-hq export`: one flat row per event for analysts (CSV or JSON Lines), streamed.
+
+    cx-hq export --config hq.toml --type response --format csv --out responses.csv
+    cx-hq export --config hq.toml --type visit --since 2026-11-01 --until 2026-11-30 --format jsonl
+
+Columns: station, store, seq, event_id, ts, then the event's data fields; nested objects are
+flattened with dots (`dwell.kiosk`), lists stay JSON (`["wait","staff"]`). CSV cells that a
+spreadsheet would run as a formula (free text starting with = + - @) get a leading apostrophe.
+Rows are read from a cursor and written one by one, so memory stays flat for any size; with
+--out the file appears only when complete (written to FILE.part, then renamed).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+from sync.hq.views import HqReadError, open_readonly, parse_when, period_clause
+
+TYPES = ("response", "case", "traffic", "visit")
+LEADING = ["station", "store", "seq", "event_id", "ts"]
+# The contract order of each type's fields (station/store/store.py); unknown extra fields that
+# newer stations send follow in alphabetical order, so nothing is silently dropped.
+FIELDS = {
+    "response": ["response_id", "nps", "csat", "ces", "reasons", "comment", "language",
+                 "complete", "presence", "visit_id"],
+    "case": ["case_id", "status", "response_id", "nps", "reasons", "comment", "opened_at",
+             "resolved_at", "handling_s", "note"],
+    "traffic": ["minute", "line", "in", "out"],
+    "visit": ["visit_id", "entered_at", "left_at", "dwell", "age_bracket", "age_confidence",
+              "gender", "gender_confidence", "views"],
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("export", help="events as flat CSV / JSON Lines rows",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", required=True, help="the HQ's TOML config (hq.database)")
+    p.add_argument("--type", required=True, choices=TYPES)
+    p.add_argument("--since", help="from this local date/time (2026-11-01 or 2026-11-01T08:00)")
+    p.add_argument("--until", help="before this local date/time; a bare date includes that day")
+    p.add_argument("--format", default="csv", choices=("csv", "jsonl"))
+    p.add_argument("--station", help="only this station (org/store/station) or store (org/store)")
+    p.add_argument("--out", help="write here instead of stdout")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from station.config import ConfigError, load_config
+    try:
+        config = load_config(args.config)
+        since = parse_when(args.since, config.tz)
+        until = parse_when(args.until, config.tz, end=True)
+        db = open_readonly(config.hq.database)
+    except (ConfigError, HqReadError, ValueError) as exc:
+        print(f"cx-hq export: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.out:
+            out = Path(args.out)
+            part = out.with_name(out.name + ".part")
+            with open(part, "w", encoding="utf-8", newline="") as fh:
+                n = export(db, fh, args.type, args.format, since, until, args.station)
+            os.replace(part, out)
+            print(f"cx-hq export: {n} {args.type} rows -> {out}", file=sys.stderr)
+        else:
+            export(db, sys.stdout, args.type, args.format, since, until, args.station)
+    except OSError as exc:
+        print(f"cx-hq export: cannot write: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    return 0
+
+
+def export(db, fh, type_: str, fmt: str, since: float | None = None,
+           until: float | None = None, station: str | None = None) -> int:
+    """Write every `type_` event in the period to `fh`; returns the number of rows."""
+    if type_ not in TYPES:
+        raise ValueError(f"--type must be one of {', '.join(TYPES)}, got {type_!r}")
+    where, params = _where(type_, since, until, station)
+    n = 0
+    if fmt == "jsonl":
+        for row in _rows(db, where, params):
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
+        return n
+    if fmt != "csv":
+        raise ValueError(f"--format must be csv or jsonl, got {fmt!r}")
+    columns = LEADING + columns_for(db, type_, where, params)
+    writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in _rows(db, where, params):
+        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+        n += 1
+    return n
+
+
+def columns_for(db, type_: str, where: str, params: list) -> list[str]:
+    """The flattened data columns present in this selection, contract fields first."""
+    # json_tree walks nested objects in SQLite itself: no row is loaded into Python for this.
+    found = {row[0] for row in db.execute(
+        f"SELECT DISTINCT replace(substr(j.fullkey, 3), '\"', '') FROM events, json_tree(events.data) AS j "
+        f"WHERE {where} AND j.type != 'object' AND j.fullkey NOT LIKE '%[%' "
+        f"AND j.fullkey != '$'", params)}
+    # a field that is sometimes an object (dwell) and sometimes null: keep only the leaves
+    parents = {c.rsplit(".", 1)[0] for c in found if "." in c}
+    found -= {c for c in found if c in parents}
+    known = FIELDS[type_]
+    ordered = []
+    for name in known:
+        ordered += [name] if name in found else sorted(c for c in found
+                                                       if c.startswith(name + "."))
+    covered = set(ordered)
+    ordered += sorted(c for c in found - covered)
+    if not ordered:
+        ordered = list(known)
+    return ordered
+
+
+def _where(type_, since, until, station):
+    period, params = period_clause(since, until, "events.ts_epoch")
+    where = f"events.type = ? AND {period}"
+    params = [type_] + params
+    if station:
+        where += " AND (events.station = ? OR events.station LIKE ? ESCAPE '\\')"
+        params += [station, _like_prefix(station) + "/%"]
+    return where, params
+
+
+def _rows(db, where, params):
+    cursor = db.execute(f"SELECT station, seq, id, ts, data FROM events WHERE {where} "
+                        f"ORDER BY station, seq", params)
+    for station, seq, event_id, ts, data in cursor:
+        row = {"station": station, "store": station.rsplit("/", 1)[0], "seq": seq,
+               "event_id": event_id, "ts": ts}
+        try:
+            payload = json.loads(data)
+        except (TypeError, ValueError):
+            payload = {"_unparsed": data}
+        _flatten(payload, "", row)
+        yield row
+
+
+def _flatten(value, prefix: str, out: dict) -> None:
+    if isinstance(value, dict) and (value or not prefix):
+        for key, inner in value.items():
+            _flatten(inner, f"{prefix}{key}" if not prefix else f"{prefix}.{key}", out)
+    else:
+        out[prefix] = value
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def export_to_string(db, type_: str, fmt: str, **kwargs) -> str:
+    """For tests and notebooks: the export as one string."""
+    buffer = io.StringIO(newline="")
+    export(db, buffer, type_, fmt, **kwargs)
+    return buffer.getvalue()

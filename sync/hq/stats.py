@@ -1,0 +1,138 @@
+"""`cx-hq stats`: is every station delivering, and is anything missing?
+
+    cx-hq stats --config hq.toml            # one line per station
+    cx-hq stats --config hq.toml --json     # the same as one JSON object (for monitoring)
+
+Per station: events received, highest seq seen, the gap-free seq HQ acknowledged, missing seq
+ranges, duplicates dropped, dead letters, last seen and the online/offline status it announced
+(retained birth message / last will).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime, timezone
+
+from sync.hq.views import HqReadError, open_readonly
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("stats", help="per-station delivery state of the HQ database",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", required=True, help="the HQ's TOML config (hq.database)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from station.config import ConfigError, load_config
+    try:
+        config = load_config(args.config)
+        db = open_readonly(config.hq.database)
+    except (ConfigError, HqReadError) as exc:
+        print(f"cx-hq stats: {exc}", file=sys.stderr)
+        return 2
+    try:
+        stats = collect(db)
+    finally:
+        db.close()
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False))
+    else:
+        print(render_text(stats))
+    return 0
+
+
+def collect(db, now: float | None = None) -> dict:
+    """Per-station delivery figures and the dead-letter totals, as plain data."""
+    now = time.time() if now is None else now
+    gaps: dict[str, list[list[int]]] = {}
+    for station, lo, hi in db.execute("SELECT station, from_seq, to_seq FROM gaps "
+                                      "ORDER BY station, from_seq"):
+        gaps.setdefault(station, []).append([lo, hi])
+    stations = []
+    for row in db.execute(
+            "SELECT station, received, max_seq, acked_seq, duplicates, dead_letters, "
+            "first_seen, last_seen, status, status_at, health FROM stations ORDER BY station"):
+        (station, received, max_seq, acked_seq, duplicates, dead, first_seen, last_seen,
+         status, status_at, health) = row
+        ranges = gaps.get(station, [])
+        stations.append({
+            "station": station,
+            "received": received or 0,
+            "max_seq": max_seq or 0,
+            "acked_seq": acked_seq or 0,
+            "gaps": ranges,
+            "missing": sum(hi - lo + 1 for lo, hi in ranges),
+            "duplicates": duplicates or 0,
+            "dead_letters": dead or 0,
+            "first_seen": _iso(first_seen),
+            "last_seen": _iso(last_seen),
+            "last_seen_ago_s": round(now - last_seen, 1) if last_seen else None,
+            "status": status or "unknown",
+            "status_at": _iso(status_at),
+            "health": _json_or_none(health),
+        })
+    total, unattributed = db.execute(
+        "SELECT count(*), sum(station IS NULL) FROM dead_letters").fetchone()
+    reasons = dict(db.execute("SELECT reason, count(*) FROM dead_letters GROUP BY reason "
+                              "ORDER BY count(*) DESC LIMIT 20").fetchall())
+    return {
+        "generated_at": _iso(now),
+        "stations": stations,
+        "online": sum(s["status"] == "online" for s in stations),
+        "offline": sum(s["status"] == "offline" for s in stations),
+        "dead_letters": {"total": total, "unattributed": unattributed or 0,
+                         "by_reason": reasons},
+    }
+
+
+def render_text(stats: dict) -> str:
+    head = ("station", "status", "received", "max seq", "acked", "missing", "gaps", "dups",
+            "dead", "last seen")
+    rows = [head]
+    for s in stats["stations"]:
+        gaps = ", ".join(f"{lo}-{hi}" if lo != hi else str(lo) for lo, hi in s["gaps"][:3])
+        if len(s["gaps"]) > 3:
+            gaps += f" (+{len(s['gaps']) - 3} more)"
+        rows.append((s["station"], s["status"], str(s["received"]), str(s["max_seq"]),
+                     str(s["acked_seq"]), str(s["missing"]), gaps or "-", str(s["duplicates"]),
+                     str(s["dead_letters"]), _ago(s["last_seen_ago_s"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    if not stats["stations"]:
+        lines.append("(no station has delivered anything yet)")
+    dl = stats["dead_letters"]
+    lines.append("")
+    lines.append(f"{len(stats['stations'])} stations: {stats['online']} online, "
+                 f"{stats['offline']} offline; dead letters: {dl['total']} "
+                 f"({dl['unattributed']} without a station)")
+    for reason, n in dl["by_reason"].items():
+        lines.append(f"  {n:>8}  {reason}")
+    return "\n".join(lines)
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:.1f} {unit} ago"
+    return f"{seconds:.0f} s ago"
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds") \
+        .replace("+00:00", "Z")
+
+
+def _json_or_none(text):
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return {"unparsed": str(text)[:200]}

@@ -1,0 +1,138 @@
+"""Read-only access to the HQ database for analysts: typed views over the event JSON.
+
+    db = open_readonly(config.hq.database)
+    for store, n in db.execute("SELECT store, count(*) FROM responses GROUP BY store"):
+        print(store, n)
+
+The receiver owns the HQ database; stats, export and report only read it. They open it
+read-only (an analyst's query can never lock out or damage the receiver) and put their views
+in the connection's TEMP schema, so nothing is ever written to the file. Each view flattens one
+event type's `data` JSON into columns named as in the envelope (see station/store/store.py).
+"""
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime, time as dtime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+class HqReadError(RuntimeError):
+    """The HQ database cannot be read (missing, not an HQ database); the message says why."""
+
+
+_REQUIRED_TABLES = ("events", "stations", "gaps", "dead_letters")
+
+VIEWS = {
+    "responses": """
+        SELECT station, {store} AS store, seq, id, ts, ts_epoch,
+               json_extract(data, '$.response_id') AS response_id,
+               json_extract(data, '$.nps') AS nps,
+               json_extract(data, '$.csat') AS csat,
+               json_extract(data, '$.ces') AS ces,
+               json_extract(data, '$.reasons') AS reasons,
+               json_extract(data, '$.comment') AS comment,
+               json_extract(data, '$.language') AS language,
+               json_extract(data, '$.complete') AS complete,
+               json_extract(data, '$.presence') AS presence,
+               json_extract(data, '$.visit_id') AS visit_id
+        FROM events WHERE type = 'response'""",
+    "cases": """
+        SELECT station, {store} AS store, seq, id, ts, ts_epoch,
+               json_extract(data, '$.case_id') AS case_id,
+               json_extract(data, '$.status') AS status,
+               json_extract(data, '$.response_id') AS response_id,
+               json_extract(data, '$.nps') AS nps,
+               json_extract(data, '$.opened_at') AS opened_at,
+               json_extract(data, '$.resolved_at') AS resolved_at,
+               json_extract(data, '$.handling_s') AS handling_s
+        FROM events WHERE type = 'case'""",
+    "traffic": """
+        SELECT station, {store} AS store, seq, id, ts, ts_epoch,
+               json_extract(data, '$.minute') AS minute,
+               json_extract(data, '$.line') AS line,
+               coalesce(json_extract(data, '$.in'), 0) AS entries,
+               coalesce(json_extract(data, '$.out'), 0) AS exits,
+               -- older stations do not send the flag: every line then counts as an entrance
+               coalesce(json_extract(data, '$.entrance'), 1) AS entrance
+        FROM events WHERE type = 'traffic'""",
+    "visits": """
+        SELECT station, {store} AS store, seq, id, ts, ts_epoch,
+               json_extract(data, '$.visit_id') AS visit_id,
+               json_extract(data, '$.entered_at') AS entered_at,
+               json_extract(data, '$.left_at') AS left_at,
+               json_extract(data, '$.dwell') AS dwell,
+               json_extract(data, '$.age_bracket') AS age_bracket,
+               json_extract(data, '$.age_confidence') AS age_confidence,
+               json_extract(data, '$.gender') AS gender,
+               json_extract(data, '$.gender_confidence') AS gender_confidence,
+               json_extract(data, '$.views') AS views
+        FROM events WHERE type = 'visit'""",
+}
+
+
+def store_of(station: str) -> str:
+    """``org/store/station`` -> ``org/store``."""
+    return station.rsplit("/", 1)[0] if station.count("/") >= 2 else station
+
+
+# `store` is org/store: the kiosks of one shop are reported together. rtrim() with the set of
+# the station's non-slash characters strips the last path segment, leaving 'org/store/'.
+_STORE_SQL = ("CASE WHEN instr(station, '/') = 0 THEN station ELSE "
+              "rtrim(rtrim(station, replace(station, '/', '')), '/') END")
+
+
+def open_readonly(path) -> sqlite3.Connection:
+    """Open the HQ database read-only and add the TEMP views; raises HqReadError."""
+    path = Path(path)
+    if not path.is_file():
+        raise HqReadError(f"no HQ database at {path}: start `cx-hq run` first (it creates it) "
+                          f"or point hq.database in the config at the right file")
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                             check_same_thread=False)
+        db.execute("PRAGMA busy_timeout = 5000")
+        tables = {row[0] for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as exc:
+        raise HqReadError(f"cannot read the HQ database {path}: {exc}") from exc
+    missing = [t for t in _REQUIRED_TABLES if t not in tables]
+    if missing:
+        db.close()
+        raise HqReadError(f"{path} is not an HQ database (missing tables: {', '.join(missing)})")
+    for name, sql in VIEWS.items():
+        db.execute(f"CREATE TEMP VIEW IF NOT EXISTS {name} AS " + sql.format(store=_STORE_SQL))
+    return db
+
+
+def parse_when(text: str | None, tz: ZoneInfo, end: bool = False) -> float | None:
+    """`2026-11-01` or `2026-11-01T14:00` (local time of `tz`) or with an offset -> epoch.
+
+    A bare date as --until means the end of that day, so `--since D --until D` is one day.
+    """
+    if text is None or text == "":
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day, dtime(0), tzinfo=tz)
+            return moment.timestamp() + (86400 if end else 0)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date (2026-11-01) or a date and time "
+                         f"(2026-11-01T14:00, optionally with an offset such as +07:00)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.timestamp()
+
+
+def period_clause(since: float | None, until: float | None, column: str = "ts_epoch"):
+    """SQL condition and parameters for since <= column < until (either bound optional)."""
+    parts, params = [], []
+    if since is not None:
+        parts.append(f"{column} >= ?")
+        params.append(since)
+    if until is not None:
+        parts.append(f"{column} < ?")
+        params.append(until)
+    return (" AND ".join(parts) or "1"), params
