@@ -90,6 +90,9 @@ def _nps(n, promoters, passives, detractors, effective_n, min_n) -> NpsResult:
     score = 100 * (p - d)
     se = 100 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / effective_n)
     ci_low, ci_high = adjusted_wald_ci(p, d, effective_n)
+    # The adjusted centre is pulled toward 0; at n = 1 an all-promoter (or all-detractor)
+    # answer would fall outside its own interval, so the interval always spans the estimate.
+    ci_low, ci_high = min(ci_low, score), max(ci_high, score)
     shown = effective_n >= min_n
     reason = "" if shown else (f"only {round(effective_n)} responses; NPS is shown from "
                                f"{min_n} responses up (below that the 95 % interval is too wide)")
