@@ -1,0 +1,173 @@
+"""systemd/install.sh: what it puts where, with which modes, and that running it again is safe.
+
+The real thing needs root and a Debian box with systemd as PID 1, so the script is run here in
+its two side-effect-free forms: `--destdir DIR` (files only, under DIR) and `--dry-run` (prints
+each command it would run, changes nothing).
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "systemd" / "install.sh"
+UNITS = ["cx-vision.service", "cx-kiosk.service", "cx-sync.service", "cx-hq.service",
+         "cx-station.target"]
+
+
+def install(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True,
+                            timeout=120, cwd="/")
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def commands(stdout: str) -> list[list[str]]:
+    """The commands a --dry-run printed, one `+ cmd args` line each."""
+    return [shlex.split(line[2:]) for line in stdout.splitlines() if line.startswith("+ ")]
+
+
+def installs_to(cmds: list[list[str]], target: str) -> list[str]:
+    found = [c for c in cmds if c[0] == "install" and c[-1] == target]
+    assert len(found) == 1, f"expected one install to {target}, got {found}"
+    return found[0]
+
+
+@pytest.fixture
+def destdir(tmp_path) -> Path:
+    root = tmp_path / "root"
+    install("--destdir", str(root), "--no-venv", "--no-models")
+    return root
+
+
+def test_destdir_install_places_units_config_and_credentials_with_their_modes(destdir):
+    for unit in UNITS:
+        placed = destdir / "etc/systemd/system" / unit
+        assert placed.read_bytes() == (REPO / "systemd" / unit).read_bytes()
+        assert mode(placed) == 0o644
+    assert mode(destdir / "etc/cx-station") == 0o750
+    assert mode(destdir / "var/lib/cx-station") == 0o750
+    # setgid: models fetched by root come out in group cx-station, readable by the services.
+    assert mode(destdir / "var/lib/cx-station/models") == 0o2750
+
+    config = destdir / "etc/cx-station/station.toml"
+    assert config.read_bytes() == (REPO / "config/station.example.toml").read_bytes()
+    assert mode(config) == 0o640
+
+    credentials = destdir / "etc/cx-station/mqtt.credentials"
+    assert mode(credentials) == 0o600
+    assert tomllib.loads(credentials.read_text()) == {"username": "", "password": ""}
+
+    guide = destdir / "opt/cx-station/share/systemd/README.md"
+    assert guide.read_bytes() == (REPO / "systemd/README.md").read_bytes()
+
+
+def test_example_config_points_at_the_credentials_the_script_creates():
+    example = tomllib.loads((REPO / "config/station.example.toml").read_text())
+    assert example["sync"]["credentials_file"] == "/etc/cx-station/mqtt.credentials"
+    assert example["database"]["path"].startswith("/var/lib/cx-station/")
+
+
+def test_running_again_keeps_the_edited_config_and_tightens_the_credentials(destdir):
+    config = destdir / "etc/cx-station/station.toml"
+    credentials = destdir / "etc/cx-station/mqtt.credentials"
+    config.write_text("# edited by the store's technician\n")
+    credentials.write_text('username = "kiosk-1"\npassword = "s3cret"\n')
+    credentials.chmod(0o644)           # e.g. copied in with a careless umask
+    (destdir / "etc/systemd/system/cx-sync.service").write_text("stale\n")
+
+    result = install("--destdir", str(destdir), "--no-venv", "--no-models")
+
+    assert "keeping existing /etc/cx-station/station.toml" in result.stdout
+    assert config.read_text() == "# edited by the store's technician\n"
+    assert 's3cret' in credentials.read_text()
+    assert mode(credentials) == 0o600
+    assert (destdir / "etc/systemd/system/cx-sync.service").read_bytes() == \
+        (REPO / "systemd/cx-sync.service").read_bytes()
+
+
+def test_dry_run_changes_nothing(tmp_path):
+    root = tmp_path / "root"
+    result = install("--dry-run", "--destdir", str(root), "--python", sys.executable)
+    assert not root.exists()
+    cmds = commands(result.stdout)
+    assert installs_to(cmds, f"{root}/etc/cx-station/mqtt.credentials")[1:3] == ["-m", "0600"]
+    assert installs_to(cmds, f"{root}/etc/cx-station/station.toml")[1:3] == ["-m", "0640"]
+    assert [sys.executable, "-m", "venv", f"{root}/opt/cx-station/venv"] in cmds
+    assert [f"{root}/opt/cx-station/venv/bin/cx-station", "models", "fetch", "--models-dir",
+            f"{root}/var/lib/cx-station/models"] in cmds
+
+
+@pytest.mark.skipif(Path("/etc/cx-station").exists(),
+                    reason="this machine already has /etc/cx-station; the plan would differ")
+def test_dry_run_on_the_real_system_plans_user_owners_modes_and_systemctl():
+    result = install("--dry-run", "--with-hq", "--python", sys.executable)
+    cmds = commands(result.stdout)
+
+    if subprocess.run(["getent", "passwd", "cx-station"], capture_output=True).returncode != 0:
+        useradd = next(c for c in cmds if c[0] == "useradd")
+        assert "--system" in useradd and useradd[-1] == "cx-station"
+        assert useradd[useradd.index("--shell") + 1] == "/usr/sbin/nologin"
+
+    def owner_mode(target):
+        cmd = installs_to(cmds, target)
+        return (cmd[cmd.index("-o") + 1], cmd[cmd.index("-g") + 1], cmd[cmd.index("-m") + 1])
+
+    assert owner_mode("/etc/cx-station") == ("root", "cx-station", "0750")
+    assert owner_mode("/var/lib/cx-station") == ("cx-station", "cx-station", "0750")
+    assert owner_mode("/etc/cx-station/station.toml") == ("root", "cx-station", "0640")
+    assert owner_mode("/etc/cx-station/mqtt.credentials") == ("cx-station", "cx-station", "0600")
+    for unit in UNITS:
+        assert owner_mode(f"/etc/systemd/system/{unit}") == ("root", "root", "0644")
+    assert [c for c in cmds if c[:2] == ["chmod", "0600"]] == \
+        [["chmod", "0600", "/etc/cx-station/mqtt.credentials"]]
+
+    if Path("/run/systemd/system").is_dir():
+        assert ["systemctl", "daemon-reload"] in cmds
+        assert ["systemctl", "enable", *UNITS] in cmds
+    else:
+        assert not any(c[0] == "systemctl" for c in cmds)
+        assert "systemd is not running as PID 1" in result.stdout
+        assert "cx-hq.service cx-station.target" in result.stdout
+
+
+def test_unknown_option_is_refused_with_the_usage():
+    result = install("--destdir", "/nonexistent", "--force", check=False)
+    assert result.returncode != 0
+    assert "unknown option: --force" in result.stderr
+    assert "usage:" in result.stderr
+
+
+def test_a_source_that_is_not_a_checkout_is_refused(tmp_path):
+    result = install("--dry-run", "--source", str(tmp_path), "--no-venv", check=False)
+    assert result.returncode != 0
+    assert f"{tmp_path}/systemd/cx-vision.service is missing" in result.stderr
+
+
+def test_a_real_install_needs_root():
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root and setpriv is missing: cannot drop to a normal user")
+        prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    else:
+        prefix = []
+    # The script comes on stdin so the unprivileged user needs no access to pytest's tmp dirs.
+    result = subprocess.run([*prefix, "bash", "-s", "--", "--source", str(REPO), "--no-venv"],
+                            input=SCRIPT.read_text(), capture_output=True, text=True,
+                            timeout=60, cwd="/")
+    assert result.returncode != 0
+    assert "run as root" in result.stderr
