@@ -51,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", type=Path, default=Path("/etc/cx-station/station.toml"))
     p.set_defaults(func=cmd_doctor)
 
+    p = sub.add_parser("prune", help="apply the retention policy: drop old raw vision rows "
+                                      "and outbox rows HQ has acknowledged")
+    p.add_argument("--config", required=True, type=Path)
+    p.set_defaults(func=cmd_prune)
+
     p = sub.add_parser("pin-hash", help="hash an admin PIN for [kiosk] admin_pin_hash")
     p.add_argument("--pin", help="the PIN (default: ask without echo)")
     p.set_defaults(func=cmd_pin_hash)
@@ -120,6 +125,16 @@ def cmd_simulate(args) -> int:
     print(f"simulated {result['responses']} responses, {result['visits']} visits, "
           f"{result['cases']} detractor cases ({result['cases_resolved']} resolved) "
           f"into {config.database.path}")
+    return 0
+
+
+def cmd_prune(args) -> int:
+    config = load_config(args.config)
+    store = _open_store(config)
+    r = config.retention
+    counts = store.prune(time.time(), raw_vision_days=r.raw_vision_days,
+                         acked_outbox_days=r.acked_outbox_days, rollup_days=r.rollup_days)
+    print("pruned " + ", ".join(f"{n} {table}" for table, n in counts.items()))
     return 0
 
 
