@@ -314,6 +314,17 @@ class Store(Queries):
             }
         return counts
 
+    # -- tests and benchmarks only ---------------------------------------------------------
+    def append_raw_events(self, type_: str, datas: list[dict], ts: float | None = None) -> list[int]:
+        """FOR TESTS AND BENCHMARKS ONLY: outbox events without their domain rows.
+
+        cx-sync's tests and bench/sync_backlog.py use it to build large backlogs quickly;
+        services must use the named writers above (append_response, append_visits, ...).
+        """
+        ts = time.time() if ts is None else ts
+        with self.transaction():
+            return self._append_events(type_, [(new_id(), ts, data) for data in datas])
+
 
 def rfc3339(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds") \

@@ -1,0 +1,45 @@
+"""cx-sync: the station's store-and-forward service.
+
+    cx-sync run --config /etc/cx-station/station.toml
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from station.config import ConfigError, load_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cx-sync", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="publish the outbox to HQ until stopped (SIGTERM)")
+    run.add_argument("--config", required=True, help="station TOML file")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"cx-sync: config error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.logging.level,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from station.store import Store, StoreError
+    from sync.mqtt import SecurityError
+    from sync.station_sender import Sender
+    try:
+        sender = Sender(config, Store.open(config, synchronous="NORMAL"))
+    except (SecurityError, StoreError) as exc:
+        print(f"cx-sync: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    sender.run(stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

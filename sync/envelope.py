@@ -1,0 +1,197 @@
+"""Event envelopes on the wire: topics, batches and the checks HQ applies to each event.
+
+    from sync.envelope import parse_message, Topic
+    topic = Topic.parse("cx/v1/acme/hcm-d1/kiosk-1/response", prefix="cx/v1")
+    events, rejects = parse_message(topic, payload_bytes, now=time.time())
+    # events: list[Envelope] that passed; rejects: list[Reject(raw, reason, station)]
+
+A message is either one envelope (a JSON object) on ``<prefix>/<station>/<type>`` or a batch
+(a JSON array of envelopes with strictly increasing seqs) on ``<prefix>/<station>/batch``.
+Checks are per event: one bad envelope in a batch is rejected alone, the rest go through.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+VERSION = 1
+EVENT_TYPES = frozenset({"response", "case", "traffic", "visit"})
+BATCH = "batch"
+# Live, retained state published by the station itself (not outbox events) and HQ's marks.
+STATUS, HEALTH, ACK = "status", "health", "ack"
+MAX_EVENT_BYTES = 64 * 1024
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MIN_TS = 946684800.0                    # 2000-01-01: older means a clock that never got set
+MAX_FUTURE_S = 24 * 3600                # a day of clock skew is tolerated, more is not
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
+
+
+class Invalid(ValueError):
+    """One event cannot be accepted; the message is the reason stored with the dead letter."""
+
+
+@dataclass(frozen=True)
+class Topic:
+    station: str            # org/store/station
+    kind: str               # an event type, "batch", "status", "health" or "ack"
+
+    @classmethod
+    def parse(cls, topic: str, prefix: str) -> "Topic":
+        if not topic.startswith(prefix + "/"):
+            raise Invalid(f"topic {topic[:200]!r} is not under {prefix!r}")
+        parts = topic[len(prefix) + 1:].split("/")
+        if len(parts) != 4 or not all(_ID.match(p) for p in parts[:3]):
+            raise Invalid(f"topic {topic[:200]!r} is not {prefix}/<org>/<store>/<station>/<kind>")
+        return cls("/".join(parts[:3]), parts[3])
+
+
+@dataclass(frozen=True)
+class Envelope:
+    station: str
+    seq: int
+    id: str
+    type: str
+    ts: str
+    ts_epoch: float
+    data: dict
+    raw: bytes | None        # the event's own JSON when already at hand (see raw_bytes)
+
+    def raw_bytes(self) -> bytes:
+        """The event as JSON, for a conflict's dead letter (rebuilt only when needed)."""
+        if self.raw is not None:
+            return self.raw
+        return _dump({"v": VERSION, "station": self.station, "seq": self.seq, "id": self.id,
+                      "type": self.type, "ts": self.ts, "data": self.data})
+
+
+@dataclass(frozen=True)
+class Reject:
+    raw: bytes
+    reason: str
+    station: str | None
+
+
+def parse_message(topic: Topic, payload: bytes, now: float) -> tuple[list[Envelope], list[Reject]]:
+    """Split one MQTT message into accepted envelopes and rejected raw pieces with reasons."""
+    if len(payload) > MAX_MESSAGE_BYTES:
+        return [], [Reject(payload, f"message of {len(payload)} bytes exceeds "
+                                    f"{MAX_MESSAGE_BYTES}", topic.station)]
+    try:
+        doc = json.loads(payload)
+    except (UnicodeDecodeError, ValueError) as exc:
+        return [], [Reject(payload, f"not UTF-8 JSON: {str(exc)[:200]}", topic.station)]
+    if topic.kind == BATCH:
+        if not isinstance(doc, list) or not doc:
+            return [], [Reject(payload, "a batch must be a non-empty JSON array of envelopes",
+                               topic.station)]
+        items, expected_type = doc, None
+    elif topic.kind in EVENT_TYPES:
+        items, expected_type = [doc], topic.kind
+    else:
+        return [], [Reject(payload, f"unknown topic kind {topic.kind[:60]!r}", topic.station)]
+    accepted, rejected = [], []
+    # Items of a batch smaller than one event's limit cannot exceed it: skip re-encoding them.
+    measure = len(items) > 1 and len(payload) > MAX_EVENT_BYTES
+    for item in items:
+        raw = payload if len(items) == 1 else (_dump(item) if measure else None)
+        try:
+            accepted.append(check_envelope(item, topic.station, expected_type, raw, now))
+        except Invalid as exc:
+            rejected.append(Reject(raw if raw is not None else _dump(item), str(exc),
+                                   topic.station))
+    return accepted, rejected
+
+
+def check_envelope(doc, station: str, expected_type: str | None, raw: bytes | None,
+                   now: float) -> Envelope:
+    if not isinstance(doc, dict):
+        raise Invalid(f"an envelope must be a JSON object, got {type(doc).__name__}")
+    if raw is not None and len(raw) > MAX_EVENT_BYTES:
+        raise Invalid(f"event of {len(raw)} bytes exceeds {MAX_EVENT_BYTES}")
+    v = doc.get("v")
+    if not _is_int(v):
+        raise Invalid(f"v must be an integer, got {_show(v)}")
+    if v != VERSION:
+        raise Invalid(f"envelope version {v} is not supported (this HQ reads v{VERSION})")
+    missing = sorted({"station", "seq", "id", "type", "ts", "data"} - doc.keys())
+    if missing:
+        raise Invalid(f"missing keys {missing}")
+    if doc["station"] != station:
+        raise Invalid(f"station {_show(doc['station'])} does not match the topic's {station!r}")
+    seq = doc["seq"]
+    if not _is_int(seq) or seq < 1 or seq > 2 ** 62:
+        raise Invalid(f"seq must be a positive integer, got {_show(seq)}")
+    event_id = doc["id"]
+    if not isinstance(event_id, str) or not _EVENT_ID.match(event_id):
+        raise Invalid(f"id must be a uuid-like string, got {_show(event_id)}")
+    type_ = doc["type"]
+    if type_ not in EVENT_TYPES:
+        raise Invalid(f"unknown event type {_show(type_)}")
+    if expected_type is not None and type_ != expected_type:
+        raise Invalid(f"type {type_!r} does not match the topic's {expected_type!r}")
+    ts_epoch = parse_ts(doc["ts"], now)
+    data = doc["data"]
+    if not isinstance(data, dict):
+        raise Invalid(f"data must be an object, got {_show(data)}")
+    _check_data(type_, data)
+    return Envelope(station, seq, event_id, type_, doc["ts"], ts_epoch, data, raw)
+
+
+def parse_ts(ts, now: float) -> float:
+    if not isinstance(ts, str) or not _RFC3339.match(ts):
+        raise Invalid(f"ts must be an RFC 3339 time, got {_show(ts)}")
+    try:
+        epoch = datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+    except ValueError as exc:
+        raise Invalid(f"ts {ts!r} is not a real time: {exc}") from None
+    if epoch < MIN_TS or epoch > now + MAX_FUTURE_S:
+        raise Invalid(f"ts {ts!r} is outside the sane range (2000-01-01 .. now + 1 day)")
+    return epoch
+
+
+def _check_data(type_: str, data: dict) -> None:
+    """The fields HQ's reports rely on; extra fields are allowed (newer stations add some)."""
+    if type_ == "response":
+        nps = data.get("nps")
+        if not _is_int(nps) or not 0 <= nps <= 10:
+            raise Invalid(f"response nps must be an integer 0..10, got {_show(nps)}")
+        for key, lo, hi in (("csat", 1, 5), ("ces", 1, 7)):
+            value = data.get(key)
+            if value is not None and (not _is_int(value) or not lo <= value <= hi):
+                raise Invalid(f"response {key} must be null or an integer {lo}..{hi}, "
+                              f"got {_show(value)}")
+    elif type_ == "traffic":
+        if not isinstance(data.get("line"), str):
+            raise Invalid(f"traffic line must be a string, got {_show(data.get('line'))}")
+        for key in ("in", "out"):
+            if not _is_int(data.get(key)) or data[key] < 0:
+                raise Invalid(f"traffic {key} must be a count, got {_show(data.get(key))}")
+    elif type_ == "case":
+        if data.get("status") not in ("opened", "resolved"):
+            raise Invalid(f"case status must be 'opened' or 'resolved', "
+                          f"got {_show(data.get('status'))}")
+    elif type_ == "visit":
+        if not isinstance(data.get("dwell", {}), dict):
+            raise Invalid(f"visit dwell must be an object, got {_show(data.get('dwell'))}")
+
+
+def batch_payload(payloads: list[str]) -> bytes:
+    """Envelopes already serialised by the station store joined into one JSON array."""
+    return ("[" + ",".join(payloads) + "]").encode()
+
+
+def _dump(doc) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}"

@@ -1,0 +1,59 @@
+"""cx-hq: the headquarters side.
+
+    cx-hq run --config hq.toml          # receive every station's events into the HQ database
+    cx-hq stats --config hq.toml [--json]
+    cx-hq export --config hq.toml --type response --format csv
+    cx-hq report --config hq.toml --html report.html
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import signal
+import sys
+import threading
+
+ANALYST_COMMANDS = ("sync.hq.stats", "sync.hq.export", "sync.hq.report")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cx-hq", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="receive events from all stations until stopped (SIGTERM)")
+    run.add_argument("--config", required=True, help="TOML file with an [hq] section")
+    run.set_defaults(func=run_receiver)
+    for name in ANALYST_COMMANDS:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).add_parser(sub)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def run_receiver(args) -> int:
+    from station.config import ConfigError, load_config
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"cx-hq: config error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.logging.level,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from sync.hq.db import HqDbError
+    from sync.hq.receiver import Receiver
+    from sync.mqtt import SecurityError
+    try:
+        receiver = Receiver(config)
+    except (HqDbError, SecurityError) as exc:
+        print(f"cx-hq: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    receiver.run(stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

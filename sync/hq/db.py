@@ -1,0 +1,271 @@
+"""The HQ database: every station's events exactly once, with marks, gaps and dead letters.
+
+    db = HqDb.open("hq.db")
+    result = db.commit(envelopes, rejects, now=time.time())   # one transaction
+    result.marks        # {station: highest seq committed with no gap below it}
+
+Several receivers may share one file: every write is one ``BEGIN IMMEDIATE`` transaction that
+reads the current marks and gaps inside it, so their bookkeeping cannot interleave.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sync.envelope import Envelope, Reject
+
+MIGRATIONS = [
+    """
+    CREATE TABLE IF NOT EXISTS events (
+        station     TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        id          TEXT NOT NULL,
+        type        TEXT NOT NULL,
+        ts          TEXT NOT NULL,
+        ts_epoch    REAL NOT NULL,
+        data        TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        PRIMARY KEY (station, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS events_type_ts ON events(type, ts_epoch);
+    CREATE TABLE IF NOT EXISTS stations (
+        station      TEXT PRIMARY KEY,
+        acked_seq    INTEGER NOT NULL DEFAULT 0,   -- highest seq with no gap below it
+        max_seq      INTEGER NOT NULL DEFAULT 0,
+        received     INTEGER NOT NULL DEFAULT 0,
+        duplicates   INTEGER NOT NULL DEFAULT 0,
+        dead_letters INTEGER NOT NULL DEFAULT 0,
+        first_seen   REAL,
+        last_seen    REAL,
+        status       TEXT,
+        status_at    REAL,
+        health       TEXT
+    );
+    CREATE TABLE IF NOT EXISTS gaps (
+        station  TEXT NOT NULL,
+        from_seq INTEGER NOT NULL,
+        to_seq   INTEGER NOT NULL,
+        PRIMARY KEY (station, from_seq)
+    );
+    CREATE TABLE IF NOT EXISTS dead_letters (
+        id          INTEGER PRIMARY KEY,
+        received_at REAL NOT NULL,
+        topic       TEXT NOT NULL,
+        payload     BLOB NOT NULL,
+        reason      TEXT NOT NULL,
+        station     TEXT
+    );
+    CREATE INDEX IF NOT EXISTS dead_letters_station ON dead_letters(station, received_at);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class HqDbError(RuntimeError):
+    pass
+
+
+@dataclass
+class CommitResult:
+    inserted: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    marks: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    topic: str
+    reject: Reject
+
+
+class HqDb:
+    def __init__(self, connection: sqlite3.Connection):
+        self.db = connection
+
+    @classmethod
+    def open(cls, path, busy_timeout_ms: int = 30_000, synchronous: str = "NORMAL") -> "HqDb":
+        """synchronous=NORMAL in WAL still never loses a committed row to a process crash;
+        a power cut may lose the last commits, which HQ never acked, so stations resend."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000,
+                                 check_same_thread=False)
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA synchronous = {synchronous}")
+        except (sqlite3.Error, OSError) as exc:
+            raise HqDbError(f"cannot open the HQ database {path}: {exc}") from exc
+        hq = cls(db)
+        hq.migrate()
+        return hq
+
+    def migrate(self) -> None:
+        current = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if current > SCHEMA_VERSION:
+            raise HqDbError(f"the HQ database is at schema version {current}, newer than this "
+                            f"cx-hq ({SCHEMA_VERSION}); upgrade cx-hq")
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[version - 1].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {version}")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- the hot path ------------------------------------------------------------------------------
+    def commit(self, envelopes: list[Envelope], dead: list[DeadLetter], now: float,
+               statuses: dict | None = None, healths: dict | None = None) -> CommitResult:
+        """Store one flush worth of messages atomically; returns the new per-station marks."""
+        result = CommitResult()
+        by_station: dict[str, dict[int, Envelope]] = {}
+        flush_duplicates: dict[str, int] = {}
+        dead = list(dead)
+        for env in envelopes:
+            seen = by_station.setdefault(env.station, {})
+            if env.seq in seen:
+                if seen[env.seq].id != env.id:
+                    dead.append(DeadLetter(env.station, Reject(
+                        env.raw_bytes(), f"conflict: seq {env.seq} arrived with two ids",
+                        env.station)))
+                else:
+                    flush_duplicates[env.station] = flush_duplicates.get(env.station, 0) + 1
+                continue
+            seen[env.seq] = env
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for station, items in by_station.items():
+                self._store_station(station, items, now, result, dead,
+                                    flush_duplicates.get(station, 0))
+            for letter in dead:
+                self.db.execute("INSERT INTO dead_letters (received_at, topic, payload, reason, "
+                                "station) VALUES (?,?,?,?,?)",
+                                (now, letter.topic, letter.reject.raw, letter.reject.reason[:1000],
+                                 letter.reject.station))
+                if letter.reject.station:
+                    self._ensure_station(letter.reject.station, now)
+                    self.db.execute("UPDATE stations SET dead_letters = dead_letters + 1 "
+                                    "WHERE station = ?", (letter.reject.station,))
+            result.dead_letters = len(dead)
+            for station, (status, at) in (statuses or {}).items():
+                self._ensure_station(station, now)
+                self.db.execute("UPDATE stations SET status = ?, status_at = ?, last_seen = ? "
+                                "WHERE station = ?", (status, at, now, station))
+            for station, health in (healths or {}).items():
+                self._ensure_station(station, now)
+                self.db.execute("UPDATE stations SET health = ?, last_seen = ? WHERE station = ?",
+                                (health, now, station))
+            for station in by_station:
+                result.marks[station] = self.db.execute(
+                    "SELECT acked_seq FROM stations WHERE station = ?", (station,)).fetchone()[0]
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return result
+
+    def _store_station(self, station: str, items: dict[int, Envelope], now: float,
+                       result: CommitResult, dead: list[DeadLetter], duplicates: int) -> None:
+        self._ensure_station(station, now)
+        seqs = sorted(items)
+        existing = self._existing_ids(station, seqs)
+        new = []
+        for seq in seqs:
+            env = items[seq]
+            old_id = existing.get(seq)
+            if old_id is None:
+                new.append(env)
+            elif old_id == env.id:
+                duplicates += 1
+            else:
+                dead.append(DeadLetter(station, Reject(
+                    env.raw_bytes(), f"conflict: seq {seq} is already stored with id {old_id}",
+                    station)))
+        self.db.executemany(
+            "INSERT INTO events (station, seq, id, type, ts, ts_epoch, data, received_at) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            [(station, e.seq, e.id, e.type, e.ts, e.ts_epoch,
+              json.dumps(e.data, ensure_ascii=False, separators=(",", ":")), now) for e in new])
+        acked, max_seq = self.db.execute(
+            "SELECT acked_seq, max_seq FROM stations WHERE station = ?", (station,)).fetchone()
+        max_seq = self._update_gaps(station, [e.seq for e in new], max_seq)
+        first_gap = self.db.execute("SELECT min(from_seq) FROM gaps WHERE station = ?",
+                                    (station,)).fetchone()[0]
+        acked = max_seq if first_gap is None else first_gap - 1
+        self.db.execute(
+            "UPDATE stations SET acked_seq = ?, max_seq = ?, received = received + ?, "
+            "duplicates = duplicates + ?, last_seen = ? WHERE station = ?",
+            (acked, max_seq, len(new), duplicates, now, station))
+        result.inserted += len(new)
+        result.duplicates += duplicates
+
+    def _existing_ids(self, station: str, seqs: list[int]) -> dict[int, str]:
+        if seqs[-1] - seqs[0] < 4 * len(seqs):        # dense: one range scan
+            return dict(self.db.execute(
+                "SELECT seq, id FROM events WHERE station = ? AND seq BETWEEN ? AND ?",
+                (station, seqs[0], seqs[-1])))
+        found = {}
+        for i in range(0, len(seqs), 500):
+            chunk = seqs[i:i + 500]
+            found.update(self.db.execute(
+                f"SELECT seq, id FROM events WHERE station = ? AND seq IN "
+                f"({','.join('?' * len(chunk))})", (station, *chunk)))
+        return found
+
+    def _update_gaps(self, station: str, new_seqs: list[int], max_seq: int) -> int:
+        """Fold newly stored seqs (sorted, none stored before) into the gap ranges."""
+        for first, last in _runs(new_seqs):
+            if first > max_seq:
+                if first > max_seq + 1:
+                    self.db.execute("INSERT INTO gaps (station, from_seq, to_seq) VALUES (?,?,?)",
+                                    (station, max_seq + 1, first - 1))
+                max_seq = last
+                continue
+            # Below the high-water mark a new run lies inside exactly one gap: cut it out.
+            row = self.db.execute(
+                "SELECT from_seq, to_seq FROM gaps WHERE station = ? AND from_seq <= ? "
+                "ORDER BY from_seq DESC LIMIT 1", (station, first)).fetchone()
+            if row is None or row[1] < last:
+                raise HqDbError(f"gap table of {station} does not cover {first}..{last}")
+            lo, hi = row
+            self.db.execute("DELETE FROM gaps WHERE station = ? AND from_seq = ?", (station, lo))
+            if lo <= first - 1:
+                self.db.execute("INSERT INTO gaps VALUES (?,?,?)", (station, lo, first - 1))
+            if last + 1 <= hi:
+                self.db.execute("INSERT INTO gaps VALUES (?,?,?)", (station, last + 1, hi))
+        return max_seq
+
+    def _ensure_station(self, station: str, now: float) -> None:
+        self.db.execute("INSERT INTO stations (station, first_seen, last_seen) VALUES (?,?,?) "
+                        "ON CONFLICT (station) DO NOTHING", (station, now, now))
+
+    # -- reading (tests, cx-hq stats) ----------------------------------------------------------------
+    def marks(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT station, acked_seq FROM stations"))
+
+    def gaps(self, station: str) -> list[tuple[int, int]]:
+        return self.db.execute("SELECT from_seq, to_seq FROM gaps WHERE station = ? "
+                               "ORDER BY from_seq", (station,)).fetchall()
+
+
+def _runs(seqs: list[int]):
+    """[1,2,3,7,8] -> (1,3), (7,8)"""
+    if not seqs:
+        return
+    start = prev = seqs[0]
+    for s in seqs[1:]:
+        if s != prev + 1:
+            yield start, prev
+            start = s
+        prev = s
+    yield start, prev

@@ -1,0 +1,119 @@
+"""The only module that knows paho: a client factory with TLS, credentials and a persistent session.
+
+    link = Link(client_id="cx-sync-acme-s1-k1", host="127.0.0.1", port=1883, version="5")
+    client = link.client(manual_ack=False)
+    link.connect_async(client)          # then client.loop_start(); paho reconnects by itself
+
+A persistent session needs a fixed client id and, on MQTT 5, both clean_start=False and a
+session expiry > 0 (with expiry 0 the broker forgets the session the moment we disconnect).
+Credentials come from a TOML file (``username = ".."``, ``password = ".."``) that only the
+service user may read; they are never sent in clear text to another machine unless the config
+says so explicitly.
+"""
+from __future__ import annotations
+
+import ipaddress
+import ssl
+import stat
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+SESSION_EXPIRY_S = 7 * 24 * 3600        # a week of HQ or station downtime keeps the session
+
+
+class SecurityError(RuntimeError):
+    """The connection settings would leak credentials or the credentials file is unsafe."""
+
+
+@dataclass(frozen=True)
+class Link:
+    client_id: str
+    host: str
+    port: int
+    version: str = "3.1.1"                 # "3.1.1" or "5"
+    keepalive: int = 30
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    credentials_file: Path | None = None
+    allow_plaintext_credentials: bool = False
+    receive_maximum: int = 1000            # MQTT 5: how many unacked messages the broker may send us
+
+    def client(self, manual_ack: bool = False) -> paho.Client:
+        v5 = self.version == "5"
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                             protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+                             clean_session=None if v5 else False, manual_ack=manual_ack)
+        # paho's own window rescans every in-flight message per PUBACK; ours is in the caller.
+        client.max_inflight_messages_set(0)
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(0.2, 5)
+        if self.tls:
+            client.tls_set(ca_certs=str(self.ca_file) if self.ca_file else None,
+                           certfile=str(self.cert_file) if self.cert_file else None,
+                           keyfile=str(self.key_file) if self.key_file else None,
+                           cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        if self.credentials_file:
+            if not self.tls and not is_loopback(self.host) and not self.allow_plaintext_credentials:
+                raise SecurityError(
+                    f"refusing to send the credentials from {self.credentials_file} over plain "
+                    f"TCP to {self.host}: enable tls (with ca_file) or set "
+                    f"allow_plaintext_credentials = true if this network is trusted")
+            username, password = read_credentials(self.credentials_file)
+            client.username_pw_set(username, password)
+        return client
+
+    def connect_async(self, client: paho.Client) -> None:
+        if self.version == "5":
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = SESSION_EXPIRY_S
+            props.ReceiveMaximum = self.receive_maximum
+            client.connect_async(self.host, self.port, self.keepalive, clean_start=False,
+                                 properties=props)
+        else:
+            client.connect_async(self.host, self.port, self.keepalive)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_credentials(path: Path) -> tuple[str, str]:
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SecurityError(f"cannot read the credentials file {path}: {exc}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise SecurityError(f"the credentials file {path} is readable by other users "
+                            f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SecurityError(f"the credentials file {path} is not valid TOML: {exc}") from None
+    username, password = doc.get("username"), doc.get("password")
+    if not isinstance(username, str) or not username or not isinstance(password, str):
+        raise SecurityError(f"the credentials file {path} needs string keys username and password")
+    return username, password
+
+
+def ok(rc) -> bool:
+    return rc == paho.MQTT_ERR_SUCCESS
+
+
+def error_text(rc) -> str:
+    return paho.error_string(rc)
+

@@ -1,0 +1,256 @@
+"""cx-sync: publish the station outbox to HQ until HQ itself confirms each event.
+
+    sender = Sender(config, Store.open(config))
+    sender.run(stop=threading.Event())     # until stop is set (SIGTERM in cx-sync)
+
+Delivery is counted end to end: a PUBACK only frees a slot in our in-flight window, because
+mosquitto may drop a message it acknowledged (queue limits, a crash between snapshots). HQ
+publishes, retained, the highest seq it committed with no gap below it on
+``<prefix>/<station>/ack``; only that mark moves outbox rows to acked. After a reconnect, or
+when the mark stops advancing for ``ack_timeout_s`` (doubling while nothing moves), the
+sender rewinds to the mark and publishes again; HQ drops the duplicates.
+
+Small backlogs go one event per message (lowest latency); above ``batch_threshold`` pending
+events, consecutive events travel as one JSON array per message on ``<prefix>/<station>/batch``,
+bounded by ``batch_max_events`` and ``batch_max_bytes`` (one message per event tops out near
+10 k/s in paho, batches do not).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import threading
+import time
+from importlib import metadata
+
+from station import notify
+from sync.envelope import ACK, BATCH, HEALTH, STATUS, batch_payload
+from sync.mqtt import Link, error_text, ok
+
+log = logging.getLogger("cx-sync")
+IDLE_POLL_S = 0.02              # how often an idle sender looks for new outbox rows
+MAX_ACK_TIMEOUT_S = 1800.0
+
+
+def link_for_station(config) -> Link:
+    s, st = config.sync, config.station
+    return Link(client_id=f"cx-sync-{st.org}-{st.store}-{st.id}", host=s.broker_host,
+                port=s.broker_port, version=s.mqtt_version, keepalive=s.keepalive_s, tls=s.tls,
+                ca_file=s.ca_file, cert_file=s.cert_file, key_file=s.key_file,
+                credentials_file=s.credentials_file,
+                allow_plaintext_credentials=s.allow_plaintext_credentials)
+
+
+class Sender:
+    """Outbox → MQTT with an end-to-end acknowledged window. One instance per process."""
+
+    def __init__(self, config, store, link: Link | None = None):
+        self.cfg = config.sync
+        self.store = store
+        self.station = config.station.path
+        self.db_dir = config.database.path.parent
+        self.base = f"{self.cfg.topic_prefix}/{self.station}"
+        self.link = link or link_for_station(config)
+        self.client = self.link.client()
+        self.client.will_set(f"{self.base}/{STATUS}", "offline", qos=1, retain=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_publish = self._on_publish
+        self.client.on_message = self._on_message
+        # Shared with paho's network thread; callbacks only record facts under this lock.
+        self._cond = threading.Condition()
+        self._connected = False
+        self._epoch = 0                  # bumps on every CONNACK
+        self._inflight: set[int] = set()  # mids published, PUBACK not yet seen
+        self._early: set[int] = set()     # PUBACKs that beat publish() returning
+        self._hq_mark = 0
+        # Main thread only.
+        status = store.outbox_status()
+        self.acked = status["last_acked_seq"] or 0
+        self.cursor = self.acked          # last seq handed to the broker in this epoch
+        self._seen_epoch = 0
+        self._mark_moved_at = time.monotonic()
+        self._ack_timeout = self.cfg.ack_timeout_s
+        self._next_health = 0.0
+        self.stats = {"published_events": 0, "published_messages": 0, "rewinds": 0,
+                      "publish_errors": 0, "connects": 0}
+
+    # -- paho callbacks (network thread) ---------------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason, properties):
+        if reason.is_failure:
+            log.warning("broker refused the connection: %s", reason)
+            return
+        # We resend from HQ's mark ourselves; paho's RAM copies would only add duplicates.
+        client.drop_out_messages()
+        with self._cond:
+            self._connected = True
+            self._epoch += 1
+            self._inflight.clear()
+            self._early.clear()
+            self._cond.notify_all()
+        client.subscribe(f"{self.base}/{ACK}", qos=1)
+        client.publish(f"{self.base}/{STATUS}", "online", qos=1, retain=True)
+
+    def _on_disconnect(self, client, userdata, flags, reason, properties):
+        with self._cond:
+            self._connected = False
+            self._cond.notify_all()
+
+    def _on_publish(self, client, userdata, mid, reason, properties):
+        with self._cond:
+            if mid in self._inflight:
+                self._inflight.discard(mid)
+            else:
+                self._early.add(mid)
+            self._cond.notify_all()
+
+    def _on_message(self, client, userdata, message):
+        try:
+            doc = json.loads(message.payload)
+            seq = doc["acked_seq"]
+            if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+                raise ValueError(f"acked_seq {seq!r}")
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring a malformed ack on %s: %s", message.topic, exc)
+            return
+        with self._cond:
+            if seq > self._hq_mark:
+                self._hq_mark = seq
+                self._cond.notify_all()
+
+    # -- main loop -----------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        self.link.connect_async(self.client)
+        self.client.loop_start()
+        notify.ready("publishing the outbox")
+        try:
+            while not stop.is_set():
+                self.step()
+                notify.watchdog()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._connected:
+            info = self.client.publish(f"{self.base}/{STATUS}", "offline", qos=1, retain=True)
+            try:
+                info.wait_for_publish(2)
+            except (RuntimeError, ValueError):
+                pass
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def step(self) -> None:
+        """One round: take HQ's mark, maybe rewind, publish what the window allows, or wait."""
+        now = time.monotonic()
+        with self._cond:
+            connected, epoch, hq_mark = self._connected, self._epoch, self._hq_mark
+            free = self.cfg.inflight - len(self._inflight)
+        if hq_mark > self.acked:
+            self.store.mark_acked(hq_mark)
+            self.acked = hq_mark
+            self._mark_moved_at = now
+            self._ack_timeout = self.cfg.ack_timeout_s
+        if epoch != self._seen_epoch:
+            self._seen_epoch = epoch
+            self.stats["connects"] += 1
+            self.cursor = self.acked
+            self._mark_moved_at = now
+            self._next_health = 0.0
+        self.cursor = max(self.cursor, self.acked)
+        if self.cursor == self.acked:
+            self._mark_moved_at = now           # nothing outstanding: nothing to time out
+        elif now - self._mark_moved_at > self._ack_timeout:
+            log.info("HQ's mark stayed at %d for %.0fs with %d sent beyond it: resending",
+                     self.acked, now - self._mark_moved_at, self.cursor - self.acked)
+            self.stats["rewinds"] += 1
+            self.cursor = self.acked
+            self._mark_moved_at = now
+            self._ack_timeout = min(self._ack_timeout * 2, MAX_ACK_TIMEOUT_S)
+        if connected and now >= self._next_health:
+            self._next_health = now + self.cfg.health_interval_s
+            self.publish_health(connected)
+        if connected and free > 0 and self._publish_some(free):
+            return
+        with self._cond:
+            self._cond.wait(IDLE_POLL_S)
+
+    def _publish_some(self, free: int) -> bool:
+        limit = min(free * self.cfg.batch_max_events, 20_000)
+        events = self.store.pending_outbox(after_seq=self.cursor, limit=limit)
+        if not events:
+            return False
+        backlog = events[-1].seq - self.acked
+        if backlog > self.cfg.batch_threshold:
+            groups = self._batches(events, free)
+        else:
+            groups = [[e] for e in events[:free]]
+        for group in groups:
+            if len(group) == 1:
+                topic, payload = group[0].topic, group[0].payload.encode()
+            else:
+                topic, payload = f"{self.base}/{BATCH}", batch_payload([e.payload for e in group])
+            info = self.client.publish(topic, payload, qos=1)
+            if not ok(info.rc):
+                # Not connected any more, or paho is out of message ids: the cursor stays
+                # before this group and the next round (or reconnect) retries it.
+                self.stats["publish_errors"] += 1
+                log.debug("publish of seq %d.. failed: %s", group[0].seq, error_text(info.rc))
+                return True
+            with self._cond:
+                if info.mid in self._early:
+                    self._early.discard(info.mid)
+                else:
+                    self._inflight.add(info.mid)
+            self.cursor = group[-1].seq
+            self.stats["published_messages"] += 1
+            self.stats["published_events"] += len(group)
+        return True
+
+    def _batches(self, events, free: int) -> list[list]:
+        groups, group, size = [], [], 2
+        for event in events:
+            n = len(event.payload) + 1
+            if group and (len(group) >= self.cfg.batch_max_events
+                          or size + n > self.cfg.batch_max_bytes):
+                groups.append(group)
+                if len(groups) >= free:
+                    return groups
+                group, size = [], 2
+            group.append(event)
+            size += n
+        if group:
+            groups.append(group)
+        return groups[:free]
+
+    # -- health --------------------------------------------------------------------------------
+    def health(self, connected: bool) -> dict:
+        status = self.store.outbox_status()
+        oldest = status["oldest_pending_at"]
+        try:
+            disk_free = shutil.disk_usage(self.db_dir).free
+        except OSError:
+            disk_free = None
+        return {"ts": time.time(), "connected": connected, "backlog": status["pending"],
+                "oldest_unacked_age_s": round(time.time() - oldest, 3) if oldest else None,
+                "last_acked_seq": status["last_acked_seq"], "last_acked_at": status["last_acked_at"],
+                "last_seq": status["last_seq"], "disk_free_bytes": disk_free,
+                "mqtt_version": self.link.version, "versions": versions(),
+                **{k: v for k, v in self.stats.items()}}
+
+    def publish_health(self, connected: bool) -> None:
+        data = self.health(connected)
+        self.store.put_health("sync", data)
+        self.client.publish(f"{self.base}/{HEALTH}", json.dumps(data), qos=1, retain=True)
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version()}
+    for dist in ("cx-station", "paho-mqtt"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
