@@ -209,6 +209,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the service user must be able to read models
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
