@@ -140,6 +140,24 @@ class Queries:
         tables = ["responses", "cases", "visits", "crossings", "traffic", "presence", "outbox"]
         return {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
+    # -- kiosk (read-only) ---------------------------------------------------------------------
+    def response_exists(self, response_id: str) -> bool:
+        """Whether a response with this id is committed (a retry after an ambiguous commit)."""
+        return self.db.execute("SELECT 1 FROM responses WHERE id = ?",
+                               (response_id,)).fetchone() is not None
+
+    def recent_responses(self, limit: int = 100) -> list[dict]:
+        """The newest responses as stored, newest first (admin check, tests, support)."""
+        cols = ("id", "ts", "nps", "csat", "ces", "reasons", "comment", "language", "complete",
+                "presence", "visit_id", "outbox_seq")
+        rows = self.db.execute(f"SELECT {', '.join(cols)} FROM responses "
+                               f"ORDER BY ts DESC, rowid DESC LIMIT ?", (limit,))
+        out = [dict(zip(cols, row)) for row in rows]
+        for row in out:
+            row["reasons"] = json.loads(row["reasons"])
+            row["complete"] = bool(row["complete"])
+        return out
+
 
 def _case(row) -> Case:
     i, rid, opened, nps, reasons, comment, resolved, note = row

@@ -1,0 +1,384 @@
+"""The store manager's dashboard (behind the PIN): KPIs for today / 7 / 30 days, charts,
+the detractor case inbox and station health.
+
+Figures come from `kiosk.dashboard.Dashboard`; charts are pyqtgraph. A hidden figure says why
+(too few responses, privacy floor, no camera yet) instead of showing a misleading number.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
+                               QWidget)
+
+from kiosk.dashboard import PERIODS, Dashboard, Figures
+from kiosk.keyboard import OnScreenKeyboard
+from kiosk.writer import DB_ERRORS
+
+log = logging.getLogger("kiosk.admin")
+pg.setConfigOptions(antialias=False, background="w", foreground="#16181d")
+BAR = pg.mkBrush("#0b5cab")
+
+
+def _card(title_label: QLabel, *widgets) -> QFrame:
+    frame = QFrame()
+    frame.setObjectName("card")
+    layout = QVBoxLayout(frame)
+    layout.addWidget(title_label)
+    for w in widgets:
+        layout.addWidget(w)
+    layout.addStretch(1)
+    return frame
+
+
+def _text(name: str = "", wrap: bool = True) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(wrap)
+    return label
+
+
+class BarChart(QWidget):
+    """A titled pyqtgraph bar chart that can say 'no data' instead of drawing empty axes."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.title = _text("panel")
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=BAR)
+        self.plot.addItem(self.bars)
+        self.empty = _text("subtle")
+        self.empty.setAlignment(Qt.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.empty, 1)
+
+    def set_bars(self, x, heights, ticks=None, empty_text: str | None = None) -> None:
+        self.plot.setVisible(empty_text is None)
+        self.empty.setVisible(empty_text is not None)
+        self.empty.setText(empty_text or "")
+        if empty_text is not None:
+            return
+        self.bars.setOpts(x=list(x), height=list(heights), width=0.8)
+        if ticks is not None:
+            self.plot.getAxis("bottom").setTicks([ticks])
+        self.plot.setXRange(min(x) - 0.6, max(x) + 0.6, padding=0)
+        self.plot.setYRange(0, max(1, max(heights)) * 1.1, padding=0)
+
+
+class AdminScreen(QWidget):
+    closed = Signal()
+    exit_requested = Signal()
+
+    def __init__(self, config, strings, writer, parent=None):
+        super().__init__(parent)
+        self.setObjectName("admin")
+        self.config, self.strings, self.writer = config, strings, writer
+        self.lang = config.kiosk.default_language
+        self.period = "today"
+        self.figures: Figures | None = None
+        self.last_refresh_ms: float | None = None
+        self.store_name = config.station.name or config.station.store
+
+        self.title = _text("figure")
+        self.period_buttons: dict[str, QPushButton] = {}
+        group = QButtonGroup(self)
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        for period in PERIODS:
+            button = QPushButton()
+            button.setCheckable(True)
+            button.clicked.connect(lambda _=False, p=period: self.set_period(p))
+            group.addButton(button)
+            top.addWidget(button)
+            self.period_buttons[period] = button
+        self.period_buttons[self.period].setChecked(True)
+        self.refresh_button, self.close_button, self.exit_button = (QPushButton() for _ in range(3))
+        self.refresh_button.clicked.connect(self.refresh)
+        self.close_button.clicked.connect(self.closed)
+        self.exit_button.clicked.connect(self.exit_requested)
+        for button in (self.refresh_button, self.close_button, self.exit_button):
+            top.addWidget(button)
+        self.error = _text("subtle")
+        self.error.hide()
+
+        # KPI cards
+        self.labels = {k: _text("panel") for k in ("nps", "csat", "ces", "participation",
+                                                    "complaints", "demographics", "nps_by_age",
+                                                    "cases", "health")}
+        self.nps_value, self.nps_detail, self.nps_groups = _text("figure"), _text(), _text()
+        self.csat_value, self.ces_value = _text(), _text()
+        self.participation_value, self.partial_value = _text(), _text()
+        self.complaints_value, self.handling_value = _text(), _text()
+        cards = QHBoxLayout()
+        cards.addWidget(_card(self.labels["nps"], self.nps_value, self.nps_detail,
+                              self.nps_groups), 2)
+        cards.addWidget(_card(self.labels["csat"], self.csat_value, self.labels["ces"],
+                              self.ces_value), 1)
+        cards.addWidget(_card(self.labels["participation"], self.participation_value,
+                              self.partial_value), 1)
+        cards.addWidget(_card(self.labels["complaints"], self.complaints_value,
+                              self.handling_value), 1)
+
+        # charts
+        self.charts = {k: BarChart() for k in ("scores", "traffic", "dwell")}
+        charts = QHBoxLayout()
+        for chart in self.charts.values():
+            charts.addWidget(chart, 1)
+
+        # bottom row: demographics, cases, health
+        self.demographics = _text()
+        self.demographics.setTextFormat(Qt.RichText)
+        self.demographics_note = _text("subtle")
+        self.nps_by_age = _text()
+        self.nps_by_age.setTextFormat(Qt.RichText)
+        self.case_list = QListWidget()
+        self.case_note = QLineEdit()
+        self.case_note.setMaxLength(300)
+        self.resolve_button = QPushButton()
+        self.resolve_button.clicked.connect(self.resolve_selected)
+        self.keyboard = OnScreenKeyboard(strings)
+        self.keyboard.attach(self.case_note)
+        self.keyboard.done.connect(self.keyboard.hide)
+        self.keyboard.hide()
+        self.case_note.mousePressEvent = lambda event: self.keyboard.show()
+        self.health = _text()
+        note_row = QHBoxLayout()
+        note_row.addWidget(self.case_note, 1)
+        note_row.addWidget(self.resolve_button)
+        cases_box = QVBoxLayout()
+        cases_box.addWidget(self.labels["cases"])
+        cases_box.addWidget(self.case_list, 1)
+        cases_box.addLayout(note_row)
+        cases_frame = QFrame()
+        cases_frame.setObjectName("card")
+        cases_frame.setLayout(cases_box)
+        bottom = QHBoxLayout()
+        bottom.addWidget(_card(self.labels["demographics"], self.demographics,
+                               self.demographics_note, self.labels["nps_by_age"],
+                               self.nps_by_age), 1)
+        bottom.addWidget(cases_frame, 1)
+        bottom.addWidget(_card(self.labels["health"], self.health), 1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addLayout(top)
+        layout.addWidget(self.error)
+        layout.addLayout(cards)
+        layout.addLayout(charts, 3)
+        layout.addLayout(bottom, 3)
+        layout.addWidget(self.keyboard)
+
+    # -- actions ---------------------------------------------------------------------------
+    def set_period(self, period: str) -> None:
+        self.period = period
+        self.period_buttons[period].setChecked(True)
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Re-read every figure for the current period; False when the DB cannot be read."""
+        start = time.perf_counter()
+        store = self.writer.store
+        try:
+            if store is None:
+                raise OSError(self.writer.last_error or "not open")
+            self.figures = Dashboard(self.config, store).figures(self.period)
+        except DB_ERRORS as exc:
+            log.error("admin refresh failed: %s", exc)
+            self.error.setText(self.strings.get(self.lang, "admin.unavailable", reason=str(exc)))
+            self.error.show()
+            return False
+        self.error.hide()
+        self.render()
+        self.last_refresh_ms = (time.perf_counter() - start) * 1000
+        return True
+
+    def resolve_selected(self) -> None:
+        item = self.case_list.currentItem()
+        note = self.case_note.text().strip()
+        if item is None or not note or self.writer.store is None:
+            return
+        try:
+            self.writer.store.resolve_case(item.data(Qt.UserRole), note)
+        except DB_ERRORS as exc:
+            log.error("could not resolve case: %s", exc)
+            self.error.setText(self.strings.get(self.lang, "admin.unavailable", reason=str(exc)))
+            self.error.show()
+            return
+        self.case_note.clear()
+        self.keyboard.hide()
+        self.refresh()
+
+    # -- drawing ---------------------------------------------------------------------------
+    def retranslate(self, lang: str) -> None:
+        self.lang = lang
+        self.keyboard.set_language(lang)
+        get = lambda key, **kw: self.strings.get(lang, key, **kw)     # noqa: E731
+        self.title.setText(get("admin.title", store=self.store_name))
+        for period, button in self.period_buttons.items():
+            button.setText(get(f"admin.period.{period}"))
+        self.refresh_button.setText(get("admin.refresh"))
+        self.close_button.setText(get("admin.close"))
+        self.exit_button.setText(get("admin.exit"))
+        for key, label in self.labels.items():
+            label.setText(get(f"admin.{key}"))
+        self.charts["scores"].title.setText(get("admin.chart.scores"))
+        self.charts["traffic"].title.setText(get("admin.chart.traffic"))
+        self.charts["dwell"].title.setText(get("admin.chart.dwell"))
+        self.case_note.setPlaceholderText(get("admin.cases.note"))
+        self.resolve_button.setText(get("admin.cases.resolve"))
+        if self.figures is not None:
+            self.render()
+
+    def render(self) -> None:
+        f, lang = self.figures, self.lang
+        get = lambda key, **kw: self.strings.get(lang, key, **kw)     # noqa: E731
+        nps, min_n = f.nps, self.config.privacy.min_n
+        if nps.n == 0:
+            self.nps_value.setText("—")
+            self.nps_detail.setText(get("admin.nps.none"))
+            self.nps_groups.setText("")
+        else:
+            if nps.shown:
+                self.nps_value.setText(get("admin.nps.value", nps=nps.nps))
+                self.nps_detail.setText(get("admin.nps.ci", low=nps.ci_low, high=nps.ci_high,
+                                            n=nps.n))
+            else:
+                self.nps_value.setText("—")
+                self.nps_detail.setText(get("admin.nps.hidden", n=nps.n, min_n=min_n))
+            self.nps_groups.setText(get("admin.groups", p=nps.promoter_share,
+                                        pa=nps.passive_share, d=nps.detractor_share))
+        self.csat_value.setText(get("admin.csat.value", value=f.csat.value, n=f.csat.n)
+                                if f.csat.n else get("admin.none"))
+        self.ces_value.setText(get("admin.ces.value", value=f.ces.value, n=f.ces.n)
+                               if f.ces.n else get("admin.none"))
+        self.participation_value.setText(
+            get("admin.participation.value", value=f.participation,
+                responses=f.totals["responses"], entries=f.entries)
+            if f.participation is not None else get("admin.participation.nocamera"))
+        self.partial_value.setText(get("admin.partial",
+                                       partial=f.totals["responses"] - f.totals["complete"],
+                                       no_presence=f.totals["no_presence"]))
+        self.complaints_value.setText(get("admin.complaints.value", rate=f.complaint_rate or 0,
+                                          open=len(f.open_cases)))
+        median, p90 = f.handling
+        self.handling_value.setText(get("admin.handling", median=self._duration(median),
+                                        p90=self._duration(p90))
+                                    if median is not None else get("admin.handling.none"))
+        self._render_charts(get)
+        self._render_people(get)
+        self._render_cases(get)
+        self._render_health(get)
+
+    def _render_charts(self, get) -> None:
+        f = self.figures
+        self.charts["scores"].set_bars(range(11), f.score_counts,
+                                       ticks=[(i, str(i)) for i in range(11)])
+        no_camera = get("admin.nocamera")
+        if f.traffic_by_hour:
+            hours = list(range(24))
+            self.charts["traffic"].set_bars(hours, [f.traffic_by_hour.get(h, 0) for h in hours],
+                                            ticks=[(h, f"{h:02d}") for h in hours[::3]])
+        else:
+            self.charts["traffic"].set_bars([], [], empty_text=no_camera)
+        if f.dwell_minutes:
+            edges = [0, 1, 2, 5, 10, 20, 30, 60]
+            counts, _ = np.histogram(np.clip(f.dwell_minutes, 0, 59.99), bins=edges)
+            ticks = [(i, f"{a}–{b}") for i, (a, b) in enumerate(zip(edges, edges[1:]))]
+            self.charts["dwell"].set_bars(range(len(counts)), counts.tolist(), ticks=ticks)
+        else:
+            self.charts["dwell"].set_bars([], [], empty_text=no_camera)
+
+    def _render_people(self, get) -> None:
+        f, k = self.figures, self.config.privacy.k_floor
+        if not f.visitor_mix:
+            self.demographics.setText(get("admin.nocamera"))
+            self.demographics_note.setText("")
+        else:
+            ages = sorted({a or "?" for a, _ in f.visitor_mix})
+            genders = ["female", "male", None]
+            rows = ["<tr><th></th>" + "".join(f"<th>{a}</th>" for a in ages) + "</tr>"]
+            for g in genders:
+                cells = []
+                for a in ages:
+                    key = (None if a == "?" else a, g)
+                    if key not in f.visitor_mix:
+                        cells.append("0")
+                    else:
+                        value = f.visitor_mix[key]
+                        cells.append(str(value) if value is not None
+                                     else get("admin.demographics.suppressed", k=k))
+                name = get(f"admin.gender.{g or 'unknown'}")
+                rows.append(f"<tr><td>{name}</td>" +
+                            "".join(f"<td align='right'>&nbsp;{c}&nbsp;</td>" for c in cells) +
+                            "</tr>")
+            self.demographics.setText("<table>" + "".join(rows) + "</table>")
+            self.demographics_note.setText(get("admin.demographics.note", k=k))
+        lines = []
+        for age, result in f.nps_by_age.items():
+            name = age or get("admin.nps_by_age.unknown")
+            value = (f"{result.nps:+.0f} (n = {result.n})" if result.shown else
+                     get("admin.nps_by_age.hidden", n=result.n,
+                         min_n=self.config.privacy.min_n))
+            lines.append(f"<tr><td>{name}</td><td>&nbsp;{value}</td></tr>")
+        self.nps_by_age.setText("<table>" + "".join(lines) + "</table>")
+
+    def _render_cases(self, get) -> None:
+        f = self.figures
+        self.case_list.clear()
+        reason_names = {r.id: getattr(r, self.lang) for r in self.config.kiosk.reasons.detractor}
+        for case in f.open_cases:
+            when = datetime.fromtimestamp(case.opened_at, self.config.tz).strftime("%d/%m %H:%M")
+            reasons = ", ".join(reason_names.get(r, r) for r in case.reasons)
+            if case.comment:
+                reasons = f"{reasons} — “{case.comment}”" if reasons else f"“{case.comment}”"
+            item = QListWidgetItem(get("admin.cases.item", time=when, nps=case.nps,
+                                       reasons=reasons or "—"))
+            item.setData(Qt.UserRole, case.id)
+            self.case_list.addItem(item)
+        if not f.open_cases:
+            self.case_list.addItem(QListWidgetItem(get("admin.cases.none")))
+        else:
+            self.case_list.setCurrentRow(0)
+
+    def _render_health(self, get) -> None:
+        f, now = self.figures, time.time()
+        lines = []
+        vision = f.health.get("vision")
+        if vision and isinstance(vision.get("last_frame"), (int, float)):
+            lines.append(get("admin.health.camera", fps=float(vision.get("fps") or 0),
+                             ago=self._ago(now - vision["last_frame"])))
+        else:
+            lines.append(get("admin.health.camera.none"))
+        out = f.outbox
+        if out.get("last_acked_at"):
+            lines.append(get("admin.health.sync", pending=out["pending"],
+                             ago=self._ago(now - out["last_acked_at"])))
+        else:
+            lines.append(get("admin.health.sync.never", pending=out["pending"]))
+        if f.disk_free_bytes is not None:
+            lines.append(get("admin.health.disk", gb=f.disk_free_bytes / 1e9))
+        self.health.setText("\n".join(lines))
+
+    def _ago(self, seconds: float) -> str:
+        s = max(0, int(seconds))
+        for key, unit in (("d", 86400), ("h", 3600), ("min", 60)):
+            if s >= unit:
+                return self.strings.get(self.lang, f"admin.ago.{key}", n=s // unit)
+        return self.strings.get(self.lang, "admin.ago.s", n=s)
+
+    def _duration(self, seconds: float) -> str:
+        if seconds < 3600:
+            return self.strings.get(self.lang, "admin.duration.min", n=seconds / 60)
+        return self.strings.get(self.lang, "admin.duration.h", n=seconds / 3600)

@@ -1,0 +1,23 @@
+"""Sizes that scale with the screen: touch targets stay >= 64 px at 1080p and shrink in step."""
+from __future__ import annotations
+
+from importlib import resources
+from string import Template
+
+# Pixel sizes at 1920x1080; everything else is derived by scaling.
+BASE = {"huge": 64, "title": 40, "button": 30, "body": 26, "small": 20, "touch": 96,
+        "small_touch": 56, "key": 72, "pad": 12, "smallpad": 8, "radius": 14, "chipradius": 40,
+        "border": 2}
+
+
+def scale_for(width: int, height: int) -> float:
+    return max(0.5, min(width / 1920, height / 1080))
+
+
+def sizes(scale: float) -> dict[str, int]:
+    return {k: max(1, round(v * scale)) for k, v in BASE.items()}
+
+
+def stylesheet(scale: float) -> str:
+    template = Template((resources.files("kiosk") / "style.qss").read_text(encoding="utf-8"))
+    return template.substitute({k: f"{v}px" for k, v in sizes(scale).items()})
