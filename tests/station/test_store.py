@@ -1,0 +1,468 @@
+"""station/store: migrations, the transactional outbox, survey/vision writes, roll-ups, pruning."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from station.store import Crossing, Presence, Response, Store, StoreError, Visit
+from station.store.schema import MIGRATIONS, SCHEMA_VERSION
+from station_testlib import STATION, assert_seqs_contiguous, outbox_consistency, start_writer
+
+T0 = 1_800_000_000.0      # a fixed moment (2027-01-15), on a minute boundary
+
+
+def _schema(db) -> list:
+    return db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+
+
+def _raw(path) -> sqlite3.Connection:
+    return sqlite3.connect(path)
+
+
+# -- migrations ------------------------------------------------------------------------------
+
+def test_fresh_database_is_migrated_to_the_latest_version_with_wal(tmp_path):
+    store = Store.open_path(tmp_path / "s.db", station=STATION)
+    assert store.schema_version == SCHEMA_VERSION == len(MIGRATIONS)
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2    # FULL
+    tables = {r[1] for r in _schema(store.db) if r[0] == "table"}
+    assert {"outbox", "responses", "cases", "settings", "visits", "crossings", "traffic",
+            "presence", "health"} <= tables
+    store.close()
+    assert _raw(tmp_path / "s.db").execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def _fill(store: Store, version: int) -> dict:
+    """Write what a release at schema `version` could write; returns what to look for later."""
+    made = {"responses": [], "cases": [], "visits": []}
+    for i, score in enumerate([10, 8, 2]):
+        r = Response(nps=score, csat=3, reasons=["wait"], comment=f"v{version}", ts=T0 + i)
+        case = store.append_response(r)
+        made["responses"].append(r.id)
+        if case:
+            made["cases"].append(case)
+    if version >= 2:
+        v = Visit(entered_at=T0, left_at=T0 + 60, dwell={"kiosk": 12.5}, age_bracket="25-34",
+                  gender="female")
+        store.append_visits([v])
+        made["visits"].append(v.id)
+        store.append_crossings([Crossing(T0 + 5, "door", "in")])
+    if version >= 3:
+        store.put_health("vision", {"fps": 9.5})
+    store.set_setting("greeting", {"v": version})
+    return made
+
+
+@pytest.mark.parametrize("start", range(0, SCHEMA_VERSION))
+def test_migrating_from_every_previous_version_keeps_the_data(tmp_path, start):
+    path = tmp_path / "s.db"
+    old = Store.open_path(path, station=STATION, migrate=False)
+    assert old.schema_version == 0
+    assert old.migrate(target=start) == start
+    made = _fill(old, start) if start >= 1 else {"responses": [], "cases": [], "visits": []}
+    before = {t: old.db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+              for t in ("outbox", "responses", "cases", "settings") if start >= 1}
+    old.close()
+
+    store = Store.open_path(path, station=STATION)           # the new release opens it
+    assert store.schema_version == SCHEMA_VERSION
+    assert _raw(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    for table, rows in before.items():
+        assert store.db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() == rows
+    assert [r["id"] for r in store.recent_responses()][::-1] == made["responses"]
+    assert all(store.case(c) is not None for c in made["cases"])
+    outbox_consistency(store.db)
+    # and the new tables work, continuing the same seq
+    last = store.outbox_status()["last_seq"]
+    store.append_visits([Visit(entered_at=T0, left_at=T0 + 1)])
+    assert store.outbox_status()["last_seq"] == last + 1
+    assert_seqs_contiguous(store.db)
+
+
+def test_migrating_twice_is_a_no_op(tmp_path):
+    store = Store.open_path(tmp_path / "s.db", station=STATION)
+    store.append_response(Response(nps=9, ts=T0))
+    schema, rows = _schema(store.db), store.db.execute("SELECT * FROM outbox").fetchall()
+    assert store.migrate() == SCHEMA_VERSION
+    store.close()
+    again = Store.open_path(tmp_path / "s.db", station=STATION)
+    assert again.migrate() == SCHEMA_VERSION
+    assert _schema(again.db) == schema
+    assert again.db.execute("SELECT * FROM outbox").fetchall() == rows
+
+
+def test_every_migration_statement_is_idempotent(tmp_path):
+    store = Store.open_path(tmp_path / "s.db", station=STATION)
+    schema = _schema(store.db)
+    store.db.execute("PRAGMA user_version = 0")     # as if a manual run was half-applied
+    assert store.migrate() == SCHEMA_VERSION
+    assert _schema(store.db) == schema
+
+
+def test_a_database_from_a_newer_release_is_refused(tmp_path):
+    path = tmp_path / "s.db"
+    Store.open_path(path, station=STATION).close()
+    db = _raw(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError) as info:
+        Store.open_path(path, station=STATION)
+    message = str(info.value)
+    assert f"version {SCHEMA_VERSION + 1}" in message
+    assert f"version {SCHEMA_VERSION}" in message and "newer" in message
+    # and nothing was changed
+    assert _raw(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+
+
+def test_a_directory_that_cannot_hold_the_database_gives_a_store_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="cannot open the station database"):
+        Store.open_path(tmp_path / "file" / "s.db", station=STATION)
+
+
+# -- the outbox -------------------------------------------------------------------------------
+
+def test_events_carry_the_envelope_contract(store):
+    r = Response(nps=9, csat=5, ces=6, reasons=["staff"], comment="Cảm ơn", language="vi",
+                 ts=T0 + 0.25)
+    store.append_response(r)
+    (event,) = store.pending_outbox()
+    assert event.seq == 1 and event.type == "response" and event.id == r.id
+    assert event.topic == f"cx/v1/{STATION}/response"
+    envelope = json.loads(event.payload)
+    assert envelope["v"] == 1 and envelope["station"] == STATION and envelope["seq"] == 1
+    assert envelope["id"] == r.id and envelope["type"] == "response"
+    assert envelope["ts"] == "2027-01-15T08:00:00.250Z"
+    data = envelope["data"]
+    assert (data["nps"], data["csat"], data["ces"], data["reasons"], data["comment"],
+            data["language"]) == (9, 5, 6, ["staff"], "Cảm ơn", "vi")
+    assert "Cảm ơn" in event.payload           # UTF-8, not \\u escapes
+
+
+def test_seq_is_gap_free_across_store_objects_and_event_types(tmp_path):
+    a = Store.open_path(tmp_path / "s.db", station=STATION)
+    b = Store.open_path(tmp_path / "s.db", station=STATION)
+    for i in range(10):
+        (a if i % 2 else b).append_response(Response(nps=i, ts=T0 + i))
+        b.append_visits([Visit(entered_at=T0, left_at=T0 + i)])
+    n = assert_seqs_contiguous(a.db)
+    assert n == 10 + 7 + 10      # responses, cases for 0..6, visits
+    outbox_consistency(a.db)
+
+
+def test_seq_is_gap_free_and_increasing_across_concurrent_writer_processes(tmp_path):
+    db = tmp_path / "s.db"
+    Store.open_path(db, station=STATION).close()
+    writers = [start_writer(db, "--batches", 25, "--batch-size", 2, "--no-traffic",
+                            "--tag", f"p{i}", "--seed", i, "--t0", T0 + i * 1e5)
+               for i in range(3)]
+    for w in writers:
+        out, err = w.communicate(timeout=120)
+        assert w.returncode == 0, err
+    conn = _raw(db)
+    assert conn.execute("SELECT count(*) FROM responses").fetchone()[0] == 3 * 25 * 2
+    assert_seqs_contiguous(conn)
+    outbox_consistency(conn)
+    # within each writer, later batches got later seqs (strictly increasing per process)
+    for i in range(3):
+        seqs = [s for (s,) in conn.execute(
+            "SELECT outbox_seq FROM responses WHERE comment LIKE ? ORDER BY ts, outbox_seq",
+            (f"p{i}-%",))]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+def test_seq_is_never_reused_after_acked_rows_are_pruned(store):
+    for i in range(5):
+        store.append_response(Response(nps=9, ts=T0 + i))
+    store.mark_acked(5, at=T0 + 10)
+    counts = store.prune(now=T0 + 30 * 86400, raw_vision_days=30, acked_outbox_days=7,
+                         rollup_days=800)
+    assert counts["outbox"] == 5
+    assert store.db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+    store.append_response(Response(nps=9, ts=T0 + 100))
+    (event,) = store.pending_outbox()
+    assert event.seq == 6 and json.loads(event.payload)["seq"] == 6
+    assert store.outbox_status()["last_seq"] == 6
+
+
+def test_seq_is_not_reused_after_reopening_a_pruned_database(tmp_path):
+    path = tmp_path / "s.db"
+    store = Store.open_path(path, station=STATION)
+    for i in range(3):
+        store.append_response(Response(nps=8, ts=T0 + i))
+    store.mark_acked(3, at=T0)
+    store.prune(now=T0 + 86400 * 30, raw_vision_days=30, acked_outbox_days=1, rollup_days=800)
+    store.close()
+    again = Store.open_path(path, station=STATION)
+    again.append_response(Response(nps=8, ts=T0 + 50))
+    assert [e.seq for e in again.pending_outbox()] == [4]
+
+
+def test_a_rolled_back_transaction_leaves_no_outbox_row_and_no_domain_row(store):
+    store.append_response(Response(nps=9, ts=T0))
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.append_response(Response(nps=2, ts=T0 + 1))       # response + case
+            store.append_visits([Visit(entered_at=T0, left_at=T0 + 5)])
+            raise RuntimeError("power cut in the middle")
+    counts = store.table_counts()
+    assert (counts["responses"], counts["cases"], counts["visits"], counts["outbox"]) == (1, 0, 0, 1)
+    # and the seq the rolled-back rows had taken is handed out again: no gap
+    store.append_response(Response(nps=9, ts=T0 + 2))
+    assert [e.seq for e in store.pending_outbox()] == [1, 2]
+    outbox_consistency(store.db)
+
+
+def test_a_failing_write_rolls_back_its_own_outbox_rows(store):
+    v = Visit(entered_at=T0, left_at=T0 + 5)
+    store.append_visits([v])
+    with pytest.raises(sqlite3.IntegrityError):
+        store.append_visits([Visit(entered_at=T0, left_at=T0 + 1), v])   # duplicate id
+    assert store.table_counts()["visits"] == 1
+    assert store.outbox_status()["last_seq"] == 1
+    outbox_consistency(store.db)
+
+
+def test_the_store_can_write_again_after_a_rolled_back_transaction(store):
+    with pytest.raises(ValueError):
+        with store.transaction():
+            store.append_response(Response(nps=9, ts=T0))
+            raise ValueError
+    with store.transaction():
+        store.append_response(Response(nps=9, ts=T0))
+    assert store.table_counts()["responses"] == 1
+
+
+def test_pending_outbox_mark_acked_and_outbox_status(store):
+    assert store.outbox_status() == {"pending": 0, "oldest_pending_at": None,
+                                     "last_acked_seq": None, "last_acked_at": None, "last_seq": 0}
+    for i in range(5):
+        store.append_response(Response(nps=8, ts=T0 + i))
+    assert [e.seq for e in store.pending_outbox()] == [1, 2, 3, 4, 5]
+    assert [e.seq for e in store.pending_outbox(after_seq=2, limit=2)] == [3, 4]
+    assert store.mark_acked(3, at=T0 + 60) == 3
+    assert store.mark_acked(3, at=T0 + 70) == 0           # acking again changes nothing
+    assert [e.seq for e in store.pending_outbox()] == [4, 5]
+    status = store.outbox_status()
+    assert status["pending"] == 2 and status["last_acked_seq"] == 3
+    assert status["last_acked_at"] == T0 + 60 and status["last_seq"] == 5
+    assert status["oldest_pending_at"] is not None
+    assert store.mark_acked(100, at=T0 + 80) == 2
+    assert store.pending_outbox() == [] and store.outbox_status()["pending"] == 0
+
+
+# -- survey ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("score", [7, 8, 9, 10])
+def test_a_passive_or_promoter_opens_no_case(store, score):
+    assert store.append_response(Response(nps=score, ts=T0)) is None
+    assert store.table_counts()["cases"] == 0
+
+
+@pytest.mark.parametrize("score", [0, 6])
+def test_a_detractor_response_opens_a_case_with_its_event(store, score):
+    r = Response(nps=score, reasons=["wait", "staff"], comment="slow", ts=T0)
+    case_id = store.append_response(r)
+    assert case_id
+    case = store.case(case_id)
+    assert (case.response_id, case.nps, case.reasons, case.comment, case.opened_at,
+            case.resolved_at) == (r.id, score, ["wait", "staff"], "slow", T0, None)
+    events = store.pending_outbox()
+    assert [e.type for e in events] == ["response", "case"]
+    data = json.loads(events[1].payload)["data"]
+    assert data["status"] == "opened" and data["case_id"] == case_id
+    assert data["response_id"] == r.id
+    assert [c.id for c in store.cases(T0 - 1, T0 + 1, open_only=True)] == [case_id]
+
+
+def test_resolving_a_case_emits_a_second_case_event(store):
+    case_id = store.append_response(Response(nps=3, ts=T0))
+    case = store.resolve_case(case_id, "Called back", at=T0 + 600)
+    assert case.resolved_at == T0 + 600 and case.resolution_note == "Called back"
+    events = store.pending_outbox()
+    assert [e.type for e in events] == ["response", "case", "case"]
+    data = json.loads(events[2].payload)["data"]
+    assert data["status"] == "resolved" and data["case_id"] == case_id
+    assert data["handling_s"] == 600 and data["note"] == "Called back"
+    # resolving again changes nothing and emits nothing
+    store.resolve_case(case_id, "again", at=T0 + 900)
+    assert len(store.pending_outbox()) == 3
+    assert store.case(case_id).resolution_note == "Called back"
+    assert store.cases(T0 - 1, T0 + 1, open_only=True) == []
+    assert store.case_totals(T0 - 1, T0 + 1) == {"opened": 1, "resolved": 1,
+                                                 "handling_s": [600.0]}
+    outbox_consistency(store.db)
+
+
+def test_resolving_an_unknown_case_is_an_error(store):
+    with pytest.raises(StoreError, match="no case"):
+        store.resolve_case("nope", "x")
+    assert store.outbox_status()["last_seq"] == 0
+
+
+def test_bad_responses_are_refused_before_touching_the_db():
+    for kwargs in ({"nps": 11}, {"nps": -1}, {"nps": 5, "csat": 6}, {"nps": 5, "ces": 0},
+                   {"nps": True}, {"nps": 5, "reasons": [1]}):
+        with pytest.raises(ValueError):
+            Response(**kwargs)
+
+
+# -- kiosk presence linking --------------------------------------------------------------------
+
+def _live_camera(store, ts):
+    store.put_health("vision", {"fps": 10.0, "last_frame": ts}, ts=ts)
+
+
+def test_a_tap_is_linked_to_the_visitor_with_the_longest_overlap_in_the_window(store):
+    tap = T0 + 100
+    _live_camera(store, tap)
+    store.update_presence([
+        Presence("short", "kiosk", tap - 14, tap - 10),            # 4 s in the window
+        Presence("long", "kiosk", tap - 9, tap - 1),               # 8 s
+        Presence("before", "kiosk", tap - 200, tap - 16),          # left before the window
+        Presence("elsewhere", "till", tap - 15, tap),              # other zone, 15 s
+        Presence("started_early", "kiosk", tap - 100, tap - 8),    # only 7 s inside the window
+    ])
+    store.append_response(Response(nps=9, ts=tap))
+    row = store.recent_responses(1)[0]
+    assert (row["presence"], row["visit_id"]) == ("linked", "long")
+    assert json.loads(store.pending_outbox()[0].payload)["data"]["visit_id"] == "long"
+
+
+def test_presence_extended_while_the_visitor_stays_counts_its_whole_span(store):
+    tap = T0 + 100
+    store.update_presence([Presence("a", "kiosk", tap - 12, tap - 9),
+                           Presence("b", "kiosk", tap - 8, tap - 2)])      # b: 6 s
+    store.update_presence([Presence("a", "kiosk", tap - 9, tap - 1)])     # a: now 11 s
+    store.append_response(Response(nps=9, ts=tap))
+    assert store.recent_responses(1)[0]["visit_id"] == "a"
+
+
+def test_no_presence_when_the_camera_is_live_and_nobody_is_there(store):
+    tap = T0 + 100
+    _live_camera(store, tap - 1)
+    store.update_presence([Presence("gone", "kiosk", tap - 60, tap - 20)])
+    store.append_response(Response(nps=10, ts=tap))
+    row = store.recent_responses(1)[0]
+    assert (row["presence"], row["visit_id"]) == ("no_presence", None)
+    assert store.response_totals(T0, T0 + 200)["no_presence"] == 1
+
+
+def test_presence_is_unknown_without_vision_health(store):
+    store.append_response(Response(nps=10, ts=T0))
+    assert store.recent_responses(1)[0]["presence"] == "unknown"
+
+
+def test_presence_is_unknown_when_the_camera_went_silent(store):
+    _live_camera(store, T0 - 600)
+    store.append_response(Response(nps=10, ts=T0))
+    assert store.recent_responses(1)[0]["presence"] == "unknown"
+
+
+def test_presence_is_unknown_without_a_kiosk_zone(tmp_path):
+    store = Store.open_path(tmp_path / "s.db", station=STATION, kiosk_zone="")
+    _live_camera(store, T0)
+    store.update_presence([Presence("a", "kiosk", T0 - 5, T0)])
+    store.append_response(Response(nps=10, ts=T0))
+    assert store.recent_responses(1)[0]["presence"] == "unknown"
+
+
+# -- traffic roll-up ---------------------------------------------------------------------------
+
+def _crossings(minute, n_in, n_out, line="door"):
+    return ([Crossing(minute + 1 + i, line, "in") for i in range(n_in)] +
+            [Crossing(minute + 30 + i, line, "out") for i in range(n_out)])
+
+
+def test_roll_up_closes_only_finished_minutes_and_never_double_counts(store):
+    m0, m1, m2 = T0, T0 + 60, T0 + 120
+    store.append_crossings(_crossings(m0, 3, 1) + _crossings(m0, 2, 0, "side") +
+                           _crossings(m1, 4, 2) + _crossings(m2, 5, 5))
+    raw = store.entries(T0 - 3600, T0 + 3600)
+    assert raw == {"entries": 14, "exits": 8}
+    assert store.roll_up_traffic(until_ts=m2 + 30) == 3            # m0 door+side, m1 door
+    rows = store.db.execute("SELECT minute, line, entries, exits FROM traffic "
+                            "ORDER BY minute, line").fetchall()
+    assert rows == [(m0, "door", 3, 1), (m0, "side", 2, 0), (m1, "door", 4, 2)]
+    assert store.roll_up_traffic(until_ts=m2 + 59) == 0            # m2 still open: nothing
+    assert store.entries(T0 - 3600, T0 + 3600) == raw             # roll-up + raw, no overlap
+    store.append_crossings([Crossing(m2 + 50, "door", "in")])
+    assert store.roll_up_traffic(until_ts=m2 + 61) == 1
+    assert store.roll_up_traffic(until_ts=m2 + 61) == 0
+    assert store.db.execute("SELECT sum(entries), sum(exits) FROM traffic").fetchone() == (15, 8)
+    assert store.entries(T0 - 3600, T0 + 3600) == {"entries": 15, "exits": 8}
+    assert store.entries(T0 - 3600, T0 + 3600, lines=["side"]) == {"entries": 2, "exits": 0}
+    assert store.entries(T0 - 3600, T0 + 3600, lines=[]) == {"entries": 0, "exits": 0}
+    events = [json.loads(e.payload) for e in store.pending_outbox()]
+    assert [e["type"] for e in events] == ["traffic"] * 4
+    assert events[0]["data"] == {"minute": "2027-01-15T08:00:00.000Z", "line": "door",
+                                 "in": 3, "out": 1}
+    outbox_consistency(store.db)
+
+
+def test_roll_up_skips_quiet_minutes_and_handles_the_first_call(store):
+    assert store.roll_up_traffic(T0 + 600) == 0
+    store.append_crossings(_crossings(T0 + 600, 1, 0) + _crossings(T0 + 900, 2, 0))
+    assert store.roll_up_traffic(T0 + 1000) == 2
+    assert store.db.execute("SELECT minute, entries FROM traffic ORDER BY minute").fetchall() \
+        == [(T0 + 600, 1), (T0 + 900, 2)]
+
+
+# -- retention -------------------------------------------------------------------------------
+
+def test_prune_never_deletes_unacked_outbox_rows(store):
+    for i in range(10):
+        store.append_response(Response(nps=9, ts=T0 + i))
+    store.mark_acked(4, at=T0 + 20)
+    counts = store.prune(now=T0 + 365 * 86400, raw_vision_days=1, acked_outbox_days=0,
+                         rollup_days=1)
+    assert counts["outbox"] == 4
+    assert [e.seq for e in store.pending_outbox()] == list(range(5, 11))
+    assert store.table_counts()["responses"] == 10        # survey data itself is kept
+
+
+def test_prune_keeps_recently_acked_rows(store):
+    for i in range(3):
+        store.append_response(Response(nps=9, ts=T0 + i))
+    store.mark_acked(3, at=T0 + 3 * 86400)
+    assert store.prune(now=T0 + 5 * 86400, raw_vision_days=30, acked_outbox_days=7,
+                       rollup_days=800)["outbox"] == 0
+    assert store.prune(now=T0 + 11 * 86400, raw_vision_days=30, acked_outbox_days=7,
+                       rollup_days=800)["outbox"] == 3
+
+
+def test_prune_drops_raw_crossings_only_once_rolled_up(store):
+    store.append_crossings(_crossings(T0, 2, 1) + _crossings(T0 + 60, 1, 0))
+    store.roll_up_traffic(T0 + 60)                      # closes only the first minute
+    counts = store.prune(now=T0 + 40 * 86400, raw_vision_days=30, acked_outbox_days=7,
+                         rollup_days=800)
+    assert counts["crossings"] == 3                     # the un-rolled minute survives
+    assert store.table_counts()["crossings"] == 1
+    assert store.entries(T0 - 60, T0 + 3600) == {"entries": 3, "exits": 1}
+
+
+def test_prune_drops_old_presence_and_old_rollups(store):
+    store.update_presence([Presence("a", "kiosk", T0, T0 + 10)])
+    store.append_crossings(_crossings(T0, 1, 0))
+    store.roll_up_traffic(T0 + 60)
+    counts = store.prune(now=T0 + 900 * 86400, raw_vision_days=30, acked_outbox_days=7,
+                         rollup_days=800)
+    assert counts["presence"] == 1 and counts["traffic"] == 1
+    assert counts["outbox"] == 0                        # the traffic event was never acked
+    assert store.outbox_status()["pending"] == 1
+
+
+# -- status ----------------------------------------------------------------------------------
+
+def test_health_and_settings_round_trip(store):
+    store.put_health("vision", {"fps": 9.5}, ts=T0)
+    store.put_health("vision", {"fps": 7.0}, ts=T0 + 1)
+    assert store.health() == {"vision": {"ts": T0 + 1, "fps": 7.0}}
+    assert store.setting("missing", "dflt") == "dflt"
+    store.set_setting("thanks", {"vi": "Cảm ơn"})
+    assert store.setting("thanks") == {"vi": "Cảm ơn"}
+    assert store.outbox_status()["last_seq"] == 0        # local state, not sent to HQ
