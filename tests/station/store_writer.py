@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from contextlib import nullcontext
 
 from station.store import Crossing, Response, Store, Visit
 
@@ -27,6 +28,8 @@ def main() -> int:
     ap.add_argument("--tag", default="w")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-traffic", action="store_true")
+    ap.add_argument("--no-transaction", action="store_true",
+                    help="negative control: every write commits on its own")
     args = ap.parse_args()
 
     store = Store.open_path(args.db, station=args.station)
@@ -36,7 +39,7 @@ def main() -> int:
     while args.batches == 0 or b < args.batches:
         ts = args.t0 + b * args.step
         tag = f"{args.tag}-{b}"
-        with store.transaction():
+        with (nullcontext() if args.no_transaction else store.transaction()):
             for _ in range(args.batch_size):
                 case = store.append_response(Response(nps=rng.randint(0, 10), comment=tag, ts=ts))
                 if case and rng.random() < 0.5:
