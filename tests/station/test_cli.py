@@ -1,0 +1,194 @@
+"""`cx-station` as real processes: simulate, report (text/JSON, periods), doctor, pin-hash."""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from datetime import datetime, timedelta
+
+import pytest
+
+from station import kpi
+from station.config import load_config
+from station.pin import verify_pin
+from station.store import Store
+from station.store.schema import SCHEMA_VERSION
+from station_testlib import run_cli
+
+RESPONSES, VISITS = 400, 1200
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    """One simulated demo station shared by the report tests (simulating is the slow part)."""
+    from station_testlib import demo_text
+    tmp = tmp_path_factory.mktemp("cli")
+    path = tmp / "station.toml"
+    path.write_text(demo_text(tmp), encoding="utf-8")
+    result = run_cli("simulate", "--config", path, "--responses", RESPONSES, "--visits", VISITS,
+                     "--seed", 7, cwd="/")
+    assert result.returncode == 0, result.stderr
+    m = re.search(r"simulated (\d+) responses, (\d+) visits, (\d+) detractor cases "
+                  r"\((\d+) resolved\)", result.stdout)
+    assert m, result.stdout
+    made = dict(zip(("responses", "visits", "cases", "resolved"), map(int, m.groups())))
+    return path, made
+
+
+def _report(config, *args):
+    result = run_cli("report", "--config", config, "--json", *args, cwd="/")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_simulate_writes_into_the_configured_database(simulated):
+    config, made = simulated
+    assert made["responses"] == RESPONSES and made["visits"] == VISITS
+    assert (config.parent / "station.db").exists()
+    db = sqlite3.connect(config.parent / "station.db")
+    assert db.execute("SELECT count(*) FROM responses").fetchone()[0] == RESPONSES
+    assert db.execute("SELECT count(*) FROM visits").fetchone()[0] == VISITS
+    assert db.execute("SELECT count(*) FROM cases").fetchone()[0] == made["cases"]
+    assert db.execute("SELECT count(*) FROM cases WHERE resolved_at IS NOT NULL"
+                      ).fetchone()[0] == made["resolved"]
+    # detractor cases are opened for exactly the detractors
+    assert db.execute("SELECT count(*) FROM responses WHERE nps <= 6").fetchone()[0] == made["cases"]
+    # the same write API as the services: every domain row has its event
+    n_events = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    traffic = db.execute("SELECT count(*) FROM traffic").fetchone()[0]
+    assert n_events == RESPONSES + VISITS + made["cases"] + made["resolved"] + traffic
+
+
+def test_report_json_counts_match_what_was_simulated(simulated):
+    config, made = simulated
+    r = _report(config)
+    assert r["station"] == "demo/store-1/kiosk-1" and r["timezone"] == "Asia/Ho_Chi_Minh"
+    assert r["responses"] == RESPONSES and sum(r["score_distribution"]) == RESPONSES
+    assert r["visits"] == VISITS
+    assert r["entries"] == VISITS and r["exits"] == VISITS     # one in and one out per visit
+    assert r["cases_opened"] == made["cases"] and r["cases_resolved"] == made["resolved"]
+    assert r["participation_rate"] == pytest.approx(100 * RESPONSES / VISITS)
+    assert r["complaint_rate"] == pytest.approx(100 * made["cases"] / RESPONSES)
+    assert 0 < r["linked_to_visitor"] < RESPONSES        # most responses are linked to a visitor
+    assert r["handling_time_median_s"] <= r["handling_time_p90_s"]
+    assert sum(cell["n"] for cell in r["nps_by_day"].values()) == RESPONSES
+
+
+def test_report_nps_agrees_with_kpi_recomputed_from_the_rows(simulated):
+    config, _ = simulated
+    r = _report(config)
+    db = sqlite3.connect(config.parent / "station.db")
+    scores = [s for (s,) in db.execute("SELECT nps FROM responses")]
+    expected = kpi.nps_from_scores(scores, min_n=30)
+    assert r["nps"]["nps"] == pytest.approx(expected.nps)
+    assert r["nps"]["ci_low"] == pytest.approx(expected.ci_low)
+    assert r["nps"]["ci_high"] == pytest.approx(expected.ci_high)
+    assert r["nps"]["shown"] is True
+    csat = dict(db.execute("SELECT csat, count(*) FROM responses WHERE csat IS NOT NULL "
+                           "GROUP BY csat").fetchall())
+    assert r["csat"]["value"] == pytest.approx(kpi.csat_from_counts(csat).value)
+    durations = [d for (d,) in db.execute("SELECT resolved_at - opened_at FROM cases "
+                                          "WHERE resolved_at IS NOT NULL")]
+    assert r["handling_time_median_s"] == pytest.approx(kpi.handling_time(durations)[0])
+    # footfall-weighted NPS differs from the plain one: the simulated mix is skewed by age
+    ps = r["nps_post_stratified"]
+    assert ps["nps"] is not None and ps["n"] <= RESPONSES
+
+
+def test_report_since_until_narrows_the_period(simulated):
+    config, _ = simulated
+    full = _report(config)
+    day = sorted(full["nps_by_day"])[len(full["nps_by_day"]) // 2]
+    next_day = (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
+    r = _report(config, "--since", day, "--until", next_day)
+    assert r["since"].startswith(day) and r["until"].startswith(next_day)
+    assert r["responses"] == full["nps_by_day"][day]["n"]
+    assert 0 < r["responses"] < full["responses"]
+    assert list(r["nps_by_day"]) == [day]
+    # same count straight from the rows, local day in the station's zone
+    tz = load_config(config).tz
+    start = datetime.fromisoformat(day).replace(tzinfo=tz).timestamp()
+    end = datetime.fromisoformat(next_day).replace(tzinfo=tz).timestamp()
+    db = sqlite3.connect(config.parent / "station.db")
+    assert db.execute("SELECT count(*) FROM responses WHERE ts >= ? AND ts < ?",
+                      (start, end)).fetchone()[0] == r["responses"]
+    hours = _report(config, "--since", f"{day}T12:00", "--until", f"{day}T13:00")
+    assert set(hours["nps_by_hour"]) <= {"12"}
+    assert hours["responses"] <= r["responses"]
+
+
+def test_report_text_is_a_readable_table(simulated):
+    config, _ = simulated
+    result = run_cli("report", "--config", config, cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert "demo/store-1/kiosk-1" in result.stdout
+    assert re.search(r"NPS\s+[+-]\d+\.\d", result.stdout)
+    assert f"responses                    {RESPONSES}" in result.stdout
+
+
+def test_report_with_a_bad_date_exits_2(simulated):
+    config, _ = simulated
+    result = run_cli("report", "--config", config, "--since", "last tuesday", cwd="/")
+    assert result.returncode == 2
+    assert "--since" in result.stderr and "last tuesday" in result.stderr
+
+
+def test_report_below_min_n_hides_nps_and_says_why(demo_config):
+    result = run_cli("simulate", "--config", demo_config, "--responses", 5, "--seed", 1)
+    assert result.returncode == 0, result.stderr
+    r = _report(demo_config)
+    assert r["responses"] == 5 and r["nps"]["shown"] is False
+    assert "5 responses" in r["nps"]["reason"]
+    text = run_cli("report", "--config", demo_config).stdout
+    assert "hidden: only 5 responses" in text
+
+
+def test_report_refuses_a_database_from_a_newer_release(demo_config):
+    config = load_config(demo_config)
+    Store.open(config).close()
+    db = sqlite3.connect(config.database.path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    result = run_cli("report", "--config", demo_config)
+    assert result.returncode == 1
+    assert "database error" in result.stderr and "newer" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_doctor_prints_one_ok_or_fail_line_per_part(demo_config):
+    result = run_cli("doctor", "--config", demo_config)
+    lines = result.stdout.strip().splitlines()
+    assert lines and all(re.match(r"^(OK  |FAIL) \S", line) for line in lines), result.stdout
+    by_name = {line[5:].split()[0]: line for line in lines}
+    assert by_name["config"].startswith("OK")
+    assert by_name["database"].startswith("OK") and f"schema v{SCHEMA_VERSION}" in \
+        by_name["database"]
+    assert by_name["camera"].startswith("FAIL") and "no camera configured" in by_name["camera"]
+    assert "broker" in by_name
+    assert result.returncode == 1          # something failed (no camera)
+
+
+def test_doctor_with_a_broken_config_fails_on_config(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[station]\norg = 'x'\n", encoding="utf-8")
+    result = run_cli("doctor", "--config", path)
+    assert result.returncode == 1
+    assert result.stdout.startswith("FAIL config") and "station.store" in result.stdout
+
+
+def test_pin_hash_output_verifies():
+    result = run_cli("pin-hash", "--pin", "1234")
+    assert result.returncode == 0, result.stderr
+    stored = result.stdout.strip()
+    assert verify_pin("1234", stored)
+    assert not verify_pin("4321", stored)
+
+
+def test_pin_hash_refuses_a_bad_pin():
+    result = run_cli("pin-hash", "--pin", "12ab")
+    assert result.returncode == 2 and "4 to 12 digits" in result.stderr
+
+
+def test_no_command_is_a_usage_error():
+    assert run_cli().returncode == 2
