@@ -308,7 +308,7 @@ class AdminScreen(QWidget):
         else:
             ages = sorted({a or "?" for a, _ in f.visitor_mix})
             genders = ["female", "male", None]
-            rows = ["<tr><th></th>" + "".join(f"<th>{a}</th>" for a in ages) + "</tr>"]
+            rows = ["<tr><th></th>" + "".join(f"<th>&nbsp;{a}&nbsp;</th>" for a in ages) + "</tr>"]
             for g in genders:
                 cells = []
                 for a in ages:
