@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from pathlib import Path
 
 from station.config import parse_config
 from station.simulate import simulate
-from station.store import Response, Store
+from station.store import Crossing, Response, Store, Visit
 
 HQ_SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (station TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT,
@@ -127,19 +126,61 @@ def _epoch(rfc3339: str) -> float:
     return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
 
 
+KNOWN_START = 1_794_711_600.0   # 2026-11-15 03:00 UTC = 10:00 in Ho Chi Minh City (UTC+7)
+
+
 def known_mix(store: Store, promoters: int, passives: int, detractors: int,
-              start: float = NOW - 3 * 86400) -> None:
-    """Responses with a known NPS mix (scores 10 / 8 / 3), one a minute from `start`."""
+              start: float = KNOWN_START) -> list[str]:
+    """Responses with a known NPS mix (scores 10 / 8 / 3), one a minute; returns case ids."""
     scores = [10] * promoters + [8] * passives + [3] * detractors
+    cases = []
     for i, score in enumerate(scores):
-        store.append_response(Response(nps=score, csat=5 if score >= 9 else 2, ces=6,
-                                       language="en", ts=start + 60 * i))
+        case = store.append_response(Response(nps=score, csat=5 if score >= 9 else 2, ces=6,
+                                              language="en", ts=start + 60 * i))
+        if case:
+            cases.append(case)
+    return cases
 
 
-def three_stores(tmp: Path, responses: int = 300, visits: int = 900, seed: int = 7):
+def known_store(tmp: Path, hq: sqlite3.Connection) -> dict:
+    """`acme/known`: 100 responses (50 promoters, 30 passives, 20 detractors -> NPS +30),
+    20 cases of which 10 resolved after 600, 1200 ... 6000 s, 400 entries all between
+    10:00 and 11:00 local time, and visitors with one demographic cell under k=5."""
+    store, _ = station_store(tmp, "acme", "known", "kiosk-1")
+    cases = known_mix(store, 50, 30, 20)
+    handling = [600.0 * (j + 1) for j in range(10)]
+    for case_id, h in zip(cases, handling):
+        opened = store.case(case_id).opened_at
+        store.resolve_case(case_id, "called back", at=opened + h)
+    store.append_crossings([Crossing(KNOWN_START + 9 * i, "entrance", "in") for i in range(400)])
+    store.roll_up_traffic(KNOWN_START + 7200)
+    mix = [("25-34", "female")] * 20 + [("25-34", "male")] * 12 + [("65+", "female")] * 3 + \
+        [(None, None)] * 6
+    store.append_visits([Visit(entered_at=KNOWN_START + 60 * i, left_at=KNOWN_START + 60 * i + 300,
+                               dwell={"shelf": 30.0}, age_bracket=a, gender=g,
+                               age_confidence=0.8 if a else None,
+                               gender_confidence=0.9 if g else None, views=2 if a else 0)
+                         for i, (a, g) in enumerate(mix)])
+    copy_outbox(store, hq)
+    store.close()
+    return {"nps": 30.0, "responses": 100, "entries": 400, "handling": handling,
+            "open_cases": 10, "cases": 20}
+
+
+def tiny_store(tmp: Path, hq: sqlite3.Connection, n: int = 12) -> None:
+    """`acme/tiny`: only n responses, all 10 (NPS +100 that must stay hidden below min n)."""
+    store, _ = station_store(tmp, "acme", "tiny", "kiosk-1")
+    known_mix(store, n, 0, 0)
+    copy_outbox(store, hq, status="offline")
+    store.close()
+
+
+def three_stores(tmp: Path, responses: int = 300, visits: int = 900, seed: int = 7,
+                 hq: sqlite3.Connection | None = None):
     """Three simulated stores (realistic data), written to tmp/hq.db. Returns the HQ path."""
     hq_path = tmp / "hq.db"
-    hq = new_hq_db(hq_path)
+    own = hq is None
+    hq = new_hq_db(hq_path) if own else hq
     stores = [("acme", "hcm-d1", "kiosk-1"), ("acme", "hn-hk", "kiosk-1"),
               ("acme", "dn-hc", "kiosk-1")]
     for i, (org, name, sid) in enumerate(stores):
@@ -148,9 +189,7 @@ def three_stores(tmp: Path, responses: int = 300, visits: int = 900, seed: int =
                  seed=seed + i, now=NOW)
         copy_outbox(store, hq)
         store.close()
-    hq.close()
+    if own:
+        hq.close()
     return hq_path
 
-
-def now() -> float:
-    return time.time()

@@ -1,0 +1,390 @@
+"""`cx-hq report`: one self-contained HTML file (and optional JSON) across all stores.
+
+    cx-hq report --config hq.toml --html report.html --since 2026-11-01 --until 2026-11-30
+    cx-hq report --config hq.toml --html report.html --json report.json
+
+    report = build(open_readonly("hq.db"), config, since=None, until=None)
+    report["stores"][0]["nps"]["nps"]        # the first store's NPS (None when hidden)
+
+A store is `org/store` (its kiosks together). The maths is station/kpi.py's: NPS with its 95 %
+interval, hidden below privacy.min_n responses with the reason; CSAT, CES, participation
+(responses / camera entries), case handling time; demographic cells under privacy.k_floor
+visitors are suppressed. Aggregation runs in SQLite (GROUP BY); Python only sees grouped rows,
+so the report's memory does not grow with the number of events.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from station import kpi
+from sync.hq import stats as hq_stats
+from sync.hq.views import HqReadError, open_readonly, parse_when, period_clause
+
+BUCKET_S = 900          # 15 min: every UTC offset in use is a multiple, so local hours stay exact
+GENDERS = ("female", "male")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("report", help="self-contained HTML report across stores",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", required=True, help="the HQ's TOML config (hq.database, privacy)")
+    p.add_argument("--html", help="write the HTML here (default: hq.report_path of the config)")
+    p.add_argument("--json", help="also write the figures as one JSON object here")
+    p.add_argument("--since", help="from this local date/time (2026-11-01 or 2026-11-01T08:00)")
+    p.add_argument("--until", help="before this local date/time; a bare date includes that day")
+    p.add_argument("--title", default="Customer experience across stores")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from station.config import ConfigError, load_config
+    from sync.hq.report_html import render_html
+    try:
+        config = load_config(args.config)
+        since = parse_when(args.since, config.tz)
+        until = parse_when(args.until, config.tz, end=True)
+        db = open_readonly(config.hq.database)
+    except (ConfigError, HqReadError, ValueError) as exc:
+        print(f"cx-hq report: {exc}", file=sys.stderr)
+        return 2
+    try:
+        report = build(db, config, since, until, title=args.title)
+    finally:
+        db.close()
+    out = Path(args.html) if args.html else Path(config.hq.report_path)
+    try:
+        _write(out, render_html(report))
+        if args.json:
+            _write(Path(args.json), json.dumps(report, ensure_ascii=False, indent=1))
+    except OSError as exc:
+        print(f"cx-hq report: cannot write: {exc}", file=sys.stderr)
+        return 1
+    print(f"cx-hq report: {len(report['stores'])} stores, {report['all']['responses']} "
+          f"responses -> {out}", file=sys.stderr)
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    """Write beside, then rename: a reader never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    part.write_text(text, encoding="utf-8")
+    os.replace(part, path)
+
+
+def build(db, config, since: float | None, until: float | None, now: float | None = None,
+          title: str = "Customer experience across stores") -> dict:
+    """Every figure of the report as plain data (what --json writes)."""
+    now = time.time() if now is None else now
+    min_n, k = config.privacy.min_n, config.privacy.k_floor
+    tz = config.tz
+    end = until if until is not None else now
+    period, params = period_clause(since, until)
+    local = _LocalTime(tz)
+
+    scores = _counts11(db.execute(
+        f"SELECT store, CAST(nps AS INTEGER), count(*) FROM responses WHERE {period} "
+        f"AND nps BETWEEN 0 AND 10 GROUP BY 1, 2", params))
+    totals = {row[0]: row[1:] for row in db.execute(
+        f"SELECT store, count(*), sum(complete = 1), sum(presence = 'no_presence'), "
+        f"sum(presence = 'linked') FROM responses WHERE {period} GROUP BY store", params)}
+    csat = _answers(db, "csat", period, params)
+    ces = _answers(db, "ces", period, params)
+    traffic = {s: (i or 0, o or 0) for s, i, o in db.execute(
+        f"SELECT store, sum(entries), sum(exits) FROM traffic WHERE {period} AND entrance "
+        f"GROUP BY store", params)}
+    visits = _visit_mix(db, period, params)
+    cases = _cases(db, period, params, end)
+    stations = hq_stats.collect(db, now)["stations"]
+    store_names = sorted(set(scores) | set(traffic) | set(visits) | set(cases["opened"]) |
+                         {_store(s["station"]) for s in stations})
+    by_store_stations = {}
+    for s in stations:
+        by_store_stations.setdefault(_store(s["station"]), []).append(s["station"])
+
+    segments = _linked_segments(db, period, params, since, until)
+    summaries = []
+    for store in store_names:
+        summaries.append(_summary(
+            store, by_store_stations.get(store, []), scores.get(store, [0] * 11),
+            totals.get(store, (0, 0, 0, 0)), csat.get(store, {}), ces.get(store, {}),
+            traffic.get(store, (0, 0)), visits.get(store, {}), cases, store, end,
+            segments.get(store, {}), min_n))
+    all_summary = _summary(
+        "All stores", sorted(s["station"] for s in stations), _sum_lists(scores.values()),
+        tuple(sum(t[i] or 0 for t in totals.values()) for i in range(4)),
+        _sum_dicts(csat.values()), _sum_dicts(ces.values()),
+        tuple(sum(t[i] for t in traffic.values()) for i in range(2)),
+        _sum_dicts(visits.values()), cases, None, end, _merge_segments(segments), min_n)
+
+    first, last = db.execute(f"SELECT min(ts_epoch), max(ts_epoch) FROM events WHERE {period} "
+                             f"AND type IN ('response', 'traffic', 'visit', 'case')",
+                             params).fetchone()
+    return {
+        "title": title,
+        "generated_at": _iso(now, tz),
+        "timezone": config.station.timezone,
+        "period": {"since": _iso(since, tz), "until": _iso(until, tz),
+                   "first_event": _iso(first, tz), "last_event": _iso(last, tz)},
+        "min_n": min_n, "k_floor": k,
+        "all": all_summary,
+        "stores": summaries,
+        "weekly": _weekly(db, period, params, local, min_n),
+        "by_hour": _by_hour(db, period, params, local),
+        "demographics": {store: _demographics(visits.get(store, {}), k) for store in store_names},
+        "nps_by_age_bracket": {
+            bracket: _nps_cell(counts, min_n)
+            for bracket, counts in sorted(_by_age(segments).items())},
+        "reasons": _reasons(db, period, params),
+        "stations": stations,
+    }
+
+
+# -- per store ---------------------------------------------------------------------------------
+def _summary(name, stations, counts, totals, csat, ces, traffic, visits, cases, store, end,
+             segments, min_n) -> dict:
+    responses, complete, no_presence, linked = (t or 0 for t in totals)
+    entries, exits = traffic
+    handling = [h for s, h in cases["handling"] if store is None or s == store]
+    median_s, p90_s = kpi.handling_time(handling)
+    opened = sum(n for s, n in cases["opened"].items() if store is None or s == store)
+    open_now = [(n, oldest) for s, (n, oldest) in cases["open"].items()
+                if store is None or s == store]
+    oldest = min((o for _, o in open_now if o is not None), default=None)
+    footfall = {seg: n for seg, n in visits.items() if None not in seg}
+    return {
+        "store": name,
+        "stations": stations,
+        "responses": responses, "complete": complete, "no_presence": no_presence,
+        "linked": linked,
+        "nps": kpi.nps_from_counts(counts, min_n).as_dict(),
+        "score_distribution": counts,
+        "csat": kpi.csat_from_counts(csat).__dict__,
+        "ces": kpi.ces_from_counts(ces).__dict__,
+        "entries": entries, "exits": exits,
+        "participation_rate": kpi.participation_rate(responses, entries),
+        "visits": sum(visits.values()),
+        "cases_opened": opened,
+        "cases_resolved": len(handling),
+        "complaint_rate": kpi.complaint_rate(opened, responses),
+        "handling_median_s": median_s, "handling_p90_s": p90_s,
+        "open_cases": sum(n for n, _ in open_now),
+        "oldest_open_case_age_s": None if oldest is None else round(end - oldest, 1),
+        "nps_post_stratified": kpi.post_stratified_nps(segments, footfall, min_n).as_dict(),
+    }
+
+
+def _counts11(rows) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for store, score, n in rows:
+        out.setdefault(store, [0] * 11)[score] += n
+    return out
+
+
+def _answers(db, column, period, params) -> dict[str, dict[int, int]]:
+    out: dict[str, dict[int, int]] = {}
+    for store, value, n in db.execute(
+            f"SELECT store, CAST({column} AS INTEGER), count(*) FROM responses "
+            f"WHERE {period} AND {column} IS NOT NULL GROUP BY 1, 2", params):
+        out.setdefault(store, {})[value] = n
+    return out
+
+
+def _visit_mix(db, period, params) -> dict[str, dict[tuple, int]]:
+    """store -> {(age_bracket, gender): visits}; None where the camera could not tell."""
+    out: dict[str, dict[tuple, int]] = {}
+    for store, age, gender, n in db.execute(
+            f"SELECT store, age_bracket, gender, count(*) FROM visits WHERE {period} "
+            f"GROUP BY 1, 2, 3", params):
+        out.setdefault(store, {})[(age, gender if gender in GENDERS else None)] = n
+    return out
+
+
+def _cases(db, period, params, end: float) -> dict:
+    """Opened in the period, resolution times in the period, and the backlog open at `end`."""
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS _resolved AS SELECT station, case_id, ts_epoch "
+               "FROM cases WHERE status = 'resolved'")
+    db.execute("CREATE INDEX IF NOT EXISTS temp._resolved_case ON _resolved (station, case_id)")
+    opened = dict(db.execute(f"SELECT store, count(*) FROM cases WHERE {period} "
+                             f"AND status = 'opened' GROUP BY store", params).fetchall())
+    handling = db.execute(f"SELECT store, handling_s FROM cases WHERE {period} AND status = "
+                          f"'resolved' AND handling_s IS NOT NULL", params).fetchall()
+    open_now = {store: (n, oldest) for store, n, oldest in db.execute(
+        "SELECT o.store, count(*), min(o.ts_epoch) FROM cases o WHERE o.status = 'opened' "
+        "AND o.ts_epoch < ? AND NOT EXISTS (SELECT 1 FROM _resolved r WHERE "
+        "r.station = o.station AND r.case_id = o.case_id AND r.ts_epoch < ?) GROUP BY o.store",
+        (end, end))}
+    return {"opened": opened, "handling": handling, "open": open_now}
+
+
+def _linked_segments(db, period, params, since, until) -> dict[str, dict[tuple, list[int]]]:
+    """store -> {(age_bracket, gender): 11 score counts} of responses linked to a visitor."""
+    # A visit event is sent when the visitor leaves, so it can fall a little outside the period.
+    lo = -1e18 if since is None else since - 86400
+    hi = 1e18 if until is None else until + 86400
+    db.execute("DROP TABLE IF EXISTS temp._visit_attr")
+    db.execute("CREATE TEMP TABLE _visit_attr AS SELECT station, visit_id, age_bracket, gender "
+               "FROM visits WHERE ts_epoch >= ? AND ts_epoch < ? AND age_bracket IS NOT NULL "
+               "AND gender IN ('female', 'male')", (lo, hi))
+    db.execute("CREATE INDEX temp._visit_attr_id ON _visit_attr (station, visit_id)")
+    out: dict[str, dict[tuple, list[int]]] = {}
+    rperiod = period.replace("ts_epoch", "r.ts_epoch")
+    for store, age, gender, score, n in db.execute(
+            f"SELECT r.store, v.age_bracket, v.gender, CAST(r.nps AS INTEGER), count(*) "
+            f"FROM responses r JOIN _visit_attr v ON v.station = r.station "
+            f"AND v.visit_id = r.visit_id WHERE {rperiod} AND r.presence = 'linked' "
+            f"AND r.nps BETWEEN 0 AND 10 GROUP BY 1, 2, 3, 4", params):
+        out.setdefault(store, {}).setdefault((age, gender), [0] * 11)[score] += n
+    return out
+
+
+def _merge_segments(segments: dict) -> dict:
+    merged: dict[tuple, list[int]] = {}
+    for per_store in segments.values():
+        for seg, counts in per_store.items():
+            target = merged.setdefault(seg, [0] * 11)
+            for i, c in enumerate(counts):
+                target[i] += c
+    return merged
+
+
+def _by_age(segments: dict) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for (age, _gender), counts in _merge_segments(segments).items():
+        target = out.setdefault(age, [0] * 11)
+        for i, c in enumerate(counts):
+            target[i] += c
+    return out
+
+
+# -- demographics with the k-anonymity floor ---------------------------------------------------
+def _demographics(mix: dict[tuple, int], k: int) -> dict:
+    """Visits per age bracket x gender; cells under k suppressed, plus one more if needed.
+
+    The store's total visits is shown elsewhere, so a single suppressed cell could be worked
+    out by subtraction: then the smallest shown cell is suppressed too (secondary suppression).
+    """
+    known = {f"{age}/{gender}": n for (age, gender), n in mix.items()
+             if age is not None and gender is not None}
+    unknown = sum(n for (age, gender), n in mix.items() if age is None or gender is None)
+    cells = kpi.suppress_small_cells(known, k)
+    primary = sorted(key for key, v in cells.items() if v is None)
+    secondary = []
+    if len(primary) == 1:
+        shown = sorted((v, key) for key, v in cells.items() if v is not None)
+        if shown:
+            secondary.append(shown[0][1])
+            cells[shown[0][1]] = None
+    brackets = sorted({key.split("/")[0] for key in known}, key=_bracket_order)
+    return {"cells": cells, "brackets": brackets, "genders": list(GENDERS),
+            "unknown": unknown, "suppressed": primary, "suppressed_secondary": secondary}
+
+
+def _bracket_order(bracket: str):
+    digits = "".join(ch for ch in bracket.split("-")[0] if ch.isdigit())
+    return (int(digits) if digits else 999, bracket)
+
+
+# -- over time ---------------------------------------------------------------------------------
+class _LocalTime:
+    """UTC 15-minute bucket -> local hour and ISO week (Monday), cached per bucket."""
+
+    def __init__(self, tz):
+        self.tz = tz
+        self.cache: dict[int, tuple[int, str]] = {}
+
+    def __call__(self, bucket: int) -> tuple[int, str]:
+        hit = self.cache.get(bucket)
+        if hit is None:
+            moment = datetime.fromtimestamp(bucket * BUCKET_S, self.tz)
+            monday = (moment - timedelta(days=moment.weekday())).date()
+            hit = self.cache[bucket] = (moment.hour, monday.isoformat())
+        return hit
+
+
+def _weekly(db, period, params, local, min_n) -> dict:
+    per: dict[str, dict[str, list[int]]] = {}
+    for store, bucket, score, n in db.execute(
+            f"SELECT store, CAST(ts_epoch / {BUCKET_S} AS INTEGER), CAST(nps AS INTEGER), "
+            f"count(*) FROM responses WHERE {period} AND nps BETWEEN 0 AND 10 "
+            f"GROUP BY 1, 2, 3", params):
+        _, week = local(bucket)
+        per.setdefault(store, {}).setdefault(week, [0] * 11)[score] += n
+    weeks = sorted({w for by_week in per.values() for w in by_week})
+    if weeks:      # every week in the range, so an empty week shows as a gap
+        first, last = datetime.fromisoformat(weeks[0]), datetime.fromisoformat(weeks[-1])
+        weeks = [(first + timedelta(weeks=i)).date().isoformat()
+                 for i in range((last - first).days // 7 + 1)]
+    all_stores = {w: _sum_lists([per[s][w] for s in per if w in per[s]]) for w in weeks}
+    return {
+        "weeks": weeks,
+        "stores": {store: [_nps_cell(by_week.get(w, [0] * 11), min_n) for w in weeks]
+                   for store, by_week in sorted(per.items())},
+        "all": [_nps_cell(all_stores[w], min_n) for w in weeks],
+    }
+
+
+def _by_hour(db, period, params, local) -> dict:
+    """Entries and responses per local hour of day (0-23), per store."""
+    entries: dict[str, list[int]] = {}
+    for store, bucket, n in db.execute(
+            f"SELECT store, CAST(ts_epoch / {BUCKET_S} AS INTEGER), sum(entries) FROM traffic "
+            f"WHERE {period} AND entrance GROUP BY 1, 2", params):
+        entries.setdefault(store, [0] * 24)[local(bucket)[0]] += n or 0
+    responses: dict[str, list[int]] = {}
+    for store, bucket, n in db.execute(
+            f"SELECT store, CAST(ts_epoch / {BUCKET_S} AS INTEGER), count(*) FROM responses "
+            f"WHERE {period} GROUP BY 1, 2", params):
+        responses.setdefault(store, [0] * 24)[local(bucket)[0]] += n
+    return {"entries": entries, "responses": responses}
+
+
+def _reasons(db, period, params, top: int = 6) -> dict[str, list]:
+    out: dict[str, list] = {}
+    rperiod = period.replace("ts_epoch", "r.ts_epoch")
+    for group, reason, n in db.execute(
+            f"SELECT CASE WHEN r.nps >= 9 THEN 'promoter' WHEN r.nps >= 7 THEN 'passive' "
+            f"ELSE 'detractor' END AS grp, j.value, count(*) FROM responses r, "
+            f"json_each(CASE WHEN json_valid(r.reasons) THEN r.reasons ELSE '[]' END) j "
+            f"WHERE {rperiod} GROUP BY 1, 2 ORDER BY 3 DESC", params):
+        if len(out.setdefault(group, [])) < top:
+            out[group].append([reason, n])
+    return out
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _nps_cell(counts, min_n) -> dict:
+    r = kpi.nps_from_counts(counts, min_n)
+    return {"n": r.n, "nps": r.nps if r.shown else None,
+            "ci": [r.ci_low, r.ci_high] if r.shown else None, "reason": r.reason}
+
+
+def _sum_lists(lists) -> list[int]:
+    total = [0] * 11
+    for counts in lists:
+        for i, c in enumerate(counts):
+            total[i] += c
+    return total
+
+
+def _sum_dicts(dicts) -> dict:
+    total: dict = {}
+    for d in dicts:
+        for key, n in d.items():
+            total[key] = total.get(key, 0) + n
+    return total
+
+
+def _store(station: str) -> str:
+    return station.rsplit("/", 1)[0] if station.count("/") >= 2 else station
+
+
+def _iso(ts: float | None, tz) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).astimezone(tz).isoformat(timespec="minutes")

@@ -1,0 +1,332 @@
+"""The HQ report as one HTML page: inline CSS and inline SVG, no script, no external resource.
+
+    html = render_html(build(db, config, since, until))      # sync/hq/report.py builds the data
+
+Every figure in a chart is also in a table beside it, so the page reads without the charts
+(screen readers, printing in black and white, copying into a spreadsheet).
+"""
+from __future__ import annotations
+
+from html import escape
+
+from sync.hq import charts
+
+CSS = """
+*{box-sizing:border-box}
+body{font-family:"DejaVu Sans",Verdana,Arial,sans-serif;color:#222;margin:0;background:#f6f7f9;
+ font-size:14px;line-height:1.45}
+main{max-width:1180px;margin:0 auto;padding:24px 28px 48px}
+h1{font-size:24px;margin:0 0 4px}
+h2{font-size:18px;margin:30px 0 10px;padding-bottom:4px;border-bottom:2px solid #dde1e6}
+h3{font-size:14px;margin:14px 0 6px}
+.meta{color:#555;margin:0 0 14px}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:14px 0}
+.card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px 14px;min-width:150px}
+.card .v{font-size:24px;font-weight:bold}
+.card .l{color:#555;font-size:12px}
+.card .s{color:#555;font-size:12px}
+table{border-collapse:collapse;background:#fff;border:1px solid #dde1e6;margin:6px 0 10px}
+th,td{padding:5px 9px;border-bottom:1px solid #eceef1;text-align:right;vertical-align:top;
+ white-space:nowrap}
+td.why{text-align:left;white-space:normal}
+th{background:#eef1f4;font-weight:bold;font-size:12px}
+td.name,th.name{text-align:left}
+td.hidden,td.sup{color:#8a8a8a;font-style:italic}
+.note{color:#555;font-size:12px;max-width:900px}
+.warn{background:#fff4e0;border:1px solid #f0c36d;border-radius:6px;padding:8px 12px;margin:10px 0}
+.grid{display:flex;flex-wrap:wrap;gap:10px}
+.panel{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:8px}
+svg.chart{max-width:100%;height:auto;font-family:inherit}
+.small{font-size:12px}
+"""
+
+
+def render_html(r: dict) -> str:
+    parts = [_header(r), _overview(r), _stores_table(r), _nps_charts(r), _weekly(r),
+             _traffic(r), _demographics(r), _cases(r), _reasons(r), _completeness(r), _method(r)]
+    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(r['title'])}</title><style>{CSS}</style></head><body><main>"
+            + "".join(parts) + "</main></body></html>")
+
+
+# -- sections ----------------------------------------------------------------------------------
+def _header(r):
+    p = r["period"]
+    span = (f"{_day(p['since']) or 'first event'} – {_day(p['until']) or 'now'}")
+    data = (f"events from {_day(p['first_event'])} to {_day(p['last_event'])}"
+            if p["first_event"] else "no events in this period")
+    return (f"<h1>{escape(r['title'])}</h1><p class=\"meta\">Period {escape(span)} ({escape(data)}"
+            f"); times in {escape(r['timezone'])}; generated {escape(r['generated_at'])}. "
+            f"NPS is shown from {r['min_n']} responses; demographic cells under "
+            f"{r['k_floor']} visitors are suppressed.</p>")
+
+
+def _overview(r):
+    a = r["all"]
+    nps = a["nps"]
+    cards = [
+        ("NPS, all stores", _nps_text(nps), _ci_text(nps) if nps["shown"] else nps["reason"]),
+        ("responses", f"{a['responses']:,}", f"{a['complete']:,} complete"),
+        ("CSAT (4–5 of 5)", _pct(a["csat"]["value"]), f"n = {a['csat']['n']:,}"),
+        ("CES (mean of 1–7)", _num(a["ces"]["value"], 2), f"n = {a['ces']['n']:,}"),
+        ("entries (camera)", f"{a['entries']:,}", f"{a['visits']:,} visits tracked"),
+        ("participation", _pct(a["participation_rate"]), "responses ÷ entries"),
+        ("open detractor cases", f"{a['open_cases']:,}",
+         f"oldest {_duration(a['oldest_open_case_age_s'])}" if a["open_cases"] else "none"),
+    ]
+    return "<div class=\"cards\">" + "".join(
+        f"<div class=\"card\"><div class=\"l\">{escape(l)}</div><div class=\"v\">{escape(v)}"
+        f"</div><div class=\"s\">{escape(s)}</div></div>" for l, v, s in cards) + "</div>"
+
+
+def _stores_table(r):
+    head = ("store", "responses", "NPS", "95 % CI", "promoters", "passives", "detractors",
+            "CSAT", "CES", "entries", "participation", "NPS reweighted to footfall")
+    rows = []
+    for s in r["stores"] + [r["all"]]:
+        nps = s["nps"]
+        strat = s["nps_post_stratified"]
+        cls = " class=\"total\"" if s is r["all"] else ""
+        nps_cell = (f"<td data-cell=\"nps|{escape(s['store'])}\">{_nps_text(nps)}</td>"
+                    if nps["shown"] else
+                    f"<td class=\"hidden\" data-cell=\"nps|{escape(s['store'])}\" "
+                    f"title=\"{escape(nps['reason'])}\">hidden</td>")
+        rows.append(
+            f"<tr{cls}><td class=\"name\">{escape(s['store'])}</td><td>{s['responses']:,}</td>"
+            f"{nps_cell}<td>{_ci_range(nps) if nps['shown'] else '–'}</td>"
+            f"<td>{_pct(nps['promoter_share'])}</td><td>{_pct(nps['passive_share'])}</td>"
+            f"<td>{_pct(nps['detractor_share'])}</td><td>{_pct(s['csat']['value'])}</td>"
+            f"<td>{_num(s['ces']['value'], 2)}</td><td>{s['entries']:,}</td>"
+            f"<td>{_pct(s['participation_rate'])}</td>"
+            f"<td>{_nps_text(strat) if strat['shown'] else '–'}</td></tr>")
+    hidden = [s for s in r["stores"] if not s["nps"]["shown"]]
+    notes = "".join(f"<li><b>{escape(s['store'])}</b>: {escape(s['nps']['reason'])}</li>"
+                    for s in hidden)
+    return ("<h2>Stores</h2>" + _table(head, rows)
+            + (f"<p class=\"note\">NPS hidden for:</p><ul class=\"note\">{notes}</ul>"
+               if notes else "")
+            + "<p class=\"note\">Participation = survey responses ÷ entries counted by the "
+              "camera in the same period. The reweighted NPS gives each age bracket × gender "
+              "the weight it has in the camera's footfall (only responses linked to a "
+              "visitor; its interval uses Kish's effective n).</p>")
+
+
+def _nps_charts(r):
+    rows = []
+    for s in r["stores"]:
+        nps = s["nps"]
+        note = "" if nps["shown"] else f"hidden: {nps['n']} responses (< {r['min_n']})"
+        rows.append((s["store"], nps["nps"] if nps["shown"] else None, nps["ci_low"],
+                     nps["ci_high"], note))
+    shares = [(s["store"], s["nps"]["promoter_share"], s["nps"]["passive_share"],
+               s["nps"]["detractor_share"]) for s in r["stores"]]
+    return ("<h2>NPS by store</h2><div class=\"grid\"><div class=\"panel\">"
+            "<h3>NPS with its 95 % confidence interval</h3>" + charts.forest(rows, 530)
+            + "</div><div class=\"panel\"><h3>Promoters, passives, detractors</h3>"
+            + charts.stacked_shares(shares, 530) + "</div></div>")
+
+
+def _weekly(r):
+    w = r["weekly"]
+    if not w["weeks"]:
+        return "<h2>NPS per week</h2><p class=\"note\">No responses in this period.</p>"
+    labels = [_short_day(d) for d in w["weeks"]]
+    series = {}
+    for store, cells in list(w["stores"].items()) + [("all stores", w["all"])]:
+        points = [(c["nps"], *(c["ci"] or (None, None))) for c in cells]
+        hidden = all(p[0] is None for p in points)
+        series[store + (" (hidden)" if hidden else "")] = points
+    head = ("week from",) + tuple(w["stores"]) + ("all stores",)
+    rows = []
+    for i, week in enumerate(w["weeks"]):
+        cells = [w["stores"][s][i] for s in w["stores"]] + [w["all"][i]]
+        rows.append(f"<tr><td class=\"name\">{escape(week)}</td>" + "".join(
+            _week_cell(c) for c in cells) + "</tr>")
+    return ("<h2>NPS per week</h2><div class=\"panel\">" + charts.lines(series, labels)
+            + "</div><p class=\"note\">Weeks start on Monday (local time). A missing point "
+              f"means fewer than {r['min_n']} responses that week: the figure would be too "
+              "uncertain to show. Vertical whiskers are 95 % intervals.</p>"
+            + _table(head, rows, small=True))
+
+
+def _week_cell(c):
+    if c["nps"] is None:
+        return (f"<td class=\"hidden\" title=\"{escape(c['reason'])}\">n={c['n']}</td>"
+                if c["n"] else "<td class=\"hidden\">–</td>")
+    return f"<td>{c['nps']:+.1f} <span class=\"small\">(n={c['n']})</span></td>"
+
+
+def _traffic(r):
+    entries, responses = r["by_hour"]["entries"], r["by_hour"]["responses"]
+    if not entries:
+        return ("<h2>Traffic by hour</h2><p class=\"note\">No camera traffic in this period "
+                "(no camera configured, or no entrance line).</p>")
+    hours = [f"{h:02d}" for h in range(24)]
+    panels = []
+    for i, (store, values) in enumerate(sorted(entries.items())):
+        panels.append("<div class=\"panel\">" + charts.bars(
+            values, hours, f"{store}: entries by hour", 360, 150,
+            charts.PALETTE[i % len(charts.PALETTE)]) + "</div>")
+    head = ("store",) + tuple(h for h in hours)
+    rows = [f"<tr><td class=\"name\">{escape(s)}</td>" + "".join(
+        f"<td>{v:,}</td>" for v in values) + "</tr>" for s, values in sorted(entries.items())]
+    part_rows = []
+    for store, values in sorted(entries.items()):
+        resp = responses.get(store, [0] * 24)
+        part_rows.append(f"<tr><td class=\"name\">{escape(store)}</td>" + "".join(
+            f"<td>{_pct(100 * q / e if e else None, 0)}</td>" for q, e in zip(resp, values))
+            + "</tr>")
+    return ("<h2>Traffic by hour of day</h2><div class=\"grid\">" + "".join(panels) + "</div>"
+            "<h3>Entries per hour (local time)</h3>" + _table(head, rows, small=True)
+            + "<h3>Participation per hour (responses ÷ entries)</h3>"
+            + _table(head, part_rows, small=True))
+
+
+def _demographics(r):
+    k = r["k_floor"]
+    out = [f"<h2>Visitors by age bracket and gender</h2><p class=\"note\">Estimated by the "
+           f"camera (no image is stored). Cells with fewer than {k} visitors show “&lt; {k}” "
+           f"(k-anonymity floor); when a single cell is suppressed, the next smallest is "
+           f"suppressed too (“†”) so it cannot be worked out from the store's total.</p>"
+           "<div class=\"grid\">"]
+    for store, d in r["demographics"].items():
+        if not d["brackets"]:
+            continue
+        rows = []
+        for bracket in d["brackets"]:
+            tds = []
+            for gender in d["genders"]:
+                key = f"{bracket}/{gender}"
+                value = d["cells"].get(key, 0)
+                attr = f"data-cell=\"{escape(store)}|{escape(key)}\""
+                if value is None:
+                    mark = "†" if key in d["suppressed_secondary"] else f"&lt; {k}"
+                    tds.append(f"<td class=\"sup\" {attr}>{mark}</td>")
+                else:
+                    tds.append(f"<td {attr}>{value:,}</td>")
+            rows.append(f"<tr><td class=\"name\">{escape(bracket)}</td>{''.join(tds)}</tr>")
+        out.append(f"<div class=\"panel\"><h3>{escape(store)}</h3>"
+                   + _table(("age",) + tuple(d["genders"]), rows)
+                   + f"<div class=\"small\">not estimated: {d['unknown']:,}</div></div>")
+    out.append("</div>")
+    cells = r["nps_by_age_bracket"]
+    if cells:
+        rows = [f"<tr><td class=\"name\">{escape(str(b))}</td><td>{c['n']:,}</td>"
+                + (f"<td>{c['nps']:+.1f}</td><td>{c['ci'][0]:+.1f} … {c['ci'][1]:+.1f}</td>"
+                   if c["nps"] is not None else
+                   f"<td class=\"hidden why\" colspan=\"2\">{escape(c['reason'])}</td>") + "</tr>"
+                for b, c in cells.items()]
+        out.append("<h3>NPS by age bracket (all stores, responses linked to a visitor)</h3>"
+                   + _table(("age", "responses", "NPS", "95 % CI"), rows))
+    return "".join(out)
+
+
+def _cases(r):
+    head = ("store", "cases opened", "complaint rate", "resolved", "handling median",
+            "handling p90", "open now", "oldest open")
+    rows = []
+    for s in r["stores"] + [r["all"]]:
+        rows.append(
+            f"<tr><td class=\"name\">{escape(s['store'])}</td><td>{s['cases_opened']:,}</td>"
+            f"<td>{_pct(s['complaint_rate'])}</td><td>{s['cases_resolved']:,}</td>"
+            f"<td>{_duration(s['handling_median_s'])}</td>"
+            f"<td>{_duration(s['handling_p90_s'])}</td>"
+            f"<td data-cell=\"open|{escape(s['store'])}\">{s['open_cases']:,}</td>"
+            f"<td>{_duration(s['oldest_open_case_age_s'])}</td></tr>")
+    return ("<h2>Detractor cases</h2>" + _table(head, rows)
+            + "<p class=\"note\">A case opens for every detractor (0–6); handling time = "
+              "resolved − opened for cases resolved in the period. “Open now” counts every "
+              "case opened before the end of the period and not resolved by then.</p>")
+
+
+def _reasons(r):
+    groups = [(g, r["reasons"].get(g, [])) for g in ("detractor", "passive", "promoter")]
+    if not any(items for _, items in groups):
+        return ""
+    cols = "".join(
+        f"<div class=\"panel\"><h3>{escape(g)}s</h3>" + _table(("reason", "n"), [
+            f"<tr><td class=\"name\">{escape(str(reason))}</td><td>{n:,}</td></tr>"
+            for reason, n in items]) + "</div>" for g, items in groups if items)
+    return "<h2>Reasons chosen</h2><div class=\"grid\">" + cols + "</div>"
+
+
+def _completeness(r):
+    head = ("station", "status", "received", "HQ acked seq", "max seq", "missing", "last seen")
+    rows, problems = [], []
+    for s in r["stations"]:
+        if s["missing"]:
+            problems.append(f"{s['station']} is missing {s['missing']:,} events")
+        if s["status"] == "offline":
+            problems.append(f"{s['station']} is offline")
+        rows.append(
+            f"<tr><td class=\"name\">{escape(s['station'])}</td><td>{escape(s['status'])}</td>"
+            f"<td>{s['received']:,}</td><td>{s['acked_seq']:,}</td><td>{s['max_seq']:,}</td>"
+            f"<td>{s['missing']:,}</td><td>{escape(str(s['last_seen'] or 'never'))}</td></tr>")
+    warn = ("<div class=\"warn\">Figures may be incomplete: " + escape("; ".join(problems))
+            + ".</div>") if problems else ""
+    return ("<h2>Data completeness</h2>" + warn + _table(head, rows)
+            + "<p class=\"note\">Stations resend until HQ has every event (acked seq = max "
+              "seq, nothing missing); recent events of an offline station arrive when it "
+              "reconnects.</p>")
+
+
+def _method(r):
+    return ("<h2>Method</h2><ul class=\"note\">"
+            "<li>NPS = % promoters (9–10) − % detractors (0–6), −100…+100, standard error "
+            "SE = 100 · √((p + d − (p − d)²) / n). The 95 % interval is ± 1.96 · SE on "
+            "adjusted shares (adjusted Wald, Rocks 2016: ¾ promoter, ¾ detractor and 1½ "
+            "passive pseudo-answers added), which keeps its coverage at the small n of one "
+            "store-week.</li>"
+            f"<li>NPS is hidden below {r['min_n']} responses (privacy.min_n); the reason is "
+            "given where it is hidden.</li>"
+            "<li>CSAT = % of 4–5 answers on 1–5; CES = mean answer on 1–7.</li>"
+            "<li>Entries are ‘in’ crossings of entrance lines, summed per minute by each "
+            "station.</li>"
+            f"<li>Demographic cells with fewer than {r['k_floor']} visitors are suppressed "
+            "(privacy.k_floor).</li></ul>")
+
+
+# -- formatting --------------------------------------------------------------------------------
+def _table(head, rows, small=False) -> str:
+    cls = " class=\"small\"" if small else ""
+    ths = "".join(f"<th class=\"name\">{escape(h)}</th>" if i == 0 else f"<th>{escape(h)}</th>"
+                  for i, h in enumerate(head))
+    return f"<table{cls}><thead><tr>{ths}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _nps_text(nps) -> str:
+    return "–" if nps.get("nps") is None or not nps.get("shown") else f"{nps['nps']:+.1f}"
+
+
+def _ci_range(nps) -> str:
+    return f"{nps['ci_low']:+.1f} … {nps['ci_high']:+.1f}"
+
+
+def _ci_text(nps) -> str:
+    return f"95 % CI {_ci_range(nps)}, n = {nps['n']:,}"
+
+
+def _pct(value, digits=1) -> str:
+    return "–" if value is None else f"{value:.{digits}f} %"
+
+
+def _num(value, digits=1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "–"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _day(iso: str | None) -> str | None:
+    return iso[:10] if iso else None
+
+
+def _short_day(iso: str) -> str:
+    months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+    return f"{int(iso[8:10])} {months[int(iso[5:7]) - 1]}"

@@ -1,0 +1,179 @@
+"""cx-hq report on an HQ database filled with real station events (3 simulated stores + 2 known)."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import re
+import statistics
+
+import pytest
+
+import hq_sample
+from sync.hq import report
+
+K = "acme/known"
+
+
+def run_cli(*argv) -> int:
+    parser = argparse.ArgumentParser(prog="cx-hq")
+    report.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["report", *argv])
+    return args.func(args)
+
+
+@pytest.fixture(scope="module")
+def hq(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hq-report")
+    db = hq_sample.new_hq_db(tmp / "hq.db")
+    hq_sample.three_stores(tmp, responses=300, visits=600, hq=db)
+    known = hq_sample.known_store(tmp, db)
+    hq_sample.tiny_store(tmp, db)
+    db.close()
+    config = hq_sample.hq_config(tmp, tmp / "hq.db", min_n=30, k=5)
+    digest = hashlib.sha256((tmp / "hq.db").read_bytes()).hexdigest()
+    assert run_cli("--config", str(config), "--html", str(tmp / "r.html"),
+                   "--json", str(tmp / "r.json")) == 0
+    return {"tmp": tmp, "config": config, "known": known, "digest": digest,
+            "html": (tmp / "r.html").read_text(encoding="utf-8"),
+            "json": json.loads((tmp / "r.json").read_text(encoding="utf-8"))}
+
+
+def store(r, name):
+    return next(s for s in r["stores"] if s["store"] == name)
+
+
+def cell(html, key):
+    """The text of the table cell marked data-cell=KEY."""
+    m = re.search(r'<td[^>]*data-cell="' + re.escape(key) + r'"[^>]*>(.*?)</td>', html)
+    assert m, f"no cell {key}"
+    return m.group(1)
+
+
+def test_known_nps_mix_appears_in_json_and_html(hq):
+    s = store(hq["json"], K)
+    # 50 promoters, 30 passives, 20 detractors: NPS = 50 % - 20 % = +30; the 95 % interval is
+    # the adjusted Wald one (Rocks 2016): 0.75 pseudo-promoter/-detractor, n + 3
+    pa, da, na = 50.75 / 103, 20.75 / 103, 103
+    half = 1.96 * 100 * math.sqrt((pa + da - (pa - da) ** 2) / na)
+    lo, hi = 100 * (pa - da) - half, 100 * (pa - da) + half
+    assert s["responses"] == 100
+    assert s["nps"]["nps"] == pytest.approx(30.0)
+    assert s["nps"]["se"] == pytest.approx(100 * math.sqrt((0.7 - 0.09) / 100))
+    assert s["nps"]["ci_low"] == pytest.approx(lo, abs=0.01)
+    assert s["nps"]["ci_high"] == pytest.approx(hi, abs=0.01)
+    assert (s["nps"]["promoter_share"], s["nps"]["detractor_share"]) == \
+        pytest.approx((50.0, 20.0))
+    assert s["csat"]["value"] == pytest.approx(50.0)          # promoters answered 5, others 2
+    assert s["ces"]["value"] == pytest.approx(6.0)
+    assert cell(hq["html"], f"nps|{K}") == "+30.0"
+    assert f"{lo:+.1f} … {hi:+.1f}" in hq["html"]
+
+
+def test_store_below_min_n_is_hidden_and_says_why(hq):
+    s = store(hq["json"], "acme/tiny")
+    assert s["responses"] == 12
+    assert s["nps"]["shown"] is False
+    assert "only 12 responses" in s["nps"]["reason"]
+    assert cell(hq["html"], "nps|acme/tiny") == "hidden"
+    assert "only 12 responses; NPS is shown from 30 responses up" in hq["html"]
+    assert "+100.0" not in hq["html"]            # its real (all-10) score never leaks
+
+
+def test_demographic_cell_under_k_is_suppressed(hq):
+    demo = hq["json"]["demographics"][K]
+    assert demo["cells"]["65+/female"] is None                 # 3 visitors < k = 5
+    assert demo["suppressed"] == ["65+/female"]
+    # alone it could be recovered from the store's 41 visits: the smallest other cell goes too
+    assert demo["suppressed_secondary"] == ["25-34/male"]
+    assert demo["cells"]["25-34/female"] == 20
+    assert demo["unknown"] == 6
+    assert cell(hq["html"], f"{K}|65+/female") == "&lt; 5"
+    assert cell(hq["html"], f"{K}|25-34/male") == "†"
+    assert cell(hq["html"], f"{K}|25-34/female") == "20"
+    assert store(hq["json"], K)["visits"] == 41
+
+
+def test_participation_is_responses_over_camera_entries(hq):
+    s = store(hq["json"], K)
+    assert s["entries"] == 400
+    assert s["participation_rate"] == pytest.approx(25.0)
+    for sim in ("acme/hcm-d1", "acme/hn-hk", "acme/dn-hc"):
+        x = store(hq["json"], sim)
+        assert x["entries"] > 0
+        assert x["participation_rate"] == pytest.approx(100 * x["responses"] / x["entries"])
+
+
+def test_traffic_by_hour_is_in_the_configured_local_time(hq):
+    hours = hq["json"]["by_hour"]["entries"][K]
+    assert hours[10] == 400                     # 03:00-04:00 UTC is 10:00-11:00 in UTC+7
+    assert sum(hours) == 400
+
+
+def test_cases_handling_time_and_open_backlog(hq):
+    s = store(hq["json"], K)
+    handling = hq["known"]["handling"]
+    assert s["cases_opened"] == 20
+    assert s["cases_resolved"] == 10
+    assert s["open_cases"] == 10
+    assert s["handling_median_s"] == pytest.approx(statistics.median(handling))
+    assert s["handling_p90_s"] == pytest.approx(
+        statistics.quantiles(handling, n=10, method="inclusive")[-1])
+    assert s["complaint_rate"] == pytest.approx(20.0)
+    assert cell(hq["html"], f"open|{K}") == "10"
+
+
+def test_weekly_nps_per_store_and_all_stores(hq):
+    weekly = hq["json"]["weekly"]
+    week = weekly["weeks"].index("2026-11-09")        # Sunday 15 Nov belongs to Monday 9 Nov
+    assert weekly["stores"][K][week]["n"] == 100
+    assert weekly["stores"][K][week]["nps"] == pytest.approx(30.0)
+    assert all(c["nps"] is None for c in weekly["stores"]["acme/tiny"])
+    total = sum(c["n"] for c in weekly["all"])
+    assert total == hq["json"]["all"]["responses"]
+
+
+def test_all_stores_pools_every_response(hq):
+    r = hq["json"]
+    assert r["all"]["responses"] == sum(s["responses"] for s in r["stores"])
+    assert r["all"]["score_distribution"] == [sum(s["score_distribution"][i] for s in r["stores"])
+                                              for i in range(11)]
+    assert {s["store"] for s in r["stores"]} == {"acme/hcm-d1", "acme/hn-hk", "acme/dn-hc", K,
+                                                 "acme/tiny"}
+
+
+def test_report_is_one_self_contained_file(hq):
+    html = hq["html"]
+    assert html.startswith("<!DOCTYPE html>")
+    assert html.count("<svg") >= 4
+    for outside in ("http:", "https:", "<script", "<link", "src=", "url(", "@import"):
+        assert outside not in html, outside
+
+
+def test_offline_station_is_flagged(hq):
+    assert "acme/tiny/kiosk-1 is offline" in hq["html"]
+
+
+def test_period_filter_excludes_events_outside_it(hq, tmp_path):
+    out = tmp_path / "r.json"
+    assert run_cli("--config", str(hq["config"]), "--html", str(tmp_path / "r.html"),
+                   "--json", str(out), "--since", "2026-11-16", "--until", "2026-11-18") == 0
+    r = json.loads(out.read_text())
+    names = {s["store"] for s in r["stores"] if s["responses"]}
+    assert K not in names and "acme/tiny" not in names      # both answered on 15 Nov
+    assert r["all"]["responses"] > 0                          # the simulated ones did not stop
+
+
+def test_report_never_writes_to_the_hq_database(hq):
+    assert hashlib.sha256((hq["tmp"] / "hq.db").read_bytes()).hexdigest() == hq["digest"]
+
+
+def test_missing_database_and_bad_dates_are_clear_errors(hq, tmp_path, capsys):
+    config = hq_sample.hq_config(tmp_path, tmp_path / "nowhere.db")
+    assert run_cli("--config", str(config), "--html", str(tmp_path / "r.html")) == 2
+    assert "no HQ database at" in capsys.readouterr().err
+    assert run_cli("--config", str(hq["config"]), "--html", str(tmp_path / "r.html"),
+                   "--since", "last tuesday") == 2
+    assert "is not a date" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
