@@ -13,7 +13,8 @@ _N, _R, _P, _DKLEN = 2 ** 14, 8, 1, 32
 
 
 def hash_pin(pin: str) -> str:
-    if not pin.isdigit() or not 4 <= len(pin) <= 12:
+    # isascii: str.isdigit() also accepts "１２３４" or "²", which the kiosk keypad cannot type.
+    if not (pin.isascii() and pin.isdigit()) or not 4 <= len(pin) <= 12:
         raise ValueError("a PIN is 4 to 12 digits")
     salt = os.urandom(16)
     digest = hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=_DKLEN)
