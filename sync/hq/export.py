@@ -147,7 +147,7 @@ def _rows(db, where, params):
 
 
 def _flatten(value, prefix: str, out: dict) -> None:
-    if isinstance(value, dict) and (value or not prefix):
+    if isinstance(value, dict):          # an empty one (no dwell zones) adds no column
         for key, inner in value.items():
             _flatten(inner, f"{prefix}{key}" if not prefix else f"{prefix}.{key}", out)
     else:

@@ -1,30 +1,20 @@
 """HQ databases filled with real station events, for the analyst-side tests (stats, export, report).
 
 Events are produced by the real station store (`Store` + `station.simulate`), so their data
-fields are exactly what stations send; the envelopes are then written into an HQ database with
-the contract schema (design: events / stations / gaps / dead_letters).
+fields are exactly what stations send; the envelopes then go through the HQ receiver's own
+checks and database code (`sync.envelope.parse_message`, `sync.hq.db.HqDb.commit`), which fill
+events / stations / gaps / dead_letters as a live receiver would.
 """
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 from station.config import parse_config
 from station.simulate import simulate
 from station.store import Crossing, Response, Store, Visit
-
-HQ_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (station TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT,
-    type TEXT, ts TEXT, ts_epoch REAL, data TEXT, received_at REAL, PRIMARY KEY (station, seq));
-CREATE TABLE IF NOT EXISTS stations (station TEXT PRIMARY KEY, acked_seq INTEGER, max_seq INTEGER,
-    received INTEGER, duplicates INTEGER, dead_letters INTEGER, first_seen REAL, last_seen REAL,
-    status TEXT, status_at REAL, health TEXT);
-CREATE TABLE IF NOT EXISTS gaps (station TEXT, from_seq INTEGER, to_seq INTEGER,
-    PRIMARY KEY (station, from_seq));
-CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY, received_at REAL, topic TEXT,
-    payload BLOB, reason TEXT, station TEXT);
-"""
+from sync.envelope import Reject, Topic, parse_message
+from sync.hq.db import DeadLetter, HqDb
 
 STATION_TOML = """
 [station]
@@ -84,46 +74,30 @@ def hq_config(tmp: Path, hq_db: Path, min_n: int = 30, k: int = 5) -> Path:
     return path
 
 
-def new_hq_db(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path)
-    db.executescript(HQ_SCHEMA)
-    return db
+def new_hq_db(path: Path) -> HqDb:
+    return HqDb.open(path)
 
 
-def copy_outbox(store: Store, hq: sqlite3.Connection, skip_seqs=(), status: str = "online",
-                received_at: float = NOW) -> int:
-    """Write a station's outbox into the HQ DB as the receiver would (minus the wire)."""
-    rows = []
-    for payload, in store.db.execute("SELECT payload FROM outbox ORDER BY seq"):
-        env = json.loads(payload)
-        if env["seq"] in skip_seqs:
+def copy_outbox(store: Store, hq: HqDb, skip_seqs=(), status: str = "online",
+                received_at: float = NOW, dead: int = 0) -> int:
+    """Deliver a station's outbox to HQ as the receiver does, minus the wire: each payload
+    goes through the receiver's own checks (parse_message) and bookkeeping (HqDb.commit).
+    `skip_seqs` are lost on the way (they become gaps); `dead` adds malformed messages."""
+    topic = f"cx/v1/{store.station}/response"
+    accepted, rejected = [], []
+    for type_, payload in store.db.execute("SELECT type, payload FROM outbox ORDER BY seq"):
+        if json.loads(payload)["seq"] in skip_seqs:
             continue
-        ts_epoch = _epoch(env["ts"])
-        rows.append((env["station"], env["seq"], env["id"], env["type"], env["ts"], ts_epoch,
-                     json.dumps(env["data"], ensure_ascii=False), received_at))
-    hq.executemany("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?)", rows)
-    seqs = sorted(r[1] for r in rows)
-    acked = 0
-    for s in seqs:
-        if s != acked + 1:
-            break
-        acked = s
-    gaps, expected = [], 1
-    for s in seqs:
-        if s > expected:
-            gaps.append((store.station, expected, s - 1))
-        expected = s + 1
-    hq.executemany("INSERT OR REPLACE INTO gaps VALUES (?,?,?)", gaps)
-    hq.execute("INSERT OR REPLACE INTO stations VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-               (store.station, acked, seqs[-1] if seqs else 0, len(rows), 0, 0,
-                received_at - 86400, received_at, status, received_at, None))
-    hq.commit()
-    return len(rows)
-
-
-def _epoch(rfc3339: str) -> float:
-    from datetime import datetime
-    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+        envs, rejects = parse_message(Topic(store.station, type_), payload.encode(),
+                                      now=received_at)
+        accepted += envs
+        rejected += rejects
+    for i in range(dead):
+        rejected.append(Reject(b"\xff not json %d" % i, "not UTF-8 JSON: test", store.station))
+    assert not rejected[:len(rejected) - dead], rejected[:3]
+    hq.commit(accepted, [DeadLetter(topic, r) for r in rejected], now=received_at,
+              statuses={store.station: (status, received_at)})
+    return len(accepted)
 
 
 KNOWN_START = 1_794_711_600.0   # 2026-11-15 03:00 UTC = 10:00 in Ho Chi Minh City (UTC+7)
@@ -142,7 +116,7 @@ def known_mix(store: Store, promoters: int, passives: int, detractors: int,
     return cases
 
 
-def known_store(tmp: Path, hq: sqlite3.Connection) -> dict:
+def known_store(tmp: Path, hq: HqDb) -> dict:
     """`acme/known`: 100 responses (50 promoters, 30 passives, 20 detractors -> NPS +30),
     20 cases of which 10 resolved after 600, 1200 ... 6000 s, 400 entries all between
     10:00 and 11:00 local time, and visitors with one demographic cell under k=5."""
@@ -167,7 +141,7 @@ def known_store(tmp: Path, hq: sqlite3.Connection) -> dict:
             "open_cases": 10, "cases": 20}
 
 
-def tiny_store(tmp: Path, hq: sqlite3.Connection, n: int = 12) -> None:
+def tiny_store(tmp: Path, hq: HqDb, n: int = 12) -> None:
     """`acme/tiny`: only n responses, all 10 (NPS +100 that must stay hidden below min n)."""
     store, _ = station_store(tmp, "acme", "tiny", "kiosk-1")
     known_mix(store, n, 0, 0)
@@ -176,7 +150,7 @@ def tiny_store(tmp: Path, hq: sqlite3.Connection, n: int = 12) -> None:
 
 
 def three_stores(tmp: Path, responses: int = 300, visits: int = 900, seed: int = 7,
-                 hq: sqlite3.Connection | None = None):
+                 hq: HqDb | None = None):
     """Three simulated stores (realistic data), written to tmp/hq.db. Returns the HQ path."""
     hq_path = tmp / "hq.db"
     own = hq is None
