@@ -336,6 +336,8 @@ def _convert(hint, value, key: str, meta, base_dir: Path):
             raise ConfigError(key, f"must be {'an integer' if hint is int else 'a number'}, "
                                    f"got {_show(value)}")
         value = hint(value)
+        if value != value:      # TOML allows nan, and nan passes every range comparison
+            raise ConfigError(key, "must be a number, got nan")
         lo, hi = meta.get("min"), meta.get("max")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise ConfigError(key, f"{value} is out of range; allowed "
