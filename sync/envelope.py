@@ -80,69 +80,112 @@ def parse_message(topic: Topic, payload: bytes, now: float) -> tuple[list[Envelo
     if len(payload) > MAX_MESSAGE_BYTES:
         return [], [Reject(payload, f"message of {len(payload)} bytes exceeds "
                                     f"{MAX_MESSAGE_BYTES}", topic.station)]
-    try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as exc:
-        return [], [Reject(payload, f"not UTF-8 JSON: {str(exc)[:200]}", topic.station)]
     if topic.kind == BATCH:
-        if not isinstance(doc, list) or not doc:
-            return [], [Reject(payload, "a batch must be a non-empty JSON array of envelopes",
-                               topic.station)]
-        items, expected_type = doc, None
+        try:
+            items = _split_array(payload.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            return [], [Reject(payload, f"a batch must be a non-empty JSON array of envelopes: "
+                                        f"{str(exc)[:200]}", topic.station)]
+        expected_type = None
     elif topic.kind in EVENT_TYPES:
-        items, expected_type = [doc], topic.kind
+        try:
+            items = [(json.loads(payload), None)]
+        except (UnicodeDecodeError, ValueError) as exc:
+            return [], [Reject(payload, f"not UTF-8 JSON: {str(exc)[:200]}", topic.station)]
+        expected_type = None if topic.kind == BATCH else topic.kind
     else:
         return [], [Reject(payload, f"unknown topic kind {topic.kind[:60]!r}", topic.station)]
     accepted, rejected = [], []
-    # Items of a batch smaller than one event's limit cannot exceed it: skip re-encoding them.
-    measure = len(items) > 1 and len(payload) > MAX_EVENT_BYTES
-    for item in items:
-        raw = payload if len(items) == 1 else (_dump(item) if measure else None)
+    for doc, text in items:
+        raw = payload if text is None else None
         try:
-            accepted.append(check_envelope(item, topic.station, expected_type, raw, now))
+            # Characters undercount UTF-8 bytes at most 4x: encode only the borderline ones.
+            if text is not None and len(text) * 4 > MAX_EVENT_BYTES:
+                raw = text.encode()
+            accepted.append(check_envelope(doc, topic.station, expected_type, raw, now))
         except Invalid as exc:
-            rejected.append(Reject(raw if raw is not None else _dump(item), str(exc),
+            rejected.append(Reject(raw if raw is not None else text.encode(), str(exc),
                                    topic.station))
     return accepted, rejected
 
 
+_scan = json.JSONDecoder().scan_once
+_WS = " \t\n\r"
+
+
+def _split_array(text: str) -> list[tuple[object, str]]:
+    """Parse a JSON array item by item, keeping each item's own text (its raw bytes)."""
+    end = len(text)
+    i = _skip(text, 0)
+    if i >= end or text[i] != "[":
+        raise ValueError("not a JSON array")
+    i = _skip(text, i + 1)
+    if i < end and text[i] == "]":
+        raise ValueError("the array is empty")
+    items = []
+    while True:
+        try:
+            doc, stop = _scan(text, i)
+        except StopIteration as exc:
+            raise ValueError(f"bad JSON value at {exc.value}") from None
+        items.append((doc, text[i:stop]))
+        c = text[stop:stop + 1]
+        if c in _WS and c:
+            stop = _skip(text, stop)
+            c = text[stop:stop + 1]
+        if c == ",":
+            i = stop + 1
+            if text[i:i + 1] in _WS:
+                i = _skip(text, i)
+            continue
+        if c == "]" and _skip(text, stop + 1) == end:
+            return items
+        raise ValueError(f"unexpected character at {stop}")
+
+
+def _skip(text: str, i: int) -> int:
+    end = len(text)
+    while i < end and text[i] in _WS:
+        i += 1
+    return i
+
+
 def check_envelope(doc, station: str, expected_type: str | None, raw: bytes | None,
                    now: float) -> Envelope:
-    if not isinstance(doc, dict):
+    if type(doc) is not dict:
         raise Invalid(f"an envelope must be a JSON object, got {type(doc).__name__}")
     if raw is not None and len(raw) > MAX_EVENT_BYTES:
         raise Invalid(f"event of {len(raw)} bytes exceeds {MAX_EVENT_BYTES}")
     v = doc.get("v")
-    if not _is_int(v):
+    if type(v) is not int:
         raise Invalid(f"v must be an integer, got {_show(v)}")
     if v != VERSION:
         raise Invalid(f"envelope version {v} is not supported (this HQ reads v{VERSION})")
-    missing = sorted({"station", "seq", "id", "type", "ts", "data"} - doc.keys())
-    if missing:
-        raise Invalid(f"missing keys {missing}")
-    if doc["station"] != station:
-        raise Invalid(f"station {_show(doc['station'])} does not match the topic's {station!r}")
-    seq = doc["seq"]
-    if not _is_int(seq) or seq < 1 or seq > 2 ** 62:
+    try:
+        st, seq, event_id, type_, ts, data = (doc["station"], doc["seq"], doc["id"], doc["type"],
+                                              doc["ts"], doc["data"])
+    except KeyError:
+        missing = sorted({"station", "seq", "id", "type", "ts", "data"} - doc.keys())
+        raise Invalid(f"missing keys {missing}") from None
+    if st != station:
+        raise Invalid(f"station {_show(st)} does not match the topic's {station!r}")
+    if type(seq) is not int or seq < 1 or seq > 2 ** 62:
         raise Invalid(f"seq must be a positive integer, got {_show(seq)}")
-    event_id = doc["id"]
-    if not isinstance(event_id, str) or not _EVENT_ID.match(event_id):
+    if type(event_id) is not str or not _EVENT_ID.match(event_id):
         raise Invalid(f"id must be a uuid-like string, got {_show(event_id)}")
-    type_ = doc["type"]
     if type_ not in EVENT_TYPES:
         raise Invalid(f"unknown event type {_show(type_)}")
     if expected_type is not None and type_ != expected_type:
         raise Invalid(f"type {type_!r} does not match the topic's {expected_type!r}")
-    ts_epoch = parse_ts(doc["ts"], now)
-    data = doc["data"]
-    if not isinstance(data, dict):
+    ts_epoch = parse_ts(ts, now)
+    if type(data) is not dict:
         raise Invalid(f"data must be an object, got {_show(data)}")
-    _check_data(type_, data)
-    return Envelope(station, seq, event_id, type_, doc["ts"], ts_epoch, data, raw)
+    _CHECK_DATA[type_](data)
+    return Envelope(station, seq, event_id, type_, ts, ts_epoch, data, raw)
 
 
 def parse_ts(ts, now: float) -> float:
-    if not isinstance(ts, str) or not _RFC3339.match(ts):
+    if not isinstance(ts, str) or len(ts) > 40 or not _RFC3339.match(ts):
         raise Invalid(f"ts must be an RFC 3339 time, got {_show(ts)}")
     try:
         epoch = datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
@@ -153,30 +196,39 @@ def parse_ts(ts, now: float) -> float:
     return epoch
 
 
-def _check_data(type_: str, data: dict) -> None:
-    """The fields HQ's reports rely on; extra fields are allowed (newer stations add some)."""
-    if type_ == "response":
-        nps = data.get("nps")
-        if not _is_int(nps) or not 0 <= nps <= 10:
-            raise Invalid(f"response nps must be an integer 0..10, got {_show(nps)}")
-        for key, lo, hi in (("csat", 1, 5), ("ces", 1, 7)):
-            value = data.get(key)
-            if value is not None and (not _is_int(value) or not lo <= value <= hi):
-                raise Invalid(f"response {key} must be null or an integer {lo}..{hi}, "
-                              f"got {_show(value)}")
-    elif type_ == "traffic":
-        if not isinstance(data.get("line"), str):
-            raise Invalid(f"traffic line must be a string, got {_show(data.get('line'))}")
-        for key in ("in", "out"):
-            if not _is_int(data.get(key)) or data[key] < 0:
-                raise Invalid(f"traffic {key} must be a count, got {_show(data.get(key))}")
-    elif type_ == "case":
-        if data.get("status") not in ("opened", "resolved"):
-            raise Invalid(f"case status must be 'opened' or 'resolved', "
-                          f"got {_show(data.get('status'))}")
-    elif type_ == "visit":
-        if not isinstance(data.get("dwell", {}), dict):
-            raise Invalid(f"visit dwell must be an object, got {_show(data.get('dwell'))}")
+# The fields HQ's reports rely on; extra fields are allowed (newer stations add some).
+def _check_response(data: dict) -> None:
+    nps = data.get("nps")
+    if type(nps) is not int or not 0 <= nps <= 10:
+        raise Invalid(f"response nps must be an integer 0..10, got {_show(nps)}")
+    for key, lo, hi in (("csat", 1, 5), ("ces", 1, 7)):
+        value = data.get(key)
+        if value is not None and (type(value) is not int or not lo <= value <= hi):
+            raise Invalid(f"response {key} must be null or an integer {lo}..{hi}, "
+                          f"got {_show(value)}")
+
+
+def _check_traffic(data: dict) -> None:
+    if type(data.get("line")) is not str:
+        raise Invalid(f"traffic line must be a string, got {_show(data.get('line'))}")
+    for key in ("in", "out"):
+        value = data.get(key)
+        if type(value) is not int or value < 0:
+            raise Invalid(f"traffic {key} must be a count, got {_show(value)}")
+
+
+def _check_case(data: dict) -> None:
+    if data.get("status") not in ("opened", "resolved"):
+        raise Invalid(f"case status must be 'opened' or 'resolved', got {_show(data.get('status'))}")
+
+
+def _check_visit(data: dict) -> None:
+    if type(data.get("dwell", {})) is not dict:
+        raise Invalid(f"visit dwell must be an object, got {_show(data.get('dwell'))}")
+
+
+_CHECK_DATA = {"response": _check_response, "traffic": _check_traffic, "case": _check_case,
+               "visit": _check_visit}
 
 
 def batch_payload(payloads: list[str]) -> bytes:

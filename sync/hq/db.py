@@ -194,8 +194,8 @@ class HqDb:
         self.db.executemany(
             "INSERT INTO events (station, seq, id, type, ts, ts_epoch, data, received_at) "
             "VALUES (?,?,?,?,?,?,?,?)",
-            [(station, e.seq, e.id, e.type, e.ts, e.ts_epoch,
-              json.dumps(e.data, ensure_ascii=False, separators=(",", ":")), now) for e in new])
+            [(station, e.seq, e.id, e.type, e.ts, e.ts_epoch, _encode(e.data), now)
+             for e in new])
         acked, max_seq = self.db.execute(
             "SELECT acked_seq, max_seq FROM stations WHERE station = ?", (station,)).fetchone()
         max_seq = self._update_gaps(station, [e.seq for e in new], max_seq)
@@ -256,6 +256,9 @@ class HqDb:
     def gaps(self, station: str) -> list[tuple[int, int]]:
         return self.db.execute("SELECT from_seq, to_seq FROM gaps WHERE station = ? "
                                "ORDER BY from_seq", (station,)).fetchall()
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
 def _runs(seqs: list[int]):

@@ -30,6 +30,7 @@ from sync.mqtt import Link
 log = logging.getLogger("cx-hq")
 FLUSH_S = 0.02                   # longest a received message waits for its commit
 FLUSH_MAX_MESSAGES = 2000
+FLUSH_MAX_BYTES = 2 * 1024 * 1024   # ~7 000 events: keeps each commit, and the mark, moving
 
 
 def link_for_hq(config) -> Link:
@@ -52,6 +53,7 @@ class Receiver:
         self.client.on_message = self._on_message
         self._cond = threading.Condition()
         self._queue: list = []
+        self._queued_bytes = 0
         self._first_at = 0.0
         self.stats = {"messages": 0, "inserted": 0, "duplicates": 0, "dead_letters": 0,
                       "flushes": 0, "commit_errors": 0}
@@ -70,8 +72,24 @@ class Receiver:
             if not self._queue:
                 self._first_at = time.monotonic()
             self._queue.append((message.topic, message.payload, message.mid, message.qos))
-            if len(self._queue) >= FLUSH_MAX_MESSAGES:
+            self._queued_bytes += len(message.payload)
+            if self._full():
                 self._cond.notify()
+
+    def _take(self) -> list:
+        """The oldest messages up to one flush's limits (caller holds the lock)."""
+        n, size = 0, 0
+        while n < len(self._queue) and n < FLUSH_MAX_MESSAGES and size < FLUSH_MAX_BYTES:
+            size += len(self._queue[n][1])
+            n += 1
+        batch, self._queue = self._queue[:n], self._queue[n:]
+        self._queued_bytes -= size
+        if self._queue:
+            self._first_at = time.monotonic() - FLUSH_S     # the rest is already due
+        return batch
+
+    def _full(self) -> bool:
+        return len(self._queue) >= FLUSH_MAX_MESSAGES or self._queued_bytes >= FLUSH_MAX_BYTES
 
     def run(self, stop: threading.Event) -> None:
         self.link.connect_async(self.client)
@@ -92,9 +110,9 @@ class Receiver:
                 self._cond.wait(0.2)
             if self._queue:
                 due = self._first_at + FLUSH_S - time.monotonic()
-                if due > 0 and len(self._queue) < FLUSH_MAX_MESSAGES:
+                if due > 0 and not self._full():
                     self._cond.wait(due)
-            batch, self._queue = self._queue, []
+            batch = self._take()
         if batch:
             self.flush(batch)
 

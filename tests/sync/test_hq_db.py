@@ -1,0 +1,101 @@
+"""HQ database bookkeeping (sync/hq/db.py): exactly once, marks, gaps, conflicts."""
+import sqlite3
+
+from hypothesis import given, settings, strategies as st
+
+from sync.envelope import Envelope, Reject
+from sync.hq.db import DeadLetter, HqDb
+
+STATION = "acme/s1/k1"
+
+
+def ev(seq, id_=None, station=STATION):
+    return Envelope(station, seq, id_ or f"id-{seq}", "traffic", "2026-11-23T10:00:00Z",
+                    1795428000.0, {"line": "a", "in": 1, "out": 0}, None)
+
+
+def test_in_order_events_move_the_mark(tmp_path):
+    db = HqDb.open(tmp_path / "hq.db")
+    result = db.commit([ev(s) for s in range(1, 11)], [], now=1.0)
+    assert result.inserted == 10 and result.marks == {STATION: 10}
+    assert db.gaps(STATION) == []
+
+
+def test_a_hole_holds_the_mark_until_it_is_filled(tmp_path):
+    db = HqDb.open(tmp_path / "hq.db")
+    db.commit([ev(s) for s in (1, 2, 3, 7, 8, 12)], [], now=1.0)
+    assert db.marks() == {STATION: 3}
+    assert db.gaps(STATION) == [(4, 6), (9, 11)]
+    db.commit([ev(5), ev(10)], [], now=2.0)
+    assert db.gaps(STATION) == [(4, 4), (6, 6), (9, 9), (11, 11)]
+    result = db.commit([ev(4), ev(6), ev(9), ev(11)], [], now=3.0)
+    assert result.marks == {STATION: 12} and db.gaps(STATION) == []
+
+
+def test_duplicates_are_counted_not_stored_twice(tmp_path):
+    db = HqDb.open(tmp_path / "hq.db")
+    db.commit([ev(1), ev(2)], [], now=1.0)
+    result = db.commit([ev(2), ev(2), ev(3)], [], now=2.0)
+    assert (result.inserted, result.duplicates) == (1, 2)
+    row = db.db.execute("SELECT received, duplicates, max_seq FROM stations").fetchone()
+    assert row == (3, 2, 3)
+    assert db.db.execute("SELECT count(*) FROM events").fetchone()[0] == 3
+
+
+def test_same_seq_with_another_id_is_a_dead_lettered_conflict(tmp_path):
+    db = HqDb.open(tmp_path / "hq.db")
+    db.commit([ev(1)], [], now=1.0)
+    result = db.commit([ev(1, id_="other")], [], now=2.0)
+    assert result.inserted == 0 and result.dead_letters == 1
+    reason, station = db.db.execute("SELECT reason, station FROM dead_letters").fetchone()
+    assert "conflict" in reason and station == STATION
+    assert db.db.execute("SELECT id FROM events").fetchone()[0] == "id-1"
+
+
+def test_dead_letters_keep_raw_bytes_and_count_per_station(tmp_path):
+    db = HqDb.open(tmp_path / "hq.db")
+    raw = b"\x00\xffnot json"
+    db.commit([], [DeadLetter("cx/v1/acme/s1/k1/response", Reject(raw, "not JSON", STATION)),
+                   DeadLetter("elsewhere", Reject(b"x", "bad topic", None))], now=1.0)
+    assert db.db.execute("SELECT payload FROM dead_letters ORDER BY id").fetchall() == \
+        [(raw,), (b"x",)]
+    assert db.db.execute("SELECT dead_letters FROM stations").fetchone()[0] == 1
+
+
+def test_status_and_health_update_the_station_row(tmp_path):
+    db = HqDb.open(tmp_path / "hq.db")
+    db.commit([], [], now=5.0, statuses={STATION: ("offline", 5.0)},
+              healths={STATION: '{"backlog": 3}'})
+    assert db.db.execute("SELECT status, status_at, health FROM stations").fetchone() == \
+        ("offline", 5.0, '{"backlog": 3}')
+
+
+def test_reopening_keeps_the_schema_and_refuses_a_newer_one(tmp_path):
+    HqDb.open(tmp_path / "hq.db").close()
+    HqDb.open(tmp_path / "hq.db").close()
+    con = sqlite3.connect(tmp_path / "hq.db")
+    con.execute("PRAGMA user_version = 99")
+    con.close()
+    try:
+        HqDb.open(tmp_path / "hq.db")
+    except RuntimeError as exc:
+        assert "newer" in str(exc)
+    else:
+        raise AssertionError("a newer schema was accepted")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.integers(1, 60), max_size=25), min_size=1, max_size=8))
+def test_gaps_and_mark_match_a_set_model_for_any_arrival_order(tmp_path_factory, flushes):
+    db = HqDb.open(tmp_path_factory.mktemp("hq") / "hq.db")
+    seen = set()
+    for flush in flushes:
+        db.commit([ev(s) for s in flush], [], now=1.0)
+        seen.update(flush)
+    top = max(seen, default=0)
+    missing = [s for s in range(1, top + 1) if s not in seen]
+    mark = (missing[0] - 1) if missing else top
+    assert db.marks().get(STATION, 0) == mark
+    covered = [s for a, b in db.gaps(STATION) for s in range(a, b + 1)]
+    assert covered == missing
+    assert db.db.execute("SELECT count(*) FROM events").fetchone()[0] == len(seen)
