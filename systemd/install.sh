@@ -90,7 +90,8 @@ make_dir() {  # make_dir MODE OWNER GROUP PATH (install -d also fixes an existin
 
 # --- preflight -----------------------------------------------------------------------------
 for unit in "${UNITS[@]}"; do
-    [ -f "$SOURCE/systemd/$unit" ] || die "$SOURCE/systemd/$unit is missing (is --source a CX Station checkout?)"
+    [ -f "$SOURCE/systemd/$unit" ] \
+        || die "$SOURCE/systemd/$unit is missing (is --source a CX Station checkout?)"
 done
 [ -f "$SOURCE/systemd/README.md" ] || die "$SOURCE/systemd/README.md is missing"
 [ -f "$SOURCE/config/station.example.toml" ] || die "$SOURCE/config/station.example.toml is missing"
@@ -98,7 +99,8 @@ if [ -z "$DESTDIR" ] && [ "$DRY_RUN" = 0 ] && [ "$(id -u)" != 0 ]; then
     die "run as root (or with --dry-run to see the steps, or --destdir DIR)"
 fi
 if [ "$DO_VENV" = 1 ]; then
-    command -v "$PYTHON" >/dev/null || die "$PYTHON not found (Debian: apt-get install python3 python3-venv)"
+    command -v "$PYTHON" >/dev/null \
+        || die "$PYTHON not found (Debian: apt-get install python3 python3-venv)"
     "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
         || die "$PYTHON is older than 3.11"
     "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null \
@@ -172,24 +174,30 @@ if [ "$DO_VENV" = 1 ]; then
     else
         (umask 022; run "$PYTHON" -m venv "$DESTDIR$VENV_DIR")
     fi
+    # [prep] brings `onnx`, which `models fetch` needs to prepare some of the models.
     (umask 022; run env -u PYTHONPATH "$DESTDIR$VENV_DIR/bin/pip" install \
-        --disable-pip-version-check --upgrade "$SOURCE")
+        --disable-pip-version-check --upgrade "$SOURCE[prep]")
 fi
 if [ "$DO_MODELS" = 1 ]; then
-    cli="$DESTDIR$VENV_DIR/bin/cx-station"
-    [ "$DRY_RUN" = 1 ] || [ -x "$cli" ] || die "$cli is missing (run without --no-venv first)"
-    run "$cli" models fetch --models-dir "$DESTDIR$MODELS_DIR"
+    python="$DESTDIR$VENV_DIR/bin/python"
+    [ "$DRY_RUN" = 1 ] || [ -x "$python" ] || die "$python is missing (run without --no-venv first)"
+    # `cx-station models fetch`, run from the checkout: the model manifest and the models
+    # converted once (models/) live in the repository, not in the installed package.
+    (cd "$SOURCE" && run env -u PYTHONPATH "$python" -m station.cli models fetch \
+        --models-dir "$DESTDIR$MODELS_DIR")
 fi
 
 # --- systemd -------------------------------------------------------------------------------
 if [ -n "$DESTDIR" ]; then
-    note "--destdir: not calling systemctl; on the target run: systemctl daemon-reload && systemctl enable ${ENABLE[*]}"
+    note "--destdir: not calling systemctl; on the target run:"
+    note "  systemctl daemon-reload && systemctl enable ${ENABLE[*]}"
 elif [ -d /run/systemd/system ]; then
     run systemctl daemon-reload
     run systemctl enable "${ENABLE[@]}"
     note "installed. Edit $ETC_DIR/station.toml and $CREDENTIALS, check the config with"
     note "  $VENV_DIR/bin/cx-station config check $ETC_DIR/station.toml"
-    note "then: systemctl start cx-station.target; journalctl -u cx-vision -u cx-kiosk -u cx-sync -f"
+    note "then: systemctl start cx-station.target"
+    note "      journalctl -u cx-vision -u cx-kiosk -u cx-sync -f"
 else
     note "systemd is not running as PID 1 here: skipped systemctl daemon-reload and"
     note "  systemctl enable ${ENABLE[*]}; run them on the target box"

@@ -107,7 +107,8 @@ def test_dry_run_changes_nothing(tmp_path):
     assert installs_to(cmds, f"{root}/etc/cx-station/mqtt.credentials")[1:3] == ["-m", "0600"]
     assert installs_to(cmds, f"{root}/etc/cx-station/station.toml")[1:3] == ["-m", "0640"]
     assert [sys.executable, "-m", "venv", f"{root}/opt/cx-station/venv"] in cmds
-    assert [f"{root}/opt/cx-station/venv/bin/cx-station", "models", "fetch", "--models-dir",
+    assert ["env", "-u", "PYTHONPATH", f"{root}/opt/cx-station/venv/bin/python", "-m",
+            "station.cli", "models", "fetch", "--models-dir",
             f"{root}/var/lib/cx-station/models"] in cmds
 
 

@@ -1,4 +1,4 @@
-"""The systemd units: valid for systemd itself, hardened, and each service reaching only its devices.
+"""The systemd units: valid to systemd itself, hardened, each service reaching only its devices.
 
 `systemd-analyze verify` checks every directive the way systemd would load it, but it exits 0
 even for unknown keys or bad values (it only prints them), so any output on stderr fails here.
@@ -164,6 +164,8 @@ HARDENING = {
     "LockPersonality": "yes",
     "RemoveIPC": "yes",
     "SystemCallArchitectures": "native",
+    # Frames, PINs and passwords live only in memory; a core dump would write them to disk.
+    "LimitCORE": "0",
 }
 
 
