@@ -6,13 +6,14 @@ Figures come from `kiosk.dashboard.Dashboard`; charts are pyqtgraph. A hidden fi
 """
 from __future__ import annotations
 
+import html
 import logging
 import time
 from datetime import datetime
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
                                QWidget)
@@ -24,6 +25,7 @@ from kiosk.writer import DB_ERRORS
 log = logging.getLogger("kiosk.admin")
 pg.setConfigOptions(antialias=False, background="w", foreground="#16181d")
 BAR = pg.mkBrush("#0b5cab")
+AUTO_REFRESH_S = 30
 
 
 def _card(title_label: QLabel, *widgets) -> QFrame:
@@ -179,6 +181,18 @@ class AdminScreen(QWidget):
         layout.addLayout(charts, 3)
         layout.addLayout(bottom, 3)
         layout.addWidget(self.keyboard)
+        # New cases show up on their own while the manager keeps the dashboard open.
+        self.auto_refresh = QTimer(self)
+        self.auto_refresh.setInterval(AUTO_REFRESH_S * 1000)
+        self.auto_refresh.timeout.connect(self.refresh)
+
+    def showEvent(self, event):
+        self.auto_refresh.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event):
+        self.auto_refresh.stop()
+        super().hideEvent(event)
 
     # -- actions ---------------------------------------------------------------------------
     def set_period(self, period: str) -> None:
@@ -318,7 +332,7 @@ class AdminScreen(QWidget):
                     else:
                         value = f.visitor_mix[key]
                         cells.append(str(value) if value is not None
-                                     else get("admin.demographics.suppressed", k=k))
+                                     else html.escape(get("admin.demographics.suppressed", k=k)))
                 name = get(f"admin.gender.{g or 'unknown'}")
                 rows.append(f"<tr><td>{name}</td>" +
                             "".join(f"<td align='right'>&nbsp;{c}&nbsp;</td>" for c in cells) +
@@ -331,7 +345,7 @@ class AdminScreen(QWidget):
             value = (f"{result.nps:+.0f} (n = {result.n})" if result.shown else
                      get("admin.nps_by_age.hidden", n=result.n,
                          min_n=self.config.privacy.min_n))
-            lines.append(f"<tr><td>{name}</td><td>&nbsp;{value}</td></tr>")
+            lines.append(f"<tr><td>{html.escape(name)}</td><td>&nbsp;{html.escape(value)}</td></tr>")
         self.nps_by_age.setText("<table>" + "".join(lines) + "</table>")
 
     def _render_cases(self, get) -> None:

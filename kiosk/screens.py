@@ -191,6 +191,7 @@ class FollowUpScreen(Screen):
 
 class ThanksScreen(Screen):
     """A thank-you that fits the shopper's answer; promoters also get the review QR code."""
+    tapped = Signal()
 
     def __init__(self, strings, languages, review_url: str, parent=None):
         super().__init__(strings, languages, parent)
@@ -210,6 +211,12 @@ class ThanksScreen(Screen):
     def start(self, group: str, lang: str) -> None:
         self.group = group
         self.retranslate(lang)
+
+    def mousePressEvent(self, event):
+        event.accept()
+
+    def mouseReleaseEvent(self, event):
+        self.tapped.emit()
 
     def retranslate(self, lang: str) -> None:
         self.thanks.setText(self.strings.get(lang, f"thanks.{self.group}"))

@@ -49,6 +49,7 @@ class KioskWindow(QWidget):
         self.cooldown_until = 0.0
         self._scale = None
         self._seen = None
+        self.screen_name = "attract"
         self.setWindowTitle(config.station.name or config.station.path)
 
         langs, name = self.kiosk.languages, config.station.name or config.station.store
@@ -81,6 +82,7 @@ class KioskWindow(QWidget):
         for key in ("csat", "ces"):
             s[key].chosen.connect(lambda value, k=key: self.on_answer(k, value))
             s[key].skipped.connect(lambda k=key: self.on_answer(k, None))
+        s["thanks"].tapped.connect(self.show_attract)      # the next shopper need not wait
         s["pin"].accepted.connect(self.open_admin)
         s["pin"].cancelled.connect(self.show_attract)
         s["admin"].closed.connect(self.show_attract)
@@ -107,11 +109,12 @@ class KioskWindow(QWidget):
     # -- navigation ------------------------------------------------------------------------
     @property
     def current(self) -> str:
-        widget = self.stack.currentWidget()
-        return next(k for k, v in self.screens.items() if v is widget)
+        """The name of the screen on show (a plain attribute: cheap, safe to poll)."""
+        return self.screen_name
 
     def show_screen(self, key: str) -> None:
         self.stack.setCurrentWidget(self.screens[key])
+        self.screen_name = key
         if self.survey and key in SURVEY_SCREENS:
             steps = self.survey.steps
             self.screens[key].set_progress(self.lang, steps.index(key) + 1, len(steps))

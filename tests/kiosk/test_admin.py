@@ -1,0 +1,80 @@
+"""The dashboard on real data: hidden figures say why, privacy floor, no camera, periods."""
+import time
+
+from conftest import tap
+from station.store import Response, Visit
+
+
+def add_responses(store, scores, ts=None):
+    ts = ts or time.time() - 60
+    with store.transaction():
+        for s in scores:
+            store.append_response(Response(nps=s, csat=4, ces=5, language="vi", ts=ts))
+
+
+def open_admin(window):
+    window.set_language("en")
+    window.open_admin()
+    return window.screens["admin"]
+
+
+def test_nps_below_min_n_is_hidden_with_the_reason(qtbot, kiosk):
+    window, writer = kiosk
+    add_responses(writer.store, [10] * 20 + [3] * 9)          # 29 < min_n 30
+    admin = open_admin(window)
+    assert admin.nps_value.text() == "—"
+    assert admin.nps_detail.text() == window.strings.get("en", "admin.nps.hidden", n=29,
+                                                         min_n=30)
+    assert admin.nps_groups.text().startswith("Promoters 69%")
+
+
+def test_nps_at_min_n_shows_the_score_and_its_95_percent_interval(qtbot, kiosk):
+    window, writer = kiosk
+    add_responses(writer.store, [10] * 20 + [8] * 5 + [3] * 5)   # 30: 66.7 % - 16.7 % = +50
+    admin = open_admin(window)
+    assert admin.nps_value.text() == "+50"
+    nps = admin.figures.nps
+    assert nps.ci_low < 50 < nps.ci_high
+    assert admin.nps_detail.text() == f"95% CI {nps.ci_low:+.0f} to {nps.ci_high:+.0f} · n = 30"
+    assert admin.csat_value.text() == "100% satisfied (n = 30)"
+
+
+def test_without_a_camera_the_vision_panels_say_so(qtbot, kiosk):
+    window, writer = kiosk
+    add_responses(writer.store, [9, 9])
+    admin = open_admin(window)
+    no_camera = window.strings.get("en", "admin.nocamera")
+    assert admin.charts["traffic"].empty.text() == no_camera
+    assert admin.charts["dwell"].empty.text() == no_camera
+    assert admin.demographics.text() == no_camera
+    assert admin.participation_value.text() == window.strings.get(
+        "en", "admin.participation.nocamera")
+    assert admin.health.text().startswith("Camera: no data")
+
+
+def test_demographic_cells_below_k_are_suppressed(qtbot, kiosk):
+    window, writer = kiosk
+    now = time.time() - 120
+    visits = [Visit(entered_at=now - 300, left_at=now, age_bracket="18-29", gender="female")
+              for _ in range(6)]
+    visits += [Visit(entered_at=now - 60, left_at=now, age_bracket="60+", gender="male")
+               for _ in range(2)]
+    writer.store.append_visits(visits)
+    admin = open_admin(window)
+    assert admin.figures.visitor_mix == {("18-29", "female"): 6, ("60+", "male"): None}
+    html = admin.demographics.text()
+    assert ">&nbsp;6&nbsp;<" in html and ">&nbsp;&lt; 5&nbsp;<" in html
+    assert ">&nbsp;2&nbsp;<" not in html
+    assert admin.charts["dwell"].plot.isVisibleTo(admin)
+
+
+def test_period_buttons_change_the_window(qtbot, kiosk):
+    window, writer = kiosk
+    add_responses(writer.store, [10] * 3, ts=time.time() - 3 * 86400)
+    add_responses(writer.store, [0], ts=time.time() - 60)
+    admin = open_admin(window)
+    assert admin.figures.nps.n == 1
+    tap(qtbot, admin.period_buttons["7d"])
+    assert admin.figures.nps.n == 4 and admin.figures.score_counts[10] == 3
+    tap(qtbot, admin.period_buttons["30d"])
+    assert admin.figures.nps.n == 4
