@@ -1,0 +1,122 @@
+"""station/report.py on a small hand-made station DB whose every figure is known."""
+from __future__ import annotations
+
+import pytest
+
+from station import kpi
+from station.config import parse_config
+from station.report import build_report, render_text
+from station.store import Crossing, Presence, Response, Store, Visit
+
+T0 = 1_800_000_000.0          # 2027-01-15 08:00 UTC = 15:00 in Ho Chi Minh City (UTC+7)
+
+
+@pytest.fixture
+def station(tmp_path):
+    config = parse_config({
+        "station": {"org": "acme", "store": "hcm-01", "id": "kiosk-1",
+                    "timezone": "Asia/Ho_Chi_Minh"},
+        "database": {"path": "station.db"},
+        "vision": {"kiosk_zone": "kiosk",
+                   "zones": [{"name": "kiosk", "polygon": [[0, 0], [1, 0], [1, 1]]}],
+                   "lines": [{"name": "door", "a": [0, 0], "b": [0, 9]},
+                             {"name": "aisle", "a": [5, 0], "b": [5, 9], "entrance": False}]},
+        "privacy": {"min_n": 3, "k_floor": 2},
+    }, base_dir=tmp_path)
+    store = Store.open(config)
+    yield store, config
+    store.close()
+
+
+def _visitor(store, vid, age, gender, tap, score):
+    """A visitor who stood at the kiosk for 10 s and then answered `score`."""
+    store.append_visits([Visit(entered_at=tap - 60, left_at=tap + 60, dwell={"kiosk": 10},
+                               age_bracket=age, gender=gender, id=vid)])
+    store.update_presence([Presence(vid, "kiosk", tap - 10, tap)])
+    return store.append_response(Response(nps=score, csat=5 if score >= 9 else 2, ts=tap))
+
+
+def _fill(store):
+    # three young women (one promoter, two detractors), one older man (promoter)
+    _visitor(store, "v1", "25-34", "female", T0 + 100, 10)
+    _visitor(store, "v2", "25-34", "female", T0 + 200, 3)
+    _visitor(store, "v3", "25-34", "female", T0 + 300, 0)
+    _visitor(store, "v4", "65+", "male", T0 + 400, 9)
+    # a visitor whose face was never seen, and a tap with nobody there while the camera runs
+    store.append_visits([Visit(entered_at=T0, left_at=T0 + 30, id="v5")])
+    store.put_health("vision", {"fps": 10.0, "last_frame": T0 + 500}, ts=T0 + 500)
+    store.append_response(Response(nps=8, ts=T0 + 500))
+    store.append_crossings([Crossing(T0 + i, "door", "in") for i in range(5)] +
+                           [Crossing(T0 + i, "door", "out") for i in range(4)] +
+                           [Crossing(T0 + i, "aisle", "in") for i in range(7)])
+
+
+def test_report_figures_match_the_hand_made_data(station):
+    store, config = station
+    _fill(store)
+    assert store.roll_up_traffic(T0 + 61) == 2          # door and aisle, minute T0
+    r = build_report(store, config, T0 - 3600, T0 + 3600)
+    assert r["station"] == "acme/hcm-01/kiosk-1"
+    assert r["responses"] == 5 and r["complete"] == 5
+    assert r["linked_to_visitor"] == 4 and r["no_presence"] == 1
+    assert r["score_distribution"] == [1, 0, 0, 1, 0, 0, 0, 0, 1, 1, 1]
+    assert r["nps"]["nps"] == pytest.approx(0)          # 2 promoters, 2 detractors of 5
+    assert r["nps"]["shown"]
+    assert r["csat"] == {"n": 4, "value": pytest.approx(50)}
+    # only the entrance line counts as footfall
+    assert (r["entries"], r["exits"]) == (5, 4)
+    assert r["participation_rate"] == pytest.approx(100)
+    assert r["cases_opened"] == 2 and r["cases_resolved"] == 0
+    assert r["complaint_rate"] == pytest.approx(40)
+    assert r["visits"] == 5
+
+
+def test_report_buckets_by_local_hour_and_day(station):
+    store, config = station
+    _fill(store)
+    r = build_report(store, config, T0 - 3600, T0 + 3600)
+    assert list(r["nps_by_hour"]) == ["15"]                # 08:xx UTC is 15:xx local
+    assert list(r["nps_by_day"]) == ["2027-01-15"]
+    assert r["nps_by_hour"]["15"]["n"] == 5
+    assert r["since"] == "2027-01-15T14:00:00+07:00"
+
+
+def test_report_suppresses_demographic_cells_below_k(station):
+    store, config = station
+    _fill(store)
+    r = build_report(store, config, T0 - 3600, T0 + 3600)
+    assert r["demographics"] == {"25-34/female": 3, "65+/male": None}
+    assert "65+/male         <2" in render_text(r)
+
+
+def test_report_hides_segments_below_min_n_and_says_why(station):
+    store, config = station
+    _fill(store)
+    r = build_report(store, config, T0 - 3600, T0 + 3600)
+    assert r["nps_by_age_bracket"]["25-34"]["n"] == 3
+    assert r["nps_by_age_bracket"]["25-34"]["nps"] == pytest.approx(-100 / 3)
+    cell = r["nps_by_age_bracket"]["65+"]
+    assert cell["nps"] is None and cell["ci"] is None and "only 1 responses" in cell["reason"]
+
+
+def test_report_post_stratifies_linked_respondents_to_the_footfall_mix(station):
+    store, config = station
+    _fill(store)
+    # more older men walk past the kiosk without answering: footfall 3 young women, 3 old men
+    store.append_visits([Visit(entered_at=T0, left_at=T0 + 10, age_bracket="65+", gender="male")
+                         for _ in range(2)])
+    r = build_report(store, config, T0 - 3600, T0 + 3600)
+    young = kpi.nps_from_scores([10, 3, 0], 1).nps
+    old = kpi.nps_from_scores([9], 1).nps
+    ps = r["nps_post_stratified"]
+    assert ps["nps"] == pytest.approx((young + old) / 2)
+    assert ps["n"] == 4                       # the linked respondents with known attributes
+
+
+def test_an_empty_period_reports_nothing_and_renders(station):
+    store, config = station
+    r = build_report(store, config, T0, T0 + 60)
+    assert r["responses"] == 0 and r["nps"]["nps"] is None and not r["nps"]["shown"]
+    assert r["participation_rate"] is None and r["handling_time_median_s"] is None
+    text = render_text(r)
+    assert "hidden: no responses in this period" in text
