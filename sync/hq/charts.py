@@ -68,16 +68,20 @@ def forest(rows: list[tuple], width: int = 640, label: str = "NPS by store") -> 
 
 
 def stacked_shares(rows: list[tuple], width: int = 640, label: str = "NPS groups") -> str:
-    """One bar per (name, promoter %, passive %, detractor %): detractors left, promoters right."""
+    """One bar per (name, promoter %, passive %, detractor %[, note]): detractors left.
+
+    A row whose shares are None shows its note (e.g. why it is hidden) instead of a bar.
+    """
     left, right, row_h, top = 170, 10, 26, 8
     height = top + row_h * max(len(rows), 1) + 24
     span = width - left - right
     body = []
-    for i, (name, promoters, passives, detractors) in enumerate(rows):
+    for i, (name, promoters, passives, detractors, *note) in enumerate(rows):
         y = top + row_h * i
         body.append(_text(left - 8, y + 15, _short(name, 24), "end", 12, "#222"))
         if promoters is None:
-            body.append(_text(left + 4, y + 15, "no responses", "start", 11, MUTED))
+            body.append(_text(left + 4, y + 15, (note or ["no responses"])[0], "start", 11,
+                              MUTED))
             continue
         cursor = left
         for share, colour in ((detractors, DETRACTOR), (passives, PASSIVE),

@@ -21,7 +21,8 @@ h2{font-size:18px;margin:30px 0 10px;padding-bottom:4px;border-bottom:2px solid 
 h3{font-size:14px;margin:14px 0 6px}
 .meta{color:#555;margin:0 0 14px}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:14px 0}
-.card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px 14px;min-width:150px}
+.card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px 12px;flex:1 1 0;
+ min-width:130px}
 .card .v{font-size:24px;font-weight:bold}
 .card .l{color:#555;font-size:12px}
 .card .s{color:#555;font-size:12px}
@@ -52,11 +53,15 @@ def render_html(r: dict) -> str:
 # -- sections ----------------------------------------------------------------------------------
 def _header(r):
     p = r["period"]
-    span = (f"{_day(p['since']) or 'first event'} – {_day(p['until']) or 'now'}")
+    if p["since"] or p["until"]:
+        span = f"{_day(p['since']) or 'the first event'} to {_day(p['until']) or 'now'}"
+    else:
+        span = "all data"
     data = (f"events from {_day(p['first_event'])} to {_day(p['last_event'])}"
             if p["first_event"] else "no events in this period")
-    return (f"<h1>{escape(r['title'])}</h1><p class=\"meta\">Period {escape(span)} ({escape(data)}"
-            f"); times in {escape(r['timezone'])}; generated {escape(r['generated_at'])}. "
+    return (f"<h1>{escape(r['title'])}</h1><p class=\"meta\">Period: {escape(span)} "
+            f"({escape(data)}); times in {escape(r['timezone'])}; generated "
+            f"{escape(r['generated_at'][:16].replace('T', ' '))}. "
             f"NPS is shown from {r['min_n']} responses; demographic cells under "
             f"{r['k_floor']} visitors are suppressed.</p>")
 
@@ -65,13 +70,14 @@ def _overview(r):
     a = r["all"]
     nps = a["nps"]
     cards = [
-        ("NPS, all stores", _nps_text(nps), _ci_text(nps) if nps["shown"] else nps["reason"]),
+        ("NPS, all stores", _nps_text(nps),
+         f"95 % CI {_ci_range(nps)}" if nps["shown"] else nps["reason"]),
         ("responses", f"{a['responses']:,}", f"{a['complete']:,} complete"),
         ("CSAT (4–5 of 5)", _pct(a["csat"]["value"]), f"n = {a['csat']['n']:,}"),
         ("CES (mean of 1–7)", _num(a["ces"]["value"], 2), f"n = {a['ces']['n']:,}"),
         ("entries (camera)", f"{a['entries']:,}", f"{a['visits']:,} visits tracked"),
         ("participation", _pct(a["participation_rate"]), "responses ÷ entries"),
-        ("open detractor cases", f"{a['open_cases']:,}",
+        ("open cases", f"{a['open_cases']:,}",
          f"oldest {_duration(a['oldest_open_case_age_s'])}" if a["open_cases"] else "none"),
     ]
     return "<div class=\"cards\">" + "".join(
@@ -94,9 +100,10 @@ def _stores_table(r):
         rows.append(
             f"<tr{cls}><td class=\"name\">{escape(s['store'])}</td><td>{s['responses']:,}</td>"
             f"{nps_cell}<td>{_ci_range(nps) if nps['shown'] else '–'}</td>"
-            f"<td>{_pct(nps['promoter_share'])}</td><td>{_pct(nps['passive_share'])}</td>"
-            f"<td>{_pct(nps['detractor_share'])}</td><td>{_pct(s['csat']['value'])}</td>"
-            f"<td>{_num(s['ces']['value'], 2)}</td><td>{s['entries']:,}</td>"
+            + "".join(f"<td>{_pct(nps[key] if nps['shown'] else None)}</td>"
+                      for key in ("promoter_share", "passive_share", "detractor_share"))
+            + f"<td>{_pct(_gated(s['csat'], r['min_n']))}</td>"
+            f"<td>{_num(_gated(s['ces'], r['min_n']), 2)}</td><td>{s['entries']:,}</td>"
             f"<td>{_pct(s['participation_rate'])}</td>"
             f"<td>{_nps_text(strat) if strat['shown'] else '–'}</td></tr>")
     hidden = [s for s in r["stores"] if not s["nps"]["shown"]]
@@ -118,8 +125,11 @@ def _nps_charts(r):
         note = "" if nps["shown"] else f"hidden: {nps['n']} responses (< {r['min_n']})"
         rows.append((s["store"], nps["nps"] if nps["shown"] else None, nps["ci_low"],
                      nps["ci_high"], note))
-    shares = [(s["store"], s["nps"]["promoter_share"], s["nps"]["passive_share"],
-               s["nps"]["detractor_share"]) for s in r["stores"]]
+    # below min n the group shares would give the hidden NPS away: hide them as well
+    shares = [(s["store"], *((s["nps"]["promoter_share"], s["nps"]["passive_share"],
+                              s["nps"]["detractor_share"]) if s["nps"]["shown"]
+                             else (None, None, None)), note)
+              for s, (*_, note) in zip(r["stores"], rows)]
     return ("<h2>NPS by store</h2><div class=\"grid\"><div class=\"panel\">"
             "<h3>NPS with its 95 % confidence interval</h3>" + charts.forest(rows, 530)
             + "</div><div class=\"panel\"><h3>Promoters, passives, detractors</h3>"
@@ -142,7 +152,7 @@ def _weekly(r):
         cells = [w["stores"][s][i] for s in w["stores"]] + [w["all"][i]]
         rows.append(f"<tr><td class=\"name\">{escape(week)}</td>" + "".join(
             _week_cell(c) for c in cells) + "</tr>")
-    return ("<h2>NPS per week</h2><div class=\"panel\">" + charts.lines(series, labels)
+    return ("<h2>NPS per week</h2><div class=\"panel\">" + charts.lines(series, labels, 1100)
             + "</div><p class=\"note\">Weeks start on Monday (local time). A missing point "
               f"means fewer than {r['min_n']} responses that week: the figure would be too "
               "uncertain to show. Vertical whiskers are 95 % intervals.</p>"
@@ -277,8 +287,8 @@ def _method(r):
             "adjusted shares (adjusted Wald, Rocks 2016: ¾ promoter, ¾ detractor and 1½ "
             "passive pseudo-answers added), which keeps its coverage at the small n of one "
             "store-week.</li>"
-            f"<li>NPS is hidden below {r['min_n']} responses (privacy.min_n); the reason is "
-            "given where it is hidden.</li>"
+            f"<li>NPS (with its group shares), CSAT and CES are hidden below {r['min_n']} "
+            "answers (privacy.min_n); the reason is given where NPS is hidden.</li>"
             "<li>CSAT = % of 4–5 answers on 1–5; CES = mean answer on 1–7.</li>"
             "<li>Entries are ‘in’ crossings of entrance lines, summed per minute by each "
             "station.</li>"
@@ -302,8 +312,9 @@ def _ci_range(nps) -> str:
     return f"{nps['ci_low']:+.1f} … {nps['ci_high']:+.1f}"
 
 
-def _ci_text(nps) -> str:
-    return f"95 % CI {_ci_range(nps)}, n = {nps['n']:,}"
+def _gated(share_or_mean: dict, min_n: int):
+    """CSAT / CES follow NPS's min-n rule: too few answers, no figure."""
+    return share_or_mean["value"] if share_or_mean["n"] >= min_n else None
 
 
 def _pct(value, digits=1) -> str:

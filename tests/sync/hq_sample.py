@@ -27,6 +27,26 @@ path = "{db}"
 [kiosk]
 csat = true
 ces = true
+[[kiosk.reasons.detractor]]
+id = "wait"
+en = "Long wait"
+vi = "Chờ lâu"
+[[kiosk.reasons.detractor]]
+id = "stock"
+en = "Out of stock"
+vi = "Hết hàng"
+[[kiosk.reasons.passive]]
+id = "faster"
+en = "Faster checkout"
+vi = "Thanh toán nhanh hơn"
+[[kiosk.reasons.promoter]]
+id = "staff"
+en = "Friendly staff"
+vi = "Nhân viên thân thiện"
+[[kiosk.reasons.promoter]]
+id = "clean"
+en = "Clean store"
+vi = "Sạch sẽ"
 [vision]
 camera = ""
 kiosk_zone = "kiosk"

@@ -78,7 +78,10 @@ def test_store_below_min_n_is_hidden_and_says_why(hq):
     assert "only 12 responses" in s["nps"]["reason"]
     assert cell(hq["html"], "nps|acme/tiny") == "hidden"
     assert "only 12 responses; NPS is shown from 30 responses up" in hq["html"]
-    assert "+100.0" not in hq["html"]            # its real (all-10) score never leaks
+    assert "+100.0" not in hq["html"]            # its real (all-10) score never leaks,
+    assert "100.0 %" not in hq["html"]           # nor through the promoter share or CSAT
+    row = re.search(r'<tr><td class="name">acme/tiny</td>(.*?)</tr>', hq["html"]).group(1)
+    assert row.count("<td>–</td>") >= 6          # CI, the three group shares, CSAT, CES
 
 
 def test_demographic_cell_under_k_is_suppressed(hq):
@@ -153,6 +156,11 @@ def test_report_is_one_self_contained_file(hq):
 
 def test_offline_station_is_flagged(hq):
     assert "acme/tiny/kiosk-1 is offline" in hq["html"]
+
+
+def test_reasons_are_counted_per_group(hq):
+    reasons = dict(hq["json"]["reasons"]["detractor"])
+    assert set(reasons) <= {"wait", "stock"} and sum(reasons.values()) > 0
 
 
 def test_period_filter_excludes_events_outside_it(hq, tmp_path):
