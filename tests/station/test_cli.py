@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +19,7 @@ from station.config import load_config
 from station.pin import verify_pin
 from station.store import Store
 from station.store.schema import SCHEMA_VERSION
+from station.supervisor import find_mosquitto
 from station_testlib import run_cli
 
 RESPONSES, VISITS = 400, 1200
@@ -192,3 +199,64 @@ def test_pin_hash_refuses_a_bad_pin():
 
 def test_no_command_is_a_usage_error():
     assert run_cli().returncode == 2
+
+
+def _quiet_config(tmp_path, extra=""):
+    path = tmp_path / "station.toml"
+    path.write_text(f"""
+[station]
+org = "acme"
+store = "s1"
+id = "k1"
+[database]
+path = "station.db"
+[kiosk]
+enabled = false
+[vision]
+enabled = false
+[sync]
+enabled = false
+{extra}
+""", encoding="utf-8")
+    return path
+
+
+def test_run_for_a_while_with_nothing_to_start_prints_the_report(tmp_path):
+    path = _quiet_config(tmp_path)
+    result = run_cli("run", "--config", path, "--for", "0.5")
+    assert result.returncode == 0, result.stderr
+    assert "CX Station acme/s1/k1: starting" in result.stdout
+    assert "CX report  acme/s1/k1" in result.stdout
+
+
+@pytest.mark.skipif(find_mosquitto() is None, reason="Debian package mosquitto not installed")
+def test_run_stops_its_children_on_sigterm(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = _quiet_config(tmp_path, f"[broker]\nmanaged = true\nport = {port}\n")
+    proc = subprocess.Popen([sys.executable, "-m", "station.cli", "run", "--config", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        pid = None
+        deadline = time.monotonic() + 30
+        while pid is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            m = re.search(r"started broker \(pid (\d+)\)", line)
+            pid = int(m.group(1)) if m else None
+        assert pid, "the broker was not started"
+        time.sleep(0.5)
+        assert Path(f"/proc/{pid}").exists()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "CX report" in out
+    # the child is gone (not merely a zombie: its parent reaped it before exiting)
+    assert not Path(f"/proc/{pid}").exists()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
