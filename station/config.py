@@ -138,7 +138,7 @@ class VisionSection:
     loop: bool = _rule(False, doc="restart a video file at its end (demo)")
     fps_cap: float = _rule(15.0, min=1, max=120)
     threads: int = _rule(2, min=1, max=64)
-    models_dir: Path = _rule(Path("../models"), path=True)
+    models_dir: Path = _rule(Path("/var/lib/cx-station/models"), path=True)
     person_detector: str = _rule("default")
     detect_every: int = _rule(1, min=1, max=30, doc="run the person detector every k-th frame")
     faces: bool = _rule(True, doc="estimate age bracket and gender per track")
@@ -199,12 +199,12 @@ class SyncSection:
 @dataclass(frozen=True)
 class HqSection:
     enabled: bool = _rule(False, doc="run an HQ receiver on this box (demo / single-site)")
-    database: Path = _rule(Path("hq.db"), path=True)
+    database: Path = _rule(Path("/var/lib/cx-station/hq.db"), path=True)
     broker_host: str = _rule("127.0.0.1")
     broker_port: int = _rule(1883, min=1, max=65535)
     client_id: str = _rule("cx-hq-1")
     shared_group: str = _rule("hq", pattern=_ID)
-    report_path: Path = _rule(Path("hq-report.html"), path=True)
+    report_path: Path = _rule(Path("/var/lib/cx-station/hq-report.html"), path=True)
     tls: bool = _rule(False)
     ca_file: Path | None = _rule(None, path=True)
     credentials_file: Path | None = _rule(None, path=True)
@@ -214,7 +214,7 @@ class HqSection:
 class BrokerSection:
     managed: bool = _rule(False, doc="`cx-station run` starts its own local mosquitto")
     port: int = _rule(1883, min=1, max=65535)
-    data_dir: Path = _rule(Path("mosquitto"), path=True)
+    data_dir: Path = _rule(Path("/var/lib/cx-station/mosquitto"), path=True)
     max_queued_messages: int = _rule(1_000_000, min=0)
 
 
@@ -279,7 +279,7 @@ def load_config(path: str | Path) -> Config:
 
 
 def parse_config(raw: dict, base_dir: Path) -> Config:
-    config = _build(Config, raw, "", base_dir)
+    config = _resolve_defaults(_build(Config, raw, "", base_dir), base_dir)
     vision = config.vision
     if vision.camera_kind == "file" and not Path(vision.camera).expanduser().is_absolute():
         camera = os.path.normpath(base_dir / Path(vision.camera))
@@ -358,6 +358,18 @@ def _convert(hint, value, key: str, meta, base_dir: Path):
         p = Path(value).expanduser()
         return Path(os.path.normpath(p if p.is_absolute() else base_dir / p))
     raise TypeError(f"config type {hint!r} at {key} is not supported")  # programming error
+
+
+def _resolve_defaults(obj, base_dir: Path):
+    """Relative default paths (e.g. broker.data_dir) are relative to the config file too."""
+    changes = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            changes[f.name] = _resolve_defaults(value, base_dir)
+        elif isinstance(value, Path) and not value.is_absolute():
+            changes[f.name] = Path(os.path.normpath(base_dir / value))
+    return dataclasses.replace(obj, **changes) if changes else obj
 
 
 def _join(path: str, name: str) -> str:
