@@ -5,12 +5,16 @@
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-from station.store import Store
-from station_testlib import STATION, demo_text
+# The helpers beside this file import as `station_testlib` under any --import-mode.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from station.store import Store  # noqa: E402
+from station_testlib import STATION, demo_text  # noqa: E402
 
 
 @pytest.fixture
