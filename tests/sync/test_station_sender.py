@@ -1,0 +1,146 @@
+"""cx-sync end to end against real mosquitto (sync/station_sender.py)."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from station.config import load_config
+from station.store import Response, Store
+from sync.station_sender import Sender
+from sync_testlib import add_events, hq_count, hq_rows, wait_until, write_config
+
+STATION = "acme/s1/k1"
+
+
+class Observer:
+    """A plain subscriber that records every message under the prefix (a tap on the wire)."""
+
+    def __init__(self, broker, topic="cx/v1/#"):
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="observer")
+        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload,
+                                                                        m.retain))
+        self.client.connect(broker.host, broker.port)
+        self.client.subscribe(topic, qos=1)
+        self.client.loop_start()
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def on(self, suffix):
+        return [m for m in self.messages if m[0].endswith("/" + suffix)]
+
+
+def run_sender(config):
+    store = Store.open(config)
+    sender = Sender(config, store)
+    stop = threading.Event()
+    thread = threading.Thread(target=sender.run, args=(stop,), daemon=True)
+    thread.start()
+    return sender, store, stop, thread
+
+
+@pytest.mark.parametrize("version", ["3.1.1", "5"])
+def test_responses_reach_hq_once_and_hq_ack_marks_the_outbox(tmp_path, broker, services,
+                                                            version):
+    cfg = write_config(tmp_path / "station.toml", broker,
+                       sync={"mqtt_version": version, "health_interval_s": 1,
+                             "ack_timeout_s": 2})
+    store = Store.open(load_config(cfg))
+    for nps in range(11):
+        store.append_response(Response(nps=nps, csat=3))
+    services("hq", cfg)
+    services("sync", cfg)
+    wait_until(lambda: store.outbox_status()["pending"] == 0, 30, message="HQ's ack")
+    rows = hq_rows(tmp_path / "hq.db")
+    last = store.outbox_status()["last_seq"]          # 11 responses + 7 detractor cases
+    assert last == 18
+    assert (rows["count"], rows["min"], rows["max"], rows["gaps"]) == (18, 1, 18, [])
+    assert rows["acked_seq"] == 18 and rows["status"] == "online"
+
+
+def test_puback_alone_never_marks_a_row_delivered(tmp_path, broker):
+    cfg = write_config(tmp_path / "station.toml", broker, sync={"ack_timeout_s": 1})
+    config = load_config(cfg)
+    sender, store, stop, thread = run_sender(config)
+    try:
+        add_events(store, 50)
+        wait_until(lambda: sender.stats["published_events"] >= 50, 10, message="publish")
+        time.sleep(1.0)                                # PUBACKs are in; no HQ is listening
+        assert store.outbox_status()["pending"] == 50
+        assert sender.stats["rewinds"] >= 1            # it kept trying from HQ's mark (0)
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_small_backlog_goes_singly_and_large_backlog_in_bounded_batches(tmp_path, broker):
+    cfg = write_config(tmp_path / "station.toml", broker,
+                       sync={"batch_threshold": 100, "batch_max_events": 50,
+                             "batch_max_bytes": 8192, "ack_timeout_s": 60})
+    config = load_config(cfg)
+    observer = Observer(broker)
+    store = Store.open(config)
+    add_events(store, 20)
+    sender, _, stop, thread = run_sender(config)
+    try:
+        wait_until(lambda: len(observer.on("traffic")) >= 20, 10, message="singles")
+        assert observer.on("batch") == []
+        add_events(store, 2000)
+        wait_until(lambda: sum(len(json.loads(p)) for _, p, _ in observer.on("batch")) +
+                   len(observer.on("traffic")) >= 2020, 20, message="batches")
+    finally:
+        stop.set()
+        thread.join(10)
+        observer.close()
+    batches = [json.loads(p) for _, p, _ in observer.on("batch")]
+    assert batches and all(len(b) <= 50 for b in batches)
+    assert all(len(p) <= 8192 for _, p, _ in observer.on("batch"))
+    for batch in batches:                               # consecutive seqs inside a batch
+        seqs = [e["seq"] for e in batch]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+
+
+def test_status_is_retained_online_then_offline_by_last_will_on_sigkill(tmp_path, broker,
+                                                                     services):
+    cfg = write_config(tmp_path / "station.toml", broker, sync={"health_interval_s": 1})
+    sync = services("sync", cfg)
+    observer = Observer(broker, "cx/v1/acme/s1/k1/+")
+    try:
+        wait_until(lambda: any(p == b"online" for _, p, _ in observer.on("status")), 15,
+                   message="birth")
+        wait_until(lambda: observer.on("health"), 15, message="health")
+        health = json.loads(observer.on("health")[-1][1])
+        for key in ("backlog", "oldest_unacked_age_s", "last_acked_seq", "disk_free_bytes",
+                    "versions"):
+            assert key in health
+        sync.kill()
+        wait_until(lambda: observer.on("status")[-1][1] == b"offline", 15, message="will")
+    finally:
+        observer.close()
+    late = Observer(broker, "cx/v1/acme/s1/k1/status")   # a newcomer sees the retained value
+    try:
+        wait_until(lambda: late.messages, 5, message="retained status")
+        assert late.messages[-1][1:] == (b"offline", True)
+    finally:
+        late.close()
+
+
+def test_new_events_are_not_blocked_behind_a_large_backlog(tmp_path, broker, services):
+    cfg = write_config(tmp_path / "station.toml", broker, sync={"ack_timeout_s": 2})
+    store = Store.open(load_config(cfg))
+    add_events(store, 30_000)
+    services("hq", cfg)
+    services("sync", cfg)
+    wait_until(lambda: hq_count(tmp_path / "hq.db") > 0, 30, message="drain starts")
+    store.append_response(Response(nps=10))
+    seq = store.outbox_status()["last_seq"]
+    wait_until(lambda: hq_rows(tmp_path / "hq.db")["acked_seq"] >= seq, 60,
+               message="the new response behind 30 000 events")
+    wait_until(lambda: store.outbox_status()["pending"] == 0, 10, message="station marks")
