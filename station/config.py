@@ -274,6 +274,8 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError("<file>", f"{path} is not UTF-8 text ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("<file>", f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:          # a directory, no permission, an I/O error
+        raise ConfigError("<file>", f"{path} cannot be read: {exc.strerror or exc}") from None
     config = parse_config(raw, base_dir=path.resolve().parent)
     return dataclasses.replace(config, source=path.resolve())
 

@@ -140,6 +140,13 @@ def test_missing_file_is_rejected(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_directory_instead_of_a_file_is_rejected(tmp_path):
+    result = run_cli("config", "check", tmp_path)
+    assert result.returncode == 2
+    assert "<file>" in result.stderr and "cannot be read" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("path", [DEMO, EXAMPLE], ids=["demo", "example"])
 def test_shipped_configs_pass_config_check(path):
     result = run_cli("config", "check", path, cwd="/")
