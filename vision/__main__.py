@@ -149,6 +149,7 @@ def _idle(stop: _Stop, notify) -> int:
 
 
 def cmd_run(args) -> int:
+    stop = _Stop()                         # first, so an early SIGTERM is a clean stop too
     from station import notify
     from station.config import ConfigError, load_config
     from station.store import Store, StoreError
@@ -161,7 +162,6 @@ def cmd_run(args) -> int:
         return 2
     logging.basicConfig(level=config.logging.level,
                         format="%(asctime)s cx-vision %(levelname)s %(message)s")
-    stop = _Stop()
     vision = config.vision
     if not vision.enabled:
         log.info("vision is disabled in %s ([vision] enabled = false); idling", config.source)

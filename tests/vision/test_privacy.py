@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_vision_cli import wait_for_health  # noqa: E402
 
 MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF8": "GIF",
          b"RIFF": "RIFF/AVI", b"\x93NUMPY": "numpy array", b"\x1aE\xdf\xa3": "Matroska/WebM",
@@ -56,7 +58,9 @@ def test_service_and_analyze_write_no_image_data(pets_video, person_detector, sc
                              str(config_for(work, pets_video))], cwd=work, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        time.sleep(6)
+        wait_for_health(work / "station.db", lambda h: h.get("fps", 0) > 0 and
+                        h.get("open_visits", 0) > 0)
+        time.sleep(2)
         assert proc.poll() is None
         proc.send_signal(signal.SIGTERM)
         log, _ = proc.communicate(timeout=20)
@@ -93,9 +97,7 @@ def test_service_and_analyze_write_no_image_data(pets_video, person_detector, sc
                     assert not isinstance(value, bytes), f"binary blob in {table}"
                     assert len(raw) <= MAX_DB_VALUE, f"{len(raw)}-byte value in {table}"
                     assert image_markers(raw) == []
-    health = json.loads(db.execute(
-        "SELECT data FROM health WHERE component='vision'").fetchone()[0])
-    assert health["last_frame"] is not None and health["fps"] > 0    # it really ran
+    assert db.execute("SELECT count(*) FROM visits").fetchone()[0] > 0   # it really ran
     assert rows > 0
 
 

@@ -27,6 +27,22 @@ def start_service(config, tmp_path):
                             stderr=subprocess.STDOUT, text=True)
 
 
+def wait_for_health(db_path, ok=lambda health: True, timeout_s=90.0):
+    """The service's latest health snapshot once `ok` accepts it (start-up is slow under load)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if db_path.exists():
+            try:
+                row = sqlite3.connect(db_path).execute(
+                    "SELECT data FROM health WHERE component='vision'").fetchone()
+            except sqlite3.OperationalError:
+                row = None
+            if row and ok(json.loads(row[0])):
+                return json.loads(row[0])
+        time.sleep(0.2)
+    raise AssertionError("the service wrote no matching health row in time")
+
+
 def write_config(tmp_path, camera, **vision):
     extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in vision.items())
     path = tmp_path / "station.toml"
@@ -85,7 +101,9 @@ def test_run_without_a_camera_says_so_once_and_idles_until_stopped(tmp_path, cam
     config = write_config(tmp_path, camera)
     proc = start_service(config, tmp_path)
     try:
-        time.sleep(3.0)
+        health = wait_for_health(tmp_path / "station.db")
+        assert health["last_frame"] is None
+        time.sleep(2.0)
         assert proc.poll() is None, proc.stdout.read()           # still up, not crash-looping
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=10)
@@ -95,6 +113,3 @@ def test_run_without_a_camera_says_so_once_and_idles_until_stopped(tmp_path, cam
     messages = [line for line in out.splitlines() if "no camera" in line]
     assert len(messages) == 1, out
     assert "[vision] camera" in messages[0] and "RTSP" in messages[0]
-    health = sqlite3.connect(tmp_path / "station.db").execute(
-        "SELECT data FROM health WHERE component='vision'").fetchone()
-    assert json.loads(health[0])["last_frame"] is None
