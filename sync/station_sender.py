@@ -131,6 +131,7 @@ class Sender:
                 notify.watchdog()
         finally:
             self.close()
+            log.info("stopped: %s", json.dumps(self.stats))
 
     def close(self) -> None:
         if self._connected:

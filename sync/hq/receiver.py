@@ -103,6 +103,7 @@ class Receiver:
             self.client.disconnect()
             self.client.loop_stop()
             self.db.close()
+            log.info("stopped: %s", json.dumps(self.stats))
 
     def step(self) -> None:
         with self._cond:
