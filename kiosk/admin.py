@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import html
 import logging
+import threading
 import time
 from datetime import datetime
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
                                QWidget)
 
-from kiosk.dashboard import PERIODS, Dashboard, Figures
+from kiosk.dashboard import DWELL_EDGES_MIN, PERIODS, Dashboard, Figures
 from kiosk.keyboard import OnScreenKeyboard
 from kiosk.writer import DB_ERRORS
+from station.store import Store
 
 log = logging.getLogger("kiosk.admin")
 pg.setConfigOptions(antialias=False, background="w", foreground="#16181d")
@@ -80,8 +81,12 @@ class BarChart(QWidget):
 
 
 class AdminScreen(QWidget):
+    """The dashboard page. `refresh()` reads and draws at once (opening, period buttons);
+    the automatic refresh reads on a worker thread with its own connection, so a shopper's
+    tap on the same process is never queued behind the dashboard's queries."""
     closed = Signal()
     exit_requested = Signal()
+    _ready = Signal(object, float)               # Figures | Exception, start time (worker)
 
     def __init__(self, config, strings, writer, parent=None):
         super().__init__(parent)
@@ -91,6 +96,10 @@ class AdminScreen(QWidget):
         self.period = "today"
         self.figures: Figures | None = None
         self.last_refresh_ms: float | None = None
+        self.dashboard = Dashboard(config)
+        self._busy = threading.Lock()             # one reader of the dashboard at a time
+        self._worker_store = None
+        self._ready.connect(self._on_ready)
         self.store_name = config.station.name or config.station.store
 
         self.title = _text("figure")
@@ -184,7 +193,7 @@ class AdminScreen(QWidget):
         # New cases show up on their own while the manager keeps the dashboard open.
         self.auto_refresh = QTimer(self)
         self.auto_refresh.setInterval(AUTO_REFRESH_S * 1000)
-        self.auto_refresh.timeout.connect(self.refresh)
+        self.auto_refresh.timeout.connect(self.refresh_in_background)
 
     def showEvent(self, event):
         self.auto_refresh.start()
@@ -194,6 +203,12 @@ class AdminScreen(QWidget):
         self.auto_refresh.stop()
         super().hideEvent(event)
 
+    def close_connections(self) -> None:
+        with self._busy:
+            if self._worker_store is not None:
+                self._worker_store.close()
+                self._worker_store = None
+
     # -- actions ---------------------------------------------------------------------------
     def set_period(self, period: str) -> None:
         self.period = period
@@ -201,22 +216,60 @@ class AdminScreen(QWidget):
         self.refresh()
 
     def refresh(self) -> bool:
-        """Re-read every figure for the current period; False when the DB cannot be read."""
+        """Re-read every figure for the current period now; False when the DB cannot be read."""
         start = time.perf_counter()
-        store = self.writer.store
-        try:
-            if store is None:
-                raise OSError(self.writer.last_error or "not open")
-            self.figures = Dashboard(self.config, store).figures(self.period)
-        except DB_ERRORS as exc:
-            log.error("admin refresh failed: %s", exc)
-            self.error.setText(self.strings.get(self.lang, "admin.unavailable", reason=str(exc)))
+        with self._busy:
+            store = self.writer.store
+            try:
+                if store is None:
+                    raise OSError(self.writer.last_error or "not open")
+                figures = self.dashboard.figures(store, self.period)
+            except DB_ERRORS as exc:
+                figures = exc
+        return self._on_ready(figures, start)
+
+    def refresh_in_background(self) -> bool:
+        """Read on a worker thread and draw when done; False if a read is still running."""
+        if not self._busy.acquire(blocking=False):
+            return False
+        start = time.perf_counter()
+        period = self.period
+
+        def work():
+            try:
+                if self._worker_store is None:
+                    self._worker_store = Store.open(self.config)
+                figures = self.dashboard.figures(self._worker_store, period)
+            except DB_ERRORS as exc:
+                if self._worker_store is not None:
+                    self._worker_store.close()
+                    self._worker_store = None
+                figures = exc
+            finally:
+                self._busy.release()
+            self._ready.emit(figures, start)
+
+        threading.Thread(target=work, name="dashboard-refresh", daemon=True).start()
+        return True
+
+    def _on_ready(self, figures, start: float) -> bool:
+        if isinstance(figures, Exception):
+            log.error("admin refresh failed: %s", figures)
+            self.error.setText(self.strings.get(self.lang, "admin.unavailable",
+                                                reason=str(figures)))
             self.error.show()
             return False
+        self.figures = figures
         self.error.hide()
         self.render()
         self.last_refresh_ms = (time.perf_counter() - start) * 1000
         return True
+
+    def on_committed(self, response, case_id) -> None:
+        """A response saved late (after a DB outage) may belong to a day already summed."""
+        today = self.dashboard.period_bounds("today")[0]
+        if response.ts < today:
+            self.dashboard.invalidate(response.ts)
 
     def resolve_selected(self) -> None:
         item = self.case_list.currentItem()
@@ -224,7 +277,8 @@ class AdminScreen(QWidget):
         if item is None or not note or self.writer.store is None:
             return
         try:
-            self.writer.store.resolve_case(item.data(Qt.UserRole), note)
+            case = self.writer.store.resolve_case(item.data(Qt.UserRole), note)
+            self.dashboard.invalidate(case.opened_at)
         except DB_ERRORS as exc:
             log.error("could not resolve case: %s", exc)
             self.error.setText(self.strings.get(self.lang, "admin.unavailable", reason=str(exc)))
@@ -306,11 +360,12 @@ class AdminScreen(QWidget):
                                             ticks=[(h, f"{h:02d}") for h in hours[::3]])
         else:
             self.charts["traffic"].set_bars([], [], empty_text=no_camera)
-        if f.dwell_minutes:
-            edges = [0, 1, 2, 5, 10, 20, 30, 60]
-            counts, _ = np.histogram(np.clip(f.dwell_minutes, 0, 59.99), bins=edges)
+        if any(f.dwell_counts):
+            edges = DWELL_EDGES_MIN
             ticks = [(i, f"{a}–{b}") for i, (a, b) in enumerate(zip(edges, edges[1:]))]
-            self.charts["dwell"].set_bars(range(len(counts)), counts.tolist(), ticks=ticks)
+            ticks[-1] = (len(edges) - 2, f"{edges[-2]}+")
+            self.charts["dwell"].set_bars(range(len(f.dwell_counts)), f.dwell_counts,
+                                          ticks=ticks)
         else:
             self.charts["dwell"].set_bars([], [], empty_text=no_camera)
 

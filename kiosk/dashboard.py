@@ -1,20 +1,28 @@
 """The figures behind the admin screen, for one period, from the store's aggregate queries.
 
-    figures = Dashboard(config, store).figures("7d")
+    dashboard = Dashboard(config)
+    figures = dashboard.figures(store, "7d")
     figures.nps.shown, figures.nps.nps, figures.nps.reason     # hidden below min_n, with why
 
-No Qt here: the screen only draws what this returns. KPI maths is `station.kpi`'s.
+Closed days do not change, so their per-day summaries are kept in memory and a refresh
+reads only today's rows (plus any day marked with `invalidate`, e.g. after a late commit or
+a case resolved). The first look at 30 days pays for the scan once. No Qt here: the screen
+only draws what this returns. KPI maths is `station.kpi`'s.
 """
 from __future__ import annotations
 
 import shutil
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from station import kpi
 
 PERIODS = {"today": 0, "7d": 6, "30d": 29}      # whole local days before today
+DWELL_EDGES_MIN = [0, 1, 2, 5, 10, 20, 30, 60]
+DAY = 86400
 
 
 @dataclass
@@ -30,7 +38,7 @@ class Figures:
     entries: int
     participation: float | None
     traffic_by_hour: dict[int, int]
-    dwell_minutes: list[float]
+    dwell_counts: list[int]
     visitor_mix: dict[tuple, int | None]
     nps_by_age: dict[str, kpi.NpsResult]
     open_cases: list
@@ -42,15 +50,43 @@ class Figures:
     disk_free_bytes: int | None
     timings_ms: dict = field(default_factory=dict)
 
-    @property
-    def has_camera_data(self) -> bool:
-        return bool(self.entries or self.dwell_minutes or self.visitor_mix)
+
+@dataclass
+class DaySummary:
+    """Everything the dashboard needs from one local day's responses and cases."""
+    by_age: dict = field(default_factory=dict)          # age bracket ('' = unknown) -> 11 counts
+    csat: Counter = field(default_factory=Counter)
+    ces: Counter = field(default_factory=Counter)
+    totals: Counter = field(default_factory=Counter)     # responses, complete, no_presence, linked
+    cases_opened: int = 0
+    cases_resolved: int = 0
+    handling_s: list = field(default_factory=list)
+
+    def add(self, other: "DaySummary") -> None:
+        for age, scores in other.by_age.items():
+            row = self.by_age.setdefault(age, [0] * 11)
+            for i, n in enumerate(scores):
+                row[i] += n
+        self.csat.update(other.csat)
+        self.ces.update(other.ces)
+        self.totals.update(other.totals)
+        self.cases_opened += other.cases_opened
+        self.cases_resolved += other.cases_resolved
+        self.handling_s += other.handling_s
 
 
 class Dashboard:
-    def __init__(self, config, store):
+    def __init__(self, config):
         self.config = config
-        self.store = store
+        self._days: dict[int, DaySummary] = {}
+        self._dirty: set[int] = set()
+        self._lock = threading.Lock()
+
+    def invalidate(self, ts: float) -> None:
+        """Something changed on the local day of `ts`: read that day again next time."""
+        offset = datetime.fromtimestamp(ts, self.config.tz).utcoffset().total_seconds()
+        with self._lock:
+            self._dirty.add(int((ts + offset) // DAY))
 
     def period_bounds(self, period: str, now: float | None = None) -> tuple[float, float, float]:
         """(since, until, utc offset) for a period that starts at local midnight."""
@@ -60,26 +96,58 @@ class Dashboard:
                                                                    microsecond=0)
         return start.timestamp(), now + 1, start.utcoffset().total_seconds()
 
-    def figures(self, period: str, now: float | None = None) -> Figures:
+    def _summaries(self, store, since: float, until: float, offset: float, t) -> DaySummary:
+        """Closed days from the cache (reading the missing ones once), today live."""
+        first, today = int((since + offset) // DAY), int((until - 1 + offset) // DAY)
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+            for day in dirty:
+                self._days.pop(day, None)
+        missing = [d for d in range(first, today) if d not in self._days]
+        if missing:
+            read = self._read_days(store, missing[0] * DAY - offset, today * DAY - offset,
+                                   offset, t)
+            for d in range(missing[0], today):
+                self._days[d] = read.get(d, DaySummary())
+        for d in [d for d in self._days if d < today - max(PERIODS.values()) - 1]:
+            del self._days[d]                          # older than any period shows
+        total = DaySummary()
+        for d in range(first, today):
+            total.add(self._days[d])
+        for summary in self._read_days(store, max(since, today * DAY - offset), until, offset,
+                                       t).values():
+            total.add(summary)
+        return total
+
+    def _read_days(self, store, since, until, offset, t) -> dict[int, DaySummary]:
+        days: dict[int, DaySummary] = {}
+        for row in t("responses", store.response_day_summary, since, until, offset):
+            day = days.setdefault(row["day"], DaySummary())
+            day.add(DaySummary(by_age={row["age_bracket"] or "": row["scores"]},
+                               csat=Counter({k: v for k, v in row["csat"].items() if v}),
+                               ces=Counter({k: v for k, v in row["ces"].items() if v}),
+                               totals=Counter({k: row[k] for k in ("responses", "complete",
+                                                                   "no_presence", "linked")})))
+        for d, c in t("cases", store.case_day_summary, since, until, offset).items():
+            day = days.setdefault(d, DaySummary())
+            day.cases_opened += c["opened"]
+            day.cases_resolved += c["resolved"]
+            day.handling_s += c["handling_s"]
+        return days
+
+    def figures(self, store, period: str, now: float | None = None) -> Figures:
         since, until, offset = self.period_bounds(period, now)
-        store, privacy, t = self.store, self.config.privacy, _Timer()
-        counts = t("scores", store.score_counts, since, until)
-        totals = t("totals", store.response_totals, since, until)
-        csat = kpi.csat_from_counts(t("csat", store.answer_counts, "csat", since, until))
-        ces = kpi.ces_from_counts(t("ces", store.answer_counts, "ces", since, until))
+        privacy, t = self.config.privacy, _Timer()
+        s = self._summaries(store, since, until, offset, t)
+        counts = [sum(col) for col in zip(*s.by_age.values())] if s.by_age else [0] * 11
+        totals = {k: s.totals.get(k, 0) for k in ("responses", "complete", "no_presence",
+                                                  "linked")}
         entries = t("entries", store.entries, since, until)["entries"]
         by_hour = {int(h): n for h, n in t("traffic", store.entries_by_hour, since, until,
                                            offset).items()}
-        visits = t("visits", store.visit_rows, since, until)
+        dwell = t("dwell", store.dwell_counts, since, until, [m * 60 for m in DWELL_EDGES_MIN])
         mix = kpi.suppress_small_cells(t("mix", store.visitor_mix, since, until), privacy.k_floor)
-        by_age: dict[str, list[int]] = {}
-        for (age, _gender), scores in t("by_visitor", store.scores_by_visitor, since,
-                                        until).items():
-            row = by_age.setdefault(age or "", [0] * 11)
-            for i, n in enumerate(scores):
-                row[i] += n
-        cases = t("cases", store.cases, since, until, True, 50)
-        case_totals = t("case_totals", store.case_totals, since, until)
+        open_cases = t("open_cases", store.cases, since, until, True, 50)
         health = t("health", store.health)
         outbox = t("outbox", store.outbox_status)
         try:
@@ -89,16 +157,16 @@ class Dashboard:
         return Figures(
             period=period, since=since, until=until,
             nps=kpi.nps_from_counts(counts, privacy.min_n), score_counts=counts,
-            csat=csat, ces=ces, totals=totals, entries=entries,
+            csat=kpi.csat_from_counts(dict(s.csat)), ces=kpi.ces_from_counts(dict(s.ces)),
+            totals=totals, entries=entries,
             participation=kpi.participation_rate(totals["responses"], entries),
-            traffic_by_hour=by_hour,
-            dwell_minutes=[(v["left_at"] - v["entered_at"]) / 60 for v in visits],
-            visitor_mix=mix,
+            traffic_by_hour=by_hour, dwell_counts=dwell, visitor_mix=mix,
             nps_by_age={age: kpi.nps_from_counts(c, privacy.min_n)
-                        for age, c in sorted(by_age.items())},
-            open_cases=cases, case_totals=case_totals,
-            complaint_rate=kpi.complaint_rate(case_totals["opened"], totals["responses"]),
-            handling=kpi.handling_time(case_totals["handling_s"]),
+                        for age, c in sorted(s.by_age.items()) if sum(c)},
+            open_cases=open_cases,
+            case_totals={"opened": s.cases_opened, "resolved": s.cases_resolved},
+            complaint_rate=kpi.complaint_rate(s.cases_opened, totals["responses"]),
+            handling=kpi.handling_time(s.handling_s),
             health=health, outbox=outbox, disk_free_bytes=disk_free, timings_ms=t.ms)
 
 
@@ -113,4 +181,4 @@ class _Timer:
         try:
             return fn(*args)
         finally:
-            self.ms[name] = (time.perf_counter() - start) * 1000
+            self.ms[name] = self.ms.get(name, 0.0) + (time.perf_counter() - start) * 1000

@@ -158,6 +158,55 @@ class Queries:
             row["complete"] = bool(row["complete"])
         return out
 
+    def response_day_summary(self, since: float, until: float,
+                             utc_offset_s: float) -> list[dict]:
+        """Per local day and linked visitor's age bracket, in one pass over the range:
+        score counts 0..10, CSAT 1..5 and CES 1..7 counts, totals. Days are whole-day
+        numbers (local epoch days: ``(ts + utc_offset_s) // 86400``)."""
+        sums = ", ".join([f"sum(r.nps = {i})" for i in range(11)] +
+                         [f"sum(r.csat = {i})" for i in range(1, 6)] +
+                         [f"sum(r.ces = {i})" for i in range(1, 8)])
+        rows = self.db.execute(
+            f"SELECT CAST((r.ts + ?) / 86400 AS INTEGER) AS day, v.age_bracket, {sums}, "
+            f"count(*), sum(r.complete), sum(r.presence = 'no_presence'), "
+            f"sum(r.presence = 'linked') FROM responses r LEFT JOIN visits v "
+            f"ON r.visit_id IS NOT NULL AND v.id = r.visit_id "
+            f"WHERE r.ts >= ? AND r.ts < ? GROUP BY 1, 2", (utc_offset_s, since, until))
+        out = []
+        for day, age, *n in rows:
+            out.append({"day": day, "age_bracket": age, "scores": list(n[0:11]),
+                        "csat": dict(zip(range(1, 6), n[11:16])),
+                        "ces": dict(zip(range(1, 8), n[16:23])), "responses": n[23],
+                        "complete": n[24], "no_presence": n[25], "linked": n[26]})
+        return out
+
+    def case_day_summary(self, since: float, until: float, utc_offset_s: float) -> dict:
+        """Per local day of opening: cases opened, resolved, and the handling times (s)."""
+        out: dict[int, dict] = {}
+        for day, opened, resolved in self.db.execute(
+                "SELECT CAST((opened_at + ?) / 86400 AS INTEGER), count(*), count(resolved_at) "
+                "FROM cases WHERE opened_at >= ? AND opened_at < ? GROUP BY 1",
+                (utc_offset_s, since, until)):
+            out[day] = {"opened": opened, "resolved": resolved, "handling_s": []}
+        for day, duration in self.db.execute(
+                "SELECT CAST((opened_at + ?) / 86400 AS INTEGER), resolved_at - opened_at "
+                "FROM cases WHERE opened_at >= ? AND opened_at < ? AND resolved_at IS NOT NULL",
+                (utc_offset_s, since, until)):
+            out[day]["handling_s"].append(duration)
+        return out
+
+    def dwell_counts(self, since: float, until: float, edges_s: list[float]) -> list[int]:
+        """Visits that ended in the period, counted per visit-length bin [edges[i], edges[i+1]);
+        longer than the last edge goes in the last bin."""
+        cases = " ".join(f"WHEN d < {float(hi)} THEN {i}" for i, hi in enumerate(edges_s[1:]))
+        counts = [0] * (len(edges_s) - 1)
+        for b, n in self.db.execute(
+                f"SELECT CASE {cases} ELSE {len(counts) - 1} END AS b, count(*) FROM "
+                f"(SELECT left_at - entered_at AS d FROM visits WHERE left_at >= ? "
+                f"AND left_at < ?) GROUP BY b", (since, until)):
+            counts[b] = n
+        return counts
+
 
 def _case(row) -> Case:
     i, rid, opened, nps, reasons, comment, resolved, note = row

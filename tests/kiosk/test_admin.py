@@ -78,3 +78,34 @@ def test_period_buttons_change_the_window(qtbot, kiosk):
     assert admin.figures.nps.n == 4 and admin.figures.score_counts[10] == 3
     tap(qtbot, admin.period_buttons["30d"])
     assert admin.figures.nps.n == 4
+
+
+def test_cached_closed_days_match_a_fresh_read_after_late_commits(qtbot, kiosk, config):
+    from kiosk.dashboard import Dashboard
+    window, writer = kiosk
+    now = time.time()
+    for days_ago, scores in ((1, [10, 9, 0]), (3, [8, 2]), (12, [7])):
+        add_responses(writer.store, scores, ts=now - days_ago * 86400)
+    cached = Dashboard(config)
+    before = cached.figures(writer.store, "30d")
+    assert before.nps.n == 6
+    late = Response(nps=1, csat=1, language="vi", ts=now - 3 * 86400)   # waited out an outage
+    writer.submit(late)                       # the window tells its dashboard; do it here too
+    cached.invalidate(late.ts)
+    add_responses(writer.store, [10], ts=now - 30)
+    after, fresh = cached.figures(writer.store, "30d"), Dashboard(config).figures(writer.store,
+                                                                                 "30d")
+    for f in (after, fresh):
+        assert f.score_counts == fresh.score_counts and f.nps.n == 8
+        assert f.csat == fresh.csat and f.case_totals == fresh.case_totals
+    assert after.case_totals["opened"] == 3
+
+
+def test_background_refresh_shows_a_new_case_without_blocking(qtbot, kiosk):
+    window, writer = kiosk
+    admin = open_admin(window)
+    assert admin.case_list.item(0).text() == window.strings.get("en", "admin.cases.none")
+    add_responses(writer.store, [2])
+    assert admin.refresh_in_background()
+    qtbot.waitUntil(lambda: "score 2" in admin.case_list.item(0).text(), timeout=5000)
+    admin.close_connections()
