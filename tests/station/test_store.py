@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tempfile
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from station.store import Crossing, Presence, Response, Store, StoreError, Visit
 from station.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -466,3 +470,102 @@ def test_health_and_settings_round_trip(store):
     store.set_setting("thanks", {"vi": "Cảm ơn"})
     assert store.setting("thanks") == {"vi": "Cảm ơn"}
     assert store.outbox_status()["last_seq"] == 0        # local state, not sent to HQ
+
+
+# -- opening from a config ---------------------------------------------------------------------
+
+def _config(tmp_path, **sections):
+    from station.config import parse_config
+    raw = {"station": {"org": "acme", "store": "hcm-01", "id": "kiosk-1"},
+           "database": {"path": "db/station.db"},
+           "vision": {"kiosk_zone": "kiosk",
+                      "zones": [{"name": "kiosk", "polygon": [[0, 0], [1, 0], [1, 1]]}]},
+           **sections}
+    return parse_config(raw, base_dir=tmp_path)
+
+
+def test_open_from_config_uses_its_path_station_topic_prefix_and_kiosk_zone(tmp_path):
+    config = _config(tmp_path, sync={"topic_prefix": "retail/cx"})
+    store = Store.open(config)
+    assert (tmp_path / "db" / "station.db").exists()
+    _live_camera(store, T0)
+    store.append_response(Response(nps=9, ts=T0))
+    (event,) = store.pending_outbox()
+    assert event.topic == "retail/cx/acme/hcm-01/kiosk-1/response"
+    assert json.loads(event.payload)["station"] == "acme/hcm-01/kiosk-1"
+    assert store.recent_responses(1)[0]["presence"] == "no_presence"     # kiosk zone is used
+    store.close()
+
+
+def test_with_vision_disabled_presence_is_never_claimed(tmp_path):
+    config = _config(tmp_path, vision={"enabled": False, "kiosk_zone": "kiosk", "zones": [
+        {"name": "kiosk", "polygon": [[0, 0], [1, 0], [1, 1]]}]})
+    store = Store.open(config)
+    _live_camera(store, T0)
+    store.append_response(Response(nps=9, ts=T0))
+    assert store.recent_responses(1)[0]["presence"] == "unknown"
+    store.close()
+
+
+# -- property: any sequence of writes keeps the outbox contract ----------------------------------
+
+_ops = st.lists(st.one_of(
+    st.tuples(st.just("response"), st.integers(0, 10)),
+    st.tuples(st.just("resolve"), st.integers(0, 50)),
+    st.tuples(st.just("visits"), st.integers(0, 5)),
+    st.tuples(st.just("crossings"), st.integers(1, 5)),
+    st.tuples(st.just("ack"), st.integers(0, 60)),
+    st.tuples(st.just("rollback"), st.integers(0, 10)),
+    st.tuples(st.just("prune"), st.integers(0, 1)),
+), max_size=30)
+
+
+@settings(max_examples=25, deadline=None)
+@given(_ops)
+def test_property_any_sequence_of_writes_keeps_the_outbox_contract(ops):
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open_path(Path(tmp) / "s.db", station=STATION, synchronous="OFF")
+        clock, cases, acked_upto, pruned = T0, [], 0, False
+        for op, arg in ops:
+            clock += 61
+            if op == "response":
+                case = store.append_response(Response(nps=arg, ts=clock))
+                cases += [case] if case else []
+            elif op == "resolve" and cases:
+                store.resolve_case(cases[arg % len(cases)], "done", at=clock)
+            elif op == "visits":
+                store.append_visits([Visit(entered_at=clock - 5, left_at=clock)
+                                     for _ in range(arg)])
+            elif op == "crossings":
+                store.append_crossings([Crossing(clock + i, "door", "in") for i in range(arg)])
+                store.roll_up_traffic(clock)
+            elif op == "ack":
+                # HQ can only confirm seqs that exist (its mark comes from received events)
+                arg = min(arg, store.outbox_status()["last_seq"])
+                store.mark_acked(arg, at=clock)
+                acked_upto = max(acked_upto, arg)
+            elif op == "rollback":
+                with pytest.raises(KeyError):
+                    with store.transaction():
+                        store.append_response(Response(nps=arg, ts=clock))
+                        raise KeyError
+            elif op == "prune":
+                store.prune(now=clock + 86400 * 10, raw_vision_days=1, acked_outbox_days=arg,
+                            rollup_days=1)
+                pruned = True
+            # pending is exactly everything after the highest ack, in order
+            last = store.outbox_status()["last_seq"]
+            pending = [e.seq for e in store.pending_outbox(limit=10_000)]
+            assert pending == list(range(acked_upto + 1, last + 1))
+        refs = {s for (s,) in store.db.execute(
+            "SELECT outbox_seq FROM responses UNION ALL SELECT opened_seq FROM cases "
+            "UNION ALL SELECT resolved_seq FROM cases WHERE resolved_seq IS NOT NULL "
+            "UNION ALL SELECT outbox_seq FROM visits UNION ALL SELECT outbox_seq FROM traffic")}
+        in_outbox = {s for (s,) in store.db.execute("SELECT seq FROM outbox")}
+        assert in_outbox <= refs                                  # no orphan events ever
+        assert all(s <= acked_upto for s in refs - in_outbox)     # only acked ones pruned
+        if not pruned:
+            outbox_consistency(store.db)
+            assert_seqs_contiguous(store.db)
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        store.close()
