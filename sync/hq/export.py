@@ -18,7 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-from sync.hq.views import HqReadError, open_readonly, parse_when, period_clause
+from sync.hq.views import (HqReadError, open_readonly, parse_when, period_clause,
+                           quiet_broken_pipe)
 
 TYPES = ("response", "case", "traffic", "visit")
 LEADING = ["station", "store", "seq", "event_id", "ts"]
@@ -69,6 +70,9 @@ def run(args) -> int:
             print(f"cx-hq export: {n} {args.type} rows -> {out}", file=sys.stderr)
         else:
             export(db, sys.stdout, args.type, args.format, since, until, args.station)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        return quiet_broken_pipe()
     except OSError as exc:
         print(f"cx-hq export: cannot write: {exc}", file=sys.stderr)
         return 1

@@ -14,7 +14,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from sync.hq.views import HqReadError, open_readonly
+from sync.hq.views import HqReadError, open_readonly, quiet_broken_pipe
 
 
 def add_parser(subparsers) -> None:
@@ -37,10 +37,11 @@ def run(args) -> int:
         stats = collect(db)
     finally:
         db.close()
-    if args.json:
-        print(json.dumps(stats, ensure_ascii=False))
-    else:
-        print(render_text(stats))
+    try:
+        print(json.dumps(stats, ensure_ascii=False) if args.json else render_text(stats),
+              flush=True)
+    except BrokenPipeError:
+        return quiet_broken_pipe()
     return 0
 
 

@@ -126,6 +126,16 @@ def parse_when(text: str | None, tz: ZoneInfo, end: bool = False) -> float | Non
     return moment.timestamp()
 
 
+def quiet_broken_pipe() -> int:
+    """`cx-hq export ... | head`: the reader left. Exit like a killed-by-SIGPIPE process would,
+    without a traceback and without Python's second error when it flushes stdout at exit."""
+    import os
+    import sys
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
+
+
 def period_clause(since: float | None, until: float | None, column: str = "ts_epoch"):
     """SQL condition and parameters for since <= column < until (either bound optional)."""
     parts, params = [], []

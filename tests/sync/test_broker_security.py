@@ -6,6 +6,7 @@ cx-broker.conf and acl with only the paths and the port swapped for a temp dir o
 from __future__ import annotations
 
 import os
+import sys
 import shutil
 import socket
 import ssl
@@ -76,9 +77,8 @@ def test_config(shipped: str, folder: Path, port: int) -> str:
 test_config.__test__ = False     # a helper, not a test
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("secure-broker")
+def start_secure_broker(folder: Path):
+    """PKI, password file and the shipped config in `folder`; returns (info, process)."""
     make_pki(folder)
     passwd = folder / "passwd"
     passwd.touch(mode=0o600)
@@ -91,6 +91,7 @@ def broker(tmp_path_factory):
     conf.write_text(test_config((CONFIG_DIR / "cx-broker.conf").read_text(), folder, port))
     log = open(folder / "mosquitto.log", "wb")
     proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+    log.close()
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -101,14 +102,31 @@ def broker(tmp_path_factory):
                 proc.kill()
                 pytest.fail("mosquitto did not start:\n" + (folder / "mosquitto.log").read_text())
             time.sleep(0.05)
-    yield {"port": port, "ca": folder / "ca.crt", "folder": folder}
+    return {"port": port, "ca": folder / "ca.crt", "folder": folder}, proc
+
+
+def stop_broker(proc) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    log.close()
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    info, proc = start_secure_broker(tmp_path_factory.mktemp("secure-broker"))
+    yield info
+    stop_broker(proc)
+
+
+@pytest.fixture
+def fresh_broker(tmp_path_factory):
+    """A broker of its own: no retained acks left over from other tests."""
+    info, proc = start_secure_broker(tmp_path_factory.mktemp("fresh-broker"))
+    yield info
+    stop_broker(proc)
 
 
 class Client:
@@ -291,3 +309,150 @@ def test_client_rejects_a_broker_certificate_from_another_ca(connect, tmp_path):
     station = connect(STATION, ca=tmp_path / "ca.crt")
     with pytest.raises(ssl.SSLCertVerificationError):
         station.connect(timeout=3)
+
+
+# -- the real services through the secure broker -------------------------------------------------
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _credentials(folder: Path, name: str, username: str) -> Path:
+    path = folder / f"{name}.credentials"
+    path.write_text(f'username = "{username}"\npassword = "{PASSWORDS[username]}"\n')
+    path.chmod(0o600)
+    return path
+
+
+def _station_toml(folder: Path, broker, org, store, station, credentials: Path) -> Path:
+    path = folder / f"{store}-{station}.toml"
+    path.write_text(f"""
+[station]
+org = "{org}"
+store = "{store}"
+id = "{station}"
+[database]
+path = "{folder / (store + '-' + station + '.db')}"
+[vision]
+enabled = false
+[sync]
+broker_host = "127.0.0.1"
+broker_port = {broker['port']}
+tls = true
+ca_file = "{broker['ca']}"
+credentials_file = "{credentials}"
+ack_timeout_s = 2
+health_interval_s = 1
+[hq]
+enabled = true
+database = "{folder / 'hq.db'}"
+broker_host = "127.0.0.1"
+broker_port = {broker['port']}
+tls = true
+ca_file = "{broker['ca']}"
+credentials_file = "{_credentials(folder, 'hq', 'cx-hq')}"
+client_id = "cx-hq-{time.time_ns()}"
+""")
+    return path
+
+
+@pytest.fixture
+def services(tmp_path):
+    procs = []
+
+    def start(module, config):
+        log = open(tmp_path / f"{module}-{len(procs)}.log", "wb")
+        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen([sys.executable, "-m", module, "run", "--config", str(config)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        procs.append((proc, log))
+        return proc
+
+    yield start
+    for proc, log in procs:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _wait(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _hq_rows(folder, sql, params=()):
+    import sqlite3
+    if not (folder / "hq.db").exists():
+        return []
+    try:
+        with sqlite3.connect(folder / "hq.db", timeout=5) as db:
+            return db.execute(sql, params).fetchall()
+    except sqlite3.OperationalError:        # not created yet by the receiver
+        return []
+
+
+def _station(config_path):
+    from station.config import load_config
+    from station.store import Store
+    return Store.open(load_config(config_path))
+
+
+@pytest.mark.slow
+def test_real_cx_sync_and_cx_hq_deliver_through_the_secure_broker(fresh_broker, services,
+                                                                  tmp_path):
+    broker = fresh_broker
+    from station.store import Response
+    org, store_name, station_id = STATION.split("/")
+    config = _station_toml(tmp_path, broker, org, store_name, station_id,
+                           _credentials(tmp_path, "station", STATION))
+    store = _station(config)
+    for i in range(40):
+        store.append_response(Response(nps=i % 11, language="vi"))
+    services("sync.hq", config)
+    services("sync", config)
+    assert _wait(lambda: store.outbox_status()["pending"] == 0), \
+        "HQ's acknowledgement never reached the station"
+    seqs = [s for (s,) in _hq_rows(tmp_path, "SELECT seq FROM events WHERE station = ? "
+                                             "ORDER BY seq", (STATION,))]
+    assert seqs == list(range(1, store.outbox_status()["last_seq"] + 1))
+    assert _wait(lambda: _hq_rows(tmp_path, "SELECT status FROM stations WHERE station = ?",
+                                  (STATION,)) == [("online",)])
+    store.close()
+
+
+@pytest.mark.slow
+def test_station_with_another_stations_credentials_delivers_nothing(fresh_broker, services,
+                                                                   tmp_path):
+    """acme/hn-hk/kiosk-1 configured with acme/hcm-d1/kiosk-1's login: the ACL drops every
+    publish under hn-hk's prefix, its status included; its events stay pending on disk. The
+    real hcm-d1 station, running beside it, is the barrier: once it is fully acknowledged,
+    HQ and broker are demonstrably working."""
+    broker = fresh_broker
+    from station.store import Response
+    credentials = _credentials(tmp_path, "station", STATION)
+    honest = _station_toml(tmp_path, broker, *STATION.split("/"), credentials)
+    impostor = _station_toml(tmp_path, broker, *OTHER.split("/"), credentials)
+    honest_store, impostor_store = _station(honest), _station(impostor)
+    for i in range(20):
+        impostor_store.append_response(Response(nps=10, language="vi"))
+        honest_store.append_response(Response(nps=9, language="vi"))
+    services("sync.hq", honest)
+    services("sync", impostor)
+    services("sync", honest)
+    assert _wait(lambda: honest_store.outbox_status()["pending"] == 0)
+    time.sleep(5)          # > 2 ack timeouts (2 s): the impostor has resent its window by now
+    assert _hq_rows(tmp_path, "SELECT count(*) FROM events WHERE station = ?", (OTHER,)) == [(0,)]
+    assert _hq_rows(tmp_path, "SELECT count(*) FROM stations WHERE station = ?", (OTHER,)) \
+        == [(0,)]
+    assert _hq_rows(tmp_path, "SELECT count(*) FROM events WHERE station = ?", (STATION,)) \
+        == [(20,)]
+    status = impostor_store.outbox_status()
+    assert status["pending"] == 20 and status["last_acked_seq"] is None
+    honest_store.close()
+    impostor_store.close()
