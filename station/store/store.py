@@ -309,8 +309,12 @@ class Store(Queries):
                 "outbox": self.db.execute(
                     "DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?",
                     (now - acked_outbox_days * 86400,)).rowcount,
-                "traffic": self.db.execute("DELETE FROM traffic WHERE minute < ?",
-                                           (now - rollup_days * 86400,)).rowcount,
+                # The newest minute stays: it is roll_up_traffic's high-water mark. Without it
+                # (rollup_days < raw_vision_days, then a quiet spell) the kept raw crossings
+                # would be rolled up again and HQ would get those minutes twice.
+                "traffic": self.db.execute(
+                    "DELETE FROM traffic WHERE minute < ? AND minute < "
+                    "(SELECT max(minute) FROM traffic)", (now - rollup_days * 86400,)).rowcount,
             }
         return counts
 

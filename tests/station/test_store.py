@@ -451,13 +451,26 @@ def test_prune_drops_raw_crossings_only_once_rolled_up(store):
 
 def test_prune_drops_old_presence_and_old_rollups(store):
     store.update_presence([Presence("a", "kiosk", T0, T0 + 10)])
-    store.append_crossings(_crossings(T0, 1, 0))
-    store.roll_up_traffic(T0 + 60)
+    store.append_crossings(_crossings(T0, 1, 0) + _crossings(T0 + 120, 2, 0))
+    store.roll_up_traffic(T0 + 180)
     counts = store.prune(now=T0 + 900 * 86400, raw_vision_days=30, acked_outbox_days=7,
                          rollup_days=800)
     assert counts["presence"] == 1 and counts["traffic"] == 1
-    assert counts["outbox"] == 0                        # the traffic event was never acked
-    assert store.outbox_status()["pending"] == 1
+    # the newest minute is kept as the roll-up's high-water mark
+    assert store.db.execute("SELECT minute FROM traffic").fetchall() == [(T0 + 120,)]
+    assert counts["outbox"] == 0                        # the traffic events were never acked
+    assert store.outbox_status()["pending"] == 2
+
+
+def test_pruned_rollups_are_not_rolled_up_again(store):
+    # rollup_days shorter than raw_vision_days: the raw crossings outlive their roll-up
+    store.append_crossings(_crossings(T0, 3, 1))
+    assert store.roll_up_traffic(T0 + 60) == 1
+    store.prune(now=T0 + 2 * 86400, raw_vision_days=30, acked_outbox_days=7, rollup_days=1)
+    assert store.roll_up_traffic(T0 + 2 * 86400) == 0      # HQ must not get that minute twice
+    assert [e.type for e in store.pending_outbox()] == ["traffic"]
+    store.append_crossings(_crossings(T0 + 2 * 86400, 1, 0))
+    assert store.roll_up_traffic(T0 + 2 * 86400 + 60) == 1
 
 
 # -- status ----------------------------------------------------------------------------------
