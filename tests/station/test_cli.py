@@ -260,3 +260,21 @@ def test_run_stops_its_children_on_sigterm(tmp_path):
     assert not Path(f"/proc/{pid}").exists()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_prune_drops_only_old_acknowledged_events(demo_config):
+    assert run_cli("simulate", "--config", demo_config, "--responses", 40, "--visits", 60,
+                   "--seed", 2).returncode == 0
+    config = load_config(demo_config)
+    store = Store.open(config)
+    last = store.outbox_status()["last_seq"]
+    half = last // 2
+    store.mark_acked(half, at=time.time() - (config.retention.acked_outbox_days + 1) * 86400)
+    store.close()
+    result = run_cli("prune", "--config", demo_config)
+    assert result.returncode == 0, result.stderr
+    assert f"{half} outbox" in result.stdout
+    store = Store.open(config)
+    assert [e.seq for e in store.pending_outbox(limit=10_000)] == list(range(half + 1, last + 1))
+    assert store.table_counts()["responses"] == 40         # survey rows are kept
+    store.close()
