@@ -185,3 +185,28 @@ def test_missing_database_and_bad_dates_are_clear_errors(hq, tmp_path, capsys):
                    "--since", "last tuesday") == 2
     assert "is not a date" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_cx_hq_runs_the_analyst_commands_as_a_process(hq, tmp_path):
+    """The commands are registered on `cx-hq` (python -m sync.hq) and work end to end."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+
+    def cx_hq(*argv):
+        return subprocess.run([sys.executable, "-m", "sync.hq", *argv], capture_output=True,
+                              text=True, env=env, cwd=tmp_path, timeout=120)
+
+    done = cx_hq("report", "--config", str(hq["config"]), "--html", str(tmp_path / "r.html"))
+    assert done.returncode == 0, done.stderr
+    assert cell((tmp_path / "r.html").read_text(encoding="utf-8"), f"nps|{K}") == "+30.0"
+    done = cx_hq("stats", "--config", str(hq["config"]), "--json")
+    assert done.returncode == 0, done.stderr
+    assert {s["station"] for s in json.loads(done.stdout)["stations"]} >= {f"{K}/kiosk-1"}
+    done = cx_hq("export", "--config", str(hq["config"]), "--type", "response", "--format",
+                 "jsonl", "--station", K)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 100
