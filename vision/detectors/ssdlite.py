@@ -57,12 +57,17 @@ def ssd_anchors(feature_maps: list[tuple[int, int]], input_hw: tuple[int, int]) 
 
 
 class SSDLitePersonDetector:
-    """Person boxes from SSDLite-MobileNetV2; `input_size` (w, h) sets the speed/recall trade."""
+    """Person boxes from SSDLite-MobileNetV2; `input_size` (w, h) sets the speed/recall trade.
+
+    The default score threshold is low (0.1) on purpose: a ByteTrack-style tracker splits boxes
+    into confident and low-score ones itself and uses the low ones to keep occluded people.
+    For counting straight from detections use ~0.3 (see bench/detectors.py operating points).
+    """
 
     name = "ssdlite"
 
     def __init__(self, model_path: Path, threads: int = 2, input_size: tuple[int, int] = (400, 300),
-                 score_threshold: float = 0.4, iou_threshold: float = 0.5):
+                 score_threshold: float = 0.1, iou_threshold: float = 0.5):
         model_path = Path(model_path)
         if not model_path.is_file():
             raise FileNotFoundError(f"person model not found: {model_path}; run `cx-station models fetch`")

@@ -1,0 +1,132 @@
+"""Gender and age accuracy of vision/faces on the FairFace-540 set (9 age groups x 2 genders x 30).
+
+    .venv/bin/python bench/faces_accuracy.py [--json] [--limit N] [--threads 2]
+
+Each image goes through the same path a still photo takes (`analyze_image`: CenterFace, 5-point
+alignment, age + gender networks); the largest face is scored (FairFace crops centre the
+labelled face and make it the largest). Reported:
+- face found rate; gender accuracy over images with a face, and over all images (no face = wrong);
+- age-group accuracy: the expected age falls in the labelled FairFace group (0-2, 3-9, 10-19,
+  20-29, ..., 60-69, 70+), exact and within one neighbouring group;
+- age error: distance in years from the expected age to the labelled group's interval (0 when
+  inside; 70+ is taken as 70-90) and to its midpoint;
+- per-group breakdown and ms per face (detection on the 448 px photo, alignment, both networks),
+  which is not the in-pipeline cost (there CenterFace runs on a 128-160 px head crop).
+With --json the last stdout line is one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vision.faces.analyzer import FaceEngine, analyze_image  # noqa: E402
+
+FAIRFACE = ROOT.parent / "shared" / "data" / "fairface-540"
+GROUPS = {"0-2": (0, 2), "3-9": (3, 9), "10-19": (10, 19), "20-29": (20, 29), "30-39": (30, 39),
+          "40-49": (40, 49), "50-59": (50, 59), "60-69": (60, 69), "70+": (70, 90)}
+ORDER = list(GROUPS)
+
+
+def group_of(age: float) -> str:
+    a = round(age)
+    for name, (lo, hi) in GROUPS.items():
+        if lo <= a <= hi:
+            return name
+    return "70+"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--models-dir", default=str(ROOT / "models"))
+    args = parser.parse_args(argv)
+
+    labels = FAIRFACE / "labels.csv"
+    if not labels.is_file():
+        print(f"FairFace-540 not found at {FAIRFACE}", file=sys.stderr)
+        return 2
+    rows = list(csv.DictReader(labels.open()))[: args.limit]
+    engine = FaceEngine(Path(args.models_dir), threads=args.threads)
+    analyze_image(cv2.imread(str(FAIRFACE / "images" / rows[0]["file"])), engine)  # warm-up
+
+    found = gender_ok = group_ok = group_near = 0
+    interval_err, mid_err, times = [], [], []
+    per_group = {g: {"n": 0, "found": 0, "gender_ok": 0, "group_ok": 0, "mean_age": []} for g in ORDER}
+    per_gender = {g: {"n": 0, "ok": 0} for g in ("female", "male")}
+    for row in rows:
+        image = cv2.imread(str(FAIRFACE / "images" / row["file"]))
+        truth_group, truth_gender = row["age"], row["gender"].lower()
+        stats = per_group[truth_group]
+        stats["n"] += 1
+        per_gender[truth_gender]["n"] += 1
+        t0 = time.perf_counter()
+        faces = analyze_image(image, engine, max_side=448)
+        times.append((time.perf_counter() - t0) * 1000)
+        if not faces:
+            continue
+        face = faces[0]
+        found += 1
+        stats["found"] += 1
+        if face.gender == truth_gender:
+            gender_ok += 1
+            stats["gender_ok"] += 1
+            per_gender[truth_gender]["ok"] += 1
+        predicted = group_of(face.age)
+        distance = abs(ORDER.index(predicted) - ORDER.index(truth_group))
+        group_ok += distance == 0
+        group_near += distance <= 1
+        stats["group_ok"] += distance == 0
+        stats["mean_age"].append(face.age)
+        lo, hi = GROUPS[truth_group]
+        interval_err.append(max(lo - face.age, 0.0, face.age - hi))
+        mid_err.append(abs(face.age - (lo + hi) / 2))
+
+    n = len(rows)
+    summary = {
+        "bench": "faces_accuracy", "dataset": "FairFace-540 (CC BY 4.0, Karkkainen & Joo 2021)",
+        "images": n, "faces_found": found, "face_found_rate": round(found / n, 4),
+        "gender_accuracy": round(gender_ok / max(found, 1), 4),
+        "gender_accuracy_all_images": round(gender_ok / n, 4),
+        "gender_accuracy_by_true_gender": {g: round(v["ok"] / max(v["n"], 1), 4) for g, v in per_gender.items()},
+        "age_group_accuracy": round(group_ok / max(found, 1), 4),
+        "age_group_within_one": round(group_near / max(found, 1), 4),
+        "age_mae_to_interval_years": round(float(np.mean(interval_err)) if interval_err else 0.0, 2),
+        "age_mae_to_midpoint_years": round(float(np.mean(mid_err)) if mid_err else 0.0, 2),
+        "per_group": {g: {"n": v["n"], "found": v["found"],
+                          "gender_acc": round(v["gender_ok"] / max(v["found"], 1), 3),
+                          "group_acc": round(v["group_ok"] / max(v["found"], 1), 3),
+                          "mean_predicted_age": round(float(np.mean(v["mean_age"])), 1) if v["mean_age"] else None}
+                      for g, v in per_group.items()},
+        "ms_per_image_median": round(float(np.median(times)), 1),
+        "threads": args.threads, "cpus": os.cpu_count(), "target_gender_accuracy": 0.93,
+    }
+    print(f"FairFace-540: {found}/{n} faces found")
+    print(f"gender accuracy {summary['gender_accuracy']:.3f} (target 0.93; "
+          f"{summary['gender_accuracy_all_images']:.3f} counting misses as wrong)")
+    print(f"age group accuracy {summary['age_group_accuracy']:.3f}, within one group "
+          f"{summary['age_group_within_one']:.3f}, error to group interval "
+          f"{summary['age_mae_to_interval_years']:.1f} y, to midpoint {summary['age_mae_to_midpoint_years']:.1f} y")
+    for g, v in summary["per_group"].items():
+        print(f"  {g:>6}: n {v['n']:3d} found {v['found']:3d} gender {v['gender_acc']:.2f} "
+              f"group {v['group_acc']:.2f} mean predicted age {v['mean_predicted_age']}")
+    print(f"{summary['ms_per_image_median']:.1f} ms per image (median; 448 px photo, {args.threads} threads)")
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

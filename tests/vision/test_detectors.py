@@ -1,0 +1,139 @@
+"""Person detectors on real PETS 2009 frames (vision/detectors)."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vision.detectors import DEFAULT_DETECTOR, load_person_detector
+from vision.detectors.ssdlite import ssd_anchors
+
+ROOT = Path(__file__).resolve().parents[2]
+PETS = ROOT.parent / "shared" / "data" / "pets2009-s2l1"
+MODELS = ROOT / "models"
+FRAMES = (40, 200, 420, 600, 760)  # 1-based, spread over the clip
+
+
+def _iou(a, b):
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0]); y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2]); y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
+    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
+
+
+@pytest.fixture(scope="module")
+def pets_frames():
+    if not (PETS / "vtest.avi").is_file():
+        pytest.skip(f"PETS clip not present at {PETS}")
+    cap = cv2.VideoCapture(str(PETS / "vtest.avi"))
+    frames, index = {}, 0
+    while len(frames) < len(FRAMES):
+        ok, frame = cap.read()
+        if not ok:
+            break
+        index += 1
+        if index in FRAMES:
+            frames[index] = frame
+    cap.release()
+    rows = np.loadtxt(PETS / "gt.txt", delimiter=",", ndmin=2)
+    gt = {f: np.stack([r[:, 2], r[:, 3], r[:, 2] + r[:, 4], r[:, 3] + r[:, 5]], 1)
+          for f in FRAMES for r in [rows[rows[:, 0] == f]]}
+    return frames, gt
+
+
+@pytest.fixture(scope="module")
+def ssdlite():
+    path = MODELS / "converted" / "ssdlite_mobilenet_v2_pedestrian.onnx"
+    if not path.is_file():
+        pytest.skip(f"{path} missing; run `cx-station models fetch`")
+    return load_person_detector("ssdlite", MODELS, threads=2)
+
+
+def test_default_detector_is_the_measured_choice():
+    assert DEFAULT_DETECTOR == "ssdlite"
+
+
+def test_ssdlite_finds_most_visible_people_with_few_false_boxes(ssdlite, pets_frames):
+    frames, gt = pets_frames
+    matched = n_gt = n_det = 0
+    for index, frame in frames.items():
+        det = ssdlite.detect(frame)
+        det = det[det.confidence >= 0.3]
+        n_gt += len(gt[index]); n_det += len(det)
+        if len(det) and len(gt[index]):
+            m = _iou(gt[index], det.xyxy)
+            from scipy.optimize import linear_sum_assignment
+            r, c = linear_sum_assignment(-m)
+            matched += int((m[r, c] >= 0.5).sum())
+    # Floors well below what bench/detectors.py measures on the whole clip, far above a broken
+    # decoder (wrong anchors or channel order give ~0).
+    print("recall", matched / n_gt, "precision", matched / max(n_det, 1))
+    assert matched / n_gt >= 0.3, (matched, n_gt)
+    assert matched / max(n_det, 1) >= 0.6, (matched, n_det)
+
+
+def test_boxes_are_people_in_frame_pixels(ssdlite, pets_frames):
+    frames, _ = pets_frames
+    det = ssdlite.detect(frames[200])
+    assert len(det) >= 2
+    assert (det.class_id == 0).all()
+    assert (det.xyxy[:, 0] >= 0).all() and (det.xyxy[:, 2] <= 480).all()
+    assert (det.xyxy[:, 1] >= 0).all() and (det.xyxy[:, 3] <= 360).all()
+    assert (det.confidence >= ssdlite.score_threshold).all() and (det.confidence <= 1).all()
+    det = det[det.confidence >= 0.3]
+    # People stand: boxes are taller than wide.
+    assert np.median((det.xyxy[:, 3] - det.xyxy[:, 1]) / (det.xyxy[:, 2] - det.xyxy[:, 0])) > 1.5
+
+
+def test_ssdlite_is_frame_size_agnostic(ssdlite, pets_frames):
+    """The same scene at twice the size gives boxes at twice the coordinates."""
+    frames, _ = pets_frames
+    small = ssdlite.detect(frames[200])
+    big = ssdlite.detect(cv2.resize(frames[200], (960, 720)))
+    small, big = small[small.confidence >= 0.3], big[big.confidence >= 0.2]
+    assert len(small) >= 2
+    assert _iou(small.xyxy * 2, big.xyxy).max(axis=1).min() > 0.8
+
+
+def test_anchor_generator_reproduces_the_graphs_folded_anchors():
+    anchors = ssd_anchors([(19, 19), (10, 10), (5, 5), (3, 3), (2, 2), (1, 1)], (300, 300))
+    assert anchors.shape == (1917, 4)
+    # [ymin, xmin, ymax, xmax] read out of the TensorFlow graph's Concatenate/concat at 300x300.
+    expected = {0: [-0.02368421, -0.02368421, 0.07631579, 0.07631579],
+                1: [-0.04439489, -0.11510557, 0.09702647, 0.16773716],
+                1084: [-0.07374369, -0.19748737, 0.17374368, 0.29748738],
+                1916: [0.01266029, 0.01266029, 0.98733974, 0.98733974]}
+    for i, box in expected.items():
+        cy, cx, h, w = anchors[i]
+        assert np.allclose([cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2], box, atol=1e-5)
+
+
+def test_ssdlite_refuses_input_sizes_it_cannot_run(ssdlite):
+    with pytest.raises(ValueError, match="at least"):
+        load_person_detector("ssdlite", MODELS, threads=1, input_size=(256, 192))
+
+
+@pytest.mark.parametrize("bad", [np.zeros((360, 480), np.uint8), np.zeros((360, 480, 3), np.float32),
+                                 np.zeros((1, 1, 3), np.uint8)])
+def test_bad_frames_are_rejected_with_a_clear_error(ssdlite, bad):
+    with pytest.raises(ValueError, match="frame"):
+        ssdlite.detect(bad)
+
+
+def test_unknown_detector_name_lists_the_choices():
+    with pytest.raises(ValueError, match="ssdlite, hog"):
+        load_person_detector("yolo", MODELS, threads=1)
+
+
+def test_missing_weights_say_how_to_fetch(tmp_path):
+    with pytest.raises(FileNotFoundError, match="models fetch"):
+        load_person_detector("ssdlite", tmp_path, threads=1)
+
+
+def test_hog_fallback_needs_no_weights_and_finds_nobody_in_an_empty_frame(pets_frames):
+    hog = load_person_detector("hog", Path("/nonexistent"), threads=1)
+    assert len(hog.detect(np.full((360, 480, 3), 127, np.uint8))) == 0
+    frames, _ = pets_frames
+    det = hog.detect(frames[200])
+    assert (det.class_id == 0).all()
