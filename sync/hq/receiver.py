@@ -73,7 +73,7 @@ class Receiver:
                 self._first_at = time.monotonic()
             self._queue.append((message.topic, message.payload, message.mid, message.qos))
             self._queued_bytes += len(message.payload)
-            if self._full():
+            if len(self._queue) == 1 or self._full():   # start the flush timer, or flush now
                 self._cond.notify()
 
     def _take(self) -> list:
