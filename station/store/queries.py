@@ -163,9 +163,10 @@ class Queries:
         """Per local day and linked visitor's age bracket, in one pass over the range:
         score counts 0..10, CSAT 1..5 and CES 1..7 counts, totals. Days are whole-day
         numbers (local epoch days: ``(ts + utc_offset_s) // 86400``)."""
+        # coalesce: sum() over a group where nobody answered CSAT/CES is NULL, not 0
         sums = ", ".join([f"sum(r.nps = {i})" for i in range(11)] +
-                         [f"sum(r.csat = {i})" for i in range(1, 6)] +
-                         [f"sum(r.ces = {i})" for i in range(1, 8)])
+                         [f"coalesce(sum(r.csat = {i}), 0)" for i in range(1, 6)] +
+                         [f"coalesce(sum(r.ces = {i}), 0)" for i in range(1, 8)])
         rows = self.db.execute(
             f"SELECT CAST((r.ts + ?) / 86400 AS INTEGER) AS day, v.age_bracket, {sums}, "
             f"count(*), sum(r.complete), sum(r.presence = 'no_presence'), "

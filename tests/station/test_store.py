@@ -582,3 +582,50 @@ def test_property_any_sequence_of_writes_keeps_the_outbox_contract(ops):
             assert_seqs_contiguous(store.db)
         assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         store.close()
+
+
+# -- read queries for the kiosk dashboard ------------------------------------------------------
+
+HCM = 7 * 3600        # Asia/Ho_Chi_Minh, UTC+7
+
+
+def test_response_day_summary_counts_per_local_day_and_age_bracket(store):
+    store.append_visits([Visit(entered_at=T0, left_at=T0 + 60, age_bracket="18-24", id="y")])
+    store.update_presence([Presence("y", "kiosk", T0 + 50, T0 + 60)])
+    _live_camera(store, T0 + 60)
+    store.append_response(Response(nps=10, csat=5, ces=7, ts=T0 + 60))      # linked to y
+    _live_camera(store, T0 + 3600)
+    store.append_response(Response(nps=3, csat=2, ts=T0 + 3600))           # nobody there
+    store.append_response(Response(nps=8, complete=False, ts=T0 + 17 * 3600))  # next local day
+    rows = {(r["day"], r["age_bracket"]): r
+            for r in store.response_day_summary(T0 - 86400, T0 + 86400, HCM)}
+    day = int((T0 + HCM) // 86400)
+    assert set(rows) == {(day, "18-24"), (day, None), (day + 1, None)}
+    young = rows[(day, "18-24")]
+    assert young["scores"][10] == 1 and sum(young["scores"]) == 1
+    assert young["csat"] == {1: 0, 2: 0, 3: 0, 4: 0, 5: 1}
+    assert young["ces"][7] == 1 and young["linked"] == 1
+    other = rows[(day, None)]
+    assert other["scores"][3] == 1 and other["csat"][2] == 1 and other["no_presence"] == 1
+    late = rows[(day + 1, None)]
+    assert (late["responses"], late["complete"]) == (1, 0)
+    assert late["csat"] == {1: 0, 2: 0, 3: 0, 4: 0, 5: 0}      # counts, never None
+    assert all(v == 0 for v in late["ces"].values())
+
+
+def test_case_day_summary_and_handling_times(store):
+    a = store.append_response(Response(nps=1, ts=T0))
+    store.append_response(Response(nps=2, ts=T0 + 60))
+    store.append_response(Response(nps=0, ts=T0 + 17 * 3600))
+    store.resolve_case(a, "ok", at=T0 + 900)
+    day = int((T0 + HCM) // 86400)
+    assert store.case_day_summary(T0 - 86400, T0 + 86400, HCM) == {
+        day: {"opened": 2, "resolved": 1, "handling_s": [900.0]},
+        day + 1: {"opened": 1, "resolved": 0, "handling_s": []}}
+
+
+def test_dwell_counts_bins_visit_lengths(store):
+    lengths = [10, 59.9, 60, 299, 300, 4000]
+    store.append_visits([Visit(entered_at=T0, left_at=T0 + s) for s in lengths])
+    assert store.dwell_counts(T0, T0 + 86400, [0, 60, 300, 900]) == [2, 2, 2]
+    assert store.dwell_counts(T0 + 86400, T0 + 2 * 86400, [0, 60, 300]) == [0, 0]
