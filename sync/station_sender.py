@@ -32,6 +32,7 @@ from sync.mqtt import Link, error_text, ok
 log = logging.getLogger("cx-sync")
 IDLE_POLL_S = 0.02              # how often an idle sender looks for new outbox rows
 MAX_ACK_TIMEOUT_S = 1800.0
+MAX_FETCH = 20_000              # outbox rows read per round in batch mode
 
 
 def link_for_station(config) -> Link:
@@ -74,6 +75,7 @@ class Sender:
         self._mark_moved_at = time.monotonic()
         self._ack_timeout = self.cfg.ack_timeout_s
         self._next_health = 0.0
+        self._batching = False
         self.stats = {"published_events": 0, "published_messages": 0, "rewinds": 0,
                       "publish_errors": 0, "connects": 0}
 
@@ -179,12 +181,14 @@ class Sender:
             self._cond.wait(IDLE_POLL_S)
 
     def _publish_some(self, free: int) -> bool:
-        limit = min(free * self.cfg.batch_max_events, 20_000)
+        limit = min(free * self.cfg.batch_max_events, MAX_FETCH)
+        if not self._batching:          # enough rows to see the backlog pass the threshold
+            limit = min(limit, max(free, self.cfg.batch_threshold + 1))
         events = self.store.pending_outbox(after_seq=self.cursor, limit=limit)
         if not events:
             return False
-        backlog = events[-1].seq - self.acked
-        if backlog > self.cfg.batch_threshold:
+        self._batching = events[-1].seq - self.acked > self.cfg.batch_threshold
+        if self._batching:
             groups = self._batches(events, free)
         else:
             groups = [[e] for e in events[:free]]
