@@ -61,7 +61,7 @@ def test_sigkill_in_the_middle_of_a_batch_leaves_a_consistent_db(tmp_path):
         assert counts["max_seq"] >= previous["max_seq"]
         assert counts["batches"] >= previous["batches"]
         previous = counts
-    assert previous["batches"] > len(delays)       # the writers really did work between kills
+    assert previous["batches"] >= 3               # the writers really did work between kills
 
     # a fresh writer (the store API in this process) continues from max + 1
     store = Store.open_path(path, station=STATION)

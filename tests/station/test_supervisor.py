@@ -57,14 +57,20 @@ def test_a_crashing_child_is_restarted_with_growing_backoff():
 
 def test_a_crashing_child_is_restarted_by_the_run_loop(tmp_path):
     starts = tmp_path / "starts"
-    code = f"open({str(starts)!r}, 'a').write('x'); raise SystemExit(1)"
+    code = f"import time; open({str(starts)!r}, 'a').write(f'{{time.time()}}\\n'); " \
+           f"raise SystemExit(1)"
     crash = _service("crash", code)
-    sup = Supervisor([crash], log=lambda m: None)
+    log: list[str] = []
+    sup = Supervisor([crash], log=log.append)
     t0 = time.monotonic()
-    sup.run(lambda: time.monotonic() - t0 > 2.8, interval_s=0.05)
-    # started at ~0 s and again after the 1 s backoff; the next one is due only after 2 s more
-    assert starts.read_text() == "xx"
-    assert crash.restarts == 2
+    sup.run(lambda: crash.restarts >= 2 or time.monotonic() - t0 > 30, interval_s=0.05)
+    assert crash.restarts == 2, log
+    times = [float(line) for line in starts.read_text().split()]
+    assert len(times) == 2
+    assert times[1] - times[0] >= 1.0                 # the first backoff was waited out
+    assert [m for m in log if "restarting" in m] == [
+        "crash exited with status 1; restarting in 1 s (restart 1)",
+        "crash exited with status 1; restarting in 2 s (restart 2)"]
 
 
 def test_a_child_that_exits_0_is_not_restarted(tmp_path):
@@ -72,10 +78,18 @@ def test_a_child_that_exits_0_is_not_restarted(tmp_path):
     done = _service("done", f"open({str(starts)!r}, 'a').write('x')")
     log: list[str] = []
     sup = Supervisor([done], log=log.append)
+    seen = {}
+
+    def should_stop():
+        if done.finished:
+            seen.setdefault("at", time.monotonic())
+            return time.monotonic() - seen["at"] > 1.5      # longer than the first backoff
+        return time.monotonic() - t0 > 30
+
     t0 = time.monotonic()
-    sup.run(lambda: time.monotonic() - t0 > 1.5, interval_s=0.05)
+    sup.run(should_stop, interval_s=0.05)
     assert starts.read_text() == "x"
-    assert done.finished and done.restarts == 0
+    assert done.finished and done.restarts == 0 and done.process is None
     assert "done finished" in log
 
 
