@@ -101,7 +101,7 @@ def test_stop_sigterms_every_child_and_they_are_gone():
     assert all(p.poll() is None for p in procs)
     t0 = time.monotonic()
     sup.stop()
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < 9          # well under the 10 s SIGKILL fallback
     assert [p.returncode for p in procs] == [-signal.SIGTERM] * 3
     assert not any(_alive(p.pid) for p in procs)
     assert all(s.process is None for s in sleepers)
