@@ -111,7 +111,7 @@ umask 0027
 # --- user and groups -----------------------------------------------------------------------
 if [ -z "$DESTDIR" ]; then
     # The units name these as SupplementaryGroups=; a missing group stops the service at start.
-    for group in video input render; do
+    for group in video input; do
         getent group "$group" >/dev/null || run groupadd --system "$group"
     done
     if getent passwd "$USER_NAME" >/dev/null; then
