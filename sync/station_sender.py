@@ -76,6 +76,8 @@ class Sender:
         self._ack_timeout = self.cfg.ack_timeout_s
         self._next_health = 0.0
         self._batching = False
+        self._max_seen = status["last_seq"]
+        self._warned_mark = False
         self.stats = {"published_events": 0, "published_messages": 0, "rewinds": 0,
                       "publish_errors": 0, "connects": 0}
 
@@ -151,6 +153,9 @@ class Sender:
         with self._cond:
             connected, epoch, hq_mark = self._connected, self._epoch, self._hq_mark
             free = self.cfg.inflight - len(self._inflight)
+        if hq_mark > self._max_seen and not self._plausible(hq_mark):
+            with self._cond:
+                self._hq_mark = hq_mark = self.acked
         if hq_mark > self.acked:
             self.store.mark_acked(hq_mark)
             self.acked = hq_mark
@@ -180,6 +185,20 @@ class Sender:
         with self._cond:
             self._cond.wait(IDLE_POLL_S)
 
+    def _plausible(self, hq_mark: int) -> bool:
+        """HQ can only confirm seqs that exist here. A higher mark means this database was
+        replaced under the same station id: trusting it would mark new events delivered."""
+        last = self.store.outbox_status()["last_seq"]
+        self._max_seen = max(self._max_seen, last)
+        if hq_mark <= last:
+            return True
+        if not self._warned_mark:
+            log.error("ignoring HQ's mark %d: it is beyond this station's last seq %d, so the "
+                      "station database was replaced but kept its station id; HQ dead-letters "
+                      "the reused seqs as conflicts. Give this station a new id.", hq_mark, last)
+            self._warned_mark = True
+        return False
+
     def _publish_some(self, free: int) -> bool:
         limit = min(free * self.cfg.batch_max_events, MAX_FETCH)
         if not self._batching:          # enough rows to see the backlog pass the threshold
@@ -187,6 +206,7 @@ class Sender:
         events = self.store.pending_outbox(after_seq=self.cursor, limit=limit)
         if not events:
             return False
+        self._max_seen = max(self._max_seen, events[-1].seq)
         self._batching = events[-1].seq - self.acked > self.cfg.batch_threshold
         if self._batching:
             groups = self._batches(events, free)

@@ -144,3 +144,26 @@ def test_new_events_are_not_blocked_behind_a_large_backlog(tmp_path, broker, ser
     wait_until(lambda: hq_rows(tmp_path / "hq.db")["acked_seq"] >= seq, 60,
                message="the new response behind 30 000 events")
     wait_until(lambda: store.outbox_status()["pending"] == 0, 10, message="station marks")
+
+
+def test_a_stale_hq_mark_beyond_our_last_seq_does_not_skip_new_events(tmp_path, broker):
+    """A station whose database was replaced must not trust HQ's old, higher mark."""
+    cfg = write_config(tmp_path / "station.toml", broker, sync={"ack_timeout_s": 60})
+    config = load_config(cfg)
+    pub = paho.Client(CallbackAPIVersion.VERSION2, client_id="old-hq")
+    pub.connect(broker.host, broker.port)
+    pub.loop_start()
+    pub.publish(f"cx/v1/{STATION}/ack", json.dumps({"acked_seq": 500}), qos=1,
+                retain=True).wait_for_publish(5)
+    pub.disconnect()
+    pub.loop_stop()
+    sender, store, stop, thread = run_sender(config)
+    try:
+        wait_until(lambda: sender._warned_mark, 10, message="old mark received")
+        add_events(store, 10)
+        wait_until(lambda: sender.stats["published_events"] >= 10, 10, message="sent anyway")
+        time.sleep(0.5)
+        assert store.outbox_status()["pending"] == 10
+    finally:
+        stop.set()
+        thread.join(10)
