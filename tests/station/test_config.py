@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -115,10 +116,22 @@ def test_malformed_config_is_rejected_naming_the_key(tmp_path, name, text, key, 
     assert word in str(info.value)
 
 
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory):
+    """`cx-station config check` run on every malformed file, a few processes at a time."""
+    folder = tmp_path_factory.mktemp("malformed")
+    paths = {}
+    for name, text, _, _ in MALFORMED:
+        (folder / name).mkdir()
+        paths[name] = _write(folder / name, text)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = pool.map(lambda name: run_cli("config", "check", paths[name]), paths)
+        return dict(zip(paths, results))
+
+
 @pytest.mark.parametrize("name,text,key,word", MALFORMED, ids=[m[0] for m in MALFORMED])
-def test_config_check_exits_2_and_names_the_key(tmp_path, name, text, key, word):
-    path = _write(tmp_path, text)
-    result = run_cli("config", "check", path)
+def test_config_check_exits_2_and_names_the_key(checked, name, text, key, word):
+    result = checked[name]
     assert result.returncode == 2, result.stdout + result.stderr
     assert key in result.stderr and word in result.stderr
     assert "Traceback" not in result.stderr
