@@ -26,12 +26,20 @@ from vision.detections import Detections
 
 _NEW, _TRACKED, _LOST = 0, 1, 2
 
-# Kalman noise as fractions of the box height, as in SORT/DeepSORT/ByteTrack.
+# Kalman noise as fractions of the box height, as in SORT/DeepSORT/ByteTrack. Those values were
+# set for 30 fps video; a person's velocity changes more between two frames at a lower rate, so
+# the velocity noise is scaled by the frame interval (x3 at 10 fps).
 _STD_POS = 1.0 / 20
 _STD_VEL = 1.0 / 160
+_REFERENCE_FPS = 30.0
 
 _F = np.eye(8, dtype=np.float64)
 _F[:4, 4:] = np.eye(4)
+_DIAG8 = np.arange(8)
+_EYE4 = np.eye(4)
+_Q_CONST = np.array([0, 0, 1e-2, 0, 0, 0, 1e-5, 0]) ** 2
+_R_SCALE = np.array([_STD_POS, _STD_POS, 0.0, _STD_POS])
+_R_CONST = np.array([0.0, 0.0, 1e-1, 0.0]) ** 2
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -51,25 +59,20 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
-def _match(cost: np.ndarray, max_cost: float) -> tuple[np.ndarray, np.ndarray]:
-    """Hungarian assignment; pairs costing more than max_cost are not matches."""
-    if cost.size == 0:
-        return np.zeros(0, np.intp), np.zeros(0, np.intp)
-    rows, cols = linear_sum_assignment(cost)
-    keep = cost[rows, cols] <= max_cost
-    return rows[keep], cols[keep]
-
-
 def _xyxy_to_xyah(b: np.ndarray) -> np.ndarray:
-    w = b[:, 2] - b[:, 0]
-    h = np.maximum(b[:, 3] - b[:, 1], 1e-3)
-    return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, w / h, h], axis=1)
+    out = np.empty((len(b), 4))
+    out[:, 3] = np.maximum(b[:, 3] - b[:, 1], 1e-3)
+    out[:, 2] = (b[:, 2] - b[:, 0]) / out[:, 3]
+    out[:, 0] = (b[:, 0] + b[:, 2]) * 0.5
+    out[:, 1] = (b[:, 1] + b[:, 3]) * 0.5
+    return out
 
 
 def _xyah_to_xyxy(m: np.ndarray) -> np.ndarray:
-    h = m[:, 3]
-    w = m[:, 2] * h
-    return np.stack([m[:, 0] - w / 2, m[:, 1] - h / 2, m[:, 0] + w / 2, m[:, 1] + h / 2], axis=1)
+    half = np.empty((len(m), 2))
+    half[:, 1] = m[:, 3] * 0.5
+    half[:, 0] = m[:, 2] * half[:, 1]
+    return np.concatenate([m[:, :2] - half, m[:, :2] + half], axis=1)
 
 
 class Tracker:
@@ -82,7 +85,7 @@ class Tracker:
 
     def __init__(self, frame_rate: float = 30.0, high_thresh: float = 0.5,
                  low_thresh: float = 0.1, new_track_thresh: float = 0.6,
-                 match_iou: float = 0.2, low_match_iou: float = 0.5,
+                 match_iou: float = 0.1, low_match_iou: float = 0.5,
                  tentative_match_iou: float = 0.3, lost_s: float = 1.0,
                  fuse_score: bool = True):
         if frame_rate <= 0:
@@ -95,6 +98,9 @@ class Tracker:
         self.tentative_match_iou = tentative_match_iou
         self.max_lost = max(1, int(round(lost_s * frame_rate)))
         self.fuse_score = fuse_score
+        self._std_vel = _STD_VEL * _REFERENCE_FPS / frame_rate
+        v = self._std_vel
+        self._q_scale = np.array([_STD_POS, _STD_POS, 0, _STD_POS, v, v, 0, v])
         self.frame = 0
         self._next_id = 1
         self.ended: list[int] = []
@@ -123,31 +129,28 @@ class Tracker:
 
         high = np.flatnonzero(scores >= self.high_thresh)
         low = np.flatnonzero((scores >= self.low_thresh) & (scores < self.high_thresh))
-        pred = _xyah_to_xyxy(self._mean[:, :4]) if len(self._mean) else np.zeros((0, 4))
+        pred = _xyah_to_xyxy(self._mean[:, :4])
+        state = self._state
 
         # Stage 1: confirmed tracks (tracked + lost) vs confident boxes.
-        confirmed = np.flatnonzero(self._state != _NEW)
-        sim = iou_matrix(pred[confirmed], boxes[high])
-        cost = 1.0 - (sim * scores[high][None, :] if self.fuse_score else sim)
-        rows, cols = _match(np.where(sim >= self.match_iou, cost, 2.0), 1.0 - 1e-9)
-        out_track[high[cols]] = confirmed[rows]
-        un_tracks = np.setdiff1d(confirmed, confirmed[rows], assume_unique=True)
-        un_high = np.setdiff1d(high, high[cols], assume_unique=True)
-
+        confirmed = np.flatnonzero(state != _NEW)
+        t1, d1 = self._associate(pred, boxes, scores, confirmed, high, self.match_iou,
+                                 self.fuse_score)
+        out_track[d1] = t1
         # Stage 2: still-tracked leftovers vs low-score boxes (occluded people).
-        tracked_left = un_tracks[self._state[un_tracks] == _TRACKED]
-        sim = iou_matrix(pred[tracked_left], boxes[low])
-        rows, cols = _match(np.where(sim >= self.low_match_iou, 1.0 - sim, 2.0), 1.0)
-        out_track[low[cols]] = tracked_left[rows]
-
+        taken = np.zeros(len(state), bool)
+        taken[t1] = True
+        tracked_left = np.flatnonzero((state == _TRACKED) & ~taken)
+        t2, d2 = self._associate(pred, boxes, scores, tracked_left, low, self.low_match_iou,
+                                 False)
+        out_track[d2] = t2
         # Stage 3: tentative tracks vs the confident boxes nobody took.
-        tentative = np.flatnonzero(self._state == _NEW)
-        sim = iou_matrix(pred[tentative], boxes[un_high])
-        cost = 1.0 - (sim * scores[un_high][None, :] if self.fuse_score else sim)
-        rows, cols = _match(np.where(sim >= self.tentative_match_iou, cost, 2.0), 1.0 - 1e-9)
-        out_track[un_high[cols]] = tentative[rows]
-        starters = np.setdiff1d(un_high, un_high[cols], assume_unique=True)
-        starters = starters[scores[starters] >= self.new_track_thresh]
+        free_high = high[out_track[high] < 0]
+        t3, d3 = self._associate(pred, boxes, scores, np.flatnonzero(state == _NEW), free_high,
+                                 self.tentative_match_iou, self.fuse_score)
+        out_track[d3] = t3
+        starters = free_high[(out_track[free_high] < 0) &
+                             (scores[free_high] >= self.new_track_thresh)]
 
         matched_rows = np.flatnonzero(out_track >= 0)
         tracks = out_track[matched_rows]
@@ -194,33 +197,40 @@ class Tracker:
         return ids
 
     # -- internals ------------------------------------------------------------------------
+    @staticmethod
+    def _associate(pred, boxes, scores, tracks, dets, min_iou: float, fuse: bool):
+        """Hungarian matching of track rows to detection rows by IoU (>= min_iou)."""
+        if not len(tracks) or not len(dets):
+            return tracks[:0], dets[:0]
+        sim = iou_matrix(pred[tracks], boxes[dets])
+        cost = 1.0 - (sim * scores[dets][None, :] if fuse else sim)
+        cost[sim < min_iou] = 2.0
+        rows, cols = linear_sum_assignment(cost)
+        keep = cost[rows, cols] < 1.0
+        return tracks[rows[keep]], dets[cols[keep]]
+
     def _predict(self) -> None:
         if not len(self._mean):
             return
         # A track we cannot see should not keep growing or shrinking.
         self._mean[self._state != _TRACKED, 7] = 0.0
-        h = self._mean[:, 3]
-        q = np.concatenate([
-            np.stack([_STD_POS * h, _STD_POS * h, np.full_like(h, 1e-2), _STD_POS * h], 1),
-            np.stack([_STD_VEL * h, _STD_VEL * h, np.full_like(h, 1e-5), _STD_VEL * h], 1),
-        ], axis=1) ** 2
-        self._mean = self._mean @ _F.T
+        h = self._mean[:, 3:4]
+        q = (h * self._q_scale) ** 2 + _Q_CONST
+        self._mean[:, :4] += self._mean[:, 4:]
         self._cov = _F @ self._cov @ _F.T
-        self._cov[:, np.arange(8), np.arange(8)] += q
+        self._cov[:, _DIAG8, _DIAG8] += q
 
     def _correct(self, tracks: np.ndarray, boxes: np.ndarray) -> None:
         if not len(tracks):
             return
         z = _xyxy_to_xyah(boxes)
         mean, cov = self._mean[tracks], self._cov[tracks]
-        h = mean[:, 3]
-        r = np.stack([_STD_POS * h, _STD_POS * h, np.full_like(h, 1e-1), _STD_POS * h], 1) ** 2
-        s = cov[:, :4, :4].copy()
-        s[:, np.arange(4), np.arange(4)] += r
+        r = (mean[:, 3:4] * _R_SCALE) ** 2 + _R_CONST
+        s = cov[:, :4, :4] + r[:, :, None] * _EYE4
         pht = cov[:, :, :4]                                      # P H^T, (k, 8, 4)
         gain = np.linalg.solve(s, pht.transpose(0, 2, 1)).transpose(0, 2, 1)   # (k, 8, 4)
         innovation = z - mean[:, :4]
-        self._mean[tracks] = mean + np.einsum("kij,kj->ki", gain, innovation)
+        self._mean[tracks] = mean + (gain @ innovation[:, :, None])[:, :, 0]
         self._cov[tracks] = cov - gain @ s @ gain.transpose(0, 2, 1)
 
     def _drop(self, mask: np.ndarray) -> None:
@@ -242,8 +252,8 @@ class Tracker:
         mean = np.concatenate([xyah, np.zeros((n, 4))], axis=1)
         h = xyah[:, 3]
         std = np.stack([2 * _STD_POS * h, 2 * _STD_POS * h, np.full_like(h, 1e-2), 2 * _STD_POS * h,
-                        10 * _STD_VEL * h, 10 * _STD_VEL * h, np.full_like(h, 1e-5),
-                        10 * _STD_VEL * h], 1)
+                        10 * self._std_vel * h, 10 * self._std_vel * h, np.full_like(h, 1e-5),
+                        10 * self._std_vel * h], 1)
         cov = np.zeros((n, 8, 8))
         cov[:, np.arange(8), np.arange(8)] = std ** 2
         new_ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)

@@ -8,8 +8,10 @@
 A track is in the zone when its feet point (box bottom-centre) is inside the polygon (even-odd
 rule). Entering needs the point at least ``hysteresis_px`` inside the border and leaving at
 least that far outside, so a person standing on the border is not counted as many visits.
-Dwell adds, for every track in the zone, the time since the previous ``trigger`` call (capped
-by ``max_gap_s`` so a stalled camera does not credit minutes nobody saw).
+Dwell adds, per track, the time since that track was last seen: all of it when the track was in
+the zone at both sightings, half of it when it entered or left in between. So a person the
+detector misses for a frame or two keeps earning dwell; gaps longer than ``max_gap_s`` are
+capped, so a stalled camera or a long occlusion does not credit minutes nobody saw.
 """
 from __future__ import annotations
 
@@ -58,12 +60,10 @@ class Zone:
         self._closed_dwell = 0.0                # totals of tracks already forgotten
         self._closed_visits = 0
         self._inside: dict[int, bool] = {}
-        self._last_ts: float | None = None
+        self._seen: dict[int, float] = {}       # track -> time of its previous sighting
 
     def trigger(self, detections: Detections, ts: float) -> np.ndarray:
         """Feed one frame of tracked detections at time ``ts`` (s); returns inside per row."""
-        dt = 0.0 if self._last_ts is None else min(max(ts - self._last_ts, 0.0), self.max_gap_s)
-        self._last_ts = ts
         n = len(detections)
         if n == 0 or detections.tracker_id is None:
             self.occupancy = 0
@@ -77,14 +77,17 @@ class Zone:
                 continue
             was = self._inside.get(tid, False)
             now = bool(raw[i]) if decided[i] else was
+            last = self._seen.get(tid)
+            self._seen[tid] = ts
+            dt = 0.0 if last is None else min(max(ts - last, 0.0), self.max_gap_s)
             if now and not was:
                 self.visits[tid] = self.visits.get(tid, 0) + 1
                 self.since[tid] = ts
                 self.dwell.setdefault(tid, 0.0)
             elif was and not now:
                 self.since.pop(tid, None)
-            if now:
-                self.dwell[tid] += dt
+            if now or was:
+                self.dwell[tid] = self.dwell.get(tid, 0.0) + (dt if now and was else dt / 2)
             self._inside[tid] = now
             result[i] = now
         self.occupancy = int(result.sum())
@@ -94,6 +97,7 @@ class Zone:
         """Drop a finished track's state; its time and visits stay in ``total_*``."""
         tid = int(track_id)
         self._inside.pop(tid, None)
+        self._seen.pop(tid, None)
         self.since.pop(tid, None)
         self._closed_dwell += self.dwell.pop(tid, 0.0)
         self._closed_visits += self.visits.pop(tid, 0)

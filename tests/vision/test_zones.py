@@ -84,3 +84,10 @@ def test_inside_agrees_with_opencv_away_from_the_border(x, y):
     zone = Zone("z", poly)
     inside = zone.trigger(feet([(x, y)], [1]), ts=0)
     assert bool(inside[0]) == (dist > 0)
+
+
+def test_a_person_missed_for_a_frame_keeps_earning_dwell():
+    zone = Zone("kiosk", SQUARE)
+    for ts in (0.0, 0.1, 0.2, 0.5, 0.6):              # not detected at 0.3 and 0.4
+        zone.trigger(feet([(150, 150)], [1]), ts=ts)
+    assert zone.dwell[1] == pytest.approx(0.6)
