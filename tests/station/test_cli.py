@@ -20,7 +20,7 @@ from station.pin import verify_pin
 from station.store import Store
 from station.store.schema import SCHEMA_VERSION
 from station.supervisor import find_mosquitto
-from station_testlib import run_cli
+from station_testlib import demo_text, run_cli
 
 RESPONSES, VISITS = 400, 1200
 
@@ -28,7 +28,6 @@ RESPONSES, VISITS = 400, 1200
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
     """One simulated demo station shared by the report tests (simulating is the slow part)."""
-    from station_testlib import demo_text
     tmp = tmp_path_factory.mktemp("cli")
     path = tmp / "station.toml"
     path.write_text(demo_text(tmp), encoding="utf-8")
@@ -59,7 +58,8 @@ def test_simulate_writes_into_the_configured_database(simulated):
     assert db.execute("SELECT count(*) FROM cases WHERE resolved_at IS NOT NULL"
                       ).fetchone()[0] == made["resolved"]
     # detractor cases are opened for exactly the detractors
-    assert db.execute("SELECT count(*) FROM responses WHERE nps <= 6").fetchone()[0] == made["cases"]
+    detractors = db.execute("SELECT count(*) FROM responses WHERE nps <= 6").fetchone()[0]
+    assert detractors == made["cases"]
     # the same write API as the services: every domain row has its event
     n_events = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
     traffic = db.execute("SELECT count(*) FROM traffic").fetchone()[0]

@@ -23,7 +23,8 @@ def test_hashes_are_salted_and_never_contain_the_pin():
     assert (scheme, int(n), len(salt), len(digest)) == ("scrypt", 2 ** 14, 32, 64)
 
 
-@pytest.mark.parametrize("pin", ["123", "1234567890123", "12a4", "", " 1234", "１２３４", "123²"])
+@pytest.mark.parametrize("pin", ["123", "1234567890123", "12a4", "", " 1234", "１２３４",
+                                 "123²"])
 def test_only_4_to_12_ascii_digits_are_accepted(pin):
     with pytest.raises(ValueError, match="4 to 12 digits"):
         hash_pin(pin)

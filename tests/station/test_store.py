@@ -214,7 +214,7 @@ def test_a_rolled_back_transaction_leaves_no_outbox_row_and_no_domain_row(store)
             store.append_visits([Visit(entered_at=T0, left_at=T0 + 5)])
             raise RuntimeError("power cut in the middle")
     counts = store.table_counts()
-    assert (counts["responses"], counts["cases"], counts["visits"], counts["outbox"]) == (1, 0, 0, 1)
+    assert [counts[t] for t in ("responses", "cases", "visits", "outbox")] == [1, 0, 0, 1]
     # and the seq the rolled-back rows had taken is handed out again: no gap
     store.append_response(Response(nps=9, ts=T0 + 2))
     assert [e.seq for e in store.pending_outbox()] == [1, 2]
