@@ -1,0 +1,168 @@
+"""End to end: the whole demo station, a survey tapped on the real kiosk widgets, and HQ.
+
+`cx-station run` starts mosquitto, cx-hq, cx-sync and cx-vision (on the sample clip) as real
+processes from a copy of config/demo.toml; the kiosk runs in this process so the test can tap
+it. The response, its link to the visitor standing in the kiosk zone and the camera's traffic
+counts must arrive in the HQ database through mosquitto.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+from station.config import load_config  # noqa: E402
+from station.store import Store  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT.parent / "shared" / "data" / "pets2009-s2l1" / "vtest.avi"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CLIP.exists(), reason=f"sample clip not found at {CLIP}"),
+    pytest.mark.skipif(not (ROOT / "models" / "manifest.toml").exists(), reason="no models"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def demo_config(tmp_path: Path) -> Path:
+    """config/demo.toml with every writable path in tmp, a free port, the kiosk left to us."""
+    text = (ROOT / "config" / "demo.toml").read_text()
+    port = free_port()
+    text = re.sub(r'(?m)^path = "[^"]*"', f'path = "{tmp_path / "station.db"}"', text)
+    text = re.sub(r'(?m)^database = "[^"]*"', f'database = "{tmp_path / "hq.db"}"', text)
+    text = re.sub(r'(?m)^report_path = "[^"]*"', f'report_path = "{tmp_path / "hq.html"}"', text)
+    text = re.sub(r'(?m)^data_dir = "[^"]*"', f'data_dir = "{tmp_path / "mosquitto"}"', text)
+    text = re.sub(r'(?m)^camera = "[^"]*"', f'camera = "{CLIP}"', text)
+    text = re.sub(r'(?m)^models_dir = "[^"]*"', f'models_dir = "{ROOT / "models"}"', text)
+    text = re.sub(r'(?m)^(broker_)?port = \d+', lambda m: f"{m.group(1) or ''}port = {port}", text)
+    text = text.replace("[kiosk]\n", "[kiosk]\nenabled = false\ndebounce_ms = 100\n", 1)
+    path = tmp_path / "station.toml"
+    path.write_text(text)
+    return path
+
+
+def wait_for(what: str, check, timeout_s: float, proc=None, interval_s: float = 0.5):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"cx-station run exited ({proc.returncode}) while waiting for {what}")
+        time.sleep(interval_s)
+    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def hq_rows(path: Path, sql: str, args=()):
+    if not path.exists():
+        return []
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return db.execute(sql, args).fetchall()
+    except sqlite3.OperationalError:
+        return []          # tables not created yet
+    finally:
+        db.close()
+
+
+def tap(qtbot, widget):
+    qtbot.mouseClick(widget, Qt.LeftButton)
+    qtbot.wait(150)
+
+
+def test_demo_station_delivers_a_tapped_survey_and_traffic_to_hq(qtbot, tmp_path):
+    config_path = demo_config(tmp_path)
+    config = load_config(config_path)
+    log = open(tmp_path / "run.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "station.cli", "run", "--config",
+                             str(config_path), "--for", "600"], stdout=log,
+                            stderr=subprocess.STDOUT, cwd=tmp_path)
+    store = None
+    try:
+        store = wait_for("the station database", lambda: _try_open(config), 30, proc)
+        wait_for("camera frames from cx-vision",
+                 lambda: (store.health().get("vision", {}).get("last_frame") or 0) > time.time() - 5,
+                 120, proc)
+        wait_for("someone standing in the kiosk zone", lambda: store.db.execute(
+            "SELECT count(*) FROM presence WHERE zone = 'kiosk' AND until > ?",
+            (time.time() - 3,)).fetchone()[0], 90, proc)
+
+        from kiosk.__main__ import build
+        window, writer = build(config)
+        qtbot.addWidget(window)
+        window.resize(1280, 800)
+        window.show()
+        qtbot.waitExposed(window)
+        s = window.screens
+        tap(qtbot, s["attract"])
+        tap(qtbot, s["score"].scale.buttons[9])
+        tap(qtbot, s["followup"].chips.chips["staff"])
+        tap(qtbot, s["followup"].next)
+        tap(qtbot, s["csat"].scale.buttons[5])
+        tap(qtbot, s["ces"].scale.buttons[6])
+        assert window.current == "thanks"
+        writer.close()
+
+        (response,) = store.db.execute(
+            "SELECT id, nps, presence, visit_id FROM responses").fetchall()
+        response_id, nps, presence, visit_id = response
+        assert (nps, presence) == (9, "linked") and visit_id
+
+        hq = Path(config.hq.database)
+        delivered = wait_for("the response in the HQ database", lambda: hq_rows(
+            hq, "SELECT station, data FROM events WHERE type = 'response'"), 90, proc)
+        (station, data), = delivered
+        data = json.loads(data)
+        assert station == config.station.path
+        assert (data["response_id"], data["nps"], data["presence"], data["visit_id"],
+                data["csat"], data["ces"], data["reasons"]) == \
+            (response_id, 9, "linked", visit_id, 5, 6, ["staff"])
+
+        # Traffic travels as per-minute roll-ups: wait for a closed minute with crossings.
+        traffic = wait_for("camera traffic counts in the HQ database", lambda: [
+            json.loads(d) for (d,) in hq_rows(hq, "SELECT data FROM events WHERE type = 'traffic'")
+            if json.loads(d)["in"] + json.loads(d)["out"] > 0], 150, proc)
+        local = store.db.execute("SELECT sum(entries + exits) FROM traffic").fetchone()[0]
+        assert sum(t["in"] + t["out"] for t in traffic) <= local
+        assert {t["line"] for t in traffic} <= {line.name for line in config.vision.lines}
+        seqs = [s for (s,) in hq_rows(hq, "SELECT seq FROM events ORDER BY seq")]
+        assert seqs == list(range(1, len(seqs) + 1)), "HQ holds a contiguous run of seqs"
+    finally:
+        if store is not None:
+            store.close()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    output = (tmp_path / "run.log").read_text()
+    assert proc.returncode == 0, output[-3000:]
+    assert "CX report" in output and "NPS" in output
+    assert "HQ report:" in output and (tmp_path / "hq.html").exists(), output[-2000:]
+
+
+def _try_open(config):
+    try:
+        return Store.open(config) if Path(config.database.path).exists() else None
+    except Exception:
+        return None
