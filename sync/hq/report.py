@@ -86,20 +86,23 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
     end = until if until is not None else now
     period, params = period_clause(since, until)
     local = _LocalTime(tz)
+    _materialize(db, period, params, since, until)
+    visit_period, visit_params = period, params
+    period, params = "1", []          # _responses and _traffic hold only the period already
 
     scores = _counts11(db.execute(
-        f"SELECT store, CAST(nps AS INTEGER), count(*) FROM responses WHERE {period} "
+        f"SELECT store, CAST(nps AS INTEGER), count(*) FROM _responses WHERE {period} "
         f"AND nps BETWEEN 0 AND 10 GROUP BY 1, 2", params))
     totals = {row[0]: row[1:] for row in db.execute(
         f"SELECT store, count(*), sum(complete = 1), sum(presence = 'no_presence'), "
-        f"sum(presence = 'linked') FROM responses WHERE {period} GROUP BY store", params)}
+        f"sum(presence = 'linked') FROM _responses WHERE {period} GROUP BY store", params)}
     csat = _answers(db, "csat", period, params)
     ces = _answers(db, "ces", period, params)
     traffic = {s: (i or 0, o or 0) for s, i, o in db.execute(
-        f"SELECT store, sum(entries), sum(exits) FROM traffic WHERE {period} AND entrance "
+        f"SELECT store, sum(entries), sum(exits) FROM _traffic WHERE {period} AND entrance "
         f"GROUP BY store", params)}
-    visits = _visit_mix(db, period, params)
-    cases = _cases(db, period, params, end)
+    visits = _visit_mix(db, visit_period, visit_params)
+    cases = _cases(db, visit_period, visit_params, end)
     stations = hq_stats.collect(db, now)["stations"]
     store_names = sorted(set(scores) | set(traffic) | set(visits) | set(cases["opened"]) |
                          {_store(s["station"]) for s in stations})
@@ -107,7 +110,7 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
     for s in stations:
         by_store_stations.setdefault(_store(s["station"]), []).append(s["station"])
 
-    segments = _linked_segments(db, period, params, since, until)
+    segments = _linked_segments(db)
     summaries = []
     for store in store_names:
         summaries.append(_summary(
@@ -122,9 +125,9 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
         tuple(sum(t[i] for t in traffic.values()) for i in range(2)),
         _sum_dicts(visits.values()), cases, None, end, _merge_segments(segments), min_n)
 
-    first, last = db.execute(f"SELECT min(ts_epoch), max(ts_epoch) FROM events WHERE {period} "
-                             f"AND type IN ('response', 'traffic', 'visit', 'case')",
-                             params).fetchone()
+    first, last = db.execute(f"SELECT min(ts_epoch), max(ts_epoch) FROM events WHERE "
+                             f"{visit_period} AND type IN ('response', 'traffic', 'visit', "
+                             f"'case')", visit_params).fetchone()
     return {
         "title": title,
         "generated_at": _iso(now, tz),
@@ -189,7 +192,7 @@ def _counts11(rows) -> dict[str, list[int]]:
 def _answers(db, column, period, params) -> dict[str, dict[int, int]]:
     out: dict[str, dict[int, int]] = {}
     for store, value, n in db.execute(
-            f"SELECT store, CAST({column} AS INTEGER), count(*) FROM responses "
+            f"SELECT store, CAST({column} AS INTEGER), count(*) FROM _responses "
             f"WHERE {period} AND {column} IS NOT NULL GROUP BY 1, 2", params):
         out.setdefault(store, {})[value] = n
     return out
@@ -199,7 +202,7 @@ def _visit_mix(db, period, params) -> dict[str, dict[tuple, int]]:
     """store -> {(age_bracket, gender): visits}; None where the camera could not tell."""
     out: dict[str, dict[tuple, int]] = {}
     for store, age, gender, n in db.execute(
-            f"SELECT store, age_bracket, gender, count(*) FROM visits WHERE {period} "
+            f"SELECT store, age_bracket, gender, count(*) FROM _visits WHERE {period} "
             f"GROUP BY 1, 2, 3", params):
         out.setdefault(store, {})[(age, gender if gender in GENDERS else None)] = n
     return out
@@ -207,9 +210,10 @@ def _visit_mix(db, period, params) -> dict[str, dict[tuple, int]]:
 
 def _cases(db, period, params, end: float) -> dict:
     """Opened in the period, resolution times in the period, and the backlog open at `end`."""
-    db.execute("CREATE TEMP TABLE IF NOT EXISTS _resolved AS SELECT station, case_id, ts_epoch "
+    db.execute("DROP TABLE IF EXISTS temp._resolved")
+    db.execute("CREATE TEMP TABLE _resolved AS SELECT station, case_id, ts_epoch "
                "FROM cases WHERE status = 'resolved'")
-    db.execute("CREATE INDEX IF NOT EXISTS temp._resolved_case ON _resolved (station, case_id)")
+    db.execute("CREATE INDEX temp._resolved_case ON _resolved (station, case_id)")
     opened = dict(db.execute(f"SELECT store, count(*) FROM cases WHERE {period} "
                              f"AND status = 'opened' GROUP BY store", params).fetchall())
     handling = db.execute(f"SELECT store, handling_s FROM cases WHERE {period} AND status = "
@@ -222,23 +226,36 @@ def _cases(db, period, params, end: float) -> dict:
     return {"opened": opened, "handling": handling, "open": open_now}
 
 
-def _linked_segments(db, period, params, since, until) -> dict[str, dict[tuple, list[int]]]:
-    """store -> {(age_bracket, gender): 11 score counts} of responses linked to a visitor."""
-    # A visit event is sent when the visitor leaves, so it can fall a little outside the period.
+def _materialize(db, period: str, params: list, since, until) -> None:
+    """One pass of JSON extraction per event type into TEMP tables; every figure is then
+    computed from these plain columns (the HQ file itself is never written)."""
+    for name in ("_responses", "_traffic", "_visits"):
+        db.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    db.execute(f"CREATE TEMP TABLE _responses AS SELECT * FROM responses WHERE {period}", params)
+    # traffic arrives per minute and line: keep only entrance sums per station and 15 minutes
+    db.execute(f"CREATE TEMP TABLE _traffic AS SELECT station, store, "
+               f"CAST(ts_epoch / {BUCKET_S} AS INTEGER) * {BUCKET_S} AS ts_epoch, "
+               f"sum(entries) AS entries, sum(exits) AS exits, 1 AS entrance FROM traffic "
+               f"WHERE {period} AND entrance GROUP BY station, store, "
+               f"CAST(ts_epoch / {BUCKET_S} AS INTEGER)", params)
+    # A visit event is sent when the visitor leaves, so the visit a response is linked to can
+    # fall a little outside the period: keep a day either side (the mix still uses the period).
     lo = -1e18 if since is None else since - 86400
     hi = 1e18 if until is None else until + 86400
-    db.execute("DROP TABLE IF EXISTS temp._visit_attr")
-    db.execute("CREATE TEMP TABLE _visit_attr AS SELECT station, visit_id, age_bracket, gender "
-               "FROM visits WHERE ts_epoch >= ? AND ts_epoch < ? AND age_bracket IS NOT NULL "
-               "AND gender IN ('female', 'male')", (lo, hi))
-    db.execute("CREATE INDEX temp._visit_attr_id ON _visit_attr (station, visit_id)")
+    db.execute("CREATE TEMP TABLE _visits AS SELECT station, store, ts_epoch, visit_id, "
+               "age_bracket, gender FROM visits WHERE ts_epoch >= ? AND ts_epoch < ?", (lo, hi))
+    db.execute("CREATE INDEX temp._visits_id ON _visits (station, visit_id)")
+
+
+def _linked_segments(db) -> dict[str, dict[tuple, list[int]]]:
+    """store -> {(age_bracket, gender): 11 score counts} of responses linked to a visitor."""
     out: dict[str, dict[tuple, list[int]]] = {}
-    rperiod = period.replace("ts_epoch", "r.ts_epoch")
     for store, age, gender, score, n in db.execute(
-            f"SELECT r.store, v.age_bracket, v.gender, CAST(r.nps AS INTEGER), count(*) "
-            f"FROM responses r JOIN _visit_attr v ON v.station = r.station "
-            f"AND v.visit_id = r.visit_id WHERE {rperiod} AND r.presence = 'linked' "
-            f"AND r.nps BETWEEN 0 AND 10 GROUP BY 1, 2, 3, 4", params):
+            "SELECT r.store, v.age_bracket, v.gender, CAST(r.nps AS INTEGER), count(*) "
+            "FROM _responses r JOIN _visits v ON v.station = r.station "
+            "AND v.visit_id = r.visit_id WHERE r.presence = 'linked' "
+            "AND v.age_bracket IS NOT NULL AND v.gender IN ('female', 'male') "
+            "AND r.nps BETWEEN 0 AND 10 GROUP BY 1, 2, 3, 4"):
         out.setdefault(store, {}).setdefault((age, gender), [0] * 11)[score] += n
     return out
 
@@ -311,7 +328,7 @@ def _weekly(db, period, params, local, min_n) -> dict:
     per: dict[str, dict[str, list[int]]] = {}
     for store, bucket, score, n in db.execute(
             f"SELECT store, CAST(ts_epoch / {BUCKET_S} AS INTEGER), CAST(nps AS INTEGER), "
-            f"count(*) FROM responses WHERE {period} AND nps BETWEEN 0 AND 10 "
+            f"count(*) FROM _responses WHERE {period} AND nps BETWEEN 0 AND 10 "
             f"GROUP BY 1, 2, 3", params):
         _, week = local(bucket)
         per.setdefault(store, {}).setdefault(week, [0] * 11)[score] += n
@@ -333,12 +350,12 @@ def _by_hour(db, period, params, local) -> dict:
     """Entries and responses per local hour of day (0-23), per store."""
     entries: dict[str, list[int]] = {}
     for store, bucket, n in db.execute(
-            f"SELECT store, CAST(ts_epoch / {BUCKET_S} AS INTEGER), sum(entries) FROM traffic "
+            f"SELECT store, CAST(ts_epoch / {BUCKET_S} AS INTEGER), sum(entries) FROM _traffic "
             f"WHERE {period} AND entrance GROUP BY 1, 2", params):
         entries.setdefault(store, [0] * 24)[local(bucket)[0]] += n or 0
     responses: dict[str, list[int]] = {}
     for store, bucket, n in db.execute(
-            f"SELECT store, CAST(ts_epoch / {BUCKET_S} AS INTEGER), count(*) FROM responses "
+            f"SELECT store, CAST(ts_epoch / {BUCKET_S} AS INTEGER), count(*) FROM _responses "
             f"WHERE {period} GROUP BY 1, 2", params):
         responses.setdefault(store, [0] * 24)[local(bucket)[0]] += n
     return {"entries": entries, "responses": responses}
@@ -349,7 +366,7 @@ def _reasons(db, period, params, top: int = 6) -> dict[str, list]:
     rperiod = period.replace("ts_epoch", "r.ts_epoch")
     for group, reason, n in db.execute(
             f"SELECT CASE WHEN r.nps >= 9 THEN 'promoter' WHEN r.nps >= 7 THEN 'passive' "
-            f"ELSE 'detractor' END AS grp, j.value, count(*) FROM responses r, "
+            f"ELSE 'detractor' END AS grp, j.value, count(*) FROM _responses r, "
             f"json_each(CASE WHEN json_valid(r.reasons) THEN r.reasons ELSE '[]' END) j "
             f"WHERE {rperiod} GROUP BY 1, 2 ORDER BY 3 DESC", params):
         if len(out.setdefault(group, [])) < top:
