@@ -33,13 +33,16 @@ _STD_POS = 1.0 / 20
 _STD_VEL = 1.0 / 160
 _REFERENCE_FPS = 30.0
 
-_F = np.eye(8, dtype=np.float64)
-_F[:4, 4:] = np.eye(4)
-_DIAG8 = np.arange(8)
-_EYE4 = np.eye(4)
-_Q_CONST = np.array([0, 0, 1e-2, 0, 0, 0, 1e-5, 0]) ** 2
-_R_SCALE = np.array([_STD_POS, _STD_POS, 0.0, _STD_POS])
+# Noise = (scale * box height)^2 + constant, per measured dimension (cx, cy, aspect, h).
+_POS_SCALE = np.array([_STD_POS, _STD_POS, 0.0, _STD_POS])
+_Q_POS_CONST = np.array([0.0, 0.0, 1e-2, 0.0]) ** 2
+_Q_VEL_CONST = np.array([0.0, 0.0, 1e-5, 0.0]) ** 2
 _R_CONST = np.array([0.0, 0.0, 1e-1, 0.0]) ** 2
+_PP, _PV, _VV = 0, 1, 2
+
+
+def _nonzero(mask: np.ndarray) -> np.ndarray:
+    return mask.nonzero()[0]
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -99,13 +102,15 @@ class Tracker:
         self.max_lost = max(1, int(round(lost_s * frame_rate)))
         self.fuse_score = fuse_score
         self._std_vel = _STD_VEL * _REFERENCE_FPS / frame_rate
-        v = self._std_vel
-        self._q_scale = np.array([_STD_POS, _STD_POS, 0, _STD_POS, v, v, 0, v])
+        self._vel_scale = np.array([1.0, 1.0, 0.0, 1.0]) * self._std_vel
         self.frame = 0
         self._next_id = 1
         self.ended: list[int] = []
         self._mean = np.zeros((0, 8))
-        self._cov = np.zeros((0, 8, 8))
+        # F, H, Q and R act on each of the 4 measured dimensions separately, so the 8x8
+        # covariance stays block-diagonal: per dimension a 2x2 [[pp, pv], [pv, vv]]. We keep
+        # just those three numbers, (T, 3, 4), and every Kalman step becomes elementwise.
+        self._cov = np.zeros((0, 3, 4))
         self._id = np.zeros(0, np.int64)
         self._state = np.zeros(0, np.int8)
         self._last = np.zeros(0, np.int64)      # frame of the last match
@@ -127,32 +132,33 @@ class Tracker:
         scores = det.confidence
         out_track = np.full(len(det), -1, np.int64)      # row -> track index
 
-        high = np.flatnonzero(scores >= self.high_thresh)
-        low = np.flatnonzero((scores >= self.low_thresh) & (scores < self.high_thresh))
-        pred = _xyah_to_xyxy(self._mean[:, :4])
+        high = _nonzero(scores >= self.high_thresh)
+        low = _nonzero((scores >= self.low_thresh) & (scores < self.high_thresh))
         state = self._state
+        # One IoU matrix for every track and box; the three stages take slices of it.
+        sim = iou_matrix(_xyah_to_xyxy(self._mean[:, :4]), boxes)
 
         # Stage 1: confirmed tracks (tracked + lost) vs confident boxes.
-        confirmed = np.flatnonzero(state != _NEW)
-        t1, d1 = self._associate(pred, boxes, scores, confirmed, high, self.match_iou,
+        confirmed = _nonzero(state != _NEW)
+        t1, d1 = self._associate(sim, scores, confirmed, high, self.match_iou,
                                  self.fuse_score)
         out_track[d1] = t1
         # Stage 2: still-tracked leftovers vs low-score boxes (occluded people).
         taken = np.zeros(len(state), bool)
         taken[t1] = True
-        tracked_left = np.flatnonzero((state == _TRACKED) & ~taken)
-        t2, d2 = self._associate(pred, boxes, scores, tracked_left, low, self.low_match_iou,
+        tracked_left = _nonzero((state == _TRACKED) & ~taken)
+        t2, d2 = self._associate(sim, scores, tracked_left, low, self.low_match_iou,
                                  False)
         out_track[d2] = t2
         # Stage 3: tentative tracks vs the confident boxes nobody took.
         free_high = high[out_track[high] < 0]
-        t3, d3 = self._associate(pred, boxes, scores, np.flatnonzero(state == _NEW), free_high,
+        t3, d3 = self._associate(sim, scores, _nonzero(state == _NEW), free_high,
                                  self.tentative_match_iou, self.fuse_score)
         out_track[d3] = t3
         starters = free_high[(out_track[free_high] < 0) &
                              (scores[free_high] >= self.new_track_thresh)]
 
-        matched_rows = np.flatnonzero(out_track >= 0)
+        matched_rows = _nonzero(out_track >= 0)
         tracks = out_track[matched_rows]
         self._correct(tracks, boxes[matched_rows])
         self._state[tracks] = _TRACKED
@@ -184,7 +190,7 @@ class Tracker:
         self._predict()
         expired = (self._state == _LOST) & (self.frame - self._last > self.max_lost)
         self._drop(expired)
-        show = np.flatnonzero(self._state == _TRACKED)
+        show = _nonzero(self._state == _TRACKED)
         boxes = _xyah_to_xyxy(self._mean[show, :4])
         return Detections(boxes, self._score[show], np.zeros(len(show), np.int32),
                           tracker_id=self._id[show].copy())
@@ -198,11 +204,11 @@ class Tracker:
 
     # -- internals ------------------------------------------------------------------------
     @staticmethod
-    def _associate(pred, boxes, scores, tracks, dets, min_iou: float, fuse: bool):
+    def _associate(sim_all, scores, tracks, dets, min_iou: float, fuse: bool):
         """Hungarian matching of track rows to detection rows by IoU (>= min_iou)."""
         if not len(tracks) or not len(dets):
             return tracks[:0], dets[:0]
-        sim = iou_matrix(pred[tracks], boxes[dets])
+        sim = sim_all[tracks[:, None], dets[None, :]]
         cost = 1.0 - (sim * scores[dets][None, :] if fuse else sim)
         cost[sim < min_iou] = 2.0
         rows, cols = linear_sum_assignment(cost)
@@ -215,23 +221,28 @@ class Tracker:
         # A track we cannot see should not keep growing or shrinking.
         self._mean[self._state != _TRACKED, 7] = 0.0
         h = self._mean[:, 3:4]
-        q = (h * self._q_scale) ** 2 + _Q_CONST
         self._mean[:, :4] += self._mean[:, 4:]
-        self._cov = _F @ self._cov @ _F.T
-        self._cov[:, _DIAG8, _DIAG8] += q
+        c = self._cov
+        # [[pp, pv], [pv, vv]] <- F P F^T + Q with F = [[1, 1], [0, 1]]
+        c[:, _PP] += 2 * c[:, _PV] + c[:, _VV] + (h * _POS_SCALE) ** 2 + _Q_POS_CONST
+        c[:, _PV] += c[:, _VV]
+        c[:, _VV] += (h * self._vel_scale) ** 2 + _Q_VEL_CONST
 
     def _correct(self, tracks: np.ndarray, boxes: np.ndarray) -> None:
         if not len(tracks):
             return
         z = _xyxy_to_xyah(boxes)
-        mean, cov = self._mean[tracks], self._cov[tracks]
-        r = (mean[:, 3:4] * _R_SCALE) ** 2 + _R_CONST
-        s = cov[:, :4, :4] + r[:, :, None] * _EYE4
-        pht = cov[:, :, :4]                                      # P H^T, (k, 8, 4)
-        gain = np.linalg.solve(s, pht.transpose(0, 2, 1)).transpose(0, 2, 1)   # (k, 8, 4)
+        mean, c = self._mean[tracks], self._cov[tracks]
+        s = c[:, _PP] + (mean[:, 3:4] * _POS_SCALE) ** 2 + _R_CONST
+        k_pos, k_vel = c[:, _PP] / s, c[:, _PV] / s               # Kalman gain per dimension
         innovation = z - mean[:, :4]
-        self._mean[tracks] = mean + (gain @ innovation[:, :, None])[:, :, 0]
-        self._cov[tracks] = cov - gain @ s @ gain.transpose(0, 2, 1)
+        mean[:, :4] += k_pos * innovation
+        mean[:, 4:] += k_vel * innovation
+        c[:, _VV] -= k_vel * c[:, _PV]
+        c[:, _PV] -= k_pos * c[:, _PV]
+        c[:, _PP] -= k_pos * c[:, _PP]
+        self._mean[tracks] = mean
+        self._cov[tracks] = c
 
     def _drop(self, mask: np.ndarray) -> None:
         if not mask.any():
@@ -250,12 +261,10 @@ class Tracker:
             return np.zeros(0, np.intp)
         xyah = _xyxy_to_xyah(boxes)
         mean = np.concatenate([xyah, np.zeros((n, 4))], axis=1)
-        h = xyah[:, 3]
-        std = np.stack([2 * _STD_POS * h, 2 * _STD_POS * h, np.full_like(h, 1e-2), 2 * _STD_POS * h,
-                        10 * self._std_vel * h, 10 * self._std_vel * h, np.full_like(h, 1e-5),
-                        10 * self._std_vel * h], 1)
-        cov = np.zeros((n, 8, 8))
-        cov[:, np.arange(8), np.arange(8)] = std ** 2
+        h = xyah[:, 3:4]
+        cov = np.zeros((n, 3, 4))
+        cov[:, _PP] = (2 * h * _POS_SCALE) ** 2 + _Q_POS_CONST
+        cov[:, _VV] = (10 * h * self._vel_scale) ** 2 + _Q_VEL_CONST
         new_ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
         self._next_id += n
         self._mean = np.concatenate([self._mean, mean])
