@@ -200,14 +200,18 @@ class Sender:
         return False
 
     def _publish_some(self, free: int) -> bool:
-        limit = min(free * self.cfg.batch_max_events, MAX_FETCH)
-        if not self._batching:          # enough rows to see the backlog pass the threshold
-            limit = min(limit, max(free, self.cfg.batch_threshold + 1))
+        threshold = self.cfg.batch_threshold
+        if not self._batching:
+            # One indexed lookup tells whether the backlog passed the threshold.
+            self._batching = bool(self.store.pending_outbox(
+                after_seq=max(self.cursor, self.acked + threshold), limit=1))
+        limit = min(free * self.cfg.batch_max_events, MAX_FETCH) if self._batching else free
         events = self.store.pending_outbox(after_seq=self.cursor, limit=limit)
         if not events:
             return False
         self._max_seen = max(self._max_seen, events[-1].seq)
-        self._batching = events[-1].seq - self.acked > self.cfg.batch_threshold
+        if self._batching:
+            self._batching = events[-1].seq - self.acked > threshold
         if self._batching:
             groups = self._batches(events, free)
         else:
