@@ -110,6 +110,8 @@ def cmd_report(args) -> int:
     now = time.time()
     until = _parse_local(args.until, config, now)
     since = _parse_local(args.since, config, until - 30 * 86400)
+    if since >= until:
+        raise ConfigError("--since", "must be before --until")
     store = _open_store(config)
     report = build_report(store, config, since, until)
     print(json.dumps(report, ensure_ascii=False) if args.json else render_text(report))
@@ -119,6 +121,8 @@ def cmd_report(args) -> int:
 def cmd_simulate(args) -> int:
     from station.simulate import simulate
     config = load_config(args.config)
+    if args.responses < 0 or args.visits < 0 or args.days <= 0:
+        raise ConfigError("simulate", "--responses and --visits must be >= 0 and --days > 0")
     store = _open_store(config)
     result = simulate(store, config, responses=args.responses, visits=args.visits,
                       days=args.days, seed=args.seed)

@@ -28,6 +28,7 @@ class Service:
     process: subprocess.Popen | None = None
     restarts: int = 0
     next_start: float = 0.0
+    started_at: float = 0.0
     finished: bool = False
 
 
@@ -96,8 +97,9 @@ def write_broker_config(config) -> Path:
 
 class Supervisor:
     def __init__(self, services: list[Service], log=print, max_backoff_s: float = 30.0,
-                 stop_timeout_s: float = 10.0):
+                 stop_timeout_s: float = 10.0, healthy_after_s: float = 300.0):
         self.services = services
+        self.healthy_after_s = healthy_after_s
         self.log = log
         self.max_backoff_s = max_backoff_s
         self.stop_timeout_s = stop_timeout_s
@@ -107,6 +109,7 @@ class Supervisor:
             if s.process is None and not s.finished and now >= s.next_start:
                 env = {**os.environ, **s.env}
                 s.process = subprocess.Popen(s.argv, env=env, start_new_session=True)
+                s.started_at = now
                 self.log(f"started {s.name} (pid {s.process.pid})")
                 if s.name == "broker":
                     time.sleep(0.3)     # let the broker listen before its clients connect
@@ -123,6 +126,8 @@ class Supervisor:
                 s.finished = True
                 self.log(f"{s.name} finished")
                 continue
+            if now - s.started_at > self.healthy_after_s:
+                s.restarts = 0          # it ran fine for a while: start the backoff afresh
             delay = min(self.max_backoff_s, 2 ** s.restarts)
             s.restarts += 1
             s.next_start = now + delay

@@ -86,11 +86,20 @@ class Store(Queries):
     # -- transactions ----------------------------------------------------------------------
     @contextmanager
     def transaction(self):
-        """One atomic write; nested uses join the outer transaction."""
+        """One atomic write. A nested block is a SAVEPOINT: if it fails, its rows go and the
+        outer transaction goes on, so a caught error never commits half a domain write."""
         if self._depth:
+            name = f"nested_{self._depth}"
+            self.db.execute(f"SAVEPOINT {name}")
             self._depth += 1
             try:
                 yield self
+            except BaseException:
+                self.db.execute(f"ROLLBACK TO {name}")
+                self.db.execute(f"RELEASE {name}")
+                raise
+            else:
+                self.db.execute(f"RELEASE {name}")
             finally:
                 self._depth -= 1
             return

@@ -629,3 +629,16 @@ def test_dwell_counts_bins_visit_lengths(store):
     store.append_visits([Visit(entered_at=T0, left_at=T0 + s) for s in lengths])
     assert store.dwell_counts(T0, T0 + 86400, [0, 60, 300, 900]) == [2, 2, 2]
     assert store.dwell_counts(T0 + 86400, T0 + 2 * 86400, [0, 60, 300]) == [0, 0]
+
+
+def test_a_failed_nested_block_rolls_back_only_its_own_rows(store):
+    with store.transaction():
+        store.append_response(Response(nps=10))
+        with pytest.raises(ValueError):
+            with store.transaction():
+                store.append_response(Response(nps=9))
+                raise ValueError("caught by the caller")
+        store.append_response(Response(nps=8))
+    counts = store.table_counts()
+    assert counts["responses"] == counts["outbox"] == 2
+    assert [e.seq for e in store.pending_outbox()] == [1, 2]
