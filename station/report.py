@@ -57,7 +57,10 @@ def build_report(store, config, since: float, until: float) -> dict:
         "entries_by_hour": entries_by_hour,
         "visits": sum(footfall.values()),
         "demographics": demographics,
-        "nps_by_age_bracket": {a: _nps_cell(c, min_n) for a, c in nps_by_age.items()},
+        "nps_by_age_bracket": {a: _nps_cell(c, min_n) if sum(c) >= k else
+                               {"n": None, "nps": None, "ci": None,
+                                "reason": f"fewer than {k} respondents (k-anonymity floor)"}
+                               for a, c in nps_by_age.items()},
         "nps_post_stratified": kpi.post_stratified_nps(known, known_footfall, min_n).as_dict(),
     }
 
