@@ -95,8 +95,8 @@ def test_report_hides_segments_below_min_n_and_says_why(station):
     r = build_report(store, config, T0 - 3600, T0 + 3600)
     assert r["nps_by_age_bracket"]["25-34"]["n"] == 3
     assert r["nps_by_age_bracket"]["25-34"]["nps"] == pytest.approx(-100 / 3)
-    cell = r["nps_by_age_bracket"]["65+"]
-    assert cell["nps"] is None and cell["ci"] is None and "only 1 responses" in cell["reason"]
+    cell = r["nps_by_age_bracket"]["65+"]        # 1 respondent: under k = 2, so not even n
+    assert cell["nps"] is None and cell["n"] is None and "k-anonymity" in cell["reason"]
 
 
 def test_report_post_stratifies_linked_respondents_to_the_footfall_mix(station):
