@@ -188,17 +188,22 @@ if [ "$DO_MODELS" = 1 ]; then
 fi
 
 # --- systemd -------------------------------------------------------------------------------
-if [ -n "$DESTDIR" ]; then
-    note "--destdir: not calling systemctl; on the target run:"
-    note "  systemctl daemon-reload && systemctl enable ${ENABLE[*]}"
+# Enabling only creates symlinks, which systemctl --root does without a running systemd: so an
+# image built in a chroot, or a --destdir tree, boots into the station too.
+if ! command -v systemctl >/dev/null; then
+    note "systemctl not found: enable on the target box: systemctl enable ${ENABLE[*]}"
+elif [ -n "$DESTDIR" ]; then
+    run systemctl --root="$DESTDIR" enable "${ENABLE[@]}"
 elif [ -d /run/systemd/system ]; then
     run systemctl daemon-reload
     run systemctl enable "${ENABLE[@]}"
+else
+    note "systemd is not running as PID 1 here: enabling offline, no daemon-reload"
+    run systemctl --root=/ enable "${ENABLE[@]}"
+fi
+if [ -z "$DESTDIR" ]; then
     note "installed. Edit $ETC_DIR/station.toml and $CREDENTIALS, check the config with"
     note "  $VENV_DIR/bin/cx-station config check $ETC_DIR/station.toml"
     note "then: systemctl start cx-station.target"
     note "      journalctl -u cx-vision -u cx-kiosk -u cx-sync -f"
-else
-    note "systemd is not running as PID 1 here: skipped systemctl daemon-reload and"
-    note "  systemctl enable ${ENABLE[*]}; run them on the target box"
 fi
