@@ -20,6 +20,7 @@ from kiosk import theme
 from kiosk.admin import AdminScreen
 from kiosk.i18n import Strings
 from kiosk.lock import PinLock, PinScreen
+from kiosk.qtfix import RefcountGuard
 from kiosk.screens import (AttractScreen, FollowUpScreen, ScaleScreen, ThanksScreen,
                            UnavailableScreen)
 from kiosk.survey import Survey
@@ -45,6 +46,8 @@ class KioskWindow(QWidget):
         self.lang = self.kiosk.default_language
         self.survey: Survey | None = None
         self.last_tap = -1e9
+        self.last_press_at = 0.0              # perf_counter of the last accepted press (bench)
+        self.last_release_at = 0.0            # ... and release: a button fires on release
         self.swallow_release = False
         self.cooldown_until = 0.0
         self._scale = None
@@ -96,6 +99,7 @@ class KioskWindow(QWidget):
         writer.failed.connect(self.on_db_failed)
         writer.recovered.connect(self.on_db_recovered)
 
+        self.refcount_guard = RefcountGuard.install(self)
         self.set_language(self.lang)
         self.show_attract()
         QApplication.instance().installEventFilter(self)
@@ -242,9 +246,12 @@ class KioskWindow(QWidget):
                     self.swallow_release = True
                     return True                       # a double tap: the second one is ignored
                 self.last_tap = now
-        elif kind in RELEASE_EVENTS and self.swallow_release:
-            self.swallow_release = False
-            return True
+                self.last_press_at = time.perf_counter()
+        elif kind in RELEASE_EVENTS:
+            if self.swallow_release:
+                self.swallow_release = False
+                return True
+            self.last_release_at = time.perf_counter()
         return False
 
     def resizeEvent(self, event):
