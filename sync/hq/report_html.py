@@ -136,27 +136,55 @@ def _nps_charts(r):
             + charts.stacked_shares(shares, 530) + "</div></div>")
 
 
+MAX_LINES = 6          # store lines in the weekly chart beside the all-stores total
+MAX_PANELS = 8         # per-store traffic panels
+MAX_COLUMNS = 10       # stores as columns of a table; more stores become rows
+MAX_WEEKS = 16         # weeks as columns when stores are rows
+
+
+def _busiest(r, key: str, limit: int) -> list[str]:
+    ranked = sorted(r["stores"], key=lambda s: (-(s[key] or 0), s["store"]))
+    return [s["store"] for s in ranked[:limit]]
+
+
 def _weekly(r):
     w = r["weekly"]
     if not w["weeks"]:
         return "<h2>NPS per week</h2><p class=\"note\">No responses in this period.</p>"
     labels = [_short_day(d) for d in w["weeks"]]
+    drawn = [s for s in _busiest(r, "responses", MAX_LINES) if s in w["stores"]]
     series = {}
-    for store, cells in list(w["stores"].items()) + [("all stores", w["all"])]:
+    for store, cells in [(s, w["stores"][s]) for s in sorted(drawn)] + [("all stores", w["all"])]:
         points = [(c["nps"], *(c["ci"] or (None, None))) for c in cells]
         hidden = all(p[0] is None for p in points)
         series[store + (" (hidden)" if hidden else "")] = points
-    head = ("week from",) + tuple(w["stores"]) + ("all stores",)
-    rows = []
-    for i, week in enumerate(w["weeks"]):
-        cells = [w["stores"][s][i] for s in w["stores"]] + [w["all"][i]]
-        rows.append(f"<tr><td class=\"name\">{escape(week)}</td>" + "".join(
-            _week_cell(c) for c in cells) + "</tr>")
+    left_out = len(w["stores"]) - len(drawn)
+    note = (f" The chart draws the {len(drawn)} stores with the most responses and the total; "
+            f"the table has all {len(w['stores'])}." if left_out > 0 else "")
     return ("<h2>NPS per week</h2><div class=\"panel\">" + charts.lines(series, labels, 1100)
             + "</div><p class=\"note\">Weeks start on Monday (local time). A missing point "
               f"means fewer than {r['min_n']} responses that week: the figure would be too "
-              "uncertain to show. Vertical whiskers are 95 % intervals.</p>"
-            + _table(head, rows, small=True))
+              f"uncertain to show. Vertical whiskers are 95 % intervals.{note}</p>"
+            + _weekly_table(w))
+
+
+def _weekly_table(w) -> str:
+    stores = list(w["stores"])
+    if len(stores) <= MAX_COLUMNS:
+        head = ("week from",) + tuple(stores) + ("all stores",)
+        rows = [f"<tr><td class=\"name\">{escape(week)}</td>" + "".join(
+            _week_cell(c) for c in [w["stores"][s][i] for s in stores] + [w["all"][i]])
+            + "</tr>" for i, week in enumerate(w["weeks"])]
+        return _table(head, rows, small=True)
+    first = max(0, len(w["weeks"]) - MAX_WEEKS)
+    weeks = w["weeks"][first:]
+    head = ("store",) + tuple(_short_day(d) for d in weeks)
+    rows = [f"<tr><td class=\"name\">{escape(s)}</td>" + "".join(
+        _week_cell(c) for c in cells[first:]) + "</tr>"
+        for s, cells in list(w["stores"].items()) + [("all stores", w["all"])]]
+    note = (f"<p class=\"note\">The last {MAX_WEEKS} weeks; the JSON output has every "
+            f"week.</p>" if first else "")
+    return _table(head, rows, small=True) + note
 
 
 def _week_cell(c):
@@ -169,15 +197,22 @@ def _week_cell(c):
 def _traffic(r):
     entries, responses = r["by_hour"]["entries"], r["by_hour"]["responses"]
     if not entries:
-        return ("<h2>Traffic by hour</h2><p class=\"note\">No camera traffic in this period "
-                "(no camera configured, or no entrance line).</p>")
+        return ("<h2>Traffic by hour of day</h2><p class=\"note\">No camera traffic in this "
+                "period (no camera configured, or no entrance line).</p>")
     hours = [f"{h:02d}" for h in range(24)]
+    total = [sum(values[h] for values in entries.values()) for h in range(24)]
+    shown = [s for s in _busiest(r, "entries", MAX_PANELS) if s in entries]
     panels = []
-    for i, (store, values) in enumerate(sorted(entries.items())):
+    if len(entries) > 1:
         panels.append("<div class=\"panel\">" + charts.bars(
-            values, hours, f"{store}: entries by hour", 360, 150,
-            charts.PALETTE[i % len(charts.PALETTE)]) + "</div>")
-    head = ("store",) + tuple(h for h in hours)
+            total, hours, "all stores: entries by hour", 360, 150, "#222222") + "</div>")
+    for i, store in enumerate(sorted(shown)):
+        panels.append("<div class=\"panel\">" + charts.bars(
+            entries[store], hours, f"{store}: entries by hour", 360, 150,
+            charts.PALETTE[i % (len(charts.PALETTE) - 1)]) + "</div>")
+    note = (f"<p class=\"note\">Charts for the {len(shown)} busiest stores; the tables "
+            f"have all {len(entries)}.</p>" if len(shown) < len(entries) else "")
+    head = ("store",) + tuple(hours)
     rows = [f"<tr><td class=\"name\">{escape(s)}</td>" + "".join(
         f"<td>{v:,}</td>" for v in values) + "</tr>" for s, values in sorted(entries.items())]
     part_rows = []
@@ -186,8 +221,9 @@ def _traffic(r):
         part_rows.append(f"<tr><td class=\"name\">{escape(store)}</td>" + "".join(
             f"<td>{_pct(100 * q / e if e else None, 0)}</td>" for q, e in zip(resp, values))
             + "</tr>")
-    return ("<h2>Traffic by hour of day</h2><div class=\"grid\">" + "".join(panels) + "</div>"
-            "<h3>Entries per hour (local time)</h3>" + _table(head, rows, small=True)
+    return ("<h2>Traffic by hour of day</h2><div class=\"grid\">" + "".join(panels)
+            + "</div>" + note + "<h3>Entries per hour (local time)</h3>"
+            + _table(head, rows, small=True)
             + "<h3>Participation per hour (responses ÷ entries)</h3>"
             + _table(head, part_rows, small=True))
 
@@ -197,38 +233,54 @@ def _demographics(r):
     out = [f"<h2>Visitors by age bracket and gender</h2><p class=\"note\">Estimated by the "
            f"camera (no image is stored). Cells with fewer than {k} visitors show “&lt; {k}” "
            f"(k-anonymity floor); when a single cell is suppressed, the next smallest is "
-           f"suppressed too (“†”) so it cannot be worked out from the store's total.</p>"
-           "<div class=\"grid\">"]
-    for store, d in r["demographics"].items():
-        if not d["brackets"]:
-            continue
-        rows = []
-        for bracket in d["brackets"]:
-            tds = []
-            for gender in d["genders"]:
-                key = f"{bracket}/{gender}"
-                value = d["cells"].get(key, 0)
-                attr = f"data-cell=\"{escape(store)}|{escape(key)}\""
-                if value is None:
-                    mark = "†" if key in d["suppressed_secondary"] else f"&lt; {k}"
-                    tds.append(f"<td class=\"sup\" {attr}>{mark}</td>")
-                else:
-                    tds.append(f"<td {attr}>{value:,}</td>")
-            rows.append(f"<tr><td class=\"name\">{escape(bracket)}</td>{''.join(tds)}</tr>")
-        out.append(f"<div class=\"panel\"><h3>{escape(store)}</h3>"
-                   + _table(("age",) + tuple(d["genders"]), rows)
-                   + f"<div class=\"small\">not estimated: {d['unknown']:,}</div></div>")
-    out.append("</div>")
+           f"suppressed too (“†”) so it cannot be worked out from the store's total.</p>"]
+    stores = {s: d for s, d in r["demographics"].items() if d["brackets"]}
+    if len(stores) <= MAX_PANELS:
+        out.append("<div class=\"grid\">")
+        for store, d in stores.items():
+            rows = [f"<tr><td class=\"name\">{escape(b)}</td>"
+                    + "".join(_demo_cell(store, d, f"{b}/{g}", k) for g in d["genders"])
+                    + "</tr>" for b in d["brackets"]]
+            out.append(f"<div class=\"panel\"><h3>{escape(store)}</h3>"
+                       + _table(("age",) + tuple(d["genders"]), rows)
+                       + f"<div class=\"small\">not estimated: {d['unknown']:,}</div></div>")
+        out.append("</div>")
+    elif stores:            # many stores: one row each, bracket x gender as columns
+        brackets = sorted({b for d in stores.values() for b in d["brackets"]},
+                          key=_bracket_start)
+        genders = next(iter(stores.values()))["genders"]
+        keys = [f"{b}/{g}" for b in brackets for g in genders]
+        head = ("store",) + tuple(f"{b} {g[0]}" for b, g in
+                                  (key.split("/") for key in keys)) + ("not estimated",)
+        rows = [f"<tr><td class=\"name\">{escape(s)}</td>"
+                + "".join(_demo_cell(s, d, key, k) for key in keys)
+                + f"<td>{d['unknown']:,}</td></tr>" for s, d in stores.items()]
+        out.append(_table(head, rows, small=True)
+                   + "<p class=\"note\">f = female, m = male.</p>")
     cells = r["nps_by_age_bracket"]
     if cells:
         rows = [f"<tr><td class=\"name\">{escape(str(b))}</td><td>{c['n']:,}</td>"
                 + (f"<td>{c['nps']:+.1f}</td><td>{c['ci'][0]:+.1f} … {c['ci'][1]:+.1f}</td>"
                    if c["nps"] is not None else
-                   f"<td class=\"hidden why\" colspan=\"2\">{escape(c['reason'])}</td>") + "</tr>"
-                for b, c in cells.items()]
+                   f"<td class=\"hidden why\" colspan=\"2\">{escape(c['reason'])}</td>")
+                + "</tr>" for b, c in cells.items()]
         out.append("<h3>NPS by age bracket (all stores, responses linked to a visitor)</h3>"
                    + _table(("age", "responses", "NPS", "95 % CI"), rows))
     return "".join(out)
+
+
+def _bracket_start(bracket: str):
+    digits = "".join(ch for ch in bracket.split("-")[0] if ch.isdigit())
+    return (int(digits) if digits else 999, bracket)
+
+
+def _demo_cell(store, d, key, k) -> str:
+    value = d["cells"].get(key, 0)
+    attr = f"data-cell=\"{escape(store)}|{escape(key)}\""
+    if value is None:
+        mark = "†" if key in d["suppressed_secondary"] else f"&lt; {k}"
+        return f"<td class=\"sup\" {attr}>{mark}</td>"
+    return f"<td {attr}>{value:,}</td>"
 
 
 def _cases(r):

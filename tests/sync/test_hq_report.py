@@ -11,7 +11,7 @@ import statistics
 import pytest
 
 import hq_sample
-from sync.hq import report
+from sync.hq import report, report_html
 
 K = "acme/known"
 
@@ -210,3 +210,27 @@ def test_cx_hq_runs_the_analyst_commands_as_a_process(hq, tmp_path):
                  "jsonl", "--station", K)
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 100
+
+
+def test_many_stores_stay_readable(hq, tmp_path):
+    """A chain of 14 stores: the weekly chart draws the busiest few plus the total, the
+    demographics become one row per store, and the k floor still applies in that layout."""
+    import shutil
+    import sqlite3
+    shutil.copy(hq["tmp"] / "hq.db", tmp_path / "hq.db")
+    with sqlite3.connect(tmp_path / "hq.db") as db:
+        for i in range(10):
+            db.execute("INSERT INTO events SELECT replace(station, 'known', 'copy-' || ?), seq, "
+                       "id, type, ts, ts_epoch, data, received_at FROM events "
+                       "WHERE station = 'acme/known/kiosk-1'", (f"{i:02d}",))
+    config = hq_sample.hq_config(tmp_path, tmp_path / "hq.db")
+    assert run_cli("--config", str(config), "--html", str(tmp_path / "r.html")) == 0
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    weekly = html[html.index("<h2>NPS per week</h2>"):html.index("<h2>Traffic")]
+    assert weekly.count("<rect") == report_html.MAX_LINES + 1           # legend swatches
+    assert "the table has all 15" in weekly
+    assert cell(html, "acme/copy-07|65+/female") == "&lt; 5"
+    assert cell(html, "acme/copy-07|25-34/male") == "†"
+    assert cell(html, "acme/copy-07|25-34/female") == "20"
+    traffic = html[html.index("<h2>Traffic"):html.index("<h2>Visitors")]
+    assert traffic.count("entries by hour</text>") == report_html.MAX_PANELS + 1
