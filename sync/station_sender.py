@@ -76,6 +76,7 @@ class Sender:
         self._ack_timeout = self.cfg.ack_timeout_s
         self._next_health = 0.0
         self._batching = False
+        self._refill = max(1, self.cfg.inflight // 4)
         self._max_seen = status["last_seq"]
         self._warned_mark = False
         self.stats = {"published_events": 0, "published_messages": 0, "rewinds": 0,
@@ -180,7 +181,9 @@ class Sender:
         if connected and now >= self._next_health:
             self._next_health = now + self.cfg.health_interval_s
             self.publish_health(connected)
-        if connected and free > 0 and self._publish_some(free):
+        # Refill the window in rounds, not per PUBACK: each round costs two outbox queries.
+        if connected and free >= min(self._refill, self.cfg.inflight) and \
+                self._publish_some(free):
             return
         with self._cond:
             self._cond.wait(IDLE_POLL_S)
