@@ -108,7 +108,8 @@ def columns_for(db, type_: str, where: str, params: list) -> list[str]:
     """The flattened data columns present in this selection, contract fields first."""
     # json_tree walks nested objects in SQLite itself: no row is loaded into Python for this.
     found = {row[0] for row in db.execute(
-        f"SELECT DISTINCT replace(substr(j.fullkey, 3), '\"', '') FROM events, json_tree(events.data) AS j "
+        f"SELECT DISTINCT replace(substr(j.fullkey, 3), '\"', '') "
+        f"FROM events, json_tree(events.data) AS j "
         f"WHERE {where} AND j.type != 'object' AND j.fullkey NOT LIKE '%[%' "
         f"AND j.fullkey != '$'", params)}
     # a field that is sometimes an object (dwell) and sometimes null: keep only the leaves

@@ -18,8 +18,6 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
-from paho.mqtt.packettypes import PacketTypes
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "mosquitto"
 STATION = "acme/hcm-d1/kiosk-1"
@@ -27,7 +25,7 @@ OTHER = "acme/hn-hk/kiosk-1"
 PASSWORDS = {STATION: "s1-correct-horse", OTHER: "s2-battery-staple", "cx-hq": "hq-secret"}
 
 pytestmark = pytest.mark.skipif(
-    not (shutil.which("mosquitto") and shutil.which("mosquitto_passwd") and shutil.which("openssl")),
+    not all(shutil.which(tool) for tool in ("mosquitto", "mosquitto_passwd", "openssl")),
     reason="needs the Debian mosquitto package and openssl")
 
 
