@@ -4,8 +4,9 @@
     cx-hq stats --config hq.toml --json     # the same as one JSON object (for monitoring)
 
 Per station: events received, highest seq seen, the gap-free seq HQ acknowledged, missing seq
-ranges, duplicates dropped, dead letters, last seen and the online/offline status it announced
-(retained birth message / last will).
+ranges, duplicates dropped, dead letters, the backlog the station last reported in its health
+message, last seen and the online/offline status it announced (retained birth message / last
+will).
 """
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ def collect(db, now: float | None = None) -> dict:
         (station, received, max_seq, acked_seq, duplicates, dead, first_seen, last_seen,
          status, status_at, health) = row
         ranges = gaps.get(station, [])
+        health = _json_or_none(health)
+        reported = health if isinstance(health, dict) else {}
         stations.append({
             "station": station,
             "received": received or 0,
@@ -73,7 +76,10 @@ def collect(db, now: float | None = None) -> dict:
             "last_seen_ago_s": round(now - last_seen, 1) if last_seen else None,
             "status": status or "unknown",
             "status_at": _iso(status_at),
-            "health": _json_or_none(health),
+            # what the station itself last reported: events on its disk not yet acked by HQ
+            "backlog": reported.get("backlog"),
+            "oldest_unacked_age_s": reported.get("oldest_unacked_age_s"),
+            "health": health,
         })
     total, unattributed = db.execute(
         "SELECT count(*), sum(station IS NULL) FROM dead_letters").fetchone()
@@ -91,7 +97,7 @@ def collect(db, now: float | None = None) -> dict:
 
 def render_text(stats: dict) -> str:
     head = ("station", "status", "received", "max seq", "acked", "missing", "gaps", "dups",
-            "dead", "last seen")
+            "dead", "backlog", "last seen")
     rows = [head]
     for s in stats["stations"]:
         gaps = ", ".join(f"{lo}-{hi}" if lo != hi else str(lo) for lo, hi in s["gaps"][:3])
@@ -99,7 +105,9 @@ def render_text(stats: dict) -> str:
             gaps += f" (+{len(s['gaps']) - 3} more)"
         rows.append((s["station"], s["status"], str(s["received"]), str(s["max_seq"]),
                      str(s["acked_seq"]), str(s["missing"]), gaps or "-", str(s["duplicates"]),
-                     str(s["dead_letters"]), _ago(s["last_seen_ago_s"])))
+                     str(s["dead_letters"]),
+                     "?" if s["backlog"] is None else str(s["backlog"]),
+                     _ago(s["last_seen_ago_s"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     if not stats["stations"]:

@@ -99,7 +99,7 @@ def new_hq_db(path: Path) -> HqDb:
 
 
 def copy_outbox(store: Store, hq: HqDb, skip_seqs=(), status: str = "online",
-                received_at: float = NOW, dead: int = 0) -> int:
+                received_at: float = NOW, dead: int = 0, health: dict | None = None) -> int:
     """Deliver a station's outbox to HQ as the receiver does, minus the wire: each payload
     goes through the receiver's own checks (parse_message) and bookkeeping (HqDb.commit).
     `skip_seqs` are lost on the way (they become gaps); `dead` adds malformed messages."""
@@ -116,7 +116,8 @@ def copy_outbox(store: Store, hq: HqDb, skip_seqs=(), status: str = "online",
         rejected.append(Reject(b"\xff not json %d" % i, "not UTF-8 JSON: test", store.station))
     assert not rejected[:len(rejected) - dead], rejected[:3]
     hq.commit(accepted, [DeadLetter(topic, r) for r in rejected], now=received_at,
-              statuses={store.station: (status, received_at)})
+              statuses={store.station: (status, received_at)},
+              healths={store.station: json.dumps(health)} if health else None)
     return len(accepted)
 
 

@@ -27,7 +27,8 @@ def hq(tmp_path_factory):
     hq_sample.copy_outbox(whole, db)                           # everything again: duplicates
     holey, _ = hq_sample.station_store(tmp, "acme", "holey", "kiosk-2")
     hq_sample.known_mix(holey, 30, 0, 0)                       # seqs 1..30
-    hq_sample.copy_outbox(holey, db, skip_seqs={5, 6, 7, 20}, status="offline", dead=3)
+    hq_sample.copy_outbox(holey, db, skip_seqs={5, 6, 7, 20}, status="offline", dead=3,
+                          health={"backlog": 26, "oldest_unacked_age_s": 120.5})
     db.close()
     return {"config": hq_sample.hq_config(tmp, tmp / "hq.db"), "tmp": tmp}
 
@@ -51,6 +52,8 @@ def test_json_shows_received_marks_gaps_duplicates_and_dead_letters(hq, capsys):
     assert holey["missing"] == 4
     assert holey["dead_letters"] == 3
     assert holey["status"] == "offline"
+    assert (holey["backlog"], holey["oldest_unacked_age_s"]) == (26, 120.5)
+    assert whole["backlog"] is None                           # no health message yet
     assert holey["last_seen"] == "2026-11-18T11:06:40Z"
     assert report["online"] == 1 and report["offline"] == 1
     assert report["dead_letters"]["total"] == 3
@@ -61,7 +64,7 @@ def test_text_lists_each_station_with_its_gaps(hq, capsys):
     assert run_cli("--config", str(hq["config"])) == 0
     out = capsys.readouterr().out
     line = next(l for l in out.splitlines() if l.startswith("acme/holey/kiosk-2"))
-    assert "offline" in line and "5-7, 20" in line
+    assert "offline" in line and "5-7, 20" in line and " 26 " in line
     assert "2 stations: 1 online, 1 offline; dead letters: 3" in out
 
 
