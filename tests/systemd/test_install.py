@@ -184,3 +184,16 @@ def test_a_real_install_needs_root():
                             timeout=60, cwd="/")
     assert result.returncode != 0
     assert "run as root" in result.stderr
+
+
+def test_credentials_placeholder_is_what_cx_sync_reads_once_filled_in(destdir):
+    from sync.mqtt import SecurityError, read_credentials
+
+    credentials = destdir / "etc/cx-station/mqtt.credentials"
+    # Unfilled, cx-sync refuses to start with a message naming the file.
+    with pytest.raises(SecurityError, match="mqtt.credentials"):
+        read_credentials(credentials)
+    credentials.write_text(credentials.read_text()
+                           .replace('username = ""', 'username = "acme-hcm-d1-kiosk-1"')
+                           .replace('password = ""', 'password = "correct horse"'))
+    assert read_credentials(credentials) == ("acme-hcm-d1-kiosk-1", "correct horse")
