@@ -6,7 +6,8 @@
 Columns: station, store, seq, event_id, ts, then the event's data fields; nested objects are
 flattened with dots (`dwell.kiosk`), lists stay JSON (`["wait","staff"]`). CSV cells that a
 spreadsheet would run as a formula (free text starting with = + - @) get a leading apostrophe.
-Rows are read from a cursor and written one by one, so memory stays flat for any size; with
+Rows are read from a cursor and written one by one, so memory stays flat for any size (CSV
+spools the rows to a temporary file first, because its header must name every column); with
 --out the file appears only when complete (written to FILE.part, then renamed).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from sync.hq.views import (HqReadError, open_readonly, parse_when, period_clause,
@@ -95,36 +97,39 @@ def export(db, fh, type_: str, fmt: str, since: float | None = None,
         return n
     if fmt != "csv":
         raise ValueError(f"--format must be csv or jsonl, got {fmt!r}")
-    columns = LEADING + columns_for(db, type_, where, params)
-    writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in _rows(db, where, params):
-        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
-        n += 1
+    # The header must name every column, but nested fields (dwell zones) and fields that newer
+    # stations add are only known once every row is read: spool the flat rows to a temporary
+    # file (one pass over the database, flat memory), then write the header and the rows.
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
+        found: dict[str, None] = {}
+        shapes: set[tuple] = set()
+        for row in _rows(db, where, params):
+            shape = tuple(row)
+            if shape not in shapes:
+                shapes.add(shape)
+                found.update(dict.fromkeys(shape))
+            spool.write(json.dumps(row, ensure_ascii=False) + "\n")
+        columns = LEADING + data_columns(type_, set(found) - set(LEADING))
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        spool.seek(0)
+        for line in spool:
+            writer.writerow({k: _csv_cell(v) for k, v in json.loads(line).items()})
+            n += 1
     return n
 
 
-def columns_for(db, type_: str, where: str, params: list) -> list[str]:
-    """The flattened data columns present in this selection, contract fields first."""
-    # json_tree walks nested objects in SQLite itself: no row is loaded into Python for this.
-    found = {row[0] for row in db.execute(
-        f"SELECT DISTINCT replace(substr(j.fullkey, 3), '\"', '') "
-        f"FROM events, json_tree(events.data) AS j "
-        f"WHERE {where} AND j.type != 'object' AND j.fullkey NOT LIKE '%[%' "
-        f"AND j.fullkey != '$'", params)}
-    # a field that is sometimes an object (dwell) and sometimes null: keep only the leaves
+def data_columns(type_: str, found: set[str]) -> list[str]:
+    """The flattened data columns, in the contract's order first, then any others."""
+    # a field that is an object in some rows (dwell) and null in others: keep only the leaves
     parents = {c.rsplit(".", 1)[0] for c in found if "." in c}
-    found -= {c for c in found if c in parents}
-    known = FIELDS[type_]
+    found = found - parents
     ordered = []
-    for name in known:
+    for name in FIELDS[type_]:
         ordered += [name] if name in found else sorted(c for c in found
                                                        if c.startswith(name + "."))
-    covered = set(ordered)
-    ordered += sorted(c for c in found - covered)
-    if not ordered:
-        ordered = list(known)
-    return ordered
+    ordered += sorted(found - set(ordered))
+    return ordered or list(FIELDS[type_])
 
 
 def _where(type_, since, until, station):
