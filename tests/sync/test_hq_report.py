@@ -234,3 +234,41 @@ def test_many_stores_stay_readable(hq, tmp_path):
     assert cell(html, "acme/copy-07|25-34/female") == "20"
     traffic = html[html.index("<h2>Traffic"):html.index("<h2>Visitors")]
     assert traffic.count("entries by hour</text>") == report_html.MAX_PANELS + 1
+
+
+def test_linked_demographics_match_a_recount_from_the_raw_events(hq):
+    """NPS by age bracket and the reweighted NPS, recomputed in plain Python from the events."""
+    import sqlite3
+    from station import kpi
+    with sqlite3.connect(hq["tmp"] / "hq.db") as db:
+        events = [(s, t, json.loads(d)) for s, t, d in db.execute(
+            "SELECT station, type, data FROM events WHERE type IN ('response', 'visit')")]
+    visitor = {(s, d["visit_id"]): (d["age_bracket"], d["gender"])
+               for s, t, d in events if t == "visit"}
+    by_age, segments, footfall = {}, {}, {}
+    for s, t, d in events:
+        store_name = s.rsplit("/", 1)[0]
+        if t == "visit" and d["age_bracket"] and d["gender"]:
+            seg = footfall.setdefault(store_name, {})
+            key = (d["age_bracket"], d["gender"])
+            seg[key] = seg.get(key, 0) + 1
+        if t != "response" or d["presence"] != "linked":
+            continue
+        age, gender = visitor.get((s, d["visit_id"]), (None, None))
+        if age is None or gender is None:
+            continue
+        by_age.setdefault(age, [0] * 11)[d["nps"]] += 1
+        segments.setdefault(store_name, {}).setdefault((age, gender), [0] * 11)[d["nps"]] += 1
+    assert sum(map(sum, by_age.values())) > 200          # the simulation links most responses
+    report_cells = hq["json"]["nps_by_age_bracket"]
+    assert set(report_cells) == set(by_age)
+    for age, counts in by_age.items():
+        assert report_cells[age]["n"] == sum(counts)
+        expected = kpi.nps_from_counts(counts, 30)
+        assert report_cells[age]["nps"] == (pytest.approx(expected.nps) if expected.shown
+                                            else None)
+    for name in ("acme/hcm-d1", "acme/hn-hk", "acme/dn-hc"):
+        expected = kpi.post_stratified_nps(segments[name], footfall[name], 30)
+        got = store(hq["json"], name)["nps_post_stratified"]
+        assert got["nps"] == pytest.approx(expected.nps)
+        assert got["n"] == expected.n and got["shown"] == expected.shown
