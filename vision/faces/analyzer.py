@@ -178,7 +178,7 @@ class FaceAnalyzer:
         return rx1, ry1, rx2, ry2
 
     def _pick(self, tracked: Detections, frame_shape) -> list[int]:
-        """Rows to look at this frame: tracks with fewest good views first, then the biggest."""
+        """Rows to look at this frame (at most max_faces_per_frame)."""
         if self.max_faces_per_frame == 0 or len(tracked) == 0:
             return []
         candidates = []
@@ -196,9 +196,12 @@ class FaceAnalyzer:
                 continue
             if views >= self.views_per_track and state.views[-1].quality > 0.8:
                 continue  # already has enough excellent views
-            candidates.append((views, -float(tracked.area[row]), row))
+            attempts = state.attempts if state else 0
+            # Fewest views first; among equals, the least tried (someone showing their back
+            # must not starve the others), then the biggest person (the best face).
+            candidates.append((views, attempts, -float(tracked.area[row]), row))
         candidates.sort()
-        return [row for _, _, row in candidates[: self.max_faces_per_frame]]
+        return [c[-1] for c in candidates[: self.max_faces_per_frame]]
 
     def _look(self, frame_bgr: np.ndarray, box) -> _View | None:
         region = self._head_region(box, frame_bgr.shape)
