@@ -39,6 +39,8 @@ class OnScreenKeyboard(QWidget):
         while self.layout_.count():
             row = self.layout_.takeAt(0).widget()
             if row is not None:
+                row.hide()                # deleteLater waits for the event loop
+                row.setParent(None)
                 row.deleteLater()
         self.keys = {}
         get = lambda key: self.strings.get(lang, key)            # noqa: E731

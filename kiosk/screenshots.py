@@ -56,8 +56,9 @@ def render_all(config, out_dir, sizes=((1920, 1080),)) -> list[Path]:
     paths = []
     with tempfile.TemporaryDirectory() as tmp:
         config = _sample_store(config, Path(tmp))
-        window, writer = build(config)
         for width, height in sizes:
+            window, writer = build(config)
+            window.apply_scale(width, height)
             window.resize(width, height)
             window.show()
             for lang in config.kiosk.languages:
@@ -68,8 +69,8 @@ def render_all(config, out_dir, sizes=((1920, 1080),)) -> list[Path]:
                     path = out / f"{name}-{lang}-{width}x{height}.png"
                     window.grab().save(str(path))
                     paths.append(path)
-        window.close()
-        writer.close()
+            window.close()
+            writer.close()
     return paths
 
 

@@ -6,7 +6,7 @@ from string import Template
 
 # Pixel sizes at 1920x1080; everything else is derived by scaling.
 BASE = {"huge": 64, "title": 40, "button": 30, "body": 26, "small": 20, "touch": 96,
-        "small_touch": 56, "key": 72, "pad": 12, "smallpad": 8, "radius": 14, "chipradius": 40,
+        "small_touch": 56, "key": 60, "pad": 12, "smallpad": 8, "radius": 14, "chipradius": 40,
         "border": 2}
 
 

@@ -81,6 +81,9 @@ class ReasonChips(QWidget):
     def show_reasons(self, reasons, lang: str, columns: int = 3) -> None:
         keep = set(self.selected())
         for chip in self.chips.values():
+            self.grid.removeWidget(chip)
+            chip.hide()
+            chip.setParent(None)
             chip.deleteLater()
         self.chips = {}
         for i, reason in enumerate(reasons):

@@ -254,11 +254,15 @@ class KioskWindow(QWidget):
             self.last_release_at = time.perf_counter()
         return False
 
-    def resizeEvent(self, event):
-        scale = theme.scale_for(self.width(), self.height())
+    def apply_scale(self, width: int, height: int) -> None:
+        """Size type and touch targets for a screen of width x height pixels."""
+        scale = theme.scale_for(width, height)
         if scale != self._scale:
             self._scale = scale
             self.setStyleSheet(theme.stylesheet(scale))
+
+    def resizeEvent(self, event):
+        self.apply_scale(self.width(), self.height())
         super().resizeEvent(event)
 
 
