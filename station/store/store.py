@@ -18,8 +18,10 @@ ENVELOPE_VERSION = 1
 
 class Store(Queries):
     def __init__(self, connection: sqlite3.Connection, station: str, topic_prefix: str,
-                 kiosk_zone: str = "", link_window_s: float = 15.0):
+                 kiosk_zone: str = "", link_window_s: float = 15.0,
+                 entrance_lines: frozenset[str] | None = None):
         self.db = connection
+        self.entrance_lines = entrance_lines   # None: every line is an entrance
         self.station = station
         self.topic_prefix = topic_prefix
         self.kiosk_zone = kiosk_zone
@@ -39,12 +41,15 @@ class Store(Queries):
                              topic_prefix=config.sync.topic_prefix, kiosk_zone=kiosk_zone,
                              link_window_s=config.vision.kiosk_link_window_s,
                              busy_timeout_ms=config.database.busy_timeout_ms,
-                             synchronous=synchronous)
+                             synchronous=synchronous,
+                             entrance_lines=frozenset(line.name for line in config.vision.lines
+                                                      if line.entrance))
 
     @classmethod
     def open_path(cls, path, station: str, topic_prefix: str = "cx/v1", kiosk_zone: str = "",
                   link_window_s: float = 15.0, busy_timeout_ms: int = 5000,
-                  synchronous: str = "FULL", migrate: bool = True) -> "Store":
+                  synchronous: str = "FULL", migrate: bool = True,
+                  entrance_lines: frozenset[str] | None = None) -> "Store":
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +61,7 @@ class Store(Queries):
             db.execute("PRAGMA foreign_keys = ON")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the station database {path}: {exc}") from exc
-        store = cls(db, station, topic_prefix, kiosk_zone, link_window_s)
+        store = cls(db, station, topic_prefix, kiosk_zone, link_window_s, entrance_lines)
         if migrate:
             store.migrate()
         return store
@@ -269,8 +274,11 @@ class Store(Queries):
                 (max(start, 0), end)).fetchall()
             if not rows:
                 return 0
+            # HQ cannot see the line config: say whether 'in' here is store footfall.
             items = [(new_id(), minute, {"minute": rfc3339(minute), "line": line, "in": i,
-                                         "out": o}) for minute, line, i, o in rows]
+                                         "out": o, "entrance": self.entrance_lines is None
+                                         or line in self.entrance_lines})
+                     for minute, line, i, o in rows]
             seqs = self._append_events("traffic", items)
             self.db.executemany(
                 "INSERT INTO traffic (minute, line, entries, exits, outbox_seq) "
@@ -323,7 +331,9 @@ class Store(Queries):
                 # would be rolled up again and HQ would get those minutes twice.
                 "traffic": self.db.execute(
                     "DELETE FROM traffic WHERE minute < ? AND minute < "
-                    "(SELECT max(minute) FROM traffic)", (now - rollup_days * 86400,)).rowcount,
+                    "(SELECT max(minute) FROM traffic) AND outbox_seq NOT IN "
+                    "(SELECT seq FROM outbox WHERE acked_at IS NULL)",
+                    (now - rollup_days * 86400,)).rowcount,
             }
         return counts
 

@@ -404,7 +404,7 @@ def test_roll_up_closes_only_finished_minutes_and_never_double_counts(store):
     events = [json.loads(e.payload) for e in store.pending_outbox()]
     assert [e["type"] for e in events] == ["traffic"] * 4
     assert events[0]["data"] == {"minute": "2027-01-15T08:00:00.000Z", "line": "door",
-                                 "in": 3, "out": 1}
+                                 "in": 3, "out": 1, "entrance": True}
     outbox_consistency(store.db)
 
 
@@ -453,13 +453,17 @@ def test_prune_drops_old_presence_and_old_rollups(store):
     store.update_presence([Presence("a", "kiosk", T0, T0 + 10)])
     store.append_crossings(_crossings(T0, 1, 0) + _crossings(T0 + 120, 2, 0))
     store.roll_up_traffic(T0 + 180)
+    kept = store.prune(now=T0 + 900 * 86400, raw_vision_days=30, acked_outbox_days=7,
+                       rollup_days=800)
+    assert kept["traffic"] == 0                         # HQ has not confirmed them yet
+    store.mark_acked(store.outbox_status()["last_seq"], at=T0 + 200)
     counts = store.prune(now=T0 + 900 * 86400, raw_vision_days=30, acked_outbox_days=7,
                          rollup_days=800)
-    assert counts["presence"] == 1 and counts["traffic"] == 1
+    assert counts["presence"] == 0 and counts["traffic"] == 1
     # the newest minute is kept as the roll-up's high-water mark
     assert store.db.execute("SELECT minute FROM traffic").fetchall() == [(T0 + 120,)]
-    assert counts["outbox"] == 0                        # the traffic events were never acked
-    assert store.outbox_status()["pending"] == 2
+    assert counts["outbox"] == 2                        # acked long enough ago: gone too
+    assert store.outbox_status()["pending"] == 0
 
 
 def test_pruned_rollups_are_not_rolled_up_again(store):
