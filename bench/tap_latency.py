@@ -158,7 +158,8 @@ def main(argv=None) -> int:
     parser.add_argument("--days", type=float, default=90.0,
                         help="spread the responses over this many days before now")
     parser.add_argument("--surveys", type=int, default=200, help="timed surveys")
-    parser.add_argument("--admin-refresh-s", type=float, default=1.0)
+    parser.add_argument("--admin-refresh-s", type=float, default=1.0,
+                        help="dashboard auto-refresh period during the taps; 0 = no dashboard")
     parser.add_argument("--refreshes", type=int, default=5, help="timed refreshes per period")
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     parser.add_argument("--fill-only", action="store_true", help="only fill --db, then exit")
@@ -213,8 +214,11 @@ def main(argv=None) -> int:
                                ((k, round(v, 1)) for k, v in queries.items()),
                                key=lambda kv: -kv[1])[:4])}
     admin.period = "30d"
-    admin.auto_refresh.setInterval(int(args.admin_refresh_s * 1000))
-    admin.auto_refresh.start()
+    if args.admin_refresh_s > 0:
+        admin.auto_refresh.setInterval(int(args.admin_refresh_s * 1000))
+        admin.auto_refresh.start()
+    else:
+        admin.hide()                             # baseline: no dashboard open
     rss_before = rss_mb()
 
     tapper = Tapper(window, args.surveys)

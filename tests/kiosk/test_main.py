@@ -21,3 +21,38 @@ def test_bad_config_exits_with_a_message(tmp_path, capsys):
     bad.write_text('[station]\norg = "x"\n')
     assert main(["--config", str(bad)]) == 2
     assert "bad config" in capsys.readouterr().err
+
+
+def test_kiosk_process_tells_systemd_it_is_ready_pets_the_watchdog_and_stops_on_sigterm(
+        tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    config = tmp_path / "kiosk.toml"
+    text = DEMO.read_text(encoding="utf-8").replace('"../var/demo/station.db"',
+                                                    f'"{tmp_path / "station.db"}"')
+    text = text.replace('camera = "../../shared/data/pets2009-s2l1/vtest.avi"', 'camera = ""')
+    config.write_text(text, encoding="utf-8")
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(address)
+        sock.settimeout(30)
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "NOTIFY_SOCKET": address,
+               "WATCHDOG_USEC": "2000000"}
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(config)],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            messages = [sock.recv(4096).decode()]
+            assert messages[0].startswith("READY=1")
+            messages.append(sock.recv(4096).decode())
+            assert messages[1] == "WATCHDOG=1"
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=20) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert sock.recv(4096).decode() == "STOPPING=1"
