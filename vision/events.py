@@ -10,7 +10,7 @@
 Writes go only through the station store's API. A failed write (database locked past its busy
 timeout, disk full) is logged and the batch is kept and retried on the next flush, so a
 hiccup loses nothing; the buffers are bounded so a database that never comes back cannot eat
-the memory (the oldest crossings and presence updates go first; visits are kept longest).
+the memory (the oldest crossings go first; visits and presence are kept).
 """
 from __future__ import annotations
 
