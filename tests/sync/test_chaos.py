@@ -55,10 +55,12 @@ def assert_exactly_once(tmp_path, store, total):
     return rows
 
 
+@pytest.mark.parametrize("version", ["3.1.1", "5"])
 def test_chaos_100k_events_through_broker_restarts_and_kills_arrive_exactly_once(
-        tmp_path, broker, services):
+        tmp_path, broker, services, version):
     cfg = write_config(tmp_path / "station.toml", broker,
-                       sync={"ack_timeout_s": 2, "health_interval_s": 5})
+                       sync={"ack_timeout_s": 2, "health_interval_s": 5,
+                             "mqtt_version": version})
     config = load_config(cfg)
     store = Store.open(config)
     hq = services("hq", cfg)
