@@ -84,13 +84,16 @@ class Tracker:
     high_thresh: score splitting confident from low boxes; new_track_thresh: minimum score to
     start a track; match_iou: minimum IoU (first stage); low_match_iou: second stage;
     lost_s: how long a track may go unmatched before it ends (in seconds of video).
+    low_rescues_lost: the second stage also offers low-score boxes to recently lost tracks
+    (original ByteTrack offers them only to tracks matched on the previous frame); a person
+    coming out from behind someone is often first seen as a low-score box.
     """
 
     def __init__(self, frame_rate: float = 30.0, high_thresh: float = 0.5,
                  low_thresh: float = 0.1, new_track_thresh: float = 0.6,
                  match_iou: float = 0.1, low_match_iou: float = 0.5,
                  tentative_match_iou: float = 0.3, lost_s: float = 1.0,
-                 fuse_score: bool = True):
+                 fuse_score: bool = True, low_rescues_lost: bool = True):
         if frame_rate <= 0:
             raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
         if not 0 <= low_thresh <= high_thresh <= 1:
@@ -101,6 +104,7 @@ class Tracker:
         self.tentative_match_iou = tentative_match_iou
         self.max_lost = max(1, int(round(lost_s * frame_rate)))
         self.fuse_score = fuse_score
+        self.low_rescues_lost = low_rescues_lost
         self._std_vel = _STD_VEL * _REFERENCE_FPS / frame_rate
         self._vel_scale = np.array([1.0, 1.0, 0.0, 1.0]) * self._std_vel
         self.frame = 0
@@ -143,10 +147,11 @@ class Tracker:
         t1, d1 = self._associate(sim, scores, confirmed, high, self.match_iou,
                                  self.fuse_score)
         out_track[d1] = t1
-        # Stage 2: still-tracked leftovers vs low-score boxes (occluded people).
+        # Stage 2: leftover tracks vs low-score boxes (partly occluded people).
         taken = np.zeros(len(state), bool)
         taken[t1] = True
-        tracked_left = _nonzero((state == _TRACKED) & ~taken)
+        second = (state == _TRACKED) | ((state == _LOST) & self.low_rescues_lost)
+        tracked_left = _nonzero(second & ~taken)
         t2, d2 = self._associate(sim, scores, tracked_left, low, self.low_match_iou,
                                  False)
         out_track[d2] = t2
