@@ -271,9 +271,21 @@ class _Preview:
             self.ok = False
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 # -- entry point ----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cx-vision", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="cx-vision", description="People counting, dwell time and demographics from the "
+                                      "store camera (frames never leave memory).")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the people-counting service")
     run.add_argument("--config", required=True, help="station TOML file")
@@ -284,11 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--scene", required=True, help="JSON with lines and zones (pixels)")
     an.add_argument("--json", action="store_true", help="print one JSON object")
     an.add_argument("--mot-out", help="write tracks in MOTChallenge format to this file")
-    an.add_argument("--max-frames", type=int, default=None)
+    an.add_argument("--max-frames", type=_positive_int, default=None)
     an.add_argument("--detector", default="default")
     an.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
-    an.add_argument("--threads", type=int, default=2)
-    an.add_argument("--detect-every", type=int, default=1)
+    an.add_argument("--threads", type=_positive_int, default=2)
+    an.add_argument("--detect-every", type=_positive_int, default=1,
+                    help="run the person detector every k-th frame; the tracker predicts between")
     an.add_argument("--faces", action="store_true", help="also estimate age/gender per track")
     an.set_defaults(func=cmd_analyze)
 
