@@ -76,6 +76,7 @@ class Sender:
         self._ack_timeout = self.cfg.ack_timeout_s
         self._next_health = 0.0
         self._batching = False
+        self._reported_backlog = 0
         self._refill = max(1, self.cfg.inflight // 4)
         self._max_seen = status["last_seq"]
         self._warned_mark = False
@@ -162,6 +163,8 @@ class Sender:
             self.acked = hq_mark
             self._mark_moved_at = now
             self._ack_timeout = self.cfg.ack_timeout_s
+            if self.acked >= self._max_seen and self._reported_backlog:
+                self._next_health = 0.0         # tell HQ at once that the backlog is gone
         if epoch != self._seen_epoch:
             self._seen_epoch = epoch
             self.stats["connects"] += 1
@@ -274,6 +277,7 @@ class Sender:
 
     def publish_health(self, connected: bool) -> None:
         data = self.health(connected)
+        self._reported_backlog = data["backlog"]
         self.store.put_health("sync", data)
         self.client.publish(f"{self.base}/{HEALTH}", json.dumps(data), qos=1, retain=True)
 

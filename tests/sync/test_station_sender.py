@@ -167,3 +167,21 @@ def test_a_stale_hq_mark_beyond_our_last_seq_does_not_skip_new_events(tmp_path, 
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_health_reports_the_backlog_and_an_empty_one_at_once_after_the_drain(tmp_path, broker,
+                                                                             services):
+    cfg = write_config(tmp_path / "station.toml", broker,
+                       sync={"health_interval_s": 3600, "ack_timeout_s": 2})
+    store = Store.open(load_config(cfg))
+    add_events(store, 3000)
+    observer = Observer(broker, "cx/v1/acme/s1/k1/health")
+    try:
+        services("hq", cfg)
+        services("sync", cfg)
+        wait_until(lambda: observer.messages, 15, message="first health")
+        assert json.loads(observer.messages[0][1])["backlog"] == 3000
+        wait_until(lambda: json.loads(observer.messages[-1][1])["backlog"] == 0, 30,
+                   message="health after the drain, long before the hourly one")
+    finally:
+        observer.close()
