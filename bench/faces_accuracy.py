@@ -49,10 +49,11 @@ def group_of(age: float) -> str:
     return "70+"
 
 
-def pipeline_mode(rows, engine, head_px: int) -> dict:
+def pipeline_mode(rows, engine, head_px: int, face_input_px: int = 96) -> dict:
     """The in-pipeline path: each photo shrunk to a `head_px` head on top of a person box in a
     480x360 frame, one FaceAnalyzer look (head crop -> CenterFace at 128-160 px -> align -> nets)."""
-    analyzer = FaceAnalyzer(None, 2, max_faces_per_frame=1, revisit_frames=1, engine=engine)
+    analyzer = FaceAnalyzer(None, 2, max_faces_per_frame=1, revisit_frames=1, engine=engine,
+                            face_input_px=face_input_px)
     found = ok = 0
     times = []
     for track_id, row in enumerate(rows, 1):
@@ -71,7 +72,7 @@ def pipeline_mode(rows, engine, head_px: int) -> dict:
             ok += attrs.gender == row["gender"].lower()
         analyzer.forget(track_id)
     # The face is ~45% of the FairFace crop, so a head_px crop holds a face of about 0.45 * head_px.
-    return {"head_px": head_px, "face_px_approx": round(0.45 * head_px), "found_rate": round(found / len(rows), 4),
+    return {"head_px": head_px, "face_input_px": face_input_px, "face_px_approx": round(0.45 * head_px), "found_rate": round(found / len(rows), 4),
             "gender_accuracy": round(ok / max(found, 1), 4), "ms_per_look_median": round(float(np.median(times)), 1),
             "ms_per_look_p10": round(float(np.percentile(times, 10)), 1)}
 
@@ -84,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models-dir", default=str(ROOT / "models"))
     parser.add_argument("--head-px", type=int, nargs="*", default=[100, 60],
                         help="head sizes for the in-pipeline mode (face is ~45%% of it)")
+    parser.add_argument("--face-input-px", type=int, nargs="*", default=[96],
+                        help="CenterFace input side for head crops in the in-pipeline mode")
     args = parser.parse_args(argv)
 
     labels = FAIRFACE / "labels.csv"
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         mid_err.append(abs(face.age - (lo + hi) / 2))
 
     n = len(rows)
-    pipeline = [pipeline_mode(rows, engine, px) for px in args.head_px]
+    pipeline = [pipeline_mode(rows, engine, px, fin) for px in args.head_px for fin in args.face_input_px]
     summary = {
         "bench": "faces_accuracy", "dataset": "FairFace-540 (CC BY 4.0, Karkkainen & Joo 2021)",
         "images": n, "faces_found": found, "face_found_rate": round(found / n, 4),
@@ -159,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
               f"group {v['group_acc']:.2f} mean predicted age {v['mean_predicted_age']}")
     print(f"{summary['ms_per_image_median']:.1f} ms per image (median; 448 px photo, {args.threads} threads)")
     for p in pipeline:
-        print(f"pipeline mode, face ~{p['face_px_approx']} px: found {p['found_rate']:.3f}, gender "
+        print(f"pipeline mode, face ~{p['face_px_approx']} px, CenterFace at {p['face_input_px']} px: found {p['found_rate']:.3f}, gender "
               f"{p['gender_accuracy']:.3f}, {p['ms_per_look_median']:.1f} ms per look (median; p10 {p['ms_per_look_p10']:.1f})")
     if args.json:
         print(json.dumps(summary))

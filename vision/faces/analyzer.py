@@ -24,10 +24,6 @@ from vision.faces.attributes import AGE_CHIP, GENDER_CHIP, AgeGenderEstimator, b
 from vision.faces.centerface import CenterFaceDetector
 
 
-# Head crops are run through CenterFace at 128..160 px on the long side: a few ms per look.
-_MIN_CROP_SIDE, _MAX_CROP_SIDE = 128, 160
-
-
 @dataclass(frozen=True)
 class FaceEstimate:
     box: tuple[float, float, float, float]          # xyxy in image pixels
@@ -114,7 +110,7 @@ class FaceAnalyzer:
 
     def __init__(self, models_dir: Path, threads: int, max_faces_per_frame: int = 2,
                  views_per_track: int = 5, min_face_px: int = 20, revisit_frames: int = 5,
-                 engine: FaceEngine | None = None):
+                 face_input_px: int = 96, engine: FaceEngine | None = None):
         if max_faces_per_frame < 0 or views_per_track < 1:
             raise ValueError("max_faces_per_frame must be >= 0 and views_per_track >= 1")
         self.engine = engine or FaceEngine(models_dir, threads)
@@ -122,6 +118,9 @@ class FaceAnalyzer:
         self.views_per_track = int(views_per_track)
         self.min_face_px = int(min_face_px)
         self.revisit_frames = int(revisit_frames)
+        if face_input_px < 32:
+            raise ValueError(f"face_input_px must be >= 32, got {face_input_px}")
+        self.face_input_px = int(face_input_px)
         self._tracks: dict[int, _TrackState] = {}
         self._frame = 0
 
@@ -209,13 +208,12 @@ class FaceAnalyzer:
             return None
         rx1, ry1, rx2, ry2 = region
         crop = frame_bgr[ry1:ry2, rx1:rx2]
-        # Small crops are upsampled so the face is big enough for CenterFace's stride-4 maps.
-        scale = 1.0
-        image = crop
-        if max(crop.shape[:2]) < _MIN_CROP_SIDE:
-            scale = _MIN_CROP_SIDE / max(crop.shape[:2])
-            image = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-        faces = self.engine.detector.detect(image, max_side=_MAX_CROP_SIDE)
+        # The head crop is resized so its long side is face_input_px: CenterFace's cost grows
+        # with pixels, and a face filling half a 96 px crop is plenty for its stride-4 maps.
+        scale = self.face_input_px / max(crop.shape[:2])
+        image = cv2.resize(crop, None, fx=scale, fy=scale,
+                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        faces = self.engine.detector.detect(image, max_side=self.face_input_px)
         if len(faces) == 0:
             return None
         faces.xyxy /= scale
