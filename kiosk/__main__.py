@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         window.resize(1280, 800)
         window.show()
     notify.ready(f"kiosk up, database {config.database.path}")
+    # Sum the last 30 days once, off the GUI thread, before a manager asks for them.
+    QTimer.singleShot(3000, lambda: window.screens["admin"].refresh_in_background("30d",
+                                                                                draw=False))
     watchdog = QTimer()
     watchdog.timeout.connect(notify.watchdog)
     interval = notify.watchdog_interval_s()
@@ -83,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         if writer.pending:
             log.error("exiting with %d response(s) that could not be saved: %s",
                       len(writer.pending), writer.last_error)
+    window.screens["admin"].close_connections()
     writer.close()
     return code
 

@@ -228,12 +228,16 @@ class AdminScreen(QWidget):
                 figures = exc
         return self._on_ready(figures, start)
 
-    def refresh_in_background(self) -> bool:
-        """Read on a worker thread and draw when done; False if a read is still running."""
+    def refresh_in_background(self, period: str | None = None, draw: bool = True) -> bool:
+        """Read on a worker thread and draw when done; False if a read is still running.
+
+        ``refresh_in_background("30d", draw=False)`` at start-up fills the day cache, so the
+        manager's first look at 30 days does not wait for a scan of the whole month.
+        """
         if not self._busy.acquire(blocking=False):
             return False
         start = time.perf_counter()
-        period = self.period
+        period = period or self.period
 
         def work():
             try:
@@ -247,7 +251,8 @@ class AdminScreen(QWidget):
                 figures = exc
             finally:
                 self._busy.release()
-            self._ready.emit(figures, start)
+            if draw or isinstance(figures, Exception):
+                self._ready.emit(figures, start)
 
         threading.Thread(target=work, name="dashboard-refresh", daemon=True).start()
         return True
@@ -264,12 +269,6 @@ class AdminScreen(QWidget):
         self.render()
         self.last_refresh_ms = (time.perf_counter() - start) * 1000
         return True
-
-    def on_committed(self, response, case_id) -> None:
-        """A response saved late (after a DB outage) may belong to a day already summed."""
-        today = self.dashboard.period_bounds("today")[0]
-        if response.ts < today:
-            self.dashboard.invalidate(response.ts)
 
     def resolve_selected(self) -> None:
         item = self.case_list.currentItem()

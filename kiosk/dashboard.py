@@ -4,9 +4,11 @@
     figures = dashboard.figures(store, "7d")
     figures.nps.shown, figures.nps.nps, figures.nps.reason     # hidden below min_n, with why
 
-Closed days do not change, so their per-day summaries are kept in memory and a refresh
-reads only today's rows (plus any day marked with `invalidate`, e.g. after a late commit or
-a case resolved). The first look at 30 days pays for the scan once. No Qt here: the screen
+Per-day summaries are kept in memory with the newest response/case rowid they include; a
+refresh reads only the rows inserted since (whatever day they belong to, so a response
+saved late after a DB outage lands on its own day) and any day marked with `invalidate`
+(a case resolved: an UPDATE, which rowids do not show). The first look at 30 days pays for
+the scan once. No Qt here: the screen
 only draws what this returns. KPI maths is `station.kpi`'s.
 """
 from __future__ import annotations
@@ -80,10 +82,11 @@ class Dashboard:
         self.config = config
         self._days: dict[int, DaySummary] = {}
         self._dirty: set[int] = set()
+        self._marks: dict | None = None            # newest rowids the cached days include
         self._lock = threading.Lock()
 
     def invalidate(self, ts: float) -> None:
-        """Something changed on the local day of `ts`: read that day again next time."""
+        """Something changed on the local day of `ts` (a case resolved): read it again."""
         offset = datetime.fromtimestamp(ts, self.config.tz).utcoffset().total_seconds()
         with self._lock:
             self._dirty.add(int((ts + offset) // DAY))
@@ -97,38 +100,48 @@ class Dashboard:
         return start.timestamp(), now + 1, start.utcoffset().total_seconds()
 
     def _summaries(self, store, since: float, until: float, offset: float, t) -> DaySummary:
-        """Closed days from the cache (reading the missing ones once), today live."""
-        first, today = int((since + offset) // DAY), int((until - 1 + offset) // DAY)
+        """The period's days from the cache, after adding what was written since last time."""
+        first, last = int((since + offset) // DAY), int((until - 1 + offset) // DAY)
         with self._lock:
             dirty, self._dirty = self._dirty, set()
-            for day in dirty:
-                self._days.pop(day, None)
-        missing = [d for d in range(first, today) if d not in self._days]
+        for day in dirty:
+            self._days.pop(day, None)
+        marks = t("marks", store.latest_rowids)
+        if self._marks is not None:          # rows inserted since the last refresh
+            new = self._read(store, 0, 0, offset, t, marks, after=self._marks)
+            for day, summary in new.items():
+                if day in self._days:
+                    self._days[day].add(summary)
+        self._marks = marks
+        missing = [d for d in range(first, last + 1) if d not in self._days]
         if missing:
-            read = self._read_days(store, missing[0] * DAY - offset, today * DAY - offset,
-                                   offset, t)
-            for d in range(missing[0], today):
+            read = self._read(store, missing[0] * DAY - offset, (last + 1) * DAY - offset,
+                              offset, t, marks)
+            for d in missing:
                 self._days[d] = read.get(d, DaySummary())
-        for d in [d for d in self._days if d < today - max(PERIODS.values()) - 1]:
+        for d in [d for d in self._days if d < last - max(PERIODS.values()) - 1]:
             del self._days[d]                          # older than any period shows
         total = DaySummary()
-        for d in range(first, today):
+        for d in range(first, last + 1):
             total.add(self._days[d])
-        for summary in self._read_days(store, max(since, today * DAY - offset), until, offset,
-                                       t).values():
-            total.add(summary)
         return total
 
-    def _read_days(self, store, since, until, offset, t) -> dict[int, DaySummary]:
+    def _read(self, store, since, until, offset, t, marks, after=None) -> dict[int, DaySummary]:
+        """Day summaries of a time range (rows up to `marks`), or of rows after `after`."""
         days: dict[int, DaySummary] = {}
-        for row in t("responses", store.response_day_summary, since, until, offset):
+        new = after is not None
+        rows = t("responses", store.response_day_summary, since, until, offset,
+                 marks["responses"], after["responses"] if new else None)
+        for row in rows:
             day = days.setdefault(row["day"], DaySummary())
             day.add(DaySummary(by_age={row["age_bracket"] or "": row["scores"]},
                                csat=Counter({k: v for k, v in row["csat"].items() if v}),
                                ces=Counter({k: v for k, v in row["ces"].items() if v}),
                                totals=Counter({k: row[k] for k in ("responses", "complete",
                                                                    "no_presence", "linked")})))
-        for d, c in t("cases", store.case_day_summary, since, until, offset).items():
+        cases = t("cases", store.case_day_summary, since, until, offset, marks["cases"],
+                  after["cases"] if new else None)
+        for d, c in cases.items():
             day = days.setdefault(d, DaySummary())
             day.cases_opened += c["opened"]
             day.cases_resolved += c["resolved"]

@@ -95,7 +95,6 @@ class KioskWindow(QWidget):
         self.thanks_timer = self._timer(self.kiosk.thank_you_s, self.show_attract)
         self.admin_idle = self._timer(self.kiosk.admin_idle_s, self.close_admin)
         writer.committed.connect(self.committed)
-        writer.committed.connect(s["admin"].on_committed)
         writer.failed.connect(self.on_db_failed)
         writer.recovered.connect(self.on_db_recovered)
 

@@ -158,21 +158,24 @@ class Queries:
             row["complete"] = bool(row["complete"])
         return out
 
-    def response_day_summary(self, since: float, until: float,
-                             utc_offset_s: float) -> list[dict]:
-        """Per local day and linked visitor's age bracket, in one pass over the range:
-        score counts 0..10, CSAT 1..5 and CES 1..7 counts, totals. Days are whole-day
-        numbers (local epoch days: ``(ts + utc_offset_s) // 86400``)."""
-        # coalesce: sum() over a group where nobody answered CSAT/CES is NULL, not 0
+    def response_day_summary(self, since: float, until: float, utc_offset_s: float,
+                             max_rowid: int | None = None,
+                             after_rowid: int | None = None) -> list[dict]:
+        """Per local day and linked visitor's age bracket, in one pass: score counts 0..10,
+        CSAT 1..5 and CES 1..7 counts, totals. Days are local epoch days
+        (``(ts + utc_offset_s) // 86400``). With `after_rowid`, only rows inserted after that
+        rowid (up to `max_rowid`) are read, whatever their time: a dashboard adds what is new
+        to the days it already summed instead of re-reading them."""
         sums = ", ".join([f"sum(r.nps = {i})" for i in range(11)] +
-                         [f"coalesce(sum(r.csat = {i}), 0)" for i in range(1, 6)] +
-                         [f"coalesce(sum(r.ces = {i}), 0)" for i in range(1, 8)])
+                         [f"sum(r.csat = {i})" for i in range(1, 6)] +
+                         [f"sum(r.ces = {i})" for i in range(1, 8)])
+        where, args = _rowid_window("r", since, until, "ts", max_rowid, after_rowid)
         rows = self.db.execute(
             f"SELECT CAST((r.ts + ?) / 86400 AS INTEGER) AS day, v.age_bracket, {sums}, "
             f"count(*), sum(r.complete), sum(r.presence = 'no_presence'), "
             f"sum(r.presence = 'linked') FROM responses r LEFT JOIN visits v "
             f"ON r.visit_id IS NOT NULL AND v.id = r.visit_id "
-            f"WHERE r.ts >= ? AND r.ts < ? GROUP BY 1, 2", (utc_offset_s, since, until))
+            f"WHERE {where} GROUP BY 1, 2", (utc_offset_s, *args))
         out = []
         for day, age, *n in rows:
             out.append({"day": day, "age_bracket": age, "scores": list(n[0:11]),
@@ -181,20 +184,29 @@ class Queries:
                         "complete": n[24], "no_presence": n[25], "linked": n[26]})
         return out
 
-    def case_day_summary(self, since: float, until: float, utc_offset_s: float) -> dict:
-        """Per local day of opening: cases opened, resolved, and the handling times (s)."""
+    def case_day_summary(self, since: float, until: float, utc_offset_s: float,
+                         max_rowid: int | None = None,
+                         after_rowid: int | None = None) -> dict:
+        """Per local day of opening: cases opened, resolved, and the handling times (s).
+        `after_rowid`/`max_rowid` as in `response_day_summary`."""
+        where, args = _rowid_window("c", since, until, "opened_at", max_rowid, after_rowid)
         out: dict[int, dict] = {}
         for day, opened, resolved in self.db.execute(
-                "SELECT CAST((opened_at + ?) / 86400 AS INTEGER), count(*), count(resolved_at) "
-                "FROM cases WHERE opened_at >= ? AND opened_at < ? GROUP BY 1",
-                (utc_offset_s, since, until)):
+                f"SELECT CAST((c.opened_at + ?) / 86400 AS INTEGER), count(*), "
+                f"count(c.resolved_at) FROM cases c WHERE {where} GROUP BY 1",
+                (utc_offset_s, *args)):
             out[day] = {"opened": opened, "resolved": resolved, "handling_s": []}
         for day, duration in self.db.execute(
-                "SELECT CAST((opened_at + ?) / 86400 AS INTEGER), resolved_at - opened_at "
-                "FROM cases WHERE opened_at >= ? AND opened_at < ? AND resolved_at IS NOT NULL",
-                (utc_offset_s, since, until)):
+                f"SELECT CAST((c.opened_at + ?) / 86400 AS INTEGER), "
+                f"c.resolved_at - c.opened_at FROM cases c WHERE {where} "
+                f"AND c.resolved_at IS NOT NULL", (utc_offset_s, *args)):
             out[day]["handling_s"].append(duration)
         return out
+
+    def latest_rowids(self) -> dict[str, int]:
+        """The newest rowid of `responses` and `cases` (0 when empty): a dashboard's mark."""
+        return {t: self.db.execute(f"SELECT coalesce(max(rowid), 0) FROM {t}").fetchone()[0]
+                for t in ("responses", "cases")}
 
     def dwell_counts(self, since: float, until: float, edges_s: list[float]) -> list[int]:
         """Visits that ended in the period, counted per visit-length bin [edges[i], edges[i+1]);
@@ -207,6 +219,19 @@ class Queries:
                 f"AND left_at < ?) GROUP BY b", (since, until)):
             counts[b] = n
         return counts
+
+
+def _rowid_window(alias, since, until, ts_column, max_rowid, after_rowid):
+    """WHERE clause: new rows by rowid (no time filter, so the rowid index is used), or a
+    time range optionally capped at `max_rowid`."""
+    if after_rowid is not None:
+        return (f"{alias}.rowid > ? AND {alias}.rowid <= ?",
+                [after_rowid, max_rowid if max_rowid is not None else 2 ** 62])
+    where, args = f"{alias}.{ts_column} >= ? AND {alias}.{ts_column} < ?", [since, until]
+    if max_rowid is not None:
+        where += f" AND {alias}.rowid <= ?"
+        args.append(max_rowid)
+    return where, args
 
 
 def _case(row) -> Case:

@@ -90,8 +90,7 @@ def test_cached_closed_days_match_a_fresh_read_after_late_commits(qtbot, kiosk, 
     before = cached.figures(writer.store, "30d")
     assert before.nps.n == 6
     late = Response(nps=1, csat=1, language="vi", ts=now - 3 * 86400)   # waited out an outage
-    writer.submit(late)                       # the window tells its dashboard; do it here too
-    cached.invalidate(late.ts)
+    writer.submit(late)                       # lands on its own (closed) day, by rowid
     add_responses(writer.store, [10], ts=now - 30)
     after, fresh = cached.figures(writer.store, "30d"), Dashboard(config).figures(writer.store,
                                                                                  "30d")
@@ -108,4 +107,28 @@ def test_background_refresh_shows_a_new_case_without_blocking(qtbot, kiosk):
     add_responses(writer.store, [2])
     assert admin.refresh_in_background()
     qtbot.waitUntil(lambda: "score 2" in admin.case_list.item(0).text(), timeout=5000)
+    admin.close_connections()
+
+
+def test_resolving_an_old_case_updates_the_cached_day(qtbot, kiosk):
+    window, writer = kiosk
+    add_responses(writer.store, [1], ts=time.time() - 3 * 86400)
+    admin = open_admin(window)
+    tap(qtbot, admin.period_buttons["30d"])
+    assert admin.figures.case_totals == {"opened": 1, "resolved": 0}
+    admin.case_note.setText("Called back")
+    tap(qtbot, admin.resolve_button)
+    assert admin.figures.case_totals == {"opened": 1, "resolved": 1}
+    assert admin.figures.handling[0] > 3 * 86400 - 120
+
+
+def test_warm_up_fills_the_day_cache_without_drawing(qtbot, kiosk):
+    window, writer = kiosk
+    add_responses(writer.store, [9, 3], ts=time.time() - 5 * 86400)
+    admin = window.screens["admin"]
+    assert admin.refresh_in_background("30d", draw=False)
+    qtbot.waitUntil(lambda: admin._busy.acquire(blocking=False), timeout=5000)
+    admin._busy.release()
+    assert admin.figures is None                      # nothing drawn
+    assert len(admin.dashboard._days) == 30 and admin.dashboard._marks["responses"] == 2
     admin.close_connections()

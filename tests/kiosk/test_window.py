@@ -67,6 +67,8 @@ def test_resolving_a_case_on_the_admin_screen_writes_the_note_and_an_event(qtbot
     assert case.resolution_note == "Refunded, apologised" and case.resolved_at is not None
     resolved = [json.loads(e.payload)["data"] for e in store.pending_outbox() if e.type == "case"]
     assert [d["status"] for d in resolved] == ["opened", "resolved"]
+    assert admin.figures.case_totals == {"opened": 1, "resolved": 1}
+    assert admin.figures.handling[0] is not None
     assert admin.case_list.item(0).text() == window.strings.get("vi", "admin.cases.none")
 
 
