@@ -24,7 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-SESSION_EXPIRY_S = 7 * 24 * 3600        # a week of HQ or station downtime keeps the session
+SESSION_EXPIRY_S = 7 * 24 * 3600        # a week of downtime keeps a station's session
 
 
 class SecurityError(RuntimeError):
@@ -45,6 +45,7 @@ class Link:
     credentials_file: Path | None = None
     allow_plaintext_credentials: bool = False
     receive_maximum: int = 1000            # MQTT 5: how many unacked messages the broker may send us
+    session_expiry_s: int = SESSION_EXPIRY_S
 
     def client(self, manual_ack: bool = False) -> paho.Client:
         v5 = self.version == "5"
@@ -73,7 +74,7 @@ class Link:
     def connect_async(self, client: paho.Client) -> None:
         if self.version == "5":
             props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = SESSION_EXPIRY_S
+            props.SessionExpiryInterval = self.session_expiry_s
             props.ReceiveMaximum = self.receive_maximum
             client.connect_async(self.host, self.port, self.keepalive, clean_start=False,
                                  properties=props)

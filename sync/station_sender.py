@@ -7,8 +7,10 @@ Delivery is counted end to end: a PUBACK only frees a slot in our in-flight wind
 mosquitto may drop a message it acknowledged (queue limits, a crash between snapshots). HQ
 publishes, retained, the highest seq it committed with no gap below it on
 ``<prefix>/<station>/ack``; only that mark moves outbox rows to acked. After a reconnect, or
-when the mark stops advancing for ``ack_timeout_s`` (doubling while nothing moves), the
-sender rewinds to the mark and publishes again; HQ drops the duplicates.
+when the mark stops advancing for ``ack_timeout_s``, the sender rewinds to the mark and
+publishes again; HQ drops the duplicates. The timeout doubles (up to 30 min) while HQ says
+nothing at all (it is down: do not flood the broker) and stays short while HQ keeps
+publishing an unmoving mark (it is alive but has holes).
 
 Small backlogs go one event per message (lowest latency); above ``batch_threshold`` pending
 events, consecutive events travel as one JSON array per message on ``<prefix>/<station>/batch``,
@@ -32,6 +34,7 @@ from sync.mqtt import Link, error_text, ok
 log = logging.getLogger("cx-sync")
 IDLE_POLL_S = 0.02              # how often an idle sender looks for new outbox rows
 MAX_ACK_TIMEOUT_S = 1800.0
+STUCK_ROUNDS = 8                # resend rounds without progress before backing off anyway
 MAX_FETCH = 20_000              # outbox rows read per round in batch mode
 
 
@@ -67,6 +70,7 @@ class Sender:
         self._inflight: set[int] = set()  # mids published, PUBACK not yet seen
         self._early: set[int] = set()     # PUBACKs that beat publish() returning
         self._hq_mark = 0
+        self._acks_heard = 0             # ack messages, advancing or not: HQ is alive
         # Main thread only.
         status = store.outbox_status()
         self.acked = status["last_acked_seq"] or 0
@@ -76,6 +80,8 @@ class Sender:
         self._ack_timeout = self.cfg.ack_timeout_s
         self._next_health = 0.0
         self._batching = False
+        self._acks_at_rewind = 0
+        self._stuck_rounds = 0
         self._reported_backlog = 0
         self._refill = max(1, self.cfg.inflight // 4)
         self._max_seen = status["last_seq"]
@@ -122,6 +128,7 @@ class Sender:
             log.warning("ignoring a malformed ack on %s: %s", message.topic, exc)
             return
         with self._cond:
+            self._acks_heard += 1
             if seq > self._hq_mark:
                 self._hq_mark = seq
                 self._cond.notify_all()
@@ -154,6 +161,7 @@ class Sender:
         now = time.monotonic()
         with self._cond:
             connected, epoch, hq_mark = self._connected, self._epoch, self._hq_mark
+            acks_heard = self._acks_heard
             free = self.cfg.inflight - len(self._inflight)
         if hq_mark > self._max_seen and not self._plausible(hq_mark):
             with self._cond:
@@ -163,6 +171,7 @@ class Sender:
             self.acked = hq_mark
             self._mark_moved_at = now
             self._ack_timeout = self.cfg.ack_timeout_s
+            self._stuck_rounds = 0
             if self.acked >= self._max_seen and self._reported_backlog:
                 self._next_health = 0.0         # tell HQ at once that the backlog is gone
         if epoch != self._seen_epoch:
@@ -180,7 +189,15 @@ class Sender:
             self.stats["rewinds"] += 1
             self.cursor = self.acked
             self._mark_moved_at = now
-            self._ack_timeout = min(self._ack_timeout * 2, MAX_ACK_TIMEOUT_S)
+            self._stuck_rounds += 1
+            if acks_heard == self._acks_at_rewind or self._stuck_rounds > STUCK_ROUNDS:
+                # HQ said nothing since the last round (it is down), or resending keeps not
+                # helping (a seq HQ refuses): back off, do not flood the broker.
+                self._ack_timeout = min(self._ack_timeout * 2, MAX_ACK_TIMEOUT_S)
+            else:
+                # HQ is committing but has holes (a broker drop, a dead receiver's share).
+                self._ack_timeout = self.cfg.ack_timeout_s
+            self._acks_at_rewind = acks_heard
         if connected and now >= self._next_health:
             self._next_health = now + self.cfg.health_interval_s
             self.publish_health(connected)

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import paho.mqtt.client as paho
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from station.config import load_config
@@ -125,3 +126,28 @@ def test_two_receivers_share_the_load_and_store_each_event_once(tmp_path, broker
         shares.append(stats["inserted"])
     assert sum(shares) == 5000
     assert min(shares) > 500, shares                 # both took a real part of the load
+
+
+@pytest.mark.slow
+def test_a_dead_receiver_in_the_shared_group_delays_but_loses_nothing(tmp_path, broker,
+                                                                      services):
+    """mosquitto keeps routing a share to the dead member's stored session; the station's
+    resend rounds get every event through the live one."""
+    cfg_a = write_config(tmp_path / "a.toml", broker,
+                         sync={"ack_timeout_s": 1, "batch_threshold": 100_000},
+                         hq={"client_id": "hq-a", "database": str(tmp_path / "hq.db")})
+    cfg_b = write_config(tmp_path / "b.toml", broker,
+                         hq={"client_id": "hq-b", "database": str(tmp_path / "hq.db")})
+    services("hq", cfg_a)
+    b = services("hq", cfg_b)
+    wait_until(lambda: "as hq-b" in broker.log_text(), 10, message="hq-b session")
+    time.sleep(1)                                 # its shared subscription is in place
+    b.kill()
+    store = Store.open(load_config(cfg_a))
+    add_events(store, 1000)
+    services("sync", cfg_a)
+    wait_until(lambda: store.outbox_status()["pending"] == 0, 120, interval=0.2,
+               message="all acknowledged through the live receiver")
+    rows = hq_rows(tmp_path / "hq.db", "acme/s1/k1")
+    assert (rows["count"], rows["distinct"], rows["gaps"], rows["acked_seq"]) == \
+        (1000, 1000, [], 1000)
