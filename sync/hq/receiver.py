@@ -58,6 +58,7 @@ class Receiver:
         self.client.on_message = self._on_message
         self._cond = threading.Condition()
         self._queue: list = []
+        self._epoch = 0                  # bumps per connection: packet ids belong to one
         self._queued_bytes = 0
         self._first_at = 0.0
         self.stats = {"messages": 0, "inserted": 0, "duplicates": 0, "dead_letters": 0,
@@ -68,6 +69,8 @@ class Receiver:
             log.warning("broker refused the connection: %s", reason)
             return
         log.info("connected (session present: %s)", flags.session_present)
+        with self._cond:
+            self._epoch += 1
         client.subscribe([(f"$share/{self.group}/{self.prefix}/#", 1),
                           (f"{self.prefix}/+/+/+/{STATUS}", 1),
                           (f"{self.prefix}/+/+/+/{HEALTH}", 1)])
@@ -76,7 +79,8 @@ class Receiver:
         with self._cond:
             if not self._queue:
                 self._first_at = time.monotonic()
-            self._queue.append((message.topic, message.payload, message.mid, message.qos))
+            self._queue.append((message.topic, message.payload, message.mid, message.qos,
+                                self._epoch))
             self._queued_bytes += len(message.payload)
             if len(self._queue) == 1 or self._full():   # start the flush timer, or flush now
                 self._cond.notify()
@@ -125,7 +129,7 @@ class Receiver:
     def flush(self, batch: list) -> None:
         now = time.time()
         envelopes, dead, statuses, healths = [], [], {}, {}
-        for topic, payload, _mid, _qos in batch:
+        for topic, payload, _mid, _qos, _epoch in batch:
             try:
                 self._sort(topic, payload, now, envelopes, dead, statuses, healths)
             except Exception as exc:            # a bug must not lose or block the message
@@ -141,8 +145,12 @@ class Receiver:
                 self.stats["commit_errors"] += 1
                 log.error("HQ commit failed (%s); retrying in 1 s", exc)
                 time.sleep(1)
-        for _topic, _payload, mid, qos in batch:
-            if qos > 0:
+        with self._cond:
+            epoch = self._epoch
+        for _topic, _payload, mid, qos, received_in in batch:
+            # A message from an earlier connection is redelivered by the broker (and then a
+            # duplicate here); its old packet id may now name another message.
+            if qos > 0 and received_in == epoch:
                 self.client.ack(mid, qos)
         for station, mark in result.marks.items():
             self.client.publish(f"{self.prefix}/{station}/{ACK}",
