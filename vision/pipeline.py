@@ -10,7 +10,8 @@
     print(pipeline.stage_ms(), pipeline.lines[0].in_count)
 
 The person detector runs every ``detect_every``-th frame; in between, the tracker's motion
-model carries the tracks forward so lines and zones still see people move. Faces run on the
+model carries the tracks forward so lines and zones still see people move. The tracker then
+steps once per detector run: build it with ``Tracker(frame_rate=fps / detect_every)``. Faces run on the
 frames the detector ran on. Each track becomes a *visit*: an id assigned when the track is
 confirmed, the time it entered and left, its dwell per zone and the face analyzer's age bracket
 and gender with their confidence -- never an image or an embedding. Frames live only in memory.
@@ -67,8 +68,12 @@ class Pipeline:
             found = self.detector.detect(image)
             found = found[found.class_id == 0]
         t1 = clock()
-        people = self.tracker.update(found) if detect_now else self.tracker.predict()
-        ended = list(self.tracker.ended)
+        if detect_now:
+            people = self.tracker.update(found)
+            ended = list(self.tracker.ended)
+        else:
+            people = self.tracker.peek((self.frames % self.detect_every) / self.detect_every)
+            ended = []
         t2 = clock()
         for tid in people.tracker_id.tolist():
             visit = self._open.get(tid)

@@ -8,14 +8,14 @@
 
 Two-stage association as in ByteTrack (Zhang et al., 2022): confident boxes are matched first
 to every live track (tracked or recently lost) by IoU against the Kalman prediction; then the
-leftover *tracked* tracks get a second chance with the low-score boxes, which are often the
-partly occluded people. Unmatched confident boxes start tentative tracks, which are confirmed
+leftover tracks (followed on the last step or, by default, briefly lost) get a second chance
+with the low-score boxes, which are often the partly occluded people. Unmatched confident boxes start tentative tracks, which are confirmed
 when matched again on the next update. Tracks unmatched for longer than ``lost_s`` end.
 
 All tracks live in a few numpy arrays (structure of arrays), so predicting, projecting and
 correcting N tracks is a handful of batched matrix products instead of N small ones.
-Between detector runs, ``predict()`` advances the motion model and returns the predicted boxes
-of the tracks being followed, so lines and zones still see people move on skipped frames.
+Between detector runs, ``peek()`` extrapolates the tracks being followed along their motion,
+so lines and zones still see people move on the frames the detector skipped.
 """
 from __future__ import annotations
 
@@ -188,15 +188,16 @@ class Tracker:
         result.tracker_id = ids[keep]
         return result
 
-    def predict(self) -> Detections:
-        """Advance one frame without detections; returns predicted boxes of tracked tracks."""
-        self.frame += 1
-        self.ended = []
-        self._predict()
-        expired = (self._state == _LOST) & (self.frame - self._last > self.max_lost)
-        self._drop(expired)
+    def peek(self, fraction: float = 1.0) -> Detections:
+        """Where the tracks being followed will be ``fraction`` of a step ahead; no state change.
+
+        For frames between two detector runs: with the detector on every k-th frame, build the
+        tracker with ``frame_rate = fps / k`` and call ``peek(j / k)`` on the j-th frame after
+        an update, so the motion model and the lost-track time stay in real seconds.
+        """
         show = _nonzero(self._state == _TRACKED)
-        boxes = _xyah_to_xyxy(self._mean[show, :4])
+        mean = self._mean[show]
+        boxes = _xyah_to_xyxy(mean[:, :4] + fraction * mean[:, 4:])
         return Detections(boxes, self._score[show], np.zeros(len(show), np.int32),
                           tracker_id=self._id[show].copy())
 

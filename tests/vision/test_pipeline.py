@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from station.store import Store
+from station.store import Response, Store
 from vision.camera import VideoSource
 from vision.events import EventRecorder
 from vision.pipeline import Pipeline
@@ -22,7 +22,7 @@ SCENE = Path(__file__).resolve().parents[2] / "vision" / "scenes" / "pets2009.js
 def run_slice(video, detector, faces, store, frames=FRAMES, detect_every=1):
     lines, zones = load_scene(SCENE)
     recorder = EventRecorder(store, flush_every_s=0.0)        # flush every frame: many batches
-    pipeline = Pipeline(detector, Tracker(frame_rate=10), lines, zones, faces=faces,
+    pipeline = Pipeline(detector, Tracker(frame_rate=10 / detect_every), lines, zones, faces=faces,
                         recorder=recorder, detect_every=detect_every)
     source = VideoSource(str(video), realtime=False)
     last = None
@@ -31,6 +31,7 @@ def run_slice(video, detector, faces, store, frames=FRAMES, detect_every=1):
         assert frame is not None
         frame.ts += START
         pipeline.process(frame)
+        recorder.health({"fps": 10.0, "last_frame": frame.ts})     # as the service does
         last = frame.ts
     pipeline.close(last + 120)                                 # closes every minute too
     source.close()
@@ -103,3 +104,24 @@ def test_a_locked_database_loses_no_events(pets_video, person_detector, tmp_path
     db = sqlite3.connect(path)
     assert db.execute("SELECT count(*) FROM visits").fetchone()[0] == pipeline.tracks_seen
     store.close()
+
+
+def test_a_kiosk_tap_links_to_whoever_stood_longest_in_the_kiosk_zone(pets_video,
+                                                                      person_detector, store,
+                                                                      tmp_path):
+    run_slice(pets_video, person_detector, None, store, frames=150)
+    tap = START + 14.0
+    window = 15.0
+    db = sqlite3.connect(tmp_path / "station.db")
+    rows = db.execute("SELECT visit_id, since, until FROM presence WHERE zone = ?",
+                      ("centre_walkway_rect",)).fetchall()
+    overlap = {}
+    for visit_id, since, until in rows:
+        o = min(until, tap) - max(since, tap - window)
+        if o >= 0:
+            overlap[visit_id] = overlap.get(visit_id, 0) + o
+    assert overlap, "nobody in the zone before the tap; pick another moment"
+    store.append_response(Response(nps=9, ts=tap))
+    presence, visit_id = db.execute("SELECT presence, visit_id FROM responses").fetchone()
+    assert presence == "linked"
+    assert overlap[visit_id] == max(overlap.values())

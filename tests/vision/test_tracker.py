@@ -81,13 +81,16 @@ def test_low_score_boxes_continue_a_track_but_never_start_one():
         assert len(out) == 0
 
 
-def test_predict_moves_tracks_with_their_velocity():
+def test_peek_extrapolates_tracks_along_their_velocity_without_changing_them():
     tracker = Tracker(frame_rate=10)
     for f in range(10):
-        tracker.update(boxes(person(10 + 5 * f)))
-    predicted = tracker.predict()
-    assert len(predicted) == 1
-    assert predicted.xyxy[0, 0] == pytest.approx(10 + 5 * 10, abs=1.5)
+        tracker.update(boxes(person(10 + 6 * f)))
+    half = tracker.peek(0.5)
+    assert len(half) == 1
+    assert half.xyxy[0, 0] == pytest.approx(10 + 6 * 9.5, abs=1.5)
+    assert tracker.peek(1.0).xyxy[0, 0] == pytest.approx(10 + 6 * 10, abs=1.5)
+    out = tracker.update(boxes(person(10 + 6 * 10)))
+    assert out.tracker_id.tolist() == half.tracker_id.tolist()
 
 
 def test_end_all_reports_every_confirmed_track():
