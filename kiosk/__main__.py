@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     window, writer = build(config)
     window.exit_requested.connect(app.quit)
     if config.kiosk.fullscreen:
+        app.setOverrideCursor(Qt.BlankCursor)          # a touch screen: no arrow on top
         window.showFullScreen()
     else:
         window.resize(1280, 800)
