@@ -155,9 +155,11 @@ class Dashboard:
         counts = [sum(col) for col in zip(*s.by_age.values())] if s.by_age else [0] * 11
         totals = {k: s.totals.get(k, 0) for k in ("responses", "complete", "no_presence",
                                                   "linked")}
-        entries = t("entries", store.entries, since, until)["entries"]
+        # Footfall is the 'in' count of entrance lines only (inner lines would double count).
+        entrances = [line.name for line in self.config.vision.lines if line.entrance]
+        entries = t("entries", store.entries, since, until, entrances)["entries"]
         by_hour = {int(h): n for h, n in t("traffic", store.entries_by_hour, since, until,
-                                           offset).items()}
+                                           offset, entrances).items()}
         dwell = t("dwell", store.dwell_counts, since, until, [m * 60 for m in DWELL_EDGES_MIN])
         mix = kpi.suppress_small_cells(t("mix", store.visitor_mix, since, until), privacy.k_floor)
         open_cases = t("open_cases", store.cases, since, until, True, 50)
