@@ -35,7 +35,8 @@ log = logging.getLogger("cx-sync")
 IDLE_POLL_S = 0.02              # how often an idle sender looks for new outbox rows
 MAX_ACK_TIMEOUT_S = 1800.0
 STUCK_ROUNDS = 8                # resend rounds without progress before backing off anyway
-MAX_FETCH = 20_000              # outbox rows read per round in batch mode
+MAX_FETCH = 20_000
+SYS_DROPPED = "$SYS/broker/publish/messages/dropped"              # outbox rows read per round in batch mode
 
 
 def link_for_station(config) -> Link:
@@ -70,6 +71,7 @@ class Sender:
         self._inflight: set[int] = set()  # mids published, PUBACK not yet seen
         self._early: set[int] = set()     # PUBACKs that beat publish() returning
         self._hq_mark = 0
+        self._broker_dropped: int | None = None
         self._acks_heard = 0             # ack messages, advancing or not: HQ is alive
         # Main thread only.
         status = store.outbox_status()
@@ -103,6 +105,8 @@ class Sender:
             self._early.clear()
             self._cond.notify_all()
         client.subscribe(f"{self.base}/{ACK}", qos=1)
+        # Messages the broker threw away (queue limits): shown in health where the ACL allows.
+        client.subscribe(SYS_DROPPED, qos=0)
         client.publish(f"{self.base}/{STATUS}", "online", qos=1, retain=True)
 
     def _on_disconnect(self, client, userdata, flags, reason, properties):
@@ -119,6 +123,12 @@ class Sender:
             self._cond.notify_all()
 
     def _on_message(self, client, userdata, message):
+        if message.topic == SYS_DROPPED:
+            try:
+                self._broker_dropped = int(message.payload)
+            except ValueError:
+                pass
+            return
         try:
             doc = json.loads(message.payload)
             seq = doc["acked_seq"]
@@ -290,6 +300,7 @@ class Sender:
                 "last_acked_seq": status["last_acked_seq"], "last_acked_at": status["last_acked_at"],
                 "last_seq": status["last_seq"], "disk_free_bytes": disk_free,
                 "mqtt_version": self.link.version, "versions": versions(),
+                "broker_dropped_messages": self._broker_dropped,
                 **{k: v for k, v in self.stats.items()}}
 
     def publish_health(self, connected: bool) -> None:

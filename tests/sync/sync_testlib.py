@@ -42,6 +42,7 @@ max_queued_messages {max_queued_messages}
 max_queued_bytes 0
 max_inflight_messages {max_inflight_messages}
 set_tcp_nodelay true
+sys_interval {sys_interval}
 log_dest file {log}
 log_type error
 log_type warning
@@ -75,7 +76,7 @@ class Broker:
 
     def __init__(self, workdir: Path, config: str | None = None, port: int | None = None,
                  max_queued_messages: int = 1_000_000, max_inflight_messages: int = 1000,
-                 **fields):
+                 sys_interval: int = 10, **fields):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.workdir / "data"
@@ -87,7 +88,8 @@ class Broker:
         values = {"port": self.port, "data_dir": self.data_dir, "log": self.log,
                   "user": "user root" if os.geteuid() == 0 else "",
                   "max_queued_messages": max_queued_messages,
-                  "max_inflight_messages": max_inflight_messages, **fields}
+                  "max_inflight_messages": max_inflight_messages,
+                  "sys_interval": sys_interval, **fields}
         self.conf.write_text((config or DEFAULT_TEMPLATE).format(**values))
         self.proc: subprocess.Popen | None = None
 

@@ -128,9 +128,10 @@ def test_broker_down_for_a_30_minute_backlog_then_drains(tmp_path, broker, servi
 
 
 def test_broker_dropping_past_a_small_queue_loses_nothing(tmp_path, broker_factory, services):
-    broker = broker_factory(max_queued_messages=20)
+    broker = broker_factory(max_queued_messages=20, sys_interval=1)
     cfg = write_config(tmp_path / "station.toml", broker,
-                       sync={"ack_timeout_s": 1, "batch_max_events": 100})
+                       sync={"ack_timeout_s": 1, "batch_max_events": 100,
+                             "health_interval_s": 1})
     config = load_config(cfg)
     store = Store.open(config)
     hq = services("hq", cfg)
@@ -148,3 +149,5 @@ def test_broker_dropping_past_a_small_queue_loses_nothing(tmp_path, broker_facto
                message="everything acknowledged despite the drops")
     assert_exactly_once(tmp_path, store, store.outbox_status()["last_seq"])
     assert sync.alive
+    wait_until(lambda: (store.health()["sync"].get("broker_dropped_messages") or 0) > 0, 15,
+               message="the broker's drop counter in the station's health")
