@@ -120,7 +120,10 @@ class Sender:
                 self._inflight.discard(mid)
             else:
                 self._early.add(mid)
-            self._cond.notify_all()
+            # Wake the main loop only when a refill round is possible (saves a thread switch
+            # per PUBACK); it also polls every IDLE_POLL_S.
+            if self.cfg.inflight - len(self._inflight) >= self._refill:
+                self._cond.notify_all()
 
     def _on_message(self, client, userdata, message):
         if message.topic == SYS_DROPPED:
