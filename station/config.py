@@ -207,7 +207,13 @@ class HqSection:
     report_path: Path = _rule(Path("/var/lib/cx-station/hq-report.html"), path=True)
     tls: bool = _rule(False)
     ca_file: Path | None = _rule(None, path=True)
+    cert_file: Path | None = _rule(None, path=True)
+    key_file: Path | None = _rule(None, path=True)
     credentials_file: Path | None = _rule(None, path=True)
+    allow_plaintext_credentials: bool = _rule(False)
+    session_expiry_s: int = _rule(3600, min=60, max=30 * 86400,
+                                  doc="how long the broker keeps a stopped receiver's queue")
+    keepalive_s: int = _rule(30, min=5, max=3600)
 
 
 @dataclass(frozen=True)
