@@ -1,28 +1,7 @@
 """Real kiosk widgets offscreen, on a real SQLite file in a temp folder."""
-import dataclasses
-import os
-from pathlib import Path
+import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-import pytest  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
-
-from station.config import load_config  # noqa: E402
-from station.store import Store  # noqa: E402
-
-DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
-DEBOUNCE_MS = 100
-
-
-def make_config(tmp_path, **kiosk):
-    config = load_config(DEMO)
-    kiosk = {"debounce_ms": DEBOUNCE_MS, "cooldown_s": 0.0, **kiosk}
-    return dataclasses.replace(
-        config,
-        database=dataclasses.replace(config.database, path=tmp_path / "station.db",
-                                     busy_timeout_ms=200),
-        kiosk=dataclasses.replace(config.kiosk, **kiosk))
+from kiosk_testlib import make_config
 
 
 @pytest.fixture
@@ -54,13 +33,3 @@ def make_kiosk(qtbot):
 @pytest.fixture
 def kiosk(make_kiosk, config):
     return make_kiosk(config)
-
-
-def tap(qtbot, widget, wait_ms=DEBOUNCE_MS + 30):
-    """One finger tap on a real widget, then a pause longer than the debounce window."""
-    qtbot.mouseClick(widget, Qt.LeftButton)
-    qtbot.wait(wait_ms)
-
-
-def read_store(config) -> Store:
-    return Store.open(config)

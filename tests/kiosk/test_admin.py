@@ -1,7 +1,7 @@
 """The dashboard on real data: hidden figures say why, privacy floor, no camera, periods."""
 import time
 
-from conftest import tap
+from kiosk_testlib import tap
 from station.store import Response, Visit
 
 

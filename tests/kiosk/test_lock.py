@@ -1,7 +1,7 @@
 """The manager PIN on the real keypad: hidden long-press, five wrong tries lock it."""
 from PySide6.QtCore import QPoint, Qt
 
-from conftest import tap
+from kiosk_testlib import tap
 from kiosk.lock import PinLock
 
 
@@ -63,7 +63,7 @@ def test_lock_opens_again_after_the_lockout():
 
 
 def test_dashboard_closes_when_left_idle(qtbot, make_kiosk, tmp_path):
-    from conftest import make_config
+    from kiosk_testlib import make_config
     config = make_config(tmp_path, admin_idle_s=10)
     window, _ = make_kiosk(config)
     window.admin_idle.setInterval(300)              # the config floor is 10 s
@@ -74,6 +74,6 @@ def test_dashboard_closes_when_left_idle(qtbot, make_kiosk, tmp_path):
 
 
 def _demo_hash():
-    from conftest import DEMO
+    from kiosk_testlib import DEMO
     from station.config import load_config
     return load_config(DEMO).kiosk.admin_pin_hash

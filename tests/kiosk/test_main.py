@@ -1,7 +1,7 @@
 """`cx-kiosk --screenshot`: every screen in every language, as real PNGs."""
 from PySide6.QtGui import QImage
 
-from conftest import DEMO
+from kiosk_testlib import DEMO
 from kiosk.__main__ import main
 
 

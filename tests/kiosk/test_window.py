@@ -3,7 +3,7 @@ import json
 
 from PySide6.QtCore import Qt
 
-from conftest import DEBOUNCE_MS, make_config, read_store, tap
+from kiosk_testlib import DEBOUNCE_MS, make_config, read_store, tap
 
 
 def run_survey(qtbot, window, score, reasons=(), csat=None, ces=None):

@@ -5,7 +5,7 @@ import signal
 import pytest
 from PySide6.QtCore import Qt
 
-from conftest import read_store, tap
+from kiosk_testlib import read_store, tap
 from station.store import Response
 
 
