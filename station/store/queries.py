@@ -167,8 +167,8 @@ class Queries:
         rowid (up to `max_rowid`) are read, whatever their time: a dashboard adds what is new
         to the days it already summed instead of re-reading them."""
         sums = ", ".join([f"sum(r.nps = {i})" for i in range(11)] +
-                         [f"sum(r.csat = {i})" for i in range(1, 6)] +
-                         [f"sum(r.ces = {i})" for i in range(1, 8)])
+                         [f"coalesce(sum(r.csat = {i}), 0)" for i in range(1, 6)] +
+                         [f"coalesce(sum(r.ces = {i}), 0)" for i in range(1, 8)])
         where, args = _rowid_window("r", since, until, "ts", max_rowid, after_rowid)
         rows = self.db.execute(
             f"SELECT CAST((r.ts + ?) / 86400 AS INTEGER) AS day, v.age_bracket, {sums}, "
