@@ -159,6 +159,37 @@ def test_demo_station_delivers_a_tapped_survey_and_traffic_to_hq(qtbot, tmp_path
     assert proc.returncode == 0, output[-3000:]
     assert "CX report" in output and "NPS" in output
     assert "HQ report:" in output and (tmp_path / "hq.html").exists(), output[-2000:]
+    privacy_audit(tmp_path, config_path)
+
+
+IMAGE_MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF8": "GIF",
+               b"RIFF": "RIFF/AVI", b"\x93NUMPY": "numpy array", b"\x1aE\xdf\xa3": "WebM",
+               b"II*\x00": "TIFF", b"MM\x00*": "TIFF"}
+
+
+def privacy_audit(folder: Path, config_path: Path) -> None:
+    """After a full run: no file the station wrote is an image, no DB value holds one, no
+    value is big enough to be a frame or an embedding, and the admin PIN is not in clear."""
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        head = path.read_bytes()[:16]
+        assert not any(head.startswith(m) for m in IMAGE_MAGIC), f"{path} is image data"
+        if head.startswith(b"SQLite format 3"):
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+                columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
+                for row in db.execute(f"SELECT * FROM {table}"):
+                    for column, value in zip(columns, row):
+                        if isinstance(value, (bytes, str)):
+                            data = value.encode() if isinstance(value, str) else value
+                            assert not any(data.startswith(m) for m in IMAGE_MAGIC), \
+                                f"{path}:{table}.{column} holds image data"
+                            assert len(data) < 64 * 1024, f"{path}:{table}.{column} is huge"
+            db.close()
+    text = config_path.read_text()
+    pin_hash = load_config(config_path).kiosk.admin_pin_hash
+    assert pin_hash.startswith("scrypt$") and 'admin_pin = "' not in text
 
 
 def _try_open(config):
