@@ -28,6 +28,17 @@ def build(config, app=None):
     return window, writer
 
 
+# The offscreen platform (demo without a screen) warns on every window resize.
+_QT_NOISE = ("does not support propagateSizeHints",)
+
+
+def _qt_log(mode, context, message: str) -> None:
+    """Qt's own messages go to our log, minus known harmless noise."""
+    if any(noise in message for noise in _QT_NOISE):
+        return
+    logging.getLogger("qt").warning(message)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cx-kiosk", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="station TOML file")
@@ -46,9 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtCore import Qt, QTimer, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
+    qInstallMessageHandler(_qt_log)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("cx-kiosk")
     if args.screenshot:
