@@ -43,6 +43,7 @@ models: venv
 
 bench: venv
 	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/pip install -q --no-deps trackers==2.6.1   # its opencv-python dep would clash with Qt
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean-demo:
