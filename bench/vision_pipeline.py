@@ -50,7 +50,8 @@ def run_one(detect_every: int, faces_on: bool, threads: int, detector_name: str,
         store = Store.open_path(Path(tmp) / "station.db", station="bench/pets/k1",
                                 synchronous="NORMAL")
         recorder = EventRecorder(store)
-        pipeline = Pipeline(detector, Tracker(frame_rate=10.0 / detect_every), lines, zones,
+        tracker = Tracker.for_detector(detector, 10.0 / detect_every)
+        pipeline = Pipeline(detector, tracker, lines, zones,
                             faces=faces,
                             recorder=recorder, detect_every=detect_every)
         source = VideoSource(str(VIDEO), realtime=False)

@@ -78,7 +78,8 @@ def cmd_analyze(args) -> int:
         return 2
     fps = video_fps(str(video))
     source = VideoSource(str(video), realtime=False)
-    pipeline = Pipeline(detector, Tracker(frame_rate=fps / args.detect_every), lines, zones,
+    tracker = Tracker.for_detector(detector, fps / args.detect_every)
+    pipeline = Pipeline(detector, tracker, lines, zones,
                         faces=faces, detect_every=args.detect_every)
     mot = open(args.mot_out, "w", encoding="utf-8") if args.mot_out else None
     started = time.perf_counter()
@@ -208,7 +209,8 @@ def cmd_run(args) -> int:
                          reconnect_max_s=vision.reconnect_max_s)
     rate = vision.fps_cap if kind != "file" else min(vision.fps_cap, video_fps(vision.camera))
     recorder = EventRecorder(store)
-    pipeline = Pipeline(detector, Tracker(frame_rate=rate / vision.detect_every), lines, zones,
+    tracker = Tracker.for_detector(detector, rate / vision.detect_every)
+    pipeline = Pipeline(detector, tracker, lines, zones,
                         faces=faces, recorder=recorder, detect_every=vision.detect_every)
     preview = _Preview() if vision.debug_preview else None
     notify.ready(f"camera {source._safe_uri()}")

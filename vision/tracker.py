@@ -89,6 +89,15 @@ class Tracker:
     coming out from behind someone is often first seen as a low-score box.
     """
 
+    @classmethod
+    def for_detector(cls, detector, frame_rate: float) -> "Tracker":
+        """A tracker whose score thresholds suit `detector` (its `track_thresholds`, if any)."""
+        thresholds = getattr(detector, "track_thresholds", None)
+        if thresholds is None:
+            return cls(frame_rate=frame_rate)
+        high, new = thresholds
+        return cls(frame_rate=frame_rate, high_thresh=high, new_track_thresh=new)
+
     def __init__(self, frame_rate: float = 30.0, high_thresh: float = 0.5,
                  low_thresh: float = 0.1, new_track_thresh: float = 0.6,
                  match_iou: float = 0.1, low_match_iou: float = 0.5,
