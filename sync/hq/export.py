@@ -20,8 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sync.hq.views import (HqReadError, open_readonly, parse_when, period_clause,
-                           quiet_broken_pipe)
+from sync.hq.views import open_for_reading, period_clause, quiet_broken_pipe
 
 TYPES = ("response", "case", "traffic", "visit")
 LEADING = ["station", "store", "seq", "event_id", "ts"]
@@ -53,15 +52,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from station.config import ConfigError, load_config
-    try:
-        config = load_config(args.config)
-        since = parse_when(args.since, config.tz)
-        until = parse_when(args.until, config.tz, end=True)
-        db = open_readonly(config.hq.database)
-    except (ConfigError, HqReadError, ValueError) as exc:
-        print(f"cx-hq export: {exc}", file=sys.stderr)
+    opened = open_for_reading(args, "export")
+    if opened is None:
         return 2
+    config, db, since, until = opened
     try:
         if args.out:
             out = Path(args.out)

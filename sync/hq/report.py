@@ -23,7 +23,7 @@ from pathlib import Path
 
 from station import kpi
 from sync.hq import stats as hq_stats
-from sync.hq.views import HqReadError, open_readonly, parse_when, period_clause
+from sync.hq.views import open_for_reading, period_clause
 
 BUCKET_S = 900          # 15 min: every UTC offset in use is a multiple, so local hours stay exact
 GENDERS = ("female", "male")
@@ -42,16 +42,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from station.config import ConfigError, load_config
     from sync.hq.report_html import render_html
-    try:
-        config = load_config(args.config)
-        since = parse_when(args.since, config.tz)
-        until = parse_when(args.until, config.tz, end=True)
-        db = open_readonly(config.hq.database)
-    except (ConfigError, HqReadError, ValueError) as exc:
-        print(f"cx-hq report: {exc}", file=sys.stderr)
+    opened = open_for_reading(args, "report")
+    if opened is None:
         return 2
+    config, db, since, until = opened
     try:
         report = build(db, config, since, until, title=args.title)
     finally:

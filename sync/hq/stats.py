@@ -11,11 +11,10 @@ will).
 from __future__ import annotations
 
 import json
-import sys
 import time
 from datetime import datetime, timezone
 
-from sync.hq.views import HqReadError, open_readonly, quiet_broken_pipe
+from sync.hq.views import open_for_reading, quiet_broken_pipe
 
 
 def add_parser(subparsers) -> None:
@@ -27,13 +26,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from station.config import ConfigError, load_config
-    try:
-        config = load_config(args.config)
-        db = open_readonly(config.hq.database)
-    except (ConfigError, HqReadError) as exc:
-        print(f"cx-hq stats: {exc}", file=sys.stderr)
+    opened = open_for_reading(args, "stats")
+    if opened is None:
         return 2
+    _, db, _, _ = opened
     try:
         stats = collect(db)
     finally:

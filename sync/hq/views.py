@@ -126,6 +126,23 @@ def parse_when(text: str | None, tz: ZoneInfo, end: bool = False) -> float | Non
     return moment.timestamp()
 
 
+def open_for_reading(args, command: str):
+    """(config, read-only HQ DB, since, until) for an analyst command, or None once the
+    reason (bad config, missing DB, bad --since/--until) is printed; callers exit 2."""
+    import sys
+
+    from station.config import ConfigError, load_config
+    try:
+        config = load_config(args.config)
+        since = parse_when(getattr(args, "since", None), config.tz)
+        until = parse_when(getattr(args, "until", None), config.tz, end=True)
+        db = open_readonly(config.hq.database)
+    except (ConfigError, HqReadError, ValueError) as exc:
+        print(f"cx-hq {command}: {exc}", file=sys.stderr)
+        return None
+    return config, db, since, until
+
+
 def quiet_broken_pipe() -> int:
     """`cx-hq export ... | head`: the reader left. Exit like a killed-by-SIGPIPE process would,
     without a traceback and without Python's second error when it flushes stdout at exit."""

@@ -3,7 +3,6 @@ import resource
 import signal
 
 import pytest
-from PySide6.QtCore import Qt
 
 from kiosk_testlib import read_store, tap
 from station.store import Response

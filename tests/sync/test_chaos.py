@@ -11,7 +11,7 @@ import pytest
 
 from station.config import load_config
 from station.store import Response, Store
-from sync_testlib import TRAFFIC, hq_count, hq_rows, wait_until, write_config
+from sync_testlib import TRAFFIC, hq_rows, wait_until, write_config
 
 pytestmark = pytest.mark.slow
 
