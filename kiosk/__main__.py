@@ -12,7 +12,7 @@ import signal
 import sys
 
 from station import notify
-from station.config import ConfigError, load_config
+from station.service import start_service
 
 log = logging.getLogger("kiosk")
 
@@ -47,13 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="1920x1080",
                         help="window size for --screenshot, e.g. 1280x800 (default 1920x1080)")
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"cx-kiosk: bad config: {exc}", file=sys.stderr)
+    config = start_service("cx-kiosk", args.config)
+    if config is None:
         return 2
-    logging.basicConfig(level=config.logging.level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

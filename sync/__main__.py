@@ -5,12 +5,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import threading
 
-from station.config import ConfigError, load_config
+from station.service import start_service
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,13 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="publish the outbox to HQ until stopped (SIGTERM)")
     run.add_argument("--config", required=True, help="station TOML file")
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"cx-sync: config error: {exc}", file=sys.stderr)
+    config = start_service("cx-sync", args.config)
+    if config is None:
         return 2
-    logging.basicConfig(level=config.logging.level,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from station.store import Store, StoreError
     from sync.mqtt import SecurityError
     from sync.station_sender import Sender

@@ -152,17 +152,13 @@ def _idle(stop: _Stop, notify) -> int:
 def cmd_run(args) -> int:
     stop = _Stop()                         # first, so an early SIGTERM is a clean stop too
     from station import notify
-    from station.config import ConfigError, load_config
+    from station.service import start_service
     from station.store import Store, StoreError
     from vision.events import EventRecorder
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"cx-vision: bad config: {exc}", file=sys.stderr)
+    config = start_service("cx-vision", args.config)
+    if config is None:
         return 2
-    logging.basicConfig(level=config.logging.level,
-                        format="%(asctime)s cx-vision %(levelname)s %(message)s")
     vision = config.vision
     if not vision.enabled:
         log.info("vision is disabled in %s ([vision] enabled = false); idling", config.source)

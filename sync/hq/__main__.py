@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import logging
 import signal
 import sys
 import threading
@@ -32,14 +31,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_receiver(args) -> int:
-    from station.config import ConfigError, load_config
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"cx-hq: config error: {exc}", file=sys.stderr)
+    from station.service import start_service
+    config = start_service("cx-hq", args.config)
+    if config is None:
         return 2
-    logging.basicConfig(level=config.logging.level,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from sync.hq.db import HqDbError
     from sync.hq.receiver import Receiver
     from sync.mqtt import SecurityError

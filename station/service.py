@@ -1,0 +1,23 @@
+"""What every service's `main` does first: load the one config object and set up logging.
+
+    config = start_service("cx-sync", args.config)
+    if config is None:
+        return 2                     # the reason, naming the key, is already on stderr
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+from station.config import Config, ConfigError, load_config
+
+
+def start_service(prog: str, config_path) -> Config | None:
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        print(f"{prog}: bad config: {exc}", file=sys.stderr)
+        return None
+    logging.basicConfig(level=config.logging.level,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    return config
