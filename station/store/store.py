@@ -6,10 +6,10 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 
 from station.store.model import (Case, Crossing, Event, Presence, Response, StoreError, Visit,
                                  new_id)
+from station.store import sqlite
 from station.store.queries import Queries
 from station.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -50,14 +50,8 @@ class Store(Queries):
                   link_window_s: float = 15.0, busy_timeout_ms: int = 5000,
                   synchronous: str = "FULL", migrate: bool = True,
                   entrance_lines: frozenset[str] | None = None) -> "Store":
-        path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000,
-                                 check_same_thread=False)
-            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute(f"PRAGMA synchronous = {synchronous}")
+            db = sqlite.connect(path, busy_timeout_ms, synchronous)
             db.execute("PRAGMA foreign_keys = ON")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the station database {path}: {exc}") from exc
@@ -71,22 +65,17 @@ class Store(Queries):
 
     @property
     def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+        return sqlite.user_version(self.db)
 
     def migrate(self, target: int = SCHEMA_VERSION) -> int:
         """Apply the missing migrations up to `target`; refuse a DB from a newer release."""
-        current = self.schema_version
-        if current > SCHEMA_VERSION:
+        try:
+            return sqlite.migrate(self.db, MIGRATIONS, target)
+        except sqlite.SchemaTooNew as exc:
             raise StoreError(
-                f"the station database is at schema version {current}, but this cx-station "
-                f"only knows up to version {SCHEMA_VERSION}: it was written by a newer release. "
-                f"Upgrade cx-station (or restore the database that matches this release).")
-        for version in range(current + 1, target + 1):
-            with self.transaction():
-                for statement in _split_sql(MIGRATIONS[version - 1]):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {version}")
-        return self.schema_version
+                f"the station database is at schema version {exc.current}, but this cx-station "
+                f"only knows up to version {exc.known}: it was written by a newer release. "
+                f"Upgrade cx-station (or restore the database that matches this release).") from None
 
     # -- transactions ----------------------------------------------------------------------
     @contextmanager
@@ -363,14 +352,3 @@ def _visit_data(v: Visit) -> dict:
 def _camera_live(vision_health: dict, ts: float, stale_s: float = 30.0) -> bool:
     last = vision_health.get("last_frame")
     return isinstance(last, (int, float)) and ts - stale_s <= last <= ts + stale_s
-
-
-def _split_sql(script: str) -> list[str]:
-    """executescript() would COMMIT our transaction, so run statement by statement."""
-    statements, buffer = [], ""
-    for line in script.splitlines():
-        buffer += line.split("--", 1)[0] + "\n"
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    return [s for s in statements if s.strip(" ;\n")]

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from station.store import sqlite
 from sync.envelope import Envelope, Reject
 
 MIGRATIONS = [
@@ -60,7 +60,6 @@ MIGRATIONS = [
     CREATE INDEX IF NOT EXISTS dead_letters_station ON dead_letters(station, received_at);
     """,
 ]
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class HqDbError(RuntimeError):
@@ -89,14 +88,8 @@ class HqDb:
     def open(cls, path, busy_timeout_ms: int = 30_000, synchronous: str = "NORMAL") -> "HqDb":
         """synchronous=NORMAL in WAL still never loses a committed row to a process crash;
         a power cut may lose the last commits, which HQ never acked, so stations resend."""
-        path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000,
-                                 check_same_thread=False)
-            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute(f"PRAGMA synchronous = {synchronous}")
+            db = sqlite.connect(path, busy_timeout_ms, synchronous)
         except (sqlite3.Error, OSError) as exc:
             raise HqDbError(f"cannot open the HQ database {path}: {exc}") from exc
         hq = cls(db)
@@ -104,21 +97,11 @@ class HqDb:
         return hq
 
     def migrate(self) -> None:
-        current = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if current > SCHEMA_VERSION:
-            raise HqDbError(f"the HQ database is at schema version {current}, newer than this "
-                            f"cx-hq ({SCHEMA_VERSION}); upgrade cx-hq")
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in MIGRATIONS[version - 1].split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {version}")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
+        try:
+            sqlite.migrate(self.db, MIGRATIONS)
+        except sqlite.SchemaTooNew as exc:
+            raise HqDbError(f"the HQ database is at schema version {exc.current}, newer than "
+                            f"this cx-hq ({exc.known}); upgrade cx-hq") from None
 
     def close(self) -> None:
         self.db.close()
