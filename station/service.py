@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 
 from station.config import Config, ConfigError, load_config
 
@@ -21,3 +23,11 @@ def start_service(prog: str, config_path) -> Config | None:
     logging.basicConfig(level=config.logging.level,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     return config
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM (systemd stop) or SIGINT (Ctrl-C): the main loop's exit flag."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop

@@ -5,11 +5,9 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
-from station.service import start_service
+from station.service import start_service, stop_on_signals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,9 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     except (SecurityError, StoreError) as exc:
         print(f"cx-sync: {exc}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals()
     sender.run(stop)
     return 0
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 import threading
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import cv2
 
+from station.service import start_service, stop_on_signals
 from vision.camera import VideoSource
 from vision.pipeline import Pipeline
 from vision.scene import SceneError, load_scene, scene_from_items
@@ -129,30 +129,18 @@ def cmd_analyze(args) -> int:
 
 
 # -- run (the service) ----------------------------------------------------------------------
-class _Stop:
-    def __init__(self):
-        self.event = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.event.set())
-
-    @property
-    def requested(self) -> bool:
-        return self.event.is_set()
-
-
-def _idle(stop: _Stop, notify) -> int:
+def _idle(stop: threading.Event, notify) -> int:
     """Nothing to do: stay up calmly (no crash loop) until systemd stops us."""
-    while not stop.requested:
+    while not stop.is_set():
         notify.watchdog()
-        stop.event.wait(1.0)
+        stop.wait(1.0)
     notify.stopping()
     return 0
 
 
 def cmd_run(args) -> int:
-    stop = _Stop()                         # first, so an early SIGTERM is a clean stop too
+    stop = stop_on_signals()               # first, so an early SIGTERM is a clean stop too
     from station import notify
-    from station.service import start_service
     from station.store import Store, StoreError
     from vision.events import EventRecorder
 
@@ -213,7 +201,7 @@ def cmd_run(args) -> int:
     log.info("counting on %s (%s)", source._safe_uri(), kind)
     last_health = 0.0
     try:
-        while not stop.requested and not source.ended:
+        while not stop.is_set() and not source.ended:
             frame = source.read(timeout_s=1.0)
             notify.watchdog()
             now = time.time()

@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import signal
 import sys
-import threading
 
 ANALYST_COMMANDS = ("sync.hq.stats", "sync.hq.export", "sync.hq.report")
 
@@ -31,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_receiver(args) -> int:
-    from station.service import start_service
+    from station.service import start_service, stop_on_signals
     config = start_service("cx-hq", args.config)
     if config is None:
         return 2
@@ -43,9 +41,7 @@ def run_receiver(args) -> int:
     except (HqDbError, SecurityError) as exc:
         print(f"cx-hq: {exc}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals()
     receiver.run(stop)
     return 0
 
