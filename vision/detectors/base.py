@@ -37,6 +37,10 @@ def onnx_session(path, threads: int) -> ort.InferenceSession:
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
+    # Idle pool threads must not spin: the pipeline runs several sessions (people, faces, age,
+    # gender) back to back with decoding in between, and spinning threads of one session
+    # steal the cores the next one needs.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
