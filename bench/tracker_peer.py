@@ -38,10 +38,12 @@ from vision.zones import Zone  # noqa: E402
 FPS = 10.0
 
 
-def detector_detections(name: str, models_dir: Path, threads: int, frames: int) -> dict:
+def detector_detections(name: str, models_dir: Path, threads: int, frames: int,
+                        input_size: str | None = None) -> dict:
     from vision.detectors import DEFAULT_DETECTOR, load_person_detector
+    opts = {"input_size": tuple(int(v) for v in input_size.split("x"))} if input_size else {}
     detector = load_person_detector(DEFAULT_DETECTOR if name == "default" else name,
-                                    models_dir, threads)
+                                    models_dir, threads, **opts)
     cap = cv2.VideoCapture(str(VIDEO))
     out = {}
     for f in range(1, frames + 1):
@@ -153,6 +155,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--sets", default="detector,noisy-gt")
     parser.add_argument("--detector", default="default")
+    parser.add_argument("--input-size", default=None, metavar="WxH", help="person detector input, e.g. 416x320")
     parser.add_argument("--models-dir", type=Path, default=Path(__file__).resolve().parents[1] / "models")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--frames", type=int, default=795)
@@ -164,7 +167,7 @@ def main(argv=None) -> int:
     for name in args.sets.split(","):
         if name == "detector":
             dets, det_name = detector_detections(args.detector, args.models_dir, args.threads,
-                                                 args.frames)
+                                                 args.frames, args.input_size)
             label = f"detector:{det_name}"
         elif name == "noisy-gt":
             dets, label = noisy_detections(gt, args.frames, seed=0), "noisy-gt(seed 0)"

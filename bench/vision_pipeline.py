@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def run_one(detect_every: int, faces_on: bool, threads: int, detector_name: str,
-            models_dir: Path, frames: int | None) -> dict:
+            models_dir: Path, frames: int | None, input_size: str | None = None) -> dict:
     import cv2
     from bench.pets import SCENE, VIDEO, idf1, load_counts, load_gt
     from bench.tracker_peer import count_errors
@@ -43,7 +43,8 @@ def run_one(detect_every: int, faces_on: bool, threads: int, detector_name: str,
     from vision.__main__ import load_detector, load_faces
 
     cv2.setNumThreads(threads)
-    detector = load_detector(detector_name, models_dir, threads)
+    size = tuple(int(v) for v in input_size.split("x")) if input_size else None
+    detector = load_detector(detector_name, models_dir, threads, size)
     faces = load_faces(models_dir, threads) if faces_on else None
     lines, zones = load_scene(SCENE)
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,6 +85,7 @@ def run_one(detect_every: int, faces_on: bool, threads: int, detector_name: str,
     return {
         "detect_every": detect_every, "faces": faces is not None,
         "detector": getattr(detector, "name", detector_name), "threads": threads,
+        "detector_input": list(getattr(detector, "input_size", ())),
         "frames": n, "fps": round(n / elapsed, 2), "stage_ms": stage_ms,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "tracks": pipeline.tracks_seen,
@@ -105,6 +107,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-faces", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--detector", default="default")
+    parser.add_argument("--input-size", default=None, metavar="WxH", help="person detector input, e.g. 416x320")
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--frames", type=int, default=None)
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
@@ -112,7 +115,7 @@ def main(argv=None) -> int:
     ks = [int(k) for k in args.detect_every.split(",")]
     if args.single:
         print(json.dumps(run_one(ks[0], not args.no_faces, args.threads, args.detector,
-                                 args.models_dir, args.frames)))
+                                 args.models_dir, args.frames, args.input_size)))
         return 0
     runs = []
     for k in ks:
@@ -121,6 +124,7 @@ def main(argv=None) -> int:
                "--models-dir", str(args.models_dir)]
         cmd += ["--no-faces"] if args.no_faces else []
         cmd += ["--frames", str(args.frames)] if args.frames else []
+        cmd += ["--input-size", args.input_size] if args.input_size else []
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
             print(out.stderr, file=sys.stderr)
@@ -129,7 +133,7 @@ def main(argv=None) -> int:
         runs.append(run)
         if not args.json:
             print(f"== detect every {k} frame(s), faces {'on' if run['faces'] else 'off'}, "
-                  f"{run['detector']}, {run['threads']} threads")
+                  f"{run['detector']} {'x'.join(map(str, run['detector_input']))}, {run['threads']} threads")
             print(f"  {run['frames']} frames at {run['fps']} fps; peak RSS {run['peak_rss_mb']} MB")
             print("  ms/frame: " + ", ".join(f"{k2} {v}" for k2, v in run["stage_ms"].items()))
             print(f"  IDF1 {run['idf1']}, {run['tracks']} tracks")

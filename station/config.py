@@ -140,6 +140,9 @@ class VisionSection:
     threads: int = _rule(2, min=1, max=64)
     models_dir: Path = _rule(Path("/var/lib/cx-station/models"), path=True)
     person_detector: str = _rule("default")
+    detector_input: list[int] = _rule([], doc="[width, height] the person detector sees; [] = its "
+                                              "default (NanoDet 480x352); larger finds smaller people, "
+                                              "costs more")
     detect_every: int = _rule(1, min=1, max=30, doc="run the person detector every k-th frame")
     faces: bool = _rule(True, doc="estimate age bracket and gender per track")
     lines: list[Line] = _rule([])
@@ -155,6 +158,10 @@ class VisionSection:
             for i, name in enumerate(names):
                 if name in names[:i]:
                     raise ConfigError(f"vision.{kind}[{i}].name", f"duplicate name {name!r}")
+        if self.detector_input and (len(self.detector_input) != 2
+                                    or any(not 64 <= v <= 4096 for v in self.detector_input)):
+            raise ConfigError("vision.detector_input",
+                              f"must be [width, height] in pixels (64..4096), got {self.detector_input!r}")
         if self.kiosk_zone and self.kiosk_zone not in {z.name for z in self.zones}:
             raise ConfigError("vision.kiosk_zone",
                               f"{self.kiosk_zone!r} is not one of vision.zones "

@@ -39,11 +39,12 @@ NO_CAMERA = ("no camera or video is configured for cx-vision ({why}); people cou
 
 
 # -- building blocks ------------------------------------------------------------------------
-def load_detector(name: str, models_dir: Path, threads: int):
+def load_detector(name: str, models_dir: Path, threads: int, input_size=None):
     from vision.detectors import DEFAULT_DETECTOR, load_person_detector
     if name in ("", "default"):
         name = DEFAULT_DETECTOR
-    return load_person_detector(name, Path(models_dir), threads)
+    opts = {"input_size": tuple(input_size)} if input_size else {}
+    return load_person_detector(name, Path(models_dir), threads, **opts)
 
 
 def load_faces(models_dir: Path, threads: int):
@@ -71,7 +72,7 @@ def cmd_analyze(args) -> int:
         return 2
     cv2.setNumThreads(args.threads)
     try:
-        detector = load_detector(args.detector, args.models_dir, args.threads)
+        detector = load_detector(args.detector, args.models_dir, args.threads, args.input_size)
         faces = load_faces(args.models_dir, args.threads) if args.faces else None
     except (FileNotFoundError, ValueError, ImportError) as exc:
         print(f"cx-vision analyze: {exc}", file=sys.stderr)
@@ -171,9 +172,11 @@ def cmd_run(args) -> int:
             store.close()
     cv2.setNumThreads(vision.threads)
     try:
-        detector = load_detector(vision.person_detector, vision.models_dir, vision.threads)
+        detector = load_detector(vision.person_detector, vision.models_dir, vision.threads,
+                                 vision.detector_input)
     except (FileNotFoundError, ValueError, ImportError) as exc:
-        log.error("cannot load the person detector %r: %s (run `cx-station models fetch`)",
+        log.error("cannot load the person detector %r: %s (check [vision] person_detector and "
+                  "detector_input; run `cx-station models fetch` if weights are missing)",
                   vision.person_detector, exc)
         store.put_health("vision", {"status": f"no person detector: {exc}", "fps": 0.0,
                                     "last_frame": None})
@@ -257,6 +260,14 @@ class _Preview:
             self.ok = False
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 416x320, got {text!r}") from None
+    return w, h
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -284,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--mot-out", help="write tracks in MOTChallenge format to this file")
     an.add_argument("--max-frames", type=_positive_int, default=None)
     an.add_argument("--detector", default="default")
+    an.add_argument("--input-size", type=_size, default=None, metavar="WxH",
+                    help="what the person detector sees, e.g. 416x320 (default: its own)")
     an.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
     an.add_argument("--threads", type=_positive_int, default=2)
     an.add_argument("--detect-every", type=_positive_int, default=1,

@@ -95,6 +95,10 @@ MALFORMED = [
     ("empty_database_path", MINIMAL.replace('path = "data/station.db"', 'path = ""'),
      "database.path", "path"),
     ("invalid_toml", MINIMAL + "\n[kiosk\ncsat = true\n", "<file>", "not valid TOML"),
+    ("detector_input_with_one_number", MINIMAL + VISION.replace("[vision]", "[vision]\ndetector_input = [480]"),
+     "vision.detector_input", "[width, height]"),
+    ("detector_input_too_small", MINIMAL + VISION.replace("[vision]", "[vision]\ndetector_input = [32, 32]"),
+     "vision.detector_input", "64..4096"),
 ]
 
 

@@ -85,6 +85,18 @@ def test_analyze_prints_counts_as_json_and_writes_mot(pets_video, person_detecto
     assert rows and all(len(r) == 10 and 1 <= int(r[0]) <= 60 and int(r[1]) > 0 for r in rows)
 
 
+def test_analyze_input_size_reaches_the_detector_and_bad_sizes_are_refused(pets_video, person_detector,
+                                                                            scene_path):
+    result = cx_vision("analyze", pets_video, "--scene", scene_path, "--json", "--max-frames", 10,
+                       "--input-size", "352x256")
+    assert result.returncode == 0, result.stderr
+    result = cx_vision("analyze", pets_video, "--scene", scene_path, "--max-frames", 10,
+                       "--input-size", "350x256")
+    assert result.returncode == 2 and "multiples of 32" in result.stderr
+    result = cx_vision("analyze", pets_video, "--scene", scene_path, "--input-size", "big")
+    assert result.returncode == 2 and "WIDTHxHEIGHT" in result.stderr
+
+
 def test_analyze_rejects_a_missing_video_and_a_bad_scene(tmp_path, scene_path):
     result = cx_vision("analyze", tmp_path / "nope.avi", "--scene", scene_path)
     assert result.returncode == 2 and "does not exist" in result.stderr

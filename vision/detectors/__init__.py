@@ -10,17 +10,20 @@ in brackets IoU >= 0.3; cost relative to SSDLite 480x360 in the same run):
 
     candidate                    recall  precision  (IoU .3 R/P)   count err/frame  cost
     NanoDet-g 320x224            0.754   0.947      (0.784/0.985)  1.26             0.5x
-    NanoDet-g 352x256 (default)  0.823   0.960      (0.843/0.983)  0.91             0.7x
+    NanoDet-g 352x256            0.823   0.960      (0.843/0.983)  0.91             0.7x
     NanoDet-g 416x320            0.876   0.927      (0.905/0.958)  0.62             1.1x
-    NanoDet-g 480x352            0.891   0.949      (0.912/0.970)  0.51             1.5x
+    NanoDet-g 480x352 (default)  0.891   0.949      (0.912/0.970)  0.51             1.5x
     SSDLite 300x300              0.514   0.739      (0.653/0.938)  1.83             0.5x
     SSDLite 480x360              0.527   0.717      (0.705/0.960)  1.60             1x
     SSDLite 640x480              0.597   0.802      (0.715/0.960)  1.54             2.5x
     OpenCV HOG (1x / 2x)         0.000 / ~0.02   (boxes never fit, 5.4 count err at 1x)
 
-NanoDet-g (COCO, anchor-free, Apache-2.0) is the default at 352x256: it finds 1.6x the people
-SSDLite-MobileNetV2 finds at 480x360, with tighter boxes and calibrated scores, for less CPU.
-Larger inputs buy recall on small, distant people at a steep cost. SSDLite stays selectable
+NanoDet-g (COCO, anchor-free, Apache-2.0) is the default, at 480x352, the issue's 480x360
+frame without shrinking: it finds 1.7x the people SSDLite-MobileNetV2 finds at 480x360, with
+tighter boxes and calibrated scores, at 1.5x its cost. In the whole pipeline
+(``bench/vision_pipeline.py --input-size``) the extra recall of the larger inputs is what
+tracking needs: IDF1 0.62 at 352x256 (35 fps), 0.75 at 416x320 (24 fps), 0.86 at 480x352
+(22.5 fps). Where CPU is short, shrink ``[vision] detector_input`` or raise ``detect_every``. SSDLite stays selectable
 (``person_detector = "ssdlite"``); OpenCV's HOG needs no weights and is kept only as a fallback.
 """
 from __future__ import annotations

