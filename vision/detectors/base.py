@@ -1,6 +1,7 @@
 """The one interface every person detector offers, and helpers they share."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 import cv2
@@ -30,8 +31,12 @@ def check_frame(frame_bgr: np.ndarray) -> None:
         raise ValueError(f"frame is too small: {frame_bgr.shape}")
 
 
-def onnx_session(path, threads: int) -> ort.InferenceSession:
-    """A CPU session that uses exactly `threads` cores for one operator and runs operators in order."""
+def onnx_session(path, threads: int, what: str = "model") -> ort.InferenceSession:
+    """A CPU session that uses exactly `threads` cores for one operator and runs operators in order.
+
+    A missing file is a FileNotFoundError that names `what` and says how to get it."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{what} not found: {path}; run `cx-station models fetch`")
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, int(threads))
     options.inter_op_num_threads = 1

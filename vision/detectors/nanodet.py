@@ -40,15 +40,13 @@ class NanoDetPersonDetector:
     def __init__(self, model_path: Path, threads: int = 2, input_size: tuple[int, int] = (480, 352),
                  score_threshold: float = 0.1, iou_threshold: float = 0.5):
         model_path = Path(model_path)
-        if not model_path.is_file():
-            raise FileNotFoundError(f"person model not found: {model_path}; run `cx-station models fetch`")
         w, h = int(input_size[0]), int(input_size[1])
         if w < 64 or h < 64 or w % 32 or h % 32:
             raise ValueError(f"NanoDet input_size must be multiples of 32 and at least 64 px, got {input_size}")
         self.input_size = (w, h)
         self.score_threshold = float(score_threshold)
         self.iou_threshold = float(iou_threshold)
-        self._session = onnx_session(model_path, threads)
+        self._session = onnx_session(model_path, threads, "person model")
         self._input = self._session.get_inputs()[0].name
         # Outputs come as (scores [1, cells, 80], box distributions [1, cells, 44]) per stride, in
         # the converter's order: pair them by cell count, which identifies the stride.

@@ -74,9 +74,6 @@ class SSDLitePersonDetector:
 
     def __init__(self, model_path: Path, threads: int = 2, input_size: tuple[int, int] = (480, 360),
                  score_threshold: float = 0.1, iou_threshold: float = 0.5):
-        model_path = Path(model_path)
-        if not model_path.is_file():
-            raise FileNotFoundError(f"person model not found: {model_path}; run `cx-station models fetch`")
         w, h = int(input_size[0]), int(input_size[1])
         if min(w, h) < MIN_INPUT_SIDE:
             # The converted graph keeps the paddings TensorFlow chose for 300x300; below that the
@@ -86,7 +83,7 @@ class SSDLitePersonDetector:
         self.input_size = (w, h)
         self.score_threshold = float(score_threshold)
         self.iou_threshold = float(iou_threshold)
-        self._session = onnx_session(model_path, threads)
+        self._session = onnx_session(model_path, threads, "person model")
         self._input = self._session.get_inputs()[0].name
         self._outputs = [o.name for o in self._session.get_outputs()]
         # Feature-map sizes depend only on the input size: learn them once from a blank frame.

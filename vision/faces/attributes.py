@@ -57,12 +57,8 @@ def _prepare(chips_rgb: np.ndarray, size: int) -> np.ndarray:
 class AgeGenderEstimator:
     def __init__(self, models_dir: Path, threads: int = 2):
         models_dir = Path(models_dir)
-        paths = {k: models_dir / f for k, f in (("age", "age-v1.onnx"), ("gender", "gender-v1.onnx"))}
-        for kind, path in paths.items():
-            if not path.is_file():
-                raise FileNotFoundError(f"{kind} model not found: {path}; run `cx-station models fetch`")
-        self._age = onnx_session(paths["age"], threads)
-        self._gender = onnx_session(paths["gender"], threads)
+        self._age = onnx_session(models_dir / "age-v1.onnx", threads, "age model")
+        self._gender = onnx_session(models_dir / "gender-v1.onnx", threads, "gender model")
 
     def probabilities(self, chips64_rgb: np.ndarray, chips32_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(age probabilities [N, 81], p(male) [N])."""

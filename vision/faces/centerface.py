@@ -23,10 +23,7 @@ FACE = 1
 class CenterFaceDetector:
     def __init__(self, model_path: Path, threads: int = 2, score_threshold: float = 0.5,
                  iou_threshold: float = 0.3):
-        model_path = Path(model_path)
-        if not model_path.is_file():
-            raise FileNotFoundError(f"face model not found: {model_path}; run `cx-station models fetch`")
-        self._session = onnx_session(model_path, threads)
+        self._session = onnx_session(model_path, threads, "face model")
         self._input = self._session.get_inputs()[0].name
         self.score_threshold = float(score_threshold)
         self.iou_threshold = float(iou_threshold)
