@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/faces_accuracy.py [--json] [--limit N] [--threads 2]
 
-Each image goes through the same path a still photo takes (`analyze_image`: CenterFace, 5-point
-alignment, age + gender networks); the largest face is scored (FairFace crops centre the
+Each image goes through the same path a still photo takes (`analyze_image`: CenterFace, AgeGenderNet
+on a box crop, dlib gender net on an aligned chip); the largest face is scored (FairFace crops centre the
 labelled face and make it the largest). Reported:
 - face found rate; gender accuracy over images with a face, and over all images (no face = wrong);
 - age-group accuracy: the expected age falls in the labelled FairFace group (0-2, 3-9, 10-19,
@@ -12,7 +12,7 @@ labelled face and make it the largest). Reported:
   inside; 70+ is taken as 70-90) and to its midpoint;
 - the in-pipeline mode: the photo shrunk onto a person box in a 480x360 frame (face ~45 or ~27 px)
   and looked at once by FaceAnalyzer: found rate, gender accuracy, ms per look;
-- per-group breakdown and ms per face (detection on the 448 px photo, alignment, both networks),
+- per-group breakdown and ms per face (detection on the 448 px photo, crops, both networks),
   which is not the in-pipeline cost (there CenterFace runs on a 128-160 px head crop).
 With --json the last stdout line is one JSON object.
 """

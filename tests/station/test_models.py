@@ -25,7 +25,7 @@ def _fetched_copy(tmp_path: Path) -> Path:
 
 
 def test_manifest_names_source_licence_and_hash_for_every_model():
-    assert {s.name for s in SPECS} >= {"centerface", "age", "gender", "ssdlite_person"}
+    assert {s.name for s in SPECS} >= {"centerface", "age_gender", "gender", "nanodet_person", "ssdlite_person"}
     for spec in SPECS:
         assert len(spec.sha256) == 64 and spec.licence in {"MIT", "CC0-1.0", "Apache-2.0", "BSD-3-Clause"}
         if spec.origin == "wheel":
@@ -45,11 +45,11 @@ def test_verify_catches_a_corrupted_and_a_missing_file(tmp_path):
     data = bytearray(gender.read_bytes())
     data[len(data) // 2] ^= 0xFF
     gender.write_bytes(bytes(data))
-    (models_dir / "age-v1.onnx").unlink()
+    (models_dir / "centerface.onnx").unlink()
     results = {name: (ok, reason) for name, ok, reason in verify_all(models_dir)}
     assert results["gender"][0] is False and "sha256 mismatch" in results["gender"][1]
-    assert results["age"][0] is False and "models fetch" in results["age"][1]
-    assert results["centerface"][0] is True
+    assert results["centerface"][0] is False and "models fetch" in results["centerface"][1]
+    assert results["age_gender"][0] is True
 
 
 def test_fetch_is_idempotent_and_works_offline_when_files_are_there(tmp_path, monkeypatch):

@@ -73,6 +73,28 @@ def test_alignment_moves_the_landmarks_onto_the_template():
     assert chip.shape == (64, 64, 3) and chip.dtype == np.uint8
 
 
+def test_box_chip_is_the_scaled_square_around_the_box_padded_with_black():
+    from vision.faces.align import box_chip
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[20:60, 40:80] = (255, 0, 0)                      # a blue (BGR) 40 px square
+    chip = box_chip(image, (40, 20, 80, 60), 112, scale=1.0)
+    assert chip.shape == (112, 112, 3) and chip.dtype == np.uint8
+    assert (chip[5:-5, 5:-5] == (0, 0, 255)).all()         # RGB now, and fills the chip
+    corner = box_chip(image, (-20, -20, 20, 20), 112, scale=1.0)
+    assert (corner[:50, :50] == 0).all()                   # outside the image is black
+
+
+def test_age_confidence_is_a_distribution_over_the_brackets():
+    from vision.faces.attributes import BRACKETS, age_confidence
+    for age in (3.0, 24.4, 24.6, 40.0, 90.0):
+        for sigma in (2.0, 7.0, 15.0):
+            total = sum(age_confidence(age, sigma, b) for b in BRACKETS)
+            assert abs(total - 1) < 1e-9
+    # mid-bracket beats the edge, and a wider spread is less sure
+    assert age_confidence(40.0, 7.0, "35-44") > age_confidence(35.0, 7.0, "35-44")
+    assert age_confidence(40.0, 3.0, "35-44") > age_confidence(40.0, 7.0, "35-44") > 0.4
+
+
 def test_gender_is_right_on_most_adult_faces(engine):
     from vision.faces import analyze_image
     rows = _pick(_labels(), {"30-39", "40-49", "50-59"}, 10)

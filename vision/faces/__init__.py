@@ -5,7 +5,7 @@
     >>> analyzer.update(frame_bgr, tracked)                                      # doctest: +SKIP
     >>> analyzer.attributes(track_id)                                            # doctest: +SKIP
 
-Frames, crops and chips stay in memory; only probabilities are kept per track.
+Frames, crops and chips stay in memory; only an age, p(male) and a weight per view are kept per track.
 """
 from vision.faces.analyzer import FaceAnalyzer, FaceEngine, FaceEstimate, TrackAttributes, analyze_image
 from vision.faces.attributes import BRACKETS, bracket_of

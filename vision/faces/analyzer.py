@@ -7,8 +7,8 @@ align it, estimate age and gender, and keep the best few views per track.
     TrackAttributes(age=31.4, age_bracket='25-34', age_confidence=0.52, gender='female', ...)
     >>> analyzer.forget(7)                                             # doctest: +SKIP
 
-Only probability vectors are kept per track (81 ages + p(male) + a quality weight); frames,
-crops and chips live in memory for the duration of one call and are never written anywhere.
+Only numbers are kept per track (an age, p(male) and a quality weight per view); frames, crops
+and chips live in memory for the duration of one call and are never written anywhere.
 """
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ import cv2
 import numpy as np
 
 from vision.detections import Detections
-from vision.faces.align import align_chip, frontalness
-from vision.faces.attributes import AGE_CHIP, GENDER_CHIP, AgeGenderEstimator, bracket_mass, bracket_of, expected_age
+from vision.faces.align import align_chip, box_chip, frontalness
+from vision.faces.attributes import (AGE_GENDER_CHIP, AGE_SIGMA_YEARS, GENDER_CHIP, AgeGenderEstimator, age_confidence,
+                                     bracket_of)
 from vision.faces.centerface import CenterFaceDetector
 
 
@@ -30,7 +31,7 @@ class FaceEstimate:
     landmarks: tuple[tuple[float, float], ...]      # 5 points: eyes, nose tip, mouth corners
     age: float                                      # expected age, years
     age_bracket: str
-    age_confidence: float                           # probability mass inside age_bracket
+    age_confidence: float                           # probability the age is inside age_bracket
     gender: str                                     # "female" / "male"
     gender_confidence: float                        # 0.5..1
     score: float                                    # face detector score
@@ -56,7 +57,7 @@ class TrackAttributes:
 @dataclass
 class _View:
     quality: float
-    age_probs: np.ndarray
+    age: float
     p_male: float
 
 
@@ -76,20 +77,20 @@ class FaceEngine:
         self.estimator = AgeGenderEstimator(models_dir, threads)
 
     def estimate(self, image_bgr: np.ndarray, faces: Detections) -> tuple[np.ndarray, np.ndarray]:
-        """(age probabilities [N, 81], p(male) [N]) for detected faces with landmarks."""
+        """(age in years [N], p(male) [N]) for detected faces with boxes and landmarks."""
         if len(faces) == 0:
-            return np.zeros((0, 81), np.float32), np.zeros(0, np.float32)
-        c64 = np.stack([align_chip(image_bgr, lm, AGE_CHIP) for lm in faces.landmarks])
+            return np.zeros(0, np.float32), np.zeros(0, np.float32)
+        c112 = np.stack([box_chip(image_bgr, box, AGE_GENDER_CHIP) for box in faces.xyxy])
         c32 = np.stack([align_chip(image_bgr, lm, GENDER_CHIP) for lm in faces.landmarks])
-        return self.estimator.probabilities(c64, c32)
+        return self.estimator.estimate(c112, c32)
 
 
-def _estimate_from(box, landmarks, age_probs, p_male, score) -> FaceEstimate:
-    age = float(expected_age(age_probs))
+def _estimate_from(box, landmarks, age, p_male, score) -> FaceEstimate:
+    age = float(age)
     bracket = bracket_of(age)
     return FaceEstimate(
         box=tuple(float(v) for v in box), landmarks=tuple((float(x), float(y)) for x, y in landmarks),
-        age=age, age_bracket=bracket, age_confidence=bracket_mass(age_probs, bracket),
+        age=age, age_bracket=bracket, age_confidence=age_confidence(age, AGE_SIGMA_YEARS, bracket),
         gender="male" if p_male >= 0.5 else "female", gender_confidence=float(max(p_male, 1 - p_male)),
         score=float(score))
 
@@ -150,11 +151,13 @@ class FaceAnalyzer:
             return None
         weights = np.array([v.quality for v in state.views], np.float64)
         weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights), 1 / len(weights))
-        age_probs = np.sum([w * v.age_probs for w, v in zip(weights, state.views)], axis=0)
+        ages = np.array([v.age for v in state.views], np.float64)
         p_male = float(np.dot(weights, [v.p_male for v in state.views]))
-        age = float(expected_age(age_probs))
+        age = float(np.dot(weights, ages))
+        # Views that disagree widen the spread the bracket confidence is read from.
+        sigma = float(np.sqrt(AGE_SIGMA_YEARS ** 2 + np.dot(weights, (ages - age) ** 2)))
         bracket = bracket_of(age)
-        return TrackAttributes(age=age, age_bracket=bracket, age_confidence=bracket_mass(age_probs, bracket),
+        return TrackAttributes(age=age, age_bracket=bracket, age_confidence=age_confidence(age, sigma, bracket),
                                gender="male" if p_male >= 0.5 else "female",
                                gender_confidence=max(p_male, 1 - p_male), views=len(state.views))
 
@@ -224,7 +227,7 @@ class FaceAnalyzer:
         if size < self.min_face_px:
             return None
         ages, males = self.engine.estimate(crop, faces)
-        # Quality: face size (saturating at 64 px, the age chip), frontalness, detector score.
+        # Quality: face size (saturating at 64 px), frontalness, detector score.
         quality = min(1.0, size / 64.0) * (0.25 + 0.75 * frontalness(faces.landmarks[0])) * float(faces.confidence[0])
-        return _View(quality=quality, age_probs=ages[0], p_male=float(males[0]))
+        return _View(quality=quality, age=float(ages[0]), p_male=float(males[0]))
 
