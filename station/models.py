@@ -2,7 +2,7 @@
 
     >>> from station.models import verify_all, DEFAULT_MODELS_DIR
     >>> [name for name, ok, reason in verify_all(DEFAULT_MODELS_DIR)]  # doctest: +SKIP
-    ['centerface', 'age_gender', 'gender', 'ssdlite_person', 'nanodet_person']
+    ['centerface', 'age_gender', 'gender', 'ssdlite_person', 'nanodet_person', 'nanodet_person_int8']
 
 Every model is described in ``models/manifest.toml``: the registry package (name and version) it
 comes from, the file inside the wheel and its sha256, an optional preparation step, and the sha256

@@ -12,7 +12,9 @@ in brackets IoU >= 0.3; cost relative to SSDLite 480x360 in the same run):
     NanoDet-g 320x224            0.754   0.947      (0.784/0.985)  1.26             0.5x
     NanoDet-g 352x256            0.823   0.960      (0.843/0.983)  0.91             0.7x
     NanoDet-g 416x320            0.876   0.927      (0.905/0.958)  0.62             1.1x
-    NanoDet-g 480x352 (default)  0.891   0.949      (0.912/0.970)  0.51             1.5x
+    NanoDet-g 480x352 (default)  0.891   0.949      (0.912/0.970)  0.51             1.6x
+    NanoDet-g int8 352x256       0.824   0.959      (0.846/0.985)  0.90             0.5x
+    NanoDet-g int8 480x352       0.893   0.936      (0.917/0.961)  0.47             1.0x
     SSDLite 300x300              0.514   0.739      (0.653/0.938)  1.83             0.5x
     SSDLite 480x360              0.527   0.717      (0.705/0.960)  1.60             1x
     SSDLite 640x480              0.597   0.802      (0.715/0.960)  1.54             2.5x
@@ -23,8 +25,16 @@ frame without shrinking: it finds 1.7x the people SSDLite-MobileNetV2 finds at 4
 tighter boxes and calibrated scores, at 1.5x its cost. In the whole pipeline
 (``bench/vision_pipeline.py --input-size``) the extra recall of the larger inputs is what
 tracking needs: IDF1 0.62 at 352x256 (35 fps), 0.75 at 416x320 (24 fps), 0.86 at 480x352
-(22.5 fps). Where CPU is short, shrink ``[vision] detector_input`` or raise ``detect_every``. SSDLite stays selectable
-(``person_detector = "ssdlite"``); OpenCV's HOG needs no weights and is kept only as a fallback.
+(22.5 fps). Where CPU is short, shrink ``[vision] detector_input`` or raise ``detect_every``.
+
+``nanodet-int8`` is the same network with 8-bit weights and activations (models/README.md):
+the same recall and count error, the network itself in half the time (28 vs 43 ms a frame
+with pre- and post-processing at 480x352). Yet tracking on its boxes is worse when detecting
+every frame (IDF1 0.69 against 0.86; under 0.5 px box jitter, median 0.70 against 0.82 over 11
+seeds), and as good when detecting every 2nd or 3rd frame, where it is the faster choice
+(65 fps against 47 at every 2nd frame). Hence it is an option, not the default. SSDLite stays
+selectable (``person_detector = "ssdlite"``); OpenCV's HOG needs no weights and is kept only
+as a fallback.
 """
 from __future__ import annotations
 
@@ -35,16 +45,16 @@ from vision.detectors.hog import HOGPersonDetector
 from vision.detectors.nanodet import NanoDetPersonDetector
 from vision.detectors.ssdlite import SSDLitePersonDetector
 
-NANODET_FILE = "converted/nanodet_g_coco.onnx"
+NANODET_FILES = {"nanodet": "converted/nanodet_g_coco.onnx", "nanodet-int8": "converted/nanodet_g_coco_int8.onnx"}
 SSDLITE_FILE = "converted/ssdlite_mobilenet_v2_pedestrian.onnx"
 DEFAULT_DETECTOR = "nanodet"
-DETECTORS = ("nanodet", "ssdlite", "hog")
+DETECTORS = ("nanodet", "nanodet-int8", "ssdlite", "hog")
 
 
 def load_person_detector(name: str, models_dir: Path, threads: int, **opts) -> PersonDetector:
     """Build a detector by name; `opts` go to its constructor (e.g. input_size=(320, 240))."""
-    if name == "nanodet":
-        return NanoDetPersonDetector(Path(models_dir) / NANODET_FILE, threads=threads, **opts)
+    if name in NANODET_FILES:
+        return NanoDetPersonDetector(Path(models_dir) / NANODET_FILES[name], threads=threads, **opts)
     if name == "ssdlite":
         return SSDLitePersonDetector(Path(models_dir) / SSDLITE_FILE, threads=threads, **opts)
     if name == "hog":

