@@ -9,7 +9,9 @@
 Two-stage association as in ByteTrack (Zhang et al., 2022): confident boxes are matched first
 to every live track (tracked or recently lost) by IoU against the Kalman prediction; then the
 leftover tracks (followed on the last step or, by default, briefly lost) get a second chance
-with the low-score boxes, which are often the partly occluded people. Unmatched confident boxes start tentative tracks, which are confirmed
+with the low-score boxes, which are often the partly occluded people; such a box that is
+shorter than its track is extended down to the track's height (the legs are what is hidden),
+so the feet point lines and zones read does not jump. Unmatched confident boxes start tentative tracks, which are confirmed
 when matched again on the next update. Tracks unmatched for longer than ``lost_s`` end.
 
 All tracks live in a few numpy arrays (structure of arrays), so predicting, projecting and
@@ -39,6 +41,9 @@ _Q_POS_CONST = np.array([0.0, 0.0, 1e-2, 0.0]) ** 2
 _Q_VEL_CONST = np.array([0.0, 0.0, 1e-5, 0.0]) ** 2
 _R_CONST = np.array([0.0, 0.0, 1e-1, 0.0]) ** 2
 _PP, _PV, _VV = 0, 1, 2
+# A low-score box shorter than this share of its track's predicted height is taken as a person
+# whose lower body is hidden (see Tracker._extend_occluded).
+_OCCLUDED_HEIGHT = 0.85
 
 
 def _nonzero(mask: np.ndarray) -> np.ndarray:
@@ -102,7 +107,8 @@ class Tracker:
                  low_thresh: float = 0.1, new_track_thresh: float = 0.6,
                  match_iou: float = 0.1, low_match_iou: float = 0.5,
                  tentative_match_iou: float = 0.3, lost_s: float = 1.0,
-                 fuse_score: bool = True, low_rescues_lost: bool = True):
+                 fuse_score: bool = True, low_rescues_lost: bool = True,
+                 extend_occluded: bool = True):
         if frame_rate <= 0:
             raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
         if not 0 <= low_thresh <= high_thresh <= 1:
@@ -114,6 +120,7 @@ class Tracker:
         self.max_lost = max(1, int(round(lost_s * frame_rate)))
         self.fuse_score = fuse_score
         self.low_rescues_lost = low_rescues_lost
+        self.extend_occluded = extend_occluded
         self._std_vel = _STD_VEL * _REFERENCE_FPS / frame_rate
         self._vel_scale = np.array([1.0, 1.0, 0.0, 1.0]) * self._std_vel
         self.frame = 0
@@ -164,6 +171,8 @@ class Tracker:
         t2, d2 = self._associate(sim, scores, tracked_left, low, self.low_match_iou,
                                  False)
         out_track[d2] = t2
+        if self.extend_occluded and len(d2):
+            boxes[d2] = self._extend_occluded(boxes[d2], t2)
         # Stage 3: tentative tracks vs the confident boxes nobody took.
         free_high = high[out_track[high] < 0]
         t3, d3 = self._associate(sim, scores, _nonzero(state == _NEW), free_high,
@@ -194,6 +203,7 @@ class Tracker:
             ids[starters] = self._id[started]
         keep = ids >= 0
         result = det[keep]
+        result.xyxy = boxes[keep].astype(np.float32)
         result.tracker_id = ids[keep]
         return result
 
@@ -229,6 +239,20 @@ class Tracker:
         rows, cols = linear_sum_assignment(cost)
         keep = cost[rows, cols] < 1.0
         return tracks[rows[keep]], dets[cols[keep]]
+
+    def _extend_occluded(self, boxes: np.ndarray, tracks: np.ndarray) -> np.ndarray:
+        """Low-score boxes matched to a track, made as tall as the track where they are shorter.
+
+        From an elevated camera a person nearer the camera stands lower in the image, so it
+        hides the lower body of the person behind: the detector then sees a shortened box whose
+        bottom edge, the feet point, jumps up and can fake a line crossing. The top edge
+        (head) is still right, so the box keeps its top and takes the predicted height."""
+        predicted_h = self._mean[tracks, 3]
+        height = boxes[:, 3] - boxes[:, 1]
+        short = height < _OCCLUDED_HEIGHT * predicted_h
+        out = boxes.copy()
+        out[short, 3] = boxes[short, 1] + predicted_h[short]
+        return out
 
     def _predict(self) -> None:
         if not len(self._mean):

@@ -81,6 +81,38 @@ def test_low_score_boxes_continue_a_track_but_never_start_one():
         assert len(out) == 0
 
 
+@pytest.mark.parametrize("extend", [True, False])
+def test_a_person_whose_legs_are_hidden_keeps_their_feet_where_they_stand(extend):
+    """Someone standing with their feet just below a line, then half hidden by a passer-by:
+    the detector sees only the upper body, at a low score. Their feet must not jump above the
+    line (which would count a crossing up and then one back down)."""
+    from vision.lines import LineCounter
+    tracker = Tracker(frame_rate=10, extend_occluded=extend)
+    line = LineCounter("lawn", (0, 175), (400, 175))
+    crossings = []
+    for _ in range(5):
+        crossings += line.trigger(tracker.update(boxes(person(100))))       # feet at y = 180
+    for _ in range(4):
+        upper_body = (100, 100, 130, 150)                                   # feet would be 150
+        out = tracker.update(boxes(upper_body, scores=[0.3]))
+        crossings += line.trigger(out)
+    for _ in range(3):
+        crossings += line.trigger(tracker.update(boxes(person(100))))
+    if extend:
+        assert len(out) == 1 and out.xyxy[0, 1] == 100 and abs(out.xyxy[0, 3] - 180) < 2
+        assert crossings == []
+    else:
+        assert [c.direction for c in crossings] == ["in", "out"]   # the false up and down
+
+
+def test_a_low_score_box_of_full_height_is_left_as_it_is():
+    tracker = Tracker(frame_rate=10)
+    for f in range(3):
+        tracker.update(boxes(person(10 + 2 * f)))
+    out = tracker.update(boxes(person(16, 103), scores=[0.3]))
+    assert out.xyxy[0].tolist() == list(person(16, 103))
+
+
 def test_peek_extrapolates_tracks_along_their_velocity_without_changing_them():
     tracker = Tracker(frame_rate=10)
     for f in range(10):
