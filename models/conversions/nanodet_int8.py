@@ -1,6 +1,5 @@
 """Build models/converted/nanodet_g_coco_int8.onnx: NanoDet-g with 8-bit weights and activations.
 
-    .venv/bin/pip install -e '.[prep]'       # onnx; onnxruntime is already a dependency
     .venv/bin/python models/conversions/nanodet_int8.py \\
         models/converted/nanodet_g_coco.onnx ../shared/data/fairface-540/images \\
         models/converted/nanodet_g_coco_int8.onnx
