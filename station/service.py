@@ -1,8 +1,13 @@
 """What every service's `main` does first: load the one config object and set up logging.
 
-    config = start_service("cx-sync", args.config)
+    config = start_service("cx-kiosk", args.config)
     if config is None:
         return 2                     # the reason, naming the key, is already on stderr
+
+or the whole life of a headless service, from signals to the end of its run loop:
+
+    return run_service("cx-sync", args.config, build=lambda config: Sender(...),
+                       errors=(SecurityError, StoreError))
 """
 from __future__ import annotations
 
@@ -31,3 +36,21 @@ def stop_on_signals() -> threading.Event:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     return stop
+
+
+def run_service(prog: str, config_path, build, errors: tuple = ()) -> int:
+    """Signals, config, `build(config)`, then `service.run(stop)` until SIGTERM/SIGINT.
+
+    An exception of `errors` from `build` is a start-up failure told in one line and, like a
+    bad config, exits 2."""
+    stop = stop_on_signals()               # first, so an early SIGTERM is a clean stop too
+    config = start_service(prog, config_path)
+    if config is None:
+        return 2
+    try:
+        service = build(config)
+    except errors as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    service.run(stop)
+    return 0

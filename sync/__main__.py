@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from station.service import start_service, stop_on_signals
+from station.service import run_service
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,20 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="publish the outbox to HQ until stopped (SIGTERM)")
     run.add_argument("--config", required=True, help="station TOML file")
     args = parser.parse_args(argv)
-    config = start_service("cx-sync", args.config)
-    if config is None:
-        return 2
     from station.store import Store, StoreError
     from sync.mqtt import SecurityError
     from sync.station_sender import Sender
-    try:
-        sender = Sender(config, Store.open(config, synchronous="NORMAL"))
-    except (SecurityError, StoreError) as exc:
-        print(f"cx-sync: {exc}", file=sys.stderr)
-        return 2
-    stop = stop_on_signals()
-    sender.run(stop)
-    return 0
+    return run_service("cx-sync", args.config, errors=(SecurityError, StoreError),
+                       build=lambda config: Sender(config, Store.open(config, synchronous="NORMAL")))
 
 
 if __name__ == "__main__":

@@ -29,22 +29,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_receiver(args) -> int:
-    from station.service import start_service, stop_on_signals
-    config = start_service("cx-hq", args.config)
-    if config is None:
-        return 2
+    from station.service import run_service
     from sync.hq.db import HqDbError
     from sync.hq.receiver import Receiver
     from sync.mqtt import SecurityError
-    try:
-        receiver = Receiver(config)
-    except (HqDbError, SecurityError) as exc:
-        print(f"cx-hq: {exc}", file=sys.stderr)
-        return 2
-    stop = stop_on_signals()
-    receiver.run(stop)
-    return 0
-
+    return run_service("cx-hq", args.config, build=Receiver, errors=(HqDbError, SecurityError))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sync.hq.views import open_for_reading, period_clause, quiet_broken_pipe
+from sync.hq.views import add_period_arguments, open_for_reading, period_clause, quiet_broken_pipe
 
 TYPES = ("response", "case", "traffic", "visit")
 LEADING = ["station", "store", "seq", "event_id", "ts"]
@@ -43,8 +43,7 @@ def add_parser(subparsers) -> None:
                               description=__doc__.split("\n\n")[0])
     p.add_argument("--config", required=True, help="the HQ's TOML config (hq.database)")
     p.add_argument("--type", required=True, choices=TYPES)
-    p.add_argument("--since", help="from this local date/time (2026-11-01 or 2026-11-01T08:00)")
-    p.add_argument("--until", help="before this local date/time; a bare date includes that day")
+    add_period_arguments(p)
     p.add_argument("--format", default="csv", choices=("csv", "jsonl"))
     p.add_argument("--station", help="only this station (org/store/station) or store (org/store)")
     p.add_argument("--out", help="write here instead of stdout")

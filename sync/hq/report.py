@@ -23,7 +23,7 @@ from pathlib import Path
 
 from station import kpi
 from sync.hq import stats as hq_stats
-from sync.hq.views import open_for_reading, period_clause
+from sync.hq.views import add_period_arguments, open_for_reading, period_clause
 
 BUCKET_S = 900          # 15 min: every UTC offset in use is a multiple, so local hours stay exact
 GENDERS = ("female", "male")
@@ -35,8 +35,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--config", required=True, help="the HQ's TOML config (hq.database, privacy)")
     p.add_argument("--html", help="write the HTML here (default: hq.report_path of the config)")
     p.add_argument("--json", help="also write the figures as one JSON object here")
-    p.add_argument("--since", help="from this local date/time (2026-11-01 or 2026-11-01T08:00)")
-    p.add_argument("--until", help="before this local date/time; a bare date includes that day")
+    add_period_arguments(p)
     p.add_argument("--title", default="Customer experience across stores")
     p.set_defaults(func=run)
 

@@ -126,6 +126,12 @@ def parse_when(text: str | None, tz: ZoneInfo, end: bool = False) -> float | Non
     return moment.timestamp()
 
 
+def add_period_arguments(parser) -> None:
+    """--since/--until as every analyst command takes them (read by open_for_reading)."""
+    parser.add_argument("--since", help="from this local date/time (2026-11-01 or 2026-11-01T08:00)")
+    parser.add_argument("--until", help="before this local date/time; a bare date includes that day")
+
+
 def open_for_reading(args, command: str):
     """(config, read-only HQ DB, since, until) for an analyst command, or None once the
     reason (bad config, missing DB, bad --since/--until) is printed; callers exit 2."""

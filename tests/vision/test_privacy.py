@@ -1,6 +1,5 @@
 """No frame, crop or embedding leaves memory: run the service and analyze on the real clip,
 then scan every file they created (and every value in the station DB) for image data."""
-import json
 import os
 import signal
 import sqlite3
@@ -9,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+from vision_testlib import wait_for_health, write_config
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_vision_cli import wait_for_health  # noqa: E402
 
 MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF8": "GIF",
          b"RIFF": "RIFF/AVI", b"\x93NUMPY": "numpy array", b"\x1aE\xdf\xa3": "Matroska/WebM",
@@ -23,31 +22,6 @@ def image_markers(data: bytes) -> list[str]:
     return sorted({name for magic, name in MAGIC.items() if magic in data})
 
 
-def config_for(tmp_path, video):
-    path = tmp_path / "station.toml"
-    path.write_text(f"""
-[station]
-org = "t"
-store = "s"
-id = "k"
-[database]
-path = "station.db"
-[vision]
-camera = {json.dumps(str(video))}
-fps_cap = 10
-models_dir = {json.dumps(str(ROOT / "models"))}
-kiosk_zone = "kiosk"
-[[vision.lines]]
-name = "walkway"
-a = [240, 100]
-b = [240, 300]
-[[vision.zones]]
-name = "kiosk"
-polygon = [[160, 130], [320, 130], [320, 210], [160, 210]]
-""")
-    return path
-
-
 def test_service_and_analyze_write_no_image_data(pets_video, person_detector, scene_path,
                                                  tmp_path):
     work = tmp_path / "work"
@@ -55,7 +29,7 @@ def test_service_and_analyze_write_no_image_data(pets_video, person_detector, sc
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(work), "HOME": str(work)}
     env.pop("NOTIFY_SOCKET", None)
     proc = subprocess.Popen([sys.executable, "-m", "vision", "run", "--config",
-                             str(config_for(work, pets_video))], cwd=work, env=env,
+                             str(write_config(work, pets_video, fps_cap=10, kiosk_zone="kiosk"))], cwd=work, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_health(work / "station.db", lambda h: h.get("fps", 0) > 0 and
