@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from station.config import ConfigError, load_config
+from station.period import add_period_arguments, parse_when
 
 EXIT_CONFIG = 2
 
@@ -34,8 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("report", help="KPI report for a period")
     p.add_argument("--config", required=True, type=Path)
-    p.add_argument("--since", help="local date/time (YYYY-MM-DD[THH:MM]); default 30 days ago")
-    p.add_argument("--until", help="local date/time; default now")
+    add_period_arguments(p)             # default: the 30 days up to now
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_report)
 
@@ -91,25 +91,24 @@ def _open_store(config):
         raise SystemExit(1)
 
 
-def _parse_local(text: str | None, config, default: float) -> float:
-    if not text:
-        return default
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError("--since/--until", f"{text!r} is not a date like 2026-11-23 or "
-                                              f"2026-11-23T08:00") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=config.tz)
-    return moment.timestamp()
+def _parse_period(args, config, now: float) -> tuple[float, float]:
+    """(since, until) of --since/--until; default the 30 days up to now."""
+    bounds = {}
+    for name, end in (("since", False), ("until", True)):
+        try:
+            bounds[name] = parse_when(getattr(args, name), config.tz, end=end)
+        except ValueError as exc:
+            raise ConfigError(f"--{name}", str(exc)) from None
+    until = now if bounds["until"] is None else bounds["until"]
+    since = until - 30 * 86400 if bounds["since"] is None else bounds["since"]
+    return since, until
 
 
 def cmd_report(args) -> int:
     from station.report import build_report, render_text
     config = load_config(args.config)
     now = time.time()
-    until = _parse_local(args.until, config, now)
-    since = _parse_local(args.since, config, until - 30 * 86400)
+    since, until = _parse_period(args, config, now)
     if since >= until:
         raise ConfigError("--since", "must be before --until")
     store = _open_store(config)

@@ -20,7 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sync.hq.views import add_period_arguments, open_for_reading, period_clause, quiet_broken_pipe
+from station.period import add_period_arguments
+from sync.hq.views import open_for_reading, period_clause, quiet_broken_pipe
 
 TYPES = ("response", "case", "traffic", "visit")
 LEADING = ["station", "store", "seq", "event_id", "ts"]

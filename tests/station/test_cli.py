@@ -107,7 +107,7 @@ def test_report_since_until_narrows_the_period(simulated):
     full = _report(config)
     day = sorted(full["nps_by_day"])[len(full["nps_by_day"]) // 2]
     next_day = (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
-    r = _report(config, "--since", day, "--until", next_day)
+    r = _report(config, "--since", day, "--until", day)       # a bare --until includes its day
     assert r["since"].startswith(day) and r["until"].startswith(next_day)
     assert r["responses"] == full["nps_by_day"][day]["n"]
     assert 0 < r["responses"] < full["responses"]
