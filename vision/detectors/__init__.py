@@ -24,15 +24,15 @@ NanoDet-g (COCO, anchor-free, Apache-2.0) is the default, at 480x352, the issue'
 frame without shrinking: it finds 1.7x the people SSDLite-MobileNetV2 finds at 480x360, with
 tighter boxes and calibrated scores, at 1.5x its cost. In the whole pipeline
 (``bench/vision_pipeline.py --input-size``) the extra recall of the larger inputs is what
-tracking needs: IDF1 0.62 at 352x256 (35 fps), 0.75 at 416x320 (24 fps), 0.86 at 480x352
-(22.5 fps). Where CPU is short, shrink ``[vision] detector_input`` or raise ``detect_every``.
+tracking needs: IDF1 0.62 at 352x256 (35 fps), 0.75 at 416x320 (24 fps), 0.85 at 480x352
+(25 fps). Where CPU is short, shrink ``[vision] detector_input`` or raise ``detect_every``.
 
 ``nanodet-int8`` is the same network with 8-bit weights and activations (models/README.md):
 the same recall and count error, the network itself in half the time (28 vs 43 ms a frame
 with pre- and post-processing at 480x352). Yet tracking on its boxes is worse when detecting
-every frame (IDF1 0.69 against 0.86; under 0.5 px box jitter, median 0.70 against 0.82 over 11
+every frame (IDF1 0.73 against 0.85; under 0.5 px box jitter, median 0.73 against 0.84 over 7
 seeds), and as good when detecting every 2nd or 3rd frame, where it is the faster choice
-(65 fps against 47 at every 2nd frame). Hence it is an option, not the default. SSDLite stays
+(81 fps against 50 at every 2nd frame, IDF1 0.81 against 0.78). Hence it is an option, not the default. SSDLite stays
 selectable (``person_detector = "ssdlite"``); OpenCV's HOG needs no weights and is kept only
 as a fallback.
 """
