@@ -13,8 +13,11 @@ is moving left to right (x increasing); for a segment drawn left to right, "in" 
 supervision's ``LineZone``.)
 
 Each track keeps an explicit state: its last *confirmed* side and the last place its path
-crossed the infinite line. The side changes only when the feet point is more than
-``hysteresis_px`` from the line; inside that band the track keeps its side, and a track that
+crossed the infinite line. The side changes only when the feet point is more than the band
+from the line: ``hysteresis_px``, or ``hysteresis_frac`` of the person's box height if that is
+more (a detector's bottom edge wanders by about 3-4 % of the height from frame to frame, so a
+fixed band that suits a far, small person is crossed by the jitter of a near, tall one standing
+beside the line). Inside the band the track keeps its side, and a track that
 starts inside the band has no side until it leaves it. When the side changes, the crossing
 counts only if the last point where the path passed the line lies on the segment itself, so
 walking round an end of the segment does not count. A track therefore counts once per real
@@ -47,7 +50,8 @@ class _TrackState:
 
 
 class LineCounter:
-    def __init__(self, name: str, a, b, hysteresis_px: float = 2.0, forget_after: int = 3000):
+    def __init__(self, name: str, a, b, hysteresis_px: float = 2.0, hysteresis_frac: float = 0.05,
+                 forget_after: int = 3000):
         self.name = name
         self.a = np.asarray(a, np.float64).reshape(2)
         self.b = np.asarray(b, np.float64).reshape(2)
@@ -57,9 +61,11 @@ class LineCounter:
         self._len = float(np.hypot(*self._ab))
         if self._len == 0:
             raise ValueError(f"line {name!r}: a and b are the same point {tuple(self.a)}")
-        if hysteresis_px < 0:
-            raise ValueError(f"line {name!r}: hysteresis_px must be >= 0, got {hysteresis_px}")
+        if hysteresis_px < 0 or not 0 <= hysteresis_frac < 1:
+            raise ValueError(f"line {name!r}: hysteresis_px must be >= 0 and hysteresis_frac in "
+                             f"[0, 1), got {hysteresis_px}, {hysteresis_frac}")
         self.hysteresis_px = float(hysteresis_px)
+        self.hysteresis_frac = float(hysteresis_frac)
         self.forget_after = forget_after
         self.in_count = 0
         self.out_count = 0
@@ -75,11 +81,13 @@ class LineCounter:
         points = detections.bottom_center.astype(np.float64)
         rel = points - self.a
         d_all = (self._ab[0] * rel[:, 1] - self._ab[1] * rel[:, 0]) / self._len
+        heights = detections.xyxy[:, 3] - detections.xyxy[:, 1]
+        bands = np.maximum(self.hysteresis_px, self.hysteresis_frac * heights).tolist()
         crossings = []
-        for tid, p, d in zip(detections.tracker_id.tolist(), points, d_all.tolist()):
+        for tid, p, d, band in zip(detections.tracker_id.tolist(), points, d_all.tolist(), bands):
             if tid < 0:
                 continue
-            crossing = self._step(tid, p, d)
+            crossing = self._step(tid, p, d, band)
             if crossing:
                 crossings.append(crossing)
         self._prune()
@@ -88,8 +96,7 @@ class LineCounter:
     def forget(self, track_id: int) -> None:
         self._tracks.pop(int(track_id), None)
 
-    def _step(self, tid: int, p: np.ndarray, d: float) -> LineCrossing | None:
-        h = self.hysteresis_px
+    def _step(self, tid: int, p: np.ndarray, d: float, h: float) -> LineCrossing | None:
         state = self._tracks.get(tid)
         side_now = 1 if d > h else (-1 if d < -h else 0)
         if state is None:

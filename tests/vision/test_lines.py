@@ -25,7 +25,7 @@ def walk(line, xs, y=200.0, track=1):
 
 def vertical():
     # a above b: "in" is moving left to right (x increasing).
-    return LineCounter("door", (240, 100), (240, 300), hysteresis_px=2.0)
+    return LineCounter("door", (240, 100), (240, 300), hysteresis_px=2.0, hysteresis_frac=0.0)
 
 
 def test_left_to_right_is_in_for_a_line_drawn_downwards():
@@ -102,6 +102,29 @@ def test_bad_geometry_is_a_clear_error():
         LineCounter("x", (1, 1), (1, 1))
     with pytest.raises(ValueError, match="hysteresis"):
         LineCounter("x", (0, 0), (1, 1), hysteresis_px=-1)
+    with pytest.raises(ValueError, match="hysteresis_frac"):
+        LineCounter("x", (0, 0), (1, 1), hysteresis_frac=1.5)
+
+
+def test_the_band_grows_with_the_person_so_a_tall_persons_jitter_does_not_count():
+    """A 200 px tall person standing with their feet 6 px from the line, their box's bottom edge
+    wandering by up to 10 px: no crossing. A fixed 2 px band counts it going out and back."""
+    jitter = [6, -2, 7, -1, 5, -3, 6, 0, 7]
+    for frac, expected in ((0.05, 0), (0.0, 2)):
+        line = LineCounter("door", (240, 0), (240, 400), hysteresis_px=2.0, hysteresis_frac=frac)
+        crossings = []
+        for dx in jitter:
+            x = 240 + dx
+            box = np.array([[x - 30, 100, x + 30, 300]], np.float32)
+            crossings += line.trigger(Detections(box, np.ones(1), np.zeros(1), tracker_id=np.array([1])))
+        assert len(crossings) == expected, frac
+    # A real walk across still counts, once, however tall the person is.
+    line = LineCounter("door", (240, 0), (240, 400))
+    crossings = []
+    for x in (150, 200, 230, 250, 280, 330):
+        box = np.array([[x - 30, 100, x + 30, 300]], np.float32)
+        crossings += line.trigger(Detections(box, np.ones(1), np.zeros(1), tracker_id=np.array([1])))
+    assert [c.direction for c in crossings] == ["in"]
 
 
 @settings(max_examples=60, deadline=None)
@@ -111,7 +134,7 @@ def test_counts_never_exceed_real_side_changes(offsets, h):
     """Whatever the path, in and out alternate and match side changes beyond the band.
 
     (Offsets are exact in float32 and never equal to the band, so the oracle is exact.)"""
-    line = LineCounter("door", (240, 0), (240, 400), hysteresis_px=h)
+    line = LineCounter("door", (240, 0), (240, 400), hysteresis_px=h, hysteresis_frac=0.0)
     crossings = walk(line, [240 + o for o in offsets])
     directions = [c.direction for c in crossings]
     assert all(a != b for a, b in zip(directions, directions[1:]))
