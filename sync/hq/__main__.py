@@ -35,5 +35,6 @@ def run_receiver(args) -> int:
     from sync.mqtt import SecurityError
     return run_service("cx-hq", args.config, build=Receiver, errors=(HqDbError, SecurityError))
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,8 +22,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from station import kpi
-from sync.hq import stats as hq_stats
 from station.period import add_period_arguments
+from sync.hq import stats as hq_stats
 from sync.hq.views import open_for_reading, period_clause
 
 BUCKET_S = 900          # 15 min: every UTC offset in use is a multiple, so local hours stay exact

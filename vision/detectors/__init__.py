@@ -32,9 +32,9 @@ the same recall and count error, the network itself in half the time (28 vs 43 m
 with pre- and post-processing at 480x352). Yet tracking on its boxes is worse when detecting
 every frame (IDF1 0.73 against 0.85; under 0.5 px box jitter, median 0.73 against 0.84 over 7
 seeds), and as good when detecting every 2nd or 3rd frame, where it is the faster choice
-(81 fps against 50 at every 2nd frame, IDF1 0.81 against 0.78). Hence it is an option, not the default. SSDLite stays
-selectable (``person_detector = "ssdlite"``); OpenCV's HOG needs no weights and is kept only
-as a fallback.
+(81 fps against 44-50 at every 2nd frame, IDF1 0.81 against 0.78). Hence it is an option, not
+the default. SSDLite stays selectable (``person_detector = "ssdlite"``); OpenCV's HOG needs no
+weights and is kept only as a fallback.
 """
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ from vision.detectors.hog import HOGPersonDetector
 from vision.detectors.nanodet import NanoDetPersonDetector
 from vision.detectors.ssdlite import SSDLitePersonDetector
 
-NANODET_FILES = {"nanodet": "converted/nanodet_g_coco.onnx", "nanodet-int8": "converted/nanodet_g_coco_int8.onnx"}
+NANODET_FILES = {"nanodet": "converted/nanodet_g_coco.onnx",
+                 "nanodet-int8": "converted/nanodet_g_coco_int8.onnx"}
 SSDLITE_FILE = "converted/ssdlite_mobilenet_v2_pedestrian.onnx"
 DEFAULT_DETECTOR = "nanodet"
 DETECTORS = ("nanodet", "nanodet-int8", "ssdlite", "hog")

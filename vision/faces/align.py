@@ -97,5 +97,6 @@ def box_chip(image_bgr: np.ndarray, box, size: int, scale: float = BOX_CHIP_SCAL
     sx1, sy1, sx2, sy2 = max(left, 0), max(top, 0), min(left + side_px, w), min(top + side_px, h)
     if sx2 > sx1 and sy2 > sy1:
         square[sy1 - top:sy2 - top, sx1 - left:sx2 - left] = image_bgr[sy1:sy2, sx1:sx2]
-    chip = cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA if side_px > size else cv2.INTER_LINEAR)
+    shrink = side_px > size
+    chip = cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     return cv2.cvtColor(chip, cv2.COLOR_BGR2RGB)

@@ -20,8 +20,8 @@ import numpy as np
 
 from vision.detections import Detections
 from vision.faces.align import align_chip, box_chip, frontalness
-from vision.faces.attributes import (AGE_GENDER_CHIP, AGE_SIGMA_YEARS, GENDER_CHIP, AgeGenderEstimator, age_confidence,
-                                     bracket_of)
+from vision.faces.attributes import (AGE_GENDER_CHIP, AGE_SIGMA_YEARS, GENDER_CHIP, AgeGenderEstimator,
+                                     age_confidence, bracket_of)
 from vision.faces.centerface import CenterFaceDetector
 
 
