@@ -15,9 +15,9 @@ supervision's ``LineZone``.)
 Each track keeps an explicit state: its last *confirmed* side and the last place its path
 crossed the infinite line. The side changes only when the feet point is more than the band
 from the line: ``hysteresis_px``, or ``hysteresis_frac`` of the person's box height if that is
-more (a detector's bottom edge wanders by about 3-4 % of the height from frame to frame, so a
-fixed band that suits a far, small person is crossed by the jitter of a near, tall one standing
-beside the line). Inside the band the track keeps its side, and a track that
+more (NanoDet's bottom edge is off by 3-4 % of the box height on PETS, so a fixed band that
+suits a far, small person is crossed by the jitter of a near, tall one standing beside the
+line). Inside the band the track keeps its side, and a track that
 starts inside the band has no side until it leaves it. When the side changes, the crossing
 counts only if the last point where the path passed the line lies on the segment itself, so
 walking round an end of the segment does not count. A track therefore counts once per real
