@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 
 from bench.pets import (DIRECTION_NAMES, SCENE, VIDEO, idf1, load_counts, load_gt,  # noqa: E402
                         noisy_detections)
+from vision.__main__ import load_detector, parse_size  # noqa: E402
 from vision.detections import Detections  # noqa: E402
 from vision.lines import LineCounter  # noqa: E402
 from vision.tracker import Tracker  # noqa: E402
@@ -39,11 +40,8 @@ FPS = 10.0
 
 
 def detector_detections(name: str, models_dir: Path, threads: int, frames: int,
-                        input_size: str | None = None) -> dict:
-    from vision.detectors import DEFAULT_DETECTOR, load_person_detector
-    opts = {"input_size": tuple(int(v) for v in input_size.split("x"))} if input_size else {}
-    detector = load_person_detector(DEFAULT_DETECTOR if name == "default" else name,
-                                    models_dir, threads, **opts)
+                        input_size: tuple[int, int] | None = None) -> dict:
+    detector = load_detector(name, models_dir, threads, input_size)
     cap = cv2.VideoCapture(str(VIDEO))
     out = {}
     for f in range(1, frames + 1):
@@ -155,7 +153,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--sets", default="detector,noisy-gt")
     parser.add_argument("--detector", default="default")
-    parser.add_argument("--input-size", default=None, metavar="WxH", help="person detector input, e.g. 416x320")
+    parser.add_argument("--input-size", type=parse_size, default=None, metavar="WxH",
+                        help="person detector input, e.g. 416x320")
     parser.add_argument("--models-dir", type=Path, default=Path(__file__).resolve().parents[1] / "models")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--frames", type=int, default=795)

@@ -28,9 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from vision.__main__ import parse_size  # noqa: E402
+
 
 def run_one(detect_every: int, faces_on: bool, threads: int, detector_name: str,
-            models_dir: Path, frames: int | None, input_size: str | None = None) -> dict:
+            models_dir: Path, frames: int | None, input_size: tuple[int, int] | None = None) -> dict:
     import cv2
     from bench.pets import SCENE, VIDEO, idf1, load_counts, load_gt
     from bench.tracker_peer import count_errors
@@ -43,8 +45,7 @@ def run_one(detect_every: int, faces_on: bool, threads: int, detector_name: str,
     from vision.__main__ import load_detector, load_faces
 
     cv2.setNumThreads(threads)
-    size = tuple(int(v) for v in input_size.split("x")) if input_size else None
-    detector = load_detector(detector_name, models_dir, threads, size)
+    detector = load_detector(detector_name, models_dir, threads, input_size)
     faces = load_faces(models_dir, threads) if faces_on else None
     lines, zones = load_scene(SCENE)
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,7 +108,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-faces", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--detector", default="default")
-    parser.add_argument("--input-size", default=None, metavar="WxH", help="person detector input, e.g. 416x320")
+    parser.add_argument("--input-size", type=parse_size, default=None, metavar="WxH",
+                        help="person detector input, e.g. 416x320")
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--frames", type=int, default=None)
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
@@ -124,7 +126,7 @@ def main(argv=None) -> int:
                "--models-dir", str(args.models_dir)]
         cmd += ["--no-faces"] if args.no_faces else []
         cmd += ["--frames", str(args.frames)] if args.frames else []
-        cmd += ["--input-size", args.input_size] if args.input_size else []
+        cmd += ["--input-size", "%dx%d" % args.input_size] if args.input_size else []
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
             print(out.stderr, file=sys.stderr)

@@ -260,7 +260,8 @@ class _Preview:
             self.ok = False
 
 
-def _size(text: str) -> tuple[int, int]:
+def parse_size(text: str) -> tuple[int, int]:
+    """'416x320' -> (416, 320); an argparse `type` (also for the benches' --input-size)."""
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
@@ -295,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--mot-out", help="write tracks in MOTChallenge format to this file")
     an.add_argument("--max-frames", type=_positive_int, default=None)
     an.add_argument("--detector", default="default")
-    an.add_argument("--input-size", type=_size, default=None, metavar="WxH",
+    an.add_argument("--input-size", type=parse_size, default=None, metavar="WxH",
                     help="what the person detector sees, e.g. 416x320 (default: its own)")
     an.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
     an.add_argument("--threads", type=_positive_int, default=2)
