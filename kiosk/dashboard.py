@@ -8,8 +8,8 @@ Per-day summaries are kept in memory with the newest response/case rowid they in
 refresh reads only the rows inserted since (whatever day they belong to, so a response
 saved late after a DB outage lands on its own day) and any day marked with `invalidate`
 (a case resolved: an UPDATE, which rowids do not show). The first look at 30 days pays for
-the scan once. No Qt here: the screen
-only draws what this returns. KPI maths is `station.kpi`'s.
+the scan once. No Qt here: the screen only draws what this returns. KPI maths is
+`station.kpi`'s.
 """
 from __future__ import annotations
 

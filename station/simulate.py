@@ -4,8 +4,8 @@
 
 Visitors arrive in opening hours with lunch and evening peaks, cross the entrance lines,
 some stand at the kiosk; most responses come from someone standing there (linked), the rest
-have no presence evidence ('unknown': simulated history has no live camera behind it). Scores depend on the visitor's age bracket so that
-post-stratification has something to correct. Detractors open cases; most get resolved.
+have no presence evidence ('unknown': simulated history has no live camera behind it). Scores
+depend on the visitor's age bracket so that post-stratification has something to correct. Detractors open cases; most get resolved.
 """
 from __future__ import annotations
 

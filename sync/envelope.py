@@ -92,7 +92,7 @@ def parse_message(topic: Topic, payload: bytes, now: float) -> tuple[list[Envelo
             items = [(json.loads(payload), None)]
         except (UnicodeDecodeError, ValueError) as exc:
             return [], [Reject(payload, f"not UTF-8 JSON: {str(exc)[:200]}", topic.station)]
-        expected_type = None if topic.kind == BATCH else topic.kind
+        expected_type = topic.kind
     else:
         return [], [Reject(payload, f"unknown topic kind {topic.kind[:60]!r}", topic.station)]
     accepted, rejected = [], []

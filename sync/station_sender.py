@@ -35,8 +35,8 @@ log = logging.getLogger("cx-sync")
 IDLE_POLL_S = 0.02              # how often an idle sender looks for new outbox rows
 MAX_ACK_TIMEOUT_S = 1800.0
 STUCK_ROUNDS = 8                # resend rounds without progress before backing off anyway
-MAX_FETCH = 20_000
-SYS_DROPPED = "$SYS/broker/publish/messages/dropped"              # outbox rows read per round in batch mode
+MAX_FETCH = 20_000              # outbox rows read per round in batch mode
+SYS_DROPPED = "$SYS/broker/publish/messages/dropped"
 
 
 def link_for_station(config) -> Link:

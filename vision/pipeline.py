@@ -11,8 +11,8 @@
 
 The person detector runs every ``detect_every``-th frame; in between, the tracker's motion
 model carries the tracks forward so lines and zones still see people move. The tracker then
-steps once per detector run: build it with ``Tracker(frame_rate=fps / detect_every)``. Faces run on the
-frames the detector ran on. Each track becomes a *visit*: an id assigned when the track is
+steps once per detector run: build it with ``Tracker(frame_rate=fps / detect_every)``. Faces
+run on the frames the detector ran on. Each track becomes a *visit*: an id assigned when the track is
 confirmed, the time it entered and left, its dwell per zone and the face analyzer's age bracket
 and gender with their confidence -- never an image or an embedding. Frames live only in memory.
 """

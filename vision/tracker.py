@@ -11,8 +11,9 @@ to every live track (tracked or recently lost) by IoU against the Kalman predict
 leftover tracks (followed on the last step or, by default, briefly lost) get a second chance
 with the low-score boxes, which are often the partly occluded people; such a box that is
 shorter than its track is extended down to the track's height (the legs are what is hidden),
-so the feet point lines and zones read does not jump. Unmatched confident boxes start tentative tracks, which are confirmed
-when matched again on the next update. Tracks unmatched for longer than ``lost_s`` end.
+so the feet point lines and zones read does not jump. Unmatched confident boxes start
+tentative tracks, which are confirmed when matched again on the next update. Tracks unmatched
+for longer than ``lost_s`` end.
 
 All tracks live in a few numpy arrays (structure of arrays), so predicting, projecting and
 correcting N tracks is a handful of batched matrix products instead of N small ones.

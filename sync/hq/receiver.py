@@ -28,16 +28,16 @@ from sync.hq.db import DeadLetter, HqDb
 from sync.mqtt import Link
 
 log = logging.getLogger("cx-hq")
-# [hq] session_expiry_s defaults to an hour: mosquitto keeps handing a shared subscription's
-# messages to a member whose session is offline (measured: half of them, until it returns);
-# stations resend them after their ack timeout, but an hour is long enough for restarts and
-# short enough to let a dead receiver's session leave the group.
 FLUSH_S = 0.02                   # longest a received message waits for its commit
 FLUSH_MAX_MESSAGES = 2000
 FLUSH_MAX_BYTES = 2 * 1024 * 1024   # ~7 000 events: keeps each commit, and the mark, moving
 
 
 def link_for_hq(config) -> Link:
+    # [hq] session_expiry_s defaults to an hour: mosquitto keeps handing a shared subscription's
+    # messages to a member whose session is offline (measured: half of them, until it returns);
+    # stations resend them after their ack timeout, but an hour is long enough for restarts and
+    # short enough to let a dead receiver's session leave the group.
     h = config.hq
     return Link(client_id=h.client_id, host=h.broker_host, port=h.broker_port, version="5",
                 keepalive=h.keepalive_s, tls=h.tls, ca_file=h.ca_file, cert_file=h.cert_file,
