@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from station.store import Response, Store, Visit
+from station.store import AGE_BRACKETS, Response, Store, Visit
 
 
 def _sample_store(config, folder: Path):
@@ -39,7 +39,7 @@ def _sample_store(config, folder: Path):
     for i in range(400):
         start = now - rng.uniform(0, 6 * 3600)
         visits.append(Visit(entered_at=start, left_at=start + rng.expovariate(1 / 420),
-                            age_bracket=rng.choice(["18-29", "30-44", "45-59", "60+"]),
+                            age_bracket=rng.choice(AGE_BRACKETS),
                             gender=rng.choice(["female", "male", None])))
     store.append_visits(visits)
     store.put_health("vision", {"fps": 9.8, "last_frame": now - 2})

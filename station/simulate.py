@@ -5,7 +5,8 @@
 Visitors arrive in opening hours with lunch and evening peaks, cross the entrance lines,
 some stand at the kiosk; most responses come from someone standing there (linked), the rest
 have no presence evidence ('unknown': simulated history has no live camera behind it). Scores
-depend on the visitor's age bracket so that post-stratification has something to correct. Detractors open cases; most get resolved.
+depend on the visitor's age bracket so that post-stratification has something to correct.
+Detractors open cases; most get resolved.
 """
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ import random
 import time
 from datetime import datetime, timedelta
 
-from station.store import Crossing, Presence, Response, Visit
+from station.store import AGE_BRACKETS, Crossing, Presence, Response, Visit
 
-AGE_BRACKETS = ["0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
 AGE_MIX = [0.06, 0.20, 0.28, 0.20, 0.13, 0.08, 0.05]
 # Mean "satisfaction" per bracket: younger shoppers are harsher critics in this fiction.
 AGE_MOOD = [0.2, -0.6, -0.2, 0.2, 0.5, 0.7, 0.8]

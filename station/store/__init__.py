@@ -10,9 +10,9 @@ Every row that HQ must see is written together with its outbox row in one transa
 killed process leaves either both or neither. Services call the named methods below; nobody
 else writes SQL against the station DB.
 """
-from station.store.model import (Case, Crossing, Event, Presence, Response, StoreError,
-                                 TrafficMinute, Visit)
+from station.store.model import (AGE_BRACKETS, Case, Crossing, Event, Presence, Response,
+                                 StoreError, TrafficMinute, Visit)
 from station.store.store import Store
 
 __all__ = ["Store", "StoreError", "Response", "Case", "Visit", "Crossing", "Presence",
-           "TrafficMinute", "Event"]
+           "TrafficMinute", "Event", "AGE_BRACKETS"]

@@ -51,6 +51,10 @@ class Case:
     resolution_note: str | None
 
 
+# The age brackets a visit can carry: what vision estimates, what reports and HQ group by.
+AGE_BRACKETS = ("0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+
+
 @dataclass(frozen=True)
 class Visit:
     """A track's anonymous summary: when, how long per zone, estimated bracket. No image."""

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from station.store import AGE_BRACKETS
 from vision.detectors.base import onnx_session
 
 MEANS_RGB = np.array([122.781998, 117.000999, 104.297997], np.float32)
@@ -32,9 +33,9 @@ GENDER_MODEL = "gender-v1.onnx"
 # are typically 5-7 years off on faces in the wild. It turns an age into a bracket confidence.
 AGE_SIGMA_YEARS = 7.0
 
-# Product brackets (what is stored per visit): lower bounds, inclusive.
-BRACKETS = ("0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
-_BRACKET_LOWER = (0, 18, 25, 35, 45, 55, 65)
+# The product's brackets (what is stored per visit) and their lower bounds, inclusive.
+BRACKETS = AGE_BRACKETS
+_BRACKET_LOWER = tuple(int(b.split("-")[0].rstrip("+")) for b in BRACKETS)
 
 
 def bracket_of(age: float) -> str:
