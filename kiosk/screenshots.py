@@ -11,6 +11,7 @@ import dataclasses
 import random
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
@@ -18,17 +19,23 @@ from PySide6.QtWidgets import QApplication
 from station.store import AGE_BRACKETS, Response, Store, Visit
 
 
-def _sample_store(config, folder: Path):
+def _sample_store(config, folder: Path, now: float | None = None):
     """A small DB with responses, cases and visits so the dashboard has something to show."""
     db = folder / "screenshot.db"
     config = dataclasses.replace(config, database=dataclasses.replace(config.database, path=db))
     store = Store.open(config)
     rng = random.Random(7)
-    now = time.time()
+    now = time.time() if now is None else now
+    # The dashboard opens on "today", so the sample lies within today in the store's time zone
+    # (the last 6 hours, or since midnight when less has passed); spread over the last 6 hours
+    # regardless, a screenshot taken just after midnight showed too few answers to give an NPS.
+    midnight = datetime.fromtimestamp(now, config.tz).replace(hour=0, minute=0, second=0,
+                                                              microsecond=0).timestamp()
+    span = max(1.0, min(6 * 3600, now - midnight))
     ids = [r.id for r in config.kiosk.reasons.detractor]
     with store.transaction():
         for i in range(120):
-            ts = now - rng.uniform(0, 6 * 3600)
+            ts = now - rng.uniform(0, span)
             score = rng.choices(range(11), weights=[1, 1, 1, 1, 1, 2, 3, 6, 8, 10, 9])[0]
             store.append_response(Response(
                 nps=score, csat=rng.randint(2, 5), ces=rng.randint(3, 7),
@@ -37,8 +44,8 @@ def _sample_store(config, folder: Path):
                 language=rng.choice(["vi", "en"]), ts=ts))
     visits = []
     for i in range(400):
-        start = now - rng.uniform(0, 6 * 3600)
-        visits.append(Visit(entered_at=start, left_at=start + rng.expovariate(1 / 420),
+        start = now - rng.uniform(0, span)
+        visits.append(Visit(entered_at=start, left_at=min(now, start + rng.expovariate(1 / 420)),
                             age_bracket=rng.choice(AGE_BRACKETS),
                             gender=rng.choice(["female", "male", None])))
     store.append_visits(visits)
