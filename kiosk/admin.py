@@ -126,21 +126,23 @@ class AdminScreen(QWidget):
 
         # KPI cards
         self.labels = {k: _text("panel") for k in ("nps", "csat", "ces", "participation",
-                                                    "complaints", "demographics", "nps_by_age",
-                                                    "cases", "health")}
+                                                    "complaints", "demographics", "cases",
+                                                    "health")}
         self.nps_value, self.nps_detail, self.nps_groups = _text("figure"), _text(), _text()
         self.csat_value, self.ces_value = _text(), _text()
         self.participation_value, self.partial_value = _text(), _text()
         self.complaints_value, self.handling_value = _text(), _text()
         cards = QHBoxLayout()
         cards.addWidget(_card(self.labels["nps"], self.nps_value, self.nps_detail,
-                              self.nps_groups), 2)
+                              self.nps_groups), 3)
         cards.addWidget(_card(self.labels["csat"], self.csat_value, self.labels["ces"],
-                              self.ces_value), 1)
+                              self.ces_value), 2)
+        # Participation's two lines are the longest text in a card (more so in Vietnamese), and
+        # the row is as tall as its labels' size hints, which do not allow for extra wrapping.
         cards.addWidget(_card(self.labels["participation"], self.participation_value,
-                              self.partial_value), 1)
+                              self.partial_value), 3)
         cards.addWidget(_card(self.labels["complaints"], self.complaints_value,
-                              self.handling_value), 1)
+                              self.handling_value), 2)
 
         # charts
         self.charts = {k: BarChart() for k in ("scores", "traffic", "dwell")}
@@ -149,11 +151,10 @@ class AdminScreen(QWidget):
             charts.addWidget(chart, 1)
 
         # bottom row: demographics, cases, health
-        self.demographics = _text()
+        # Not wrapped: the table keeps its natural width and the card grows to show every column.
+        self.demographics = _text(wrap=False)
         self.demographics.setTextFormat(Qt.RichText)
         self.demographics_note = _text("subtle")
-        self.nps_by_age = _text()
-        self.nps_by_age.setTextFormat(Qt.RichText)
         self.case_list = QListWidget()
         self.case_note = QLineEdit()
         self.case_note.setMaxLength(300)
@@ -177,8 +178,7 @@ class AdminScreen(QWidget):
         cases_frame.setLayout(cases_box)
         bottom = QHBoxLayout()
         bottom.addWidget(_card(self.labels["demographics"], self.demographics,
-                               self.demographics_note, self.labels["nps_by_age"],
-                               self.nps_by_age), 1)
+                               self.demographics_note), 1)
         bottom.addWidget(cases_frame, 1)
         bottom.addWidget(_card(self.labels["health"], self.health), 1)
 
@@ -369,38 +369,40 @@ class AdminScreen(QWidget):
             self.charts["dwell"].set_bars([], [], empty_text=no_camera)
 
     def _render_people(self, get) -> None:
-        f, k = self.figures, self.config.privacy.k_floor
+        """Visitors by age bracket and gender, and under the same columns each bracket's NPS
+        and number of answers (so a bracket's NPS is read against its visitors)."""
+        f, k, min_n = self.figures, self.config.privacy.k_floor, self.config.privacy.min_n
         if not f.visitor_mix:
+            self.demographics.setMinimumWidth(0)
             self.demographics.setText(get("admin.nocamera"))
             self.demographics_note.setText("")
-        else:
-            ages = sorted({a or "?" for a, _ in f.visitor_mix})
-            genders = ["female", "male", None]
-            rows = ["<tr><th></th>" + "".join(f"<th>&nbsp;{a}&nbsp;</th>" for a in ages) + "</tr>"]
-            for g in genders:
-                cells = []
-                for a in ages:
-                    key = (None if a == "?" else a, g)
-                    if key not in f.visitor_mix:
-                        cells.append("0")
-                    else:
-                        value = f.visitor_mix[key]
-                        cells.append(str(value) if value is not None
-                                     else html.escape(get("admin.demographics.suppressed", k=k)))
-                name = get(f"admin.gender.{g or 'unknown'}")
-                rows.append(f"<tr><td>{name}</td>" +
-                            "".join(f"<td align='right'>&nbsp;{c}&nbsp;</td>" for c in cells) +
-                            "</tr>")
-            self.demographics.setText("<table>" + "".join(rows) + "</table>")
-            self.demographics_note.setText(get("admin.demographics.note", k=k))
-        lines = []
-        for age, result in f.nps_by_age.items():
-            name = age or get("admin.nps_by_age.unknown")
-            value = (f"{result.nps:+.0f} (n = {result.n})" if result.shown else
-                     get("admin.nps_by_age.hidden", n=result.n,
-                         min_n=self.config.privacy.min_n))
-            lines.append(f"<tr><td>{html.escape(name)}</td><td>&nbsp;{html.escape(value)}</td></tr>")
-        self.nps_by_age.setText("<table>" + "".join(lines) + "</table>")
+            return
+        ages = sorted({a or "?" for a, _ in f.visitor_mix} | {a or "?" for a in f.nps_by_age})
+        below_k = html.escape(get("admin.demographics.suppressed", k=k))
+
+        def row(name: str, cells: list[str]) -> str:
+            return (f"<tr><td>{html.escape(name)}</td>" +
+                    "".join(f"<td align='right'>&nbsp;&nbsp;{c}</td>" for c in cells) + "</tr>")
+
+        rows = ["<tr><th></th>" + "".join(f"<th align='right'>&nbsp;&nbsp;{a}</th>"
+                                         for a in ages) + "</tr>"]
+        for g in ("female", "male", None):
+            cells = []
+            for a in ages:
+                value = f.visitor_mix.get((None if a == "?" else a, g), 0)
+                cells.append(str(value) if value is not None else below_k)
+            rows.append(row(get(f"admin.gender.{g or 'unknown'}"), cells))
+        scores = [f.nps_by_age.get("" if a == "?" else a) for a in ages]
+        rows.append(row(get("admin.nps_by_age.row"),
+                        [f"<b>{r.nps:+.0f}</b>" if r and r.shown else "–" for r in scores]))
+        rows.append(row(get("admin.nps_by_age.answers"),
+                        [str(r.n) if r and r.n >= k else below_k if r and r.n else "0"
+                         for r in scores]))
+        self.demographics.setText("<table>" + "".join(rows) + "</table>")
+        # Rich text gives no minimum width of its own; without one the last columns are cut.
+        self.demographics.setMinimumWidth(self.demographics.sizeHint().width())
+        self.demographics_note.setText(get("admin.demographics.note", k=k) + " " +
+                                       get("admin.nps_by_age.note", min_n=min_n))
 
     def _render_cases(self, get) -> None:
         f = self.figures

@@ -55,17 +55,47 @@ def test_without_a_camera_the_vision_panels_say_so(qtbot, kiosk):
 def test_demographic_cells_below_k_are_suppressed(qtbot, kiosk):
     window, writer = kiosk
     now = time.time() - 120
-    visits = [Visit(entered_at=now - 300, left_at=now, age_bracket="18-29", gender="female")
+    visits = [Visit(entered_at=now - 300, left_at=now, age_bracket="18-24", gender="female")
               for _ in range(6)]
-    visits += [Visit(entered_at=now - 60, left_at=now, age_bracket="60+", gender="male")
+    visits += [Visit(entered_at=now - 60, left_at=now, age_bracket="65+", gender="male")
                for _ in range(2)]
     writer.store.append_visits(visits)
     admin = open_admin(window)
-    assert admin.figures.visitor_mix == {("18-29", "female"): 6, ("60+", "male"): None}
+    assert admin.figures.visitor_mix == {("18-24", "female"): 6, ("65+", "male"): None}
     html = admin.demographics.text()
-    assert ">&nbsp;6&nbsp;<" in html and ">&nbsp;&lt; 5&nbsp;<" in html
-    assert ">&nbsp;2&nbsp;<" not in html
+    assert ">&nbsp;&nbsp;6<" in html and ">&nbsp;&nbsp;&lt; 5<" in html
+    assert ">&nbsp;&nbsp;2<" not in html
     assert admin.charts["dwell"].plot.isVisibleTo(admin)
+
+
+def test_each_age_bracket_has_its_nps_and_answers_under_its_visitor_column(qtbot, kiosk):
+    import re
+
+    from station.simulate import simulate
+    window, writer = kiosk
+    simulate(writer.store, window.config, responses=400, visits=1500, days=1, seed=3)
+    admin = open_admin(window)
+    admin.set_period("7d")                 # the simulated day, whatever the hour now
+    f, k = admin.figures, window.config.privacy.k_floor
+    rows = [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r)
+            for r in admin.demographics.text().split("<tr>")[1:]]
+    ages = [cell.replace("&nbsp;", "") for cell in rows[0][1:]]
+    by_label = {row[0]: [c.replace("&nbsp;", "") for c in row[1:]] for row in rows[1:]}
+    nps_row = by_label[window.strings.get("en", "admin.nps_by_age.row")]
+    answers_row = by_label[window.strings.get("en", "admin.nps_by_age.answers")]
+    assert len(nps_row) == len(answers_row) == len(ages) >= 7
+    shown = 0
+    for age, nps, answers in zip(ages, nps_row, answers_row):
+        result = f.nps_by_age.get("" if age == "?" else age)
+        if result is None:
+            assert (nps, answers) == ("–", "0")
+        elif result.shown:
+            assert nps == f"<b>{result.nps:+.0f}</b>" and answers == str(result.n)
+            shown += 1
+        else:
+            assert nps == "–"
+            assert answers == (str(result.n) if result.n >= k else f"&lt; {k}")
+    assert shown >= 2
 
 
 def test_period_buttons_change_the_window(qtbot, kiosk):
