@@ -2,55 +2,43 @@
 
     paths = render_all(config, "out/", sizes=[(1920, 1080), (1280, 800)])
 
-Uses a throw-away copy of the database when the configured one has no data, so the admin
-screen is drawn with the real query path; nothing is written to the station's own DB.
+The admin screen is drawn from a throw-away database of a simulated week, through the real
+query path; nothing is written to the station's own DB.
 """
 from __future__ import annotations
 
 import dataclasses
-import random
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from station.store import AGE_BRACKETS, Response, Store, Visit
+from kiosk.dashboard import PERIODS
+from station.simulate import simulate
+from station.store import Store
+
+# The admin screenshot shows a simulated week: "today" alone would be nearly empty just after
+# midnight, and a week fills every chart whatever the hour the screenshot is taken.
+SAMPLE_PERIOD = "7d"
+SAMPLE_RESPONSES = 700
+SAMPLE_VISITS = 4000
 
 
 def _sample_store(config, folder: Path, now: float | None = None):
-    """A small DB with responses, cases and visits so the dashboard has something to show."""
+    """A throw-away DB of a simulated week (the same simulator as `cx-station simulate`), with
+    healthy camera and sync, so the dashboard has something to show."""
     db = folder / "screenshot.db"
     config = dataclasses.replace(config, database=dataclasses.replace(config.database, path=db))
-    store = Store.open(config)
-    rng = random.Random(7)
     now = time.time() if now is None else now
-    # The dashboard opens on "today", so the sample lies within today in the store's time zone
-    # (the last 6 hours, or since midnight when less has passed); spread over the last 6 hours
-    # regardless, a screenshot taken just after midnight showed too few answers to give an NPS.
-    midnight = datetime.fromtimestamp(now, config.tz).replace(hour=0, minute=0, second=0,
-                                                              microsecond=0).timestamp()
-    span = max(1.0, min(6 * 3600, now - midnight))
-    ids = [r.id for r in config.kiosk.reasons.detractor]
-    with store.transaction():
-        for i in range(120):
-            ts = now - rng.uniform(0, span)
-            score = rng.choices(range(11), weights=[1, 1, 1, 1, 1, 2, 3, 6, 8, 10, 9])[0]
-            store.append_response(Response(
-                nps=score, csat=rng.randint(2, 5), ces=rng.randint(3, 7),
-                reasons=rng.sample(ids, k=1) if score <= 6 and ids else [],
-                comment="Phải chờ thanh toán quá lâu" if score <= 2 else None,
-                language=rng.choice(["vi", "en"]), ts=ts))
-    visits = []
-    for i in range(400):
-        start = now - rng.uniform(0, span)
-        visits.append(Visit(entered_at=start, left_at=min(now, start + rng.expovariate(1 / 420)),
-                            age_bracket=rng.choice(AGE_BRACKETS),
-                            gender=rng.choice(["female", "male", None])))
-    store.append_visits(visits)
-    store.put_health("vision", {"fps": 9.8, "last_frame": now - 2})
-    store.close()
+    store = Store.open(config)
+    try:
+        simulate(store, config, responses=SAMPLE_RESPONSES, visits=SAMPLE_VISITS,
+                 days=PERIODS[SAMPLE_PERIOD] + 1, seed=7, now=now)
+        store.put_health("vision", {"fps": 9.8, "last_frame": now - 2}, ts=now)
+        store.mark_acked(store.outbox_status()["last_seq"], at=now - 3)
+    finally:
+        store.close()
     return config
 
 
@@ -72,6 +60,10 @@ def render_all(config, out_dir, sizes=((1920, 1080),)) -> list[Path]:
                 window.set_language(lang)
                 for name, setup in _scenes(window):
                     setup()
+                    app.processEvents()
+                    # pyqtgraph widens an axis for longer tick labels while painting: paint
+                    # once, let it lay out again, then take the picture.
+                    window.grab()
                     app.processEvents()
                     path = out / f"{name}-{lang}-{width}x{height}.png"
                     window.grab().save(str(path))
@@ -105,7 +97,7 @@ def _scenes(w):
         w.survey = None
         w.screens["admin"].retranslate(w.lang)
         w.show_screen("admin")
-        w.screens["admin"].refresh()
+        w.screens["admin"].set_period(SAMPLE_PERIOD)
 
     return [
         ("attract", lambda: (setattr(w, "survey", None), w.show_screen("attract"))),

@@ -1,27 +1,28 @@
-"""The screenshot sample: whatever the hour, the admin screen's "today" has an NPS to draw."""
+"""The screenshot sample: whatever the hour, the admin screen has every figure to draw."""
 from datetime import datetime, timedelta
 
 import pytest
 
 from kiosk.dashboard import Dashboard
-from kiosk.screenshots import _sample_store
+from kiosk.screenshots import SAMPLE_PERIOD, SAMPLE_RESPONSES, _sample_store
 from kiosk_testlib import make_config
 from station.store import Store
 
 
 @pytest.mark.parametrize("after_midnight", [timedelta(minutes=20), timedelta(hours=15)])
-def test_sample_lies_within_today_and_gives_an_nps(tmp_path, after_midnight):
+def test_sample_fills_the_admin_period_whatever_the_hour(tmp_path, after_midnight):
     config = make_config(tmp_path)
-    midnight = datetime(2026, 3, 2, tzinfo=config.tz)
-    now = (midnight + after_midnight).timestamp()
+    now = (datetime(2026, 3, 2, tzinfo=config.tz) + after_midnight).timestamp()
     sample = _sample_store(config, tmp_path, now=now)
+    assert sample.database.path != config.database.path
     store = Store.open(sample)
     try:
-        today = Dashboard(sample).figures(store, "today", now=now)
-        yesterday = Dashboard(sample).figures(store, "7d", now=midnight.timestamp() - 1)
+        figures = Dashboard(sample).figures(store, SAMPLE_PERIOD, now=now)
+        outbox = store.outbox_status()
     finally:
         store.close()
-    assert today.totals["responses"] == 120
-    assert today.nps.shown and today.nps.nps is not None
-    assert sum(today.dwell_counts) == 400
-    assert yesterday.totals["responses"] == 0
+    assert 0.8 * SAMPLE_RESPONSES < figures.totals["responses"] <= SAMPLE_RESPONSES
+    assert figures.nps.shown
+    assert figures.entries > 0 and len(figures.traffic_by_hour) >= 8
+    assert figures.totals["linked"] > 0 and figures.nps_by_age
+    assert outbox["pending"] == 0
