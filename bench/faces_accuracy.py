@@ -6,6 +6,8 @@ Each image goes through the same path a still photo takes (`analyze_image`: Cent
 on a box crop, dlib gender net on an aligned chip); the largest face is scored (FairFace crops centre the
 labelled face and make it the largest). Reported:
 - face found rate; gender accuracy over images with a face, and over all images (no face = wrong);
+- gender by minimum confidence: at 0.5 ... 0.9 and the configured default, the share of images
+  given a gender (below it the product stores "unknown") and the accuracy on those;
 - age-group accuracy: the expected age falls in the labelled FairFace group (0-2, 3-9, 10-19,
   20-29, ..., 60-69, 70+), exact and within one neighbouring group;
 - age error: distance in years from the expected age to the labelled group's interval (0 when
@@ -32,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from station.config import VisionSection  # noqa: E402
 from vision.detections import Detections  # noqa: E402
 from vision.faces.analyzer import FaceAnalyzer, FaceEngine, analyze_image  # noqa: E402
 
@@ -47,6 +50,14 @@ def group_of(age: float) -> str:
         if lo <= a <= hi:
             return name
     return "70+"
+
+
+def gender_at_confidence(calls, min_confidence: float, images: int) -> dict:
+    """Selective gender: the share of images given a gender at `min_confidence` (the rest are
+    stored as unknown) and the accuracy on those."""
+    kept = [right for confidence, right in calls if confidence >= min_confidence]
+    return {"min_confidence": min_confidence, "coverage": round(len(kept) / max(images, 1), 4),
+            "accuracy": round(sum(kept) / max(len(kept), 1), 4)}
 
 
 def pipeline_mode(rows, engine, head_px: int, face_input_px: int = 96) -> dict:
@@ -101,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     interval_err, mid_err, times = [], [], []
     per_group = {g: {"n": 0, "found": 0, "gender_ok": 0, "group_ok": 0, "mean_age": []} for g in ORDER}
     per_gender = {g: {"n": 0, "ok": 0} for g in ("female", "male")}
+    gender_calls = []                      # (confidence, right) per face found
     for row in rows:
         image = cv2.imread(str(FAIRFACE / "images" / row["file"]))
         truth_group, truth_gender = row["age"], row["gender"].lower()
@@ -115,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         face = faces[0]
         found += 1
         stats["found"] += 1
+        gender_calls.append((face.gender_confidence, face.gender == truth_gender))
         if face.gender == truth_gender:
             gender_ok += 1
             stats["gender_ok"] += 1
@@ -130,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         mid_err.append(abs(face.age - (lo + hi) / 2))
 
     n = len(rows)
+    stored = VisionSection.gender_min_confidence
+    by_confidence = [gender_at_confidence(gender_calls, t, n)
+                     for t in sorted({0.5, 0.6, 0.7, 0.8, 0.9, stored})]
     pipeline = [pipeline_mode(rows, engine, px, fin) for px in args.head_px for fin in args.face_input_px]
     summary = {
         "bench": "faces_accuracy", "dataset": "FairFace-540 (CC BY 4.0, Karkkainen & Joo 2021)",
@@ -148,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                       for g, v in per_group.items()},
         "ms_per_image_median": round(float(np.median(times)), 1),
         "ms_per_image_p10": round(float(np.percentile(times, 10)), 1),
+        "gender_by_min_confidence": by_confidence,
+        "gender_min_confidence_default": stored,
         "pipeline_mode": pipeline,
         "threads": args.threads, "cpus": os.cpu_count(), "target_gender_accuracy": 0.93,
     }
@@ -160,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     for g, v in summary["per_group"].items():
         print(f"  {g:>6}: n {v['n']:3d} found {v['found']:3d} gender {v['gender_acc']:.2f} "
               f"group {v['group_acc']:.2f} mean predicted age {v['mean_predicted_age']}")
+    print(f"gender stored only when at least this sure (default {stored}; [vision] gender_min_confidence):")
+    for c in by_confidence:
+        print(f"  >= {c['min_confidence']:.2f}: decided for {c['coverage']:.3f} of images, right on "
+              f"{c['accuracy']:.3f} of those")
     print(f"{summary['ms_per_image_median']:.1f} ms per image (median; 448 px photo, {args.threads} threads)")
     for p in pipeline:
         print(f"pipeline mode, face ~{p['face_px_approx']} px, CenterFace at {p['face_input_px']} px: found {p['found_rate']:.3f}, gender "

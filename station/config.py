@@ -145,6 +145,9 @@ class VisionSection:
                                               "costs more")
     detect_every: int = _rule(1, min=1, max=30, doc="run the person detector every k-th frame")
     faces: bool = _rule(True, doc="estimate age bracket and gender per track")
+    gender_min_confidence: float = _rule(0.8, min=0.5, max=1.0,
+                                         doc="store a visit's gender only when the estimate is at "
+                                             "least this sure, else 'unknown'; 0.5 = always")
     lines: list[Line] = _rule([])
     zones: list[Zone] = _rule([])
     kiosk_zone: str = _rule("", doc="name of the zone in front of the kiosk; empty = none")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import cv2
 
+from station.config import VisionSection
 from station.service import start_service, stop_on_signals
 from vision.camera import VideoSource
 from vision.pipeline import Pipeline
@@ -47,9 +48,10 @@ def load_detector(name: str, models_dir: Path, threads: int, input_size=None):
     return load_person_detector(name, Path(models_dir), threads, **opts)
 
 
-def load_faces(models_dir: Path, threads: int):
+def load_faces(models_dir: Path, threads: int,
+               gender_min_confidence: float = VisionSection.gender_min_confidence):
     from vision.faces import FaceAnalyzer
-    return FaceAnalyzer(Path(models_dir), threads)
+    return FaceAnalyzer(Path(models_dir), threads, gender_min_confidence=gender_min_confidence)
 
 
 def video_fps(path: str) -> float:
@@ -188,7 +190,7 @@ def cmd_run(args) -> int:
     faces = None
     if vision.faces:
         try:
-            faces = load_faces(vision.models_dir, vision.threads)
+            faces = load_faces(vision.models_dir, vision.threads, vision.gender_min_confidence)
         except (FileNotFoundError, ValueError, ImportError) as exc:
             log.warning("age/gender estimation is off: %s (run `cx-station models fetch`)", exc)
     lines, zones = scene_from_items(vision.lines, vision.zones, where=str(config.source))

@@ -149,6 +149,26 @@ def test_analyzer_collects_views_per_track_and_aggregates_them(engine):
     assert analyzer.attributes(7) is None
 
 
+def test_an_unsure_gender_is_stored_as_unknown_and_the_age_is_kept(engine):
+    from vision.faces import FaceAnalyzer
+    row = _pick(_labels(), {"40-49"}, 1)[1]
+    frame = _scene_with_person(_image(row))
+    tracked = Detections(xyxy=[[180, 60, 280, 330]], confidence=[0.9], class_id=[0], tracker_id=[7])
+    looks = {}
+    for min_confidence in (0.5, 1.0):
+        analyzer = FaceAnalyzer(MODELS, 2, revisit_frames=1, engine=engine,
+                                gender_min_confidence=min_confidence)
+        for _ in range(3):
+            analyzer.update(frame, tracked)
+        looks[min_confidence] = analyzer.attributes(7)
+    decided, unsure = looks[0.5], looks[1.0]
+    assert decided.gender == row["gender"] and 0.5 <= decided.gender_confidence < 1.0
+    assert unsure.gender is None and unsure.gender_confidence is None
+    assert unsure.age == pytest.approx(decided.age) and unsure.age_bracket == decided.age_bracket
+    with pytest.raises(ValueError, match="gender_min_confidence"):
+        FaceAnalyzer(MODELS, 2, engine=engine, gender_min_confidence=0.4)
+
+
 def test_analyzer_spends_its_budget_on_tracks_without_views(engine):
     from vision.faces import FaceAnalyzer
     rows = _pick(_labels(), {"30-39"}, 2)

@@ -49,8 +49,8 @@ class TrackAttributes:
     age: float
     age_bracket: str
     age_confidence: float
-    gender: str
-    gender_confidence: float
+    gender: str | None          # None: less sure than the analyzer's gender_min_confidence
+    gender_confidence: float | None
     views: int
 
 
@@ -111,9 +111,13 @@ class FaceAnalyzer:
 
     def __init__(self, models_dir: Path, threads: int, max_faces_per_frame: int = 2,
                  views_per_track: int = 5, min_face_px: int = 20, revisit_frames: int = 5,
-                 face_input_px: int = 96, engine: FaceEngine | None = None):
+                 face_input_px: int = 96, engine: FaceEngine | None = None,
+                 gender_min_confidence: float = 0.5):
         if max_faces_per_frame < 0 or views_per_track < 1:
             raise ValueError("max_faces_per_frame must be >= 0 and views_per_track >= 1")
+        if not 0.5 <= gender_min_confidence <= 1:
+            raise ValueError(f"gender_min_confidence must be in 0.5..1, got {gender_min_confidence}")
+        self.gender_min_confidence = float(gender_min_confidence)
         self.engine = engine or FaceEngine(models_dir, threads)
         self.max_faces_per_frame = int(max_faces_per_frame)
         self.views_per_track = int(views_per_track)
@@ -157,9 +161,13 @@ class FaceAnalyzer:
         # Views that disagree widen the spread the bracket confidence is read from.
         sigma = float(np.sqrt(AGE_SIGMA_YEARS ** 2 + np.dot(weights, (ages - age) ** 2)))
         bracket = bracket_of(age)
+        gender, sure = ("male" if p_male >= 0.5 else "female"), max(p_male, 1 - p_male)
+        if sure < self.gender_min_confidence:
+            # An unsure guess stored as a fact would skew the shares the manager reads; the
+            # visit keeps its age and says "gender unknown" instead.
+            gender, sure = None, None
         return TrackAttributes(age=age, age_bracket=bracket, age_confidence=age_confidence(age, sigma, bracket),
-                               gender="male" if p_male >= 0.5 else "female",
-                               gender_confidence=max(p_male, 1 - p_male), views=len(state.views))
+                               gender=gender, gender_confidence=sure, views=len(state.views))
 
     def forget(self, track_id: int) -> None:
         self._tracks.pop(int(track_id), None)
