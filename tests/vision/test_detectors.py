@@ -132,6 +132,7 @@ def test_nanodet_runs_at_other_input_sizes_and_refuses_odd_ones(pets_frames):
 
 def test_int8_nanodet_finds_the_same_people_as_the_float_model(pets_frames):
     int8, fp32 = _load("nanodet-int8"), _load("nanodet")
+    assert (int8.name, fp32.name) == ("nanodet-int8", "nanodet")     # as benches report them
     frames, _ = pets_frames
     for index, frame in frames.items():
         a, b = _confident(int8, int8.detect(frame)), _confident(fp32, fp32.detect(frame))

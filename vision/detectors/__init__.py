@@ -55,7 +55,10 @@ DETECTORS = ("nanodet", "nanodet-int8", "ssdlite", "hog")
 def load_person_detector(name: str, models_dir: Path, threads: int, **opts) -> PersonDetector:
     """Build a detector by name; `opts` go to its constructor (e.g. input_size=(320, 240))."""
     if name in NANODET_FILES:
-        return NanoDetPersonDetector(Path(models_dir) / NANODET_FILES[name], threads=threads, **opts)
+        detector = NanoDetPersonDetector(Path(models_dir) / NANODET_FILES[name], threads=threads,
+                                         **opts)
+        detector.name = name            # the float and 8-bit files share one class
+        return detector
     if name == "ssdlite":
         return SSDLitePersonDetector(Path(models_dir) / SSDLITE_FILE, threads=threads, **opts)
     if name == "hog":
