@@ -110,3 +110,8 @@ MIGRATIONS: list[str] = [
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# Every (table, column) that holds the outbox seq of the event a domain row was sent as.
+EVENT_REFERENCES = (("responses", "outbox_seq"), ("cases", "opened_seq"),
+                    ("cases", "resolved_seq"), ("visits", "outbox_seq"),
+                    ("traffic", "outbox_seq"))

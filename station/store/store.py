@@ -11,7 +11,7 @@ from station.store.model import (Case, Crossing, Event, Presence, Response, Stor
                                  new_id)
 from station.store import sqlite
 from station.store.queries import Queries
-from station.store.schema import MIGRATIONS, SCHEMA_VERSION
+from station.store.schema import EVENT_REFERENCES, MIGRATIONS, SCHEMA_VERSION
 
 ENVELOPE_VERSION = 1
 
@@ -141,6 +141,42 @@ class Store(Queries):
             cur = self.db.execute("UPDATE outbox SET acked_at = ? WHERE acked_at IS NULL "
                                   "AND seq <= ?", (at or time.time(), up_to_seq))
             return cur.rowcount
+
+    def outbox_id(self, seq: int) -> str | None:
+        """The event id stored at `seq` (None when there is no such row, or it was pruned)."""
+        row = self.db.execute("SELECT id FROM outbox WHERE seq = ?", (seq,)).fetchone()
+        return row[0] if row else None
+
+    def renumber_pending(self, after_seq: int) -> int:
+        """Move every unacknowledged event to follow `after_seq`, order kept; returns the shift.
+
+        For a database that replaced another one under the same station id: HQ already holds
+        the old database's seqs, and the new events must not reuse them. The seq inside each
+        payload and the domain rows' outbox_seq move with them; acked rows stay as they are.
+        """
+        with self.transaction():
+            first = self.db.execute("SELECT min(seq) FROM outbox WHERE acked_at IS NULL"
+                                    ).fetchone()[0]
+            if first is None:
+                self.db.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) "
+                                "WHERE name = 'outbox'", (after_seq,))
+                if self.db.execute("SELECT changes()").fetchone()[0] == 0:
+                    self.db.execute("INSERT INTO sqlite_sequence (name, seq) "
+                                    "VALUES ('outbox', ?)", (after_seq,))
+                return 0
+            shift = after_seq + 1 - first
+            if shift <= 0:
+                return 0
+            for table, column in EVENT_REFERENCES:
+                self.db.execute(f"UPDATE {table} SET {column} = {column} + ? WHERE {column} "
+                                f"IN (SELECT seq FROM outbox WHERE acked_at IS NULL)", (shift,))
+            # Two steps, so no row is moved onto a pending seq that has not moved yet.
+            self.db.execute("UPDATE outbox SET seq = -seq WHERE acked_at IS NULL")
+            self.db.execute("UPDATE outbox SET seq = ? - seq, payload = json_set(payload, '$.seq', "
+                            "? - seq) WHERE seq < 0", (shift, shift))
+            self.db.execute("UPDATE sqlite_sequence SET seq = (SELECT max(seq) FROM outbox) "
+                            "WHERE name = 'outbox'")
+        return shift
 
     def outbox_status(self) -> dict:
         """Backlog size, oldest unacked event time, last acked seq and time."""

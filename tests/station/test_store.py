@@ -259,6 +259,33 @@ def test_pending_outbox_mark_acked_and_outbox_status(store):
     assert store.pending_outbox() == [] and store.outbox_status()["pending"] == 0
 
 
+def test_renumbering_pending_events_moves_payloads_and_domain_rows_and_keeps_acked_ones(store):
+    """A database that replaced another one under the same station id follows HQ's seqs."""
+    store.append_response(Response(nps=9, ts=T0))
+    store.mark_acked(1, at=T0 + 1)
+    case = store.append_response(Response(nps=2, ts=T0 + 2))        # response + case: 2, 3
+    store.append_visits([Visit(entered_at=T0, left_at=T0 + 5)])      # 4
+    store.resolve_case(case, "called back", at=T0 + 9)               # 5
+    assert store.renumber_pending(after_seq=500) == 499
+    events = store.pending_outbox()
+    assert [e.seq for e in events] == [500 + i for i in range(1, 5)]
+    assert [json.loads(e.payload)["seq"] for e in events] == [e.seq for e in events]
+    assert [e.type for e in events] == ["response", "case", "visit", "case"]
+    assert store.outbox_id(1) is not None and store.outbox_id(2) is None
+    outbox_consistency(store.db)                      # every domain row points at its event
+    store.append_response(Response(nps=10, ts=T0 + 20))
+    assert store.pending_outbox()[-1].seq == 505
+    assert store.renumber_pending(after_seq=100) == 0  # already beyond: nothing moves
+
+
+def test_renumbering_with_nothing_pending_makes_the_next_event_follow(tmp_path):
+    store = Store.open_path(tmp_path / "s.db", station=STATION)
+    assert store.renumber_pending(after_seq=40) == 0
+    store.append_response(Response(nps=9, ts=T0))
+    assert [e.seq for e in store.pending_outbox()] == [41]
+    store.close()
+
+
 # -- survey ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("score", [7, 8, 9, 10])
