@@ -10,7 +10,9 @@ publishes, retained, the highest seq it committed with no gap below it on
 when the mark stops advancing for ``ack_timeout_s``, the sender rewinds to the mark and
 publishes again; HQ drops the duplicates. The timeout doubles (up to 30 min) while HQ says
 nothing at all (it is down: do not flood the broker) and stays short while HQ keeps
-publishing an unmoving mark (it is alive but has holes).
+publishing an unmoving mark (it is alive but has holes). A mark that does not name an event
+of this database (it replaced another one under the same station id) makes the sender renumber
+its pending events after HQ's seqs instead (see ``_follow``).
 
 Small backlogs go one event per message (lowest latency); above ``batch_threshold`` pending
 events, consecutive events travel as one JSON array per message on ``<prefix>/<station>/batch``,
@@ -37,6 +39,11 @@ MAX_ACK_TIMEOUT_S = 1800.0
 STUCK_ROUNDS = 8                # resend rounds without progress before backing off anyway
 MAX_FETCH = 20_000              # outbox rows read per round in batch mode
 SYS_DROPPED = "$SYS/broker/publish/messages/dropped"
+# After a (re)connect nothing is published until HQ's retained ack had its chance to arrive
+# (the broker sends it right behind the SUBACK): a database that replaced another one under
+# the same station id must learn that before it reuses seqs HQ already holds.
+RETAINED_ACK_WAIT_S = 0.5
+SUBACK_WAIT_S = 5.0             # a broker that never answers the subscription does not block us
 
 
 def link_for_station(config) -> Link:
@@ -64,6 +71,7 @@ class Sender:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         # Shared with paho's network thread; callbacks only record facts under this lock.
         self._cond = threading.Condition()
         self._connected = False
@@ -71,6 +79,12 @@ class Sender:
         self._inflight: set[int] = set()  # mids published, PUBACK not yet seen
         self._early: set[int] = set()     # PUBACKs that beat publish() returning
         self._hq_mark = 0
+        self._hq_mark_id: str | None = None   # the event id HQ holds at its mark
+        self._hq_max = 0                      # the highest seq HQ holds (gaps or not)
+        self._ack_sub_mid: int | None = None
+        self._sub_epoch = 0                   # epoch whose ack subscription was answered...
+        self._sub_at = 0.0                    # ...and when (monotonic)
+        self._ack_epoch = 0                   # epoch in which an ack last arrived
         self._broker_dropped: int | None = None
         self._acks_heard = 0             # ack messages, advancing or not: HQ is alive
         # Main thread only.
@@ -87,9 +101,9 @@ class Sender:
         self._reported_backlog = 0
         self._refill = max(1, self.cfg.inflight // 4)
         self._max_seen = status["last_seq"]
-        self._warned_mark = False
+        self._epoch_started = time.monotonic()
         self.stats = {"published_events": 0, "published_messages": 0, "rewinds": 0,
-                      "publish_errors": 0, "connects": 0}
+                      "publish_errors": 0, "connects": 0, "renumbered": 0}
 
     # -- paho callbacks (network thread) ---------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason, properties):
@@ -104,7 +118,9 @@ class Sender:
             self._inflight.clear()
             self._early.clear()
             self._cond.notify_all()
-        client.subscribe(f"{self.base}/{ACK}", qos=1)
+        _rc, mid = client.subscribe(f"{self.base}/{ACK}", qos=1)
+        with self._cond:
+            self._ack_sub_mid = mid
         # Messages the broker threw away (queue limits): shown in health where the ACL allows.
         client.subscribe(SYS_DROPPED, qos=0)
         client.publish(f"{self.base}/{STATUS}", "online", qos=1, retain=True)
@@ -125,6 +141,13 @@ class Sender:
             if self.cfg.inflight - len(self._inflight) >= self._refill:
                 self._cond.notify_all()
 
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        with self._cond:
+            if mid == self._ack_sub_mid:
+                self._sub_epoch, self._sub_at = self._epoch, time.monotonic()
+        if any(getattr(code, "is_failure", False) for code in reason_codes):
+            log.warning("the broker refused a subscription (%s): check its ACL", reason_codes)
+
     def _on_message(self, client, userdata, message):
         if message.topic == SYS_DROPPED:
             try:
@@ -137,14 +160,22 @@ class Sender:
             seq = doc["acked_seq"]
             if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
                 raise ValueError(f"acked_seq {seq!r}")
-        except (ValueError, KeyError, TypeError) as exc:
+            # Older HQs send the mark alone.
+            top, event_id = doc.get("max_seq", seq), doc.get("id")
+            if not isinstance(top, int) or isinstance(top, bool) or top < seq:
+                raise ValueError(f"max_seq {top!r}")
+            if event_id is not None and not isinstance(event_id, str):
+                raise ValueError(f"id {event_id!r}")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("ignoring a malformed ack on %s: %s", message.topic, exc)
             return
         with self._cond:
             self._acks_heard += 1
+            self._ack_epoch = self._epoch
             if seq > self._hq_mark:
-                self._hq_mark = seq
+                self._hq_mark, self._hq_mark_id = seq, event_id
                 self._cond.notify_all()
+            self._hq_max = max(self._hq_max, top)
 
     # -- main loop -----------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -174,11 +205,13 @@ class Sender:
         now = time.monotonic()
         with self._cond:
             connected, epoch, hq_mark = self._connected, self._epoch, self._hq_mark
+            hq_mark_id, hq_max = self._hq_mark_id, self._hq_max
             acks_heard = self._acks_heard
             free = self.cfg.inflight - len(self._inflight)
-        if hq_mark > self._max_seen and not self._plausible(hq_mark):
-            with self._cond:
-                self._hq_mark = hq_mark = self.acked
+            settled = self._ack_epoch == epoch or (
+                self._sub_epoch == epoch and now - self._sub_at >= RETAINED_ACK_WAIT_S)
+        if hq_mark > self.acked and not self._ours(hq_mark, hq_mark_id):
+            self._follow(hq_mark, hq_mark_id, hq_max)
         if hq_mark > self.acked:
             self.store.mark_acked(hq_mark)
             self.acked = hq_mark
@@ -192,7 +225,9 @@ class Sender:
             self.stats["connects"] += 1
             self.cursor = self.acked
             self._mark_moved_at = now
+            self._epoch_started = now
             self._next_health = 0.0
+        settled = settled or now - self._epoch_started >= SUBACK_WAIT_S
         self.cursor = max(self.cursor, self.acked)
         if self.cursor == self.acked:
             self._mark_moved_at = now           # nothing outstanding: nothing to time out
@@ -215,25 +250,39 @@ class Sender:
             self._next_health = now + self.cfg.health_interval_s
             self.publish_health(connected)
         # Refill the window in rounds, not per PUBACK: each round costs two outbox queries.
-        if connected and free >= min(self._refill, self.cfg.inflight) and \
+        if connected and settled and free >= min(self._refill, self.cfg.inflight) and \
                 self._publish_some(free):
             return
         with self._cond:
             self._cond.wait(IDLE_POLL_S)
 
-    def _plausible(self, hq_mark: int) -> bool:
-        """HQ can only confirm seqs that exist here. A higher mark means this database was
-        replaced under the same station id: trusting it would mark new events delivered."""
-        last = self.store.outbox_status()["last_seq"]
-        self._max_seen = max(self._max_seen, last)
-        if hq_mark <= last:
-            return True
-        if not self._warned_mark:
-            log.error("ignoring HQ's mark %d: it is beyond this station's last seq %d, so the "
-                      "station database was replaced but kept its station id; HQ dead-letters "
-                      "the reused seqs as conflicts. Give this station a new id.", hq_mark, last)
-            self._warned_mark = True
-        return False
+    def _ours(self, hq_mark: int, hq_mark_id: str | None) -> bool:
+        """Whether HQ's mark names an event of this database: the seq exists here and, when HQ
+        says which event it holds there, with that id."""
+        if hq_mark > self._max_seen:
+            self._max_seen = max(self._max_seen, self.store.outbox_status()["last_seq"])
+            if hq_mark > self._max_seen:
+                return False
+        return hq_mark_id is None or self.store.outbox_id(hq_mark) == hq_mark_id
+
+    def _follow(self, hq_mark: int, hq_mark_id: str | None, hq_max: int) -> None:
+        """This database replaced another one under the same station id, and HQ holds the old
+        one's seqs: renumber our pending events to follow them rather than reuse them (HQ
+        would dead-letter them as conflicts, and its mark would then claim them delivered)."""
+        after = max(hq_mark, hq_max)
+        shift = self.store.renumber_pending(after)
+        log.error("HQ's mark %d (event %s) is not from this station database: it replaced "
+                  "another one under the same station id. Pending events now follow HQ's seq "
+                  "%d (moved by %d).", hq_mark, hq_mark_id, after, shift)
+        if hq_max > hq_mark:
+            log.error("HQ is missing seqs between %d and %d of the replaced database; its mark "
+                      "cannot pass them, so HQ will not confirm this station's new events until "
+                      "an operator deals with that gap.", hq_mark, hq_max)
+        self.stats["renumbered"] += 1
+        # HQ holds everything up to its mark (the old database's events): start from there.
+        self.acked = self.cursor = hq_mark
+        self._max_seen = self.store.outbox_status()["last_seq"]
+        self._mark_moved_at = time.monotonic()
 
     def _publish_some(self, free: int) -> bool:
         threshold = self.cfg.batch_threshold

@@ -72,6 +72,9 @@ class CommitResult:
     duplicates: int = 0
     dead_letters: int = 0
     marks: dict[str, int] = field(default_factory=dict)
+    # What HQ tells each station: its mark, the highest seq stored, and the event id at the
+    # mark, by which a station sees that the mark belongs to a database it replaced.
+    acks: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -149,8 +152,12 @@ class HqDb:
                 self.db.execute("UPDATE stations SET health = ?, last_seen = ? WHERE station = ?",
                                 (health, now, station))
             for station in by_station:
-                result.marks[station] = self.db.execute(
-                    "SELECT acked_seq FROM stations WHERE station = ?", (station,)).fetchone()[0]
+                acked, max_seq, event_id = self.db.execute(
+                    "SELECT s.acked_seq, s.max_seq, e.id FROM stations s LEFT JOIN events e "
+                    "ON e.station = s.station AND e.seq = s.acked_seq WHERE s.station = ?",
+                    (station,)).fetchone()
+                result.marks[station] = acked
+                result.acks[station] = {"acked_seq": acked, "max_seq": max_seq, "id": event_id}
         except BaseException:
             self.db.execute("ROLLBACK")
             raise

@@ -153,10 +153,9 @@ class Receiver:
             # duplicate here); its old packet id may now name another message.
             if qos > 0 and received_in == epoch:
                 self.client.ack(mid, qos)
-        for station, mark in result.marks.items():
+        for station, ack in result.acks.items():
             self.client.publish(f"{self.prefix}/{station}/{ACK}",
-                                json.dumps({"acked_seq": mark, "at": round(now, 3)}),
-                                qos=1, retain=True)
+                                json.dumps({**ack, "at": round(now, 3)}), qos=1, retain=True)
         self.stats["messages"] += len(batch)
         self.stats["inserted"] += result.inserted
         self.stats["duplicates"] += result.duplicates

@@ -19,12 +19,15 @@ def test_in_order_events_move_the_mark(tmp_path):
     result = db.commit([ev(s) for s in range(1, 11)], [], now=1.0)
     assert result.inserted == 10 and result.marks == {STATION: 10}
     assert db.gaps(STATION) == []
+    # what the ack tells the station: the mark, the top seq and the event id at the mark
+    assert result.acks == {STATION: {"acked_seq": 10, "max_seq": 10, "id": "id-10"}}
 
 
 def test_a_hole_holds_the_mark_until_it_is_filled(tmp_path):
     db = HqDb.open(tmp_path / "hq.db")
-    db.commit([ev(s) for s in (1, 2, 3, 7, 8, 12)], [], now=1.0)
+    result = db.commit([ev(s) for s in (1, 2, 3, 7, 8, 12)], [], now=1.0)
     assert db.marks() == {STATION: 3}
+    assert result.acks[STATION] == {"acked_seq": 3, "max_seq": 12, "id": "id-3"}
     assert db.gaps(STATION) == [(4, 6), (9, 11)]
     db.commit([ev(5), ev(10)], [], now=2.0)
     assert db.gaps(STATION) == [(4, 4), (6, 6), (9, 9), (11, 11)]

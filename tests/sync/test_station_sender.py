@@ -146,8 +146,10 @@ def test_new_events_are_not_blocked_behind_a_large_backlog(tmp_path, broker, ser
     wait_until(lambda: store.outbox_status()["pending"] == 0, 10, message="station marks")
 
 
-def test_a_stale_hq_mark_beyond_our_last_seq_does_not_skip_new_events(tmp_path, broker):
-    """A station whose database was replaced must not trust HQ's old, higher mark."""
+def test_a_mark_beyond_our_last_seq_moves_our_events_after_it_instead_of_skipping_them(
+        tmp_path, broker):
+    """A station whose database was replaced must not trust HQ's old, higher mark, nor reuse
+    the seqs HQ holds: its events are renumbered to follow them (no HQ here to confirm)."""
     cfg = write_config(tmp_path / "station.toml", broker, sync={"ack_timeout_s": 60})
     config = load_config(cfg)
     pub = paho.Client(CallbackAPIVersion.VERSION2, client_id="old-hq")
@@ -157,16 +159,58 @@ def test_a_stale_hq_mark_beyond_our_last_seq_does_not_skip_new_events(tmp_path, 
                 retain=True).wait_for_publish(5)
     pub.disconnect()
     pub.loop_stop()
+    store = Store.open(config)
+    add_events(store, 10)
+    observer = Observer(broker, f"cx/v1/{STATION}/traffic")
     sender, store, stop, thread = run_sender(config)
     try:
-        wait_until(lambda: sender._warned_mark, 10, message="old mark received")
-        add_events(store, 10)
-        wait_until(lambda: sender.stats["published_events"] >= 10, 10, message="sent anyway")
+        wait_until(lambda: len(observer.messages) >= 10, 10, message="sent after renumbering")
         time.sleep(0.5)
-        assert store.outbox_status()["pending"] == 10
+        sent = [json.loads(payload)["seq"] for _, payload, _ in observer.messages]
+        assert sent == list(range(501, 511))           # nothing went out under a reused seq
+        assert sender.stats["renumbered"] == 1
+        assert store.outbox_status()["pending"] == 10   # HQ's old mark acked none of them
+        assert [e.seq for e in store.pending_outbox()] == list(range(501, 511))
     finally:
+        observer.close()
         stop.set()
         thread.join(10)
+
+
+@pytest.mark.parametrize("new_events", [40, 130], ids=["fewer", "more"])
+def test_a_replaced_station_database_reaches_hq_whole_after_the_old_one(tmp_path, broker,
+                                                                        services, new_events):
+    """The old database sent 100 events; a new one under the same station id holds fewer or
+    more than that before it first connects. HQ keeps the old 100 and gets every new event,
+    none dead-lettered as a seq conflict, none marked delivered that HQ does not hold."""
+    cfg = write_config(tmp_path / "station.toml", broker, sync={"ack_timeout_s": 2})
+    config = load_config(cfg)
+    store = Store.open(config)
+    add_events(store, 100)
+    services("hq", cfg)
+    first = services("sync", cfg)
+    wait_until(lambda: store.outbox_status()["pending"] == 0, 30, message="old database sent")
+    first.stop()
+    store.close()
+    for suffix in ("", "-wal", "-shm"):
+        config.database.path.with_name(config.database.path.name + suffix).unlink(missing_ok=True)
+    store = Store.open(config)                          # a fresh disk, the same config
+    for nps in range(new_events):
+        store.append_response(Response(nps=nps % 11))   # detractors add a case event each
+    total = 100 + store.outbox_status()["last_seq"]
+    services("sync", cfg)
+    wait_until(lambda: store.outbox_status()["pending"] == 0, 30, message="new database sent")
+    rows = hq_rows(tmp_path / "hq.db")
+    assert rows["count"] == rows["distinct"] == total
+    assert (rows["min"], rows["max"], rows["acked_seq"]) == (1, total, total)
+    assert rows["dead_letters"] == 0 and rows["gaps"] == []
+    import sqlite3
+    con = sqlite3.connect(tmp_path / "hq.db")
+    try:
+        assert con.execute("SELECT count(*) FROM events WHERE type = 'response'"
+                           ).fetchone()[0] == new_events
+    finally:
+        con.close()
 
 
 def test_health_reports_the_backlog_and_an_empty_one_at_once_after_the_drain(tmp_path, broker,
