@@ -60,7 +60,10 @@ def load_manifest(path: Path = MANIFEST_PATH) -> list[ModelSpec]:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelError(f"model manifest not found: {path}") from None
+        # An installed (not editable) package has no models/ folder: the manifest and the
+        # models converted once live in the checkout.
+        raise ModelError(f"model manifest not found: {path}; run `python -m station.cli models "
+                         f"...` from the CX Station checkout (systemd/install.sh does)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ModelError(f"model manifest {path} is not valid TOML: {exc}") from None
     specs = []

@@ -85,6 +85,8 @@ def test_malformed_manifest_names_the_entry_and_field(tmp_path):
     with pytest.raises(ModelError, match="not valid TOML"):
         load_manifest(bad)
     assert verify_all(tmp_path, manifest=bad)[0][1] is False
+    with pytest.raises(ModelError, match="not found: .*from the CX Station checkout"):
+        load_manifest(tmp_path / "site-packages" / "models" / "manifest.toml")
 
 
 def test_cli_registers_fetch_and_verify(tmp_path, capsys):
