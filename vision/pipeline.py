@@ -22,10 +22,12 @@ import time
 import uuid
 from dataclasses import dataclass
 
+import numpy as np
+
 from station.store import Crossing, Visit
 from vision.detections import Detections
 from vision.lines import LineCounter
-from vision.tracker import Tracker
+from vision.tracker import TRACK_AGE, Tracker
 from vision.zones import Zone
 
 STAGES = ("detect", "track", "lines", "zones", "faces", "events")
@@ -75,10 +77,11 @@ class Pipeline:
             people = self.tracker.peek((self.frames % self.detect_every) / self.detect_every)
             ended = []
         t2 = clock()
-        for tid in people.tracker_id.tolist():
+        ages = people.data.get(TRACK_AGE, np.zeros(len(people)))
+        for tid, age in zip(people.tracker_id.tolist(), ages.tolist()):
             visit = self._open.get(tid)
             if visit is None:
-                self._open[tid] = _OpenVisit(str(uuid.uuid4()), ts, ts)
+                self._open[tid] = _OpenVisit(str(uuid.uuid4()), ts - age, ts)
                 self.tracks_seen += 1
             else:
                 visit.last_seen = ts

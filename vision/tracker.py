@@ -28,6 +28,10 @@ from scipy.optimize import linear_sum_assignment
 from vision.detections import Detections
 
 _NEW, _TRACKED, _LOST = 0, 1, 2
+# Detections.data key: seconds of video since the track's first sighting. A track is shown
+# only once confirmed (a step after it was first seen); zones and visits count from the
+# sighting, not from the confirmation.
+TRACK_AGE = "track_age_s"
 
 # Kalman noise as fractions of the box height, as in SORT/DeepSORT/ByteTrack. Those values were
 # set for 30 fps video; a person's velocity changes more between two frames at a lower rate, so
@@ -118,6 +122,7 @@ class Tracker:
         self.new_track_thresh = new_track_thresh
         self.match_iou, self.low_match_iou = match_iou, low_match_iou
         self.tentative_match_iou = tentative_match_iou
+        self.frame_rate = float(frame_rate)
         self.max_lost = max(1, int(round(lost_s * frame_rate)))
         self.fuse_score = fuse_score
         self.low_rescues_lost = low_rescues_lost
@@ -135,6 +140,7 @@ class Tracker:
         self._id = np.zeros(0, np.int64)
         self._state = np.zeros(0, np.int8)
         self._last = np.zeros(0, np.int64)      # frame of the last match
+        self._born = np.zeros(0, np.int64)      # frame of the first sighting
         self._score = np.zeros(0, np.float32)
 
     # -- public -------------------------------------------------------------------------
@@ -190,6 +196,8 @@ class Tracker:
         self._score[tracks] = scores[matched_rows]
         ids = np.full(len(det), -1, np.int64)
         ids[matched_rows] = self._id[tracks]
+        age = np.zeros(len(det))
+        age[matched_rows] = (self.frame - self._born[tracks]) / self.frame_rate
 
         # A tentative track that misses its second frame dies at once, as in ByteTrack.
         lost = (self._state == _TRACKED) & (self._last < self.frame)
@@ -206,6 +214,7 @@ class Tracker:
         result = det[keep]
         result.xyxy = boxes[keep].astype(np.float32)
         result.tracker_id = ids[keep]
+        result.data[TRACK_AGE] = age[keep]
         return result
 
     def peek(self, fraction: float = 1.0) -> Detections:
@@ -218,8 +227,9 @@ class Tracker:
         show = _nonzero(self._state == _TRACKED)
         mean = self._mean[show]
         boxes = _xyah_to_xyxy(mean[:, :4] + fraction * mean[:, 4:])
+        age = (self.frame - self._born[show] + fraction) / self.frame_rate
         return Detections(boxes, self._score[show], np.zeros(len(show), np.int32),
-                          tracker_id=self._id[show].copy())
+                          tracker_id=self._id[show].copy(), data={TRACK_AGE: age})
 
     def end_all(self) -> list[int]:
         """End every confirmed track (end of stream); returns their ids."""
@@ -293,6 +303,7 @@ class Tracker:
         self._mean, self._cov = self._mean[keep], self._cov[keep]
         self._id, self._state = self._id[keep], self._state[keep]
         self._last, self._score = self._last[keep], self._score[keep]
+        self._born = self._born[keep]
 
     def _start(self, boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
         n = len(boxes)
@@ -312,5 +323,6 @@ class Tracker:
         self._id = np.concatenate([self._id, new_ids])
         self._state = np.concatenate([self._state, np.full(n, _NEW, np.int8)])
         self._last = np.concatenate([self._last, np.full(n, self.frame, np.int64)])
+        self._born = np.concatenate([self._born, np.full(n, self.frame, np.int64)])
         self._score = np.concatenate([self._score, scores.astype(np.float32)])
         return np.arange(first, first + n)

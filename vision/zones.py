@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from vision.detections import Detections
+from vision.tracker import TRACK_AGE
 
 
 def _inside_and_distance(points: np.ndarray, poly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,6 +72,7 @@ class Zone:
         raw, dist = _inside_and_distance(detections.bottom_center.astype(np.float64),
                                          self.polygon)
         decided = dist > self.hysteresis_px
+        ages = detections.data.get(TRACK_AGE)
         result = np.zeros(n, bool)
         for i, tid in enumerate(detections.tracker_id.tolist()):
             if tid < 0:
@@ -79,10 +81,16 @@ class Zone:
             now = bool(raw[i]) if decided[i] else was
             last = self._seen.get(tid)
             self._seen[tid] = ts
-            dt = 0.0 if last is None else min(max(ts - last, 0.0), self.max_gap_s)
-            if now and not was:
+            # A track new to this zone has existed for its age already (it was confirmed a
+            # step after its first sighting): that time counts too, up to the same cap.
+            elapsed = (ages[i] if ages is not None else 0.0) if last is None else ts - last
+            dt = min(max(elapsed, 0.0), self.max_gap_s)
+            first = last is None
+            if first:
+                was = now           # first sighted a step ago: as good as here
+            if now and (not was or first):
                 self.visits[tid] = self.visits.get(tid, 0) + 1
-                self.since[tid] = ts
+                self.since[tid] = ts - dt if first else ts
                 self.dwell.setdefault(tid, 0.0)
             elif was and not now:
                 self.since.pop(tid, None)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vision.detections import Detections
-from vision.tracker import Tracker, iou_matrix
+from vision.tracker import TRACK_AGE, Tracker, iou_matrix
 
 PETS = Path(__file__).resolve().parents[3] / "shared" / "data" / "pets2009-s2l1"
 
@@ -50,6 +50,9 @@ def test_a_new_person_is_confirmed_on_their_second_frame():
     assert len(tracker.update(boxes(person(12), person(300)))) == 1
     out = tracker.update(boxes(person(14), person(302)))
     assert len(out) == 2 and len(set(out.tracker_id.tolist())) == 2
+    # each row says how long ago its track was first seen (zones and visits count from there)
+    assert out.data[TRACK_AGE].tolist() == pytest.approx([0.2, 0.1])
+    assert tracker.peek(0.5).data[TRACK_AGE].tolist() == pytest.approx([0.25, 0.15])
 
 
 def test_short_occlusion_keeps_the_id_and_long_one_ends_the_track():

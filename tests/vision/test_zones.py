@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vision.detections import Detections
+from vision.tracker import TRACK_AGE
 from vision.zones import Zone
 
 SQUARE = [(100, 100), (200, 100), (200, 200), (100, 200)]
@@ -24,6 +25,18 @@ def test_dwell_adds_the_time_between_frames_while_inside():
     assert zone.dwell[7] == pytest.approx(1.5)          # frames 1, 2, 3 inside
     assert zone.visits[7] == 1
     assert zone.total_dwell_s == pytest.approx(1.5)
+
+
+def test_a_new_track_counts_from_its_first_sighting_up_to_the_gap_cap():
+    zone = Zone("kiosk", SQUARE, max_gap_s=1.0)
+    seen = feet([(150, 150), (160, 160), (300, 300)], [1, 2, 3])
+    seen.data[TRACK_AGE] = np.array([0.3, 5.0, 0.3])     # confirmed a step after first seen
+    zone.trigger(seen, ts=10.0)
+    assert zone.dwell[1] == pytest.approx(0.3) and zone.since[1] == pytest.approx(9.7)
+    assert zone.dwell[2] == pytest.approx(1.0)             # a long age is capped like a gap
+    assert 3 not in zone.dwell and zone.visits == {1: 1, 2: 1}
+    zone.trigger(feet([(150, 150)], [1]), ts=10.5)
+    assert zone.dwell[1] == pytest.approx(0.8)
 
 
 def test_occupancy_is_the_number_of_tracks_inside_now():
