@@ -10,7 +10,8 @@ Detection sets (each fed identically to both sides, prepared before any timing):
 Measured per side: ms per frame of tracker + both line counters (best of ``--repeat`` runs),
 IDF1 against gt.txt (bench/pets.py), line counts per direction and their error against
 counts.json, and, for ours, zone dwell against the reference. Each side runs with its own
-library defaults, with the same lost-track time (1 s) and the same frame rate (10 fps);
+library defaults (ours without the detector-specific thresholds the station adds), with the
+same lost-track time (ours, ``vision.tracker.LOST_S``) and the same frame rate (10 fps);
 LineZone counts at the bottom-centre anchor, as ours does, so both count the feet.
 Peer: ``supervision==0.31.2`` (LineZone) and ``trackers==2.6.1`` (ByteTrackTracker; installed
 with ``--no-deps`` plus ``rich``, because it asks for the non-headless OpenCV).
@@ -33,7 +34,7 @@ from bench.pets import (DIRECTION_NAMES, SCENE, VIDEO, idf1, load_counts, load_g
 from vision.__main__ import load_detector, parse_size  # noqa: E402
 from vision.detections import Detections  # noqa: E402
 from vision.lines import LineCounter  # noqa: E402
-from vision.tracker import Tracker  # noqa: E402
+from vision.tracker import LOST_S, Tracker  # noqa: E402
 from vision.zones import Zone  # noqa: E402
 
 FPS = 10.0
@@ -77,7 +78,7 @@ def run_ours(dets: dict, lines_spec) -> dict:
 def run_peer(sv_dets: dict, lines_spec) -> dict:
     import supervision as sv
     from trackers import ByteTrackTracker
-    tracker = ByteTrackTracker(lost_track_buffer=30, frame_rate=FPS)
+    tracker = ByteTrackTracker(lost_track_buffer=round(LOST_S * FPS), frame_rate=FPS)
     zones = [sv.LineZone(sv.Point(*l["a"]), sv.Point(*l["b"]),
                          triggering_anchors=[sv.Position.BOTTOM_CENTER]) for l in lines_spec]
     hyp = {}

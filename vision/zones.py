@@ -10,15 +10,16 @@ rule). Entering needs the point at least ``hysteresis_px`` inside the border and
 least that far outside, so a person standing on the border is not counted as many visits.
 Dwell adds, per track, the time since that track was last seen: all of it when the track was in
 the zone at both sightings, half of it when it entered or left in between. So a person the
-detector misses for a frame or two keeps earning dwell; gaps longer than ``max_gap_s`` are
-capped, so a stalled camera or a long occlusion does not credit minutes nobody saw.
+detector misses for a frame or two keeps earning dwell; gaps longer than ``max_gap_s`` (by
+default the tracker's lost-track time: a gap it bridges counts whole) are capped, so a
+stalled camera or a long occlusion does not credit minutes nobody saw.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from vision.detections import Detections
-from vision.tracker import TRACK_AGE
+from vision.tracker import LOST_S, TRACK_AGE
 
 
 def _inside_and_distance(points: np.ndarray, poly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +40,8 @@ def _inside_and_distance(points: np.ndarray, poly: np.ndarray) -> tuple[np.ndarr
 
 
 class Zone:
-    def __init__(self, name: str, polygon, hysteresis_px: float = 2.0, max_gap_s: float = 1.0):
+    def __init__(self, name: str, polygon, hysteresis_px: float = 2.0,
+                 max_gap_s: float = LOST_S):
         poly = np.asarray(polygon, np.float64)
         if poly.ndim != 2 or poly.shape[1] != 2 or len(poly) < 3:
             raise ValueError(f"zone {name!r}: polygon needs at least 3 [x, y] points, "

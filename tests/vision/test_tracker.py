@@ -179,7 +179,12 @@ def test_a_detector_can_set_the_trackers_score_thresholds():
     class LowScoringDetector:
         track_thresholds = (0.3, 0.4)
 
+    class NoisyLowScores:
+        track_low_thresh = 0.25
+
     tuned = Tracker.for_detector(LowScoringDetector(), frame_rate=10)
-    assert (tuned.high_thresh, tuned.new_track_thresh) == (0.3, 0.4)
+    assert (tuned.low_thresh, tuned.high_thresh, tuned.new_track_thresh) == (0.1, 0.3, 0.4)
+    low = Tracker.for_detector(NoisyLowScores(), frame_rate=10)
+    assert (low.low_thresh, low.high_thresh, low.new_track_thresh) == (0.25, 0.5, 0.6)
     plain = Tracker.for_detector(object(), frame_rate=10)
-    assert (plain.high_thresh, plain.new_track_thresh) == (0.5, 0.6)
+    assert (plain.low_thresh, plain.high_thresh, plain.new_track_thresh) == (0.1, 0.5, 0.6)
