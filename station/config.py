@@ -143,7 +143,8 @@ class VisionSection:
     detector_input: list[int] = _rule([], doc="[width, height] the person detector sees; [] = its "
                                               "default (NanoDet 480x352); larger finds smaller people, "
                                               "costs more")
-    detect_every: int = _rule(1, min=1, max=30, doc="run the person detector every k-th frame")
+    detect_every: int = _rule(2, min=1, max=30, doc="run the person detector every k-th frame "
+                                                    "(the tracker predicts in between)")
     faces: bool = _rule(True, doc="estimate age bracket and gender per track")
     gender_min_confidence: float = _rule(0.8, min=0.5, max=1.0,
                                          doc="store a visit's gender only when the estimate is at "

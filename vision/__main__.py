@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="what the person detector sees, e.g. 416x320 (default: its own)")
     an.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
     an.add_argument("--threads", type=_positive_int, default=2)
-    an.add_argument("--detect-every", type=_positive_int, default=1,
+    an.add_argument("--detect-every", type=_positive_int, default=VisionSection.detect_every,
                     help="run the person detector every k-th frame; the tracker predicts between")
     an.add_argument("--faces", action="store_true", help="also estimate age/gender per track")
     an.set_defaults(func=cmd_analyze)

@@ -25,15 +25,15 @@ frame without shrinking: it finds 1.7x the people SSDLite-MobileNetV2 finds at 4
 tighter boxes and calibrated scores, at 1.5x its cost. In the whole pipeline
 (``bench/vision_pipeline.py --input-size``) the extra recall of the larger inputs is what
 tracking needs: IDF1 0.62 at 352x256 (35 fps), 0.75 at 416x320 (24 fps), 0.85 at 480x352
-(25 fps). Where CPU is short, shrink ``[vision] detector_input`` or raise ``detect_every``.
+(25 fps), detecting every frame (figures from before the tracker's low-score threshold for
+NanoDet). Where CPU is short, shrink ``[vision] detector_input`` or raise ``detect_every``.
 
 ``nanodet-int8`` is the same network with 8-bit weights and activations (models/README.md):
 the same recall and count error, the network itself in half the time (28 vs 43 ms a frame
-with pre- and post-processing at 480x352). Yet tracking on its boxes is worse when detecting
-every frame (IDF1 0.73 against 0.85; under 0.5 px box jitter, median 0.73 against 0.84 over 7
-seeds), and as good when detecting every 2nd or 3rd frame, where it is the faster choice
-(81 fps against 44-50 at every 2nd frame, IDF1 0.81 against 0.78). Hence it is an option, not
-the default. SSDLite stays selectable (``person_detector = "ssdlite"``); OpenCV's HOG needs no
+with pre- and post-processing at 480x352). Detecting every 2nd frame it runs the pipeline at
+77-94 fps against 59-64 and tracks as well (IDF1 0.83 on the PETS clip and its mirror image,
+against 0.80), but it misses more line crossings (the walkway's right-to-left direction 11 of
+15 against 15 of 15 on the clip). Hence it is an option, not the default. SSDLite stays selectable (``person_detector = "ssdlite"``); OpenCV's HOG needs no
 weights and is kept only as a fallback.
 """
 from __future__ import annotations
