@@ -395,9 +395,9 @@ class AdminScreen(QWidget):
         scores = [f.nps_by_age.get("" if a == "?" else a) for a in ages]
         rows.append(row(get("admin.nps_by_age.row"),
                         [f"<b>{r.nps:+.0f}</b>" if r and r.shown else "–" for r in scores]))
+        answers = [r.n if r else 0 for r in scores]
         rows.append(row(get("admin.nps_by_age.answers"),
-                        [str(r.n) if r and r.n >= k else below_k if r and r.n else "0"
-                         for r in scores]))
+                        [str(n) if n == 0 or n >= k else below_k for n in answers]))
         self.demographics.setText("<table>" + "".join(rows) + "</table>")
         # Rich text gives no minimum width of its own; without one the last columns are cut.
         self.demographics.setMinimumWidth(self.demographics.sizeHint().width())
