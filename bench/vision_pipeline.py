@@ -132,7 +132,8 @@ def run_one(detect_every: int, faces_on: bool, threads: int, detector_name: str,
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--detect-every", default="1,3", help="comma list, e.g. 1,2,3")
+    parser.add_argument("--detect-every", default="1,2,3",
+                        help="comma list (default 1,2,3; the station default is 2)")
     parser.add_argument("--no-faces", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--detector", default="default")
