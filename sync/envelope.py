@@ -59,6 +59,9 @@ class Envelope:
     ts_epoch: float
     data: dict
     raw: bytes | None        # the event's own JSON when already at hand (see raw_bytes)
+    # Moved to a new seq by a station database that replaced another (Store.renumber_pending):
+    # HQ may hold the same event under its old seq already.
+    renumbered: bool = False
 
     def raw_bytes(self) -> bytes:
         """The event as JSON, for a conflict's dead letter (rebuilt only when needed)."""
@@ -181,7 +184,8 @@ def check_envelope(doc, station: str, expected_type: str | None, raw: bytes | No
     if type(data) is not dict:
         raise Invalid(f"data must be an object, got {_show(data)}")
     _CHECK_DATA[type_](data)
-    return Envelope(station, seq, event_id, type_, ts, ts_epoch, data, raw)
+    return Envelope(station, seq, event_id, type_, ts, ts_epoch, data, raw,
+                    doc.get("renumbered") is True)
 
 
 def parse_ts(ts, now: float) -> float:

@@ -172,8 +172,10 @@ class Store(Queries):
                                 f"IN (SELECT seq FROM outbox WHERE acked_at IS NULL)", (shift,))
             # Two steps, so no row is moved onto a pending seq that has not moved yet.
             self.db.execute("UPDATE outbox SET seq = -seq WHERE acked_at IS NULL")
+            # The flag tells HQ to look for the event under its old seq too (a database
+            # restored from a backup holds events HQ already has).
             self.db.execute("UPDATE outbox SET seq = ? - seq, payload = json_set(payload, '$.seq', "
-                            "? - seq) WHERE seq < 0", (shift, shift))
+                            "? - seq, '$.renumbered', json('true')) WHERE seq < 0", (shift, shift))
             self.db.execute("UPDATE sqlite_sequence SET seq = (SELECT max(seq) FROM outbox) "
                             "WHERE name = 'outbox'")
         return shift

@@ -270,6 +270,7 @@ def test_renumbering_pending_events_moves_payloads_and_domain_rows_and_keeps_ack
     events = store.pending_outbox()
     assert [e.seq for e in events] == [500 + i for i in range(1, 5)]
     assert [json.loads(e.payload)["seq"] for e in events] == [e.seq for e in events]
+    assert all(json.loads(e.payload)["renumbered"] is True for e in events)   # HQ checks ids
     assert [e.type for e in events] == ["response", "case", "visit", "case"]
     assert store.outbox_id(1) is not None and store.outbox_id(2) is None
     outbox_consistency(store.db)                      # every domain row points at its event

@@ -34,6 +34,14 @@ def test_good_single_event_is_accepted_with_epoch_time():
     assert bad == [] and len(ok) == 1
     assert ok[0].seq == 1 and ok[0].data["nps"] == 9
     assert ok[0].ts_epoch == pytest.approx(1795428000.0)
+    assert ok[0].renumbered is False
+
+
+def test_only_a_true_renumbered_flag_marks_an_event_renumbered():
+    docs = [envelope(1, renumbered=True), envelope(2, renumbered="yes"), envelope(3)]
+    ok, bad = parse_message(Topic(STATION, "batch"), batch_payload([json.dumps(d) for d in docs]),
+                            NOW)
+    assert bad == [] and [e.renumbered for e in ok] == [True, False, False]
 
 
 @pytest.mark.parametrize("change, reason", [

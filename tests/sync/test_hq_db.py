@@ -35,6 +35,27 @@ def test_a_hole_holds_the_mark_until_it_is_filled(tmp_path):
     assert result.marks == {STATION: 12} and db.gaps(STATION) == []
 
 
+def test_a_renumbered_event_already_held_is_stored_once_and_its_new_seq_counts_as_received(
+        tmp_path):
+    """A station database restored from a backup renumbers pending events HQ already has."""
+    db = HqDb.open(tmp_path / "hq.db")
+    db.commit([ev(s) for s in range(1, 6)], [], now=1.0)
+    back = [ev(6, "id-3"), ev(7, "id-new"), ev(8, "id-4")]
+    for e in back:
+        e.renumbered = True
+    result = db.commit(back, [], now=2.0)
+    assert (result.inserted, result.duplicates, result.dead_letters) == (1, 2, 0)
+    assert result.acks[STATION] == {"acked_seq": 8, "max_seq": 8, "id": "id-4"}
+    rows = db.db.execute("SELECT seq, id FROM events ORDER BY seq").fetchall()
+    assert rows == [(s, f"id-{s}") for s in range(1, 6)] + [(7, "id-new")]
+    again = db.commit(back, [], now=3.0)                            # resent: duplicates
+    assert (again.inserted, again.duplicates, again.dead_letters) == (0, 3, 0)
+    assert db.commit([ev(6, "id-other")], [], now=4.0).dead_letters == 1   # still a conflict
+    # without the flag an event is not looked up by id (no index): stored under its new seq
+    assert db.commit([ev(9, "id-1")], [], now=5.0).inserted == 1
+    assert db.marks() == {STATION: 9} and db.gaps(STATION) == []
+
+
 def test_duplicates_are_counted_not_stored_twice(tmp_path):
     db = HqDb.open(tmp_path / "hq.db")
     db.commit([ev(1), ev(2)], [], now=1.0)

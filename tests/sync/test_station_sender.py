@@ -213,8 +213,6 @@ def test_a_replaced_station_database_reaches_hq_whole_after_the_old_one(tmp_path
         con.close()
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (sync/README.md): HQ does not deduplicate by "
-                   "event id, so the renumbered events it already had are stored twice")
 def test_a_station_database_restored_from_a_backup_loses_and_doubles_nothing(tmp_path, broker,
                                                                              services):
     """The backup holds 40 events HQ got later, and HQ holds 20 the backup never saw. After
