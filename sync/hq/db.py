@@ -220,17 +220,15 @@ class HqDb:
     def _existing_ids(self, station: str, seqs: list[int]) -> dict[int, str]:
         """{seq: event id} for the seqs already received: stored, or aliases of a stored event."""
         found = {}
+        dense = seqs[-1] - seqs[0] < 4 * len(seqs)        # dense: one range scan per table
         for table in ("events", "seq_aliases"):
-            if seqs[-1] - seqs[0] < 4 * len(seqs):        # dense: one range scan
+            if dense:
                 found.update(self.db.execute(
                     f"SELECT seq, id FROM {table} WHERE station = ? AND seq BETWEEN ? AND ?",
                     (station, seqs[0], seqs[-1])))
-                continue
-            for i in range(0, len(seqs), 500):
-                chunk = seqs[i:i + 500]
-                found.update(self.db.execute(
-                    f"SELECT seq, id FROM {table} WHERE station = ? AND seq IN "
-                    f"({','.join('?' * len(chunk))})", (station, *chunk)))
+            else:
+                found.update(self._rows_in(
+                    f"SELECT seq, id FROM {table} WHERE station = ? AND seq IN", station, seqs))
         return found
 
     def _held_elsewhere(self, station: str, renumbered: list[Envelope]) -> dict[int, str]:
@@ -239,14 +237,17 @@ class HqDb:
         Only flagged envelopes are looked up, and without an index on id: one cut a 1 M-event
         drain from ~60 000 to ~21 000 events/s. So this scans the station's events, once per
         flush, only while a database restored from a backup catches up."""
-        stored = set()
-        ids = [e.id for e in renumbered]
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            stored.update(row[0] for row in self.db.execute(
-                f"SELECT id FROM events WHERE station = ? AND id IN "
-                f"({','.join('?' * len(chunk))})", (station, *chunk)))
+        stored = {row[0] for row in self._rows_in(
+            "SELECT id FROM events WHERE station = ? AND id IN", station,
+            [e.id for e in renumbered])}
         return {e.seq: e.id for e in renumbered if e.id in stored}
+
+    def _rows_in(self, sql: str, station: str, values: list):
+        """Rows of `sql`, which ends in ``IN``, for `values`, 500 bound values at a time."""
+        for i in range(0, len(values), 500):
+            chunk = values[i:i + 500]
+            yield from self.db.execute(f"{sql} ({','.join('?' * len(chunk))})",
+                                       (station, *chunk))
 
     def _update_gaps(self, station: str, new_seqs: list[int], max_seq: int) -> int:
         """Fold newly stored seqs (sorted, none stored before) into the gap ranges."""
