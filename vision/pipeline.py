@@ -22,8 +22,6 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import numpy as np
-
 from station.store import Crossing, Visit
 from vision.detections import Detections
 from vision.lines import LineCounter
@@ -77,8 +75,7 @@ class Pipeline:
             people = self.tracker.peek((self.frames % self.detect_every) / self.detect_every)
             ended = []
         t2 = clock()
-        ages = people.data.get(TRACK_AGE, np.zeros(len(people)))
-        for tid, age in zip(people.tracker_id.tolist(), ages.tolist()):
+        for tid, age in zip(people.tracker_id.tolist(), people.data[TRACK_AGE].tolist()):
             visit = self._open.get(tid)
             if visit is None:
                 self._open[tid] = _OpenVisit(str(uuid.uuid4()), ts - age, ts)
