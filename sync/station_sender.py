@@ -8,7 +8,9 @@ mosquitto may drop a message it acknowledged (queue limits, a crash between snap
 publishes, retained, the highest seq it committed with no gap below it on
 ``<prefix>/<station>/ack``; only that mark moves outbox rows to acked. After a reconnect, or
 when the mark stops advancing for ``ack_timeout_s``, the sender rewinds to the mark and
-publishes again; HQ drops the duplicates. The timeout doubles (up to 30 min) while HQ says
+publishes again; HQ drops the duplicates. Where HQ's ack lists the holes below its highest seq
+(``gaps``), that resend is selective: the holes, then whatever HQ may not have seen past its
+highest seq, not everything after the mark again. The timeout doubles (up to 30 min) while HQ says
 nothing at all (it is down: do not flood the broker) and stays short while HQ keeps
 publishing an unmoving mark (it is alive but has holes). A mark that does not name an event
 of this database (it replaced another one under the same station id) makes the sender renumber
@@ -81,6 +83,8 @@ class Sender:
         self._hq_mark = 0
         self._hq_mark_id: str | None = None   # the event id HQ holds at its mark
         self._hq_max = 0                      # the highest seq HQ holds (gaps or not)
+        # HQ's holes above its mark, as of the freshest ack: (mark, ((lo, hi), ...), more listed?)
+        self._hq_gaps: tuple[int, tuple[tuple[int, int], ...], bool] | None = None
         self._ack_sub_mid: int | None = None
         self._sub_epoch = 0                   # epoch whose ack subscription was answered...
         self._sub_at = 0.0                    # ...and when (monotonic)
@@ -100,10 +104,13 @@ class Sender:
         self._stuck_rounds = 0
         self._reported_backlog = 0
         self._refill = max(1, self.cfg.inflight // 4)
+        self._repair: list[list[int]] = []   # [lo, hi] holes to resend before going on from cursor
+        self._gaps_at_rewind: tuple | None = None
         self._max_seen = status["last_seq"]
         self._epoch_started = time.monotonic()
         self.stats = {"published_events": 0, "published_messages": 0, "rewinds": 0,
-                      "publish_errors": 0, "connects": 0, "renumbered": 0}
+                      "selective_rewinds": 0, "publish_errors": 0, "connects": 0,
+                      "renumbered": 0}
 
     # -- paho callbacks (network thread) ---------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason, properties):
@@ -166,6 +173,8 @@ class Sender:
                 raise ValueError(f"max_seq {top!r}")
             if event_id is not None and not isinstance(event_id, str):
                 raise ValueError(f"id {event_id!r}")
+            gaps = _gaps(doc.get("gaps"), seq, top)
+            more = doc.get("gaps_more", False) is True
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("ignoring a malformed ack on %s: %s", message.topic, exc)
             return
@@ -176,6 +185,8 @@ class Sender:
                 self._hq_mark, self._hq_mark_id = seq, event_id
                 self._cond.notify_all()
             self._hq_max = max(self._hq_max, top)
+            if seq >= self._hq_mark and gaps is not None:
+                self._hq_gaps = (seq, gaps, more)
 
     # -- main loop -----------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -205,7 +216,7 @@ class Sender:
         now = time.monotonic()
         with self._cond:
             connected, epoch, hq_mark = self._connected, self._epoch, self._hq_mark
-            hq_mark_id, hq_max = self._hq_mark_id, self._hq_max
+            hq_mark_id, hq_max, hq_gaps = self._hq_mark_id, self._hq_max, self._hq_gaps
             acks_heard = self._acks_heard
             free = self.cfg.inflight - len(self._inflight)
             settled = self._ack_epoch == epoch or (
@@ -224,20 +235,25 @@ class Sender:
             self._seen_epoch = epoch
             self.stats["connects"] += 1
             self.cursor = self.acked
+            self._repair = []
             self._mark_moved_at = now
             self._epoch_started = now
             self._next_health = 0.0
         settled = settled or now - self._epoch_started >= SUBACK_WAIT_S
         self.cursor = max(self.cursor, self.acked)
-        if self.cursor == self.acked:
+        if self.cursor == self.acked and not self._repair:
             self._mark_moved_at = now           # nothing outstanding: nothing to time out
         elif now - self._mark_moved_at > self._ack_timeout:
             log.info("HQ's mark stayed at %d for %.0fs with %d sent beyond it: resending",
                      self.acked, now - self._mark_moved_at, self.cursor - self.acked)
             self.stats["rewinds"] += 1
-            self.cursor = self.acked
+            self._rewind(hq_gaps, hq_max)
             self._mark_moved_at = now
-            self._stuck_rounds += 1
+            # Holes HQ filled since the last round are progress too, even if the first one
+            # (which holds the mark) is still open.
+            self._stuck_rounds = 0 if hq_gaps is not None and hq_gaps != self._gaps_at_rewind \
+                else self._stuck_rounds + 1
+            self._gaps_at_rewind = hq_gaps
             if acks_heard == self._acks_at_rewind or self._stuck_rounds > STUCK_ROUNDS:
                 # HQ said nothing since the last round (it is down), or resending keeps not
                 # helping (a seq HQ refuses): back off, do not flood the broker.
@@ -255,6 +271,18 @@ class Sender:
             return
         with self._cond:
             self._cond.wait(IDLE_POLL_S)
+
+    def _rewind(self, hq_gaps, hq_max: int) -> None:
+        """Go back for what HQ lacks. With HQ's holes at our mark known: those holes, then on
+        from the last seq HQ is known to hold (its highest, or the end of the last hole listed
+        when it lists only the first ones). Else (an older HQ): everything after the mark."""
+        if hq_gaps is None or hq_gaps[0] != self.acked:
+            self.cursor, self._repair = self.acked, []
+            return
+        _mark, gaps, more = hq_gaps
+        self.cursor = max(self.acked, min(self.cursor, gaps[-1][1] if more and gaps else hq_max))
+        self._repair = [[lo, min(hi, self.cursor)] for lo, hi in gaps if lo <= self.cursor]
+        self.stats["selective_rewinds"] += 1
 
     def _ours(self, hq_mark: int, hq_mark_id: str | None) -> bool:
         """Whether HQ's mark names an event of this database: the seq exists here and, when HQ
@@ -281,10 +309,15 @@ class Sender:
         self.stats["renumbered"] += 1
         # HQ holds everything up to its mark (the old database's events): start from there.
         self.acked = self.cursor = hq_mark
+        self._repair = []
         self._max_seen = self.store.outbox_status()["last_seq"]
         self._mark_moved_at = time.monotonic()
 
     def _publish_some(self, free: int) -> bool:
+        while self._repair and self._repair[0][1] <= self.acked:
+            self._repair.pop(0)                 # filled meanwhile: HQ's mark passed it
+        if self._repair:
+            return self._publish_repair(free)
         threshold = self.cfg.batch_threshold
         if not self._batching:
             # One indexed lookup tells whether the backlog passed the threshold.
@@ -297,10 +330,35 @@ class Sender:
         self._max_seen = max(self._max_seen, events[-1].seq)
         if self._batching:
             self._batching = events[-1].seq - self.acked > threshold
-        if self._batching:
-            groups = self._batches(events, free)
-        else:
-            groups = [[e] for e in events[:free]]
+        sent = self._publish_groups(self._batches(events, free) if self._batching
+                                    else [[e] for e in events[:free]])
+        if sent is not None:
+            self.cursor = sent
+        return True
+
+    def _publish_repair(self, free: int) -> bool:
+        """Resend (part of) the first hole HQ listed; the cursor stays where it is."""
+        hole = self._repair[0]
+        lo = max(hole[0], self.acked + 1)
+        limit = min(free * self.cfg.batch_max_events if self._batching else free,
+                    hole[1] - lo + 1, MAX_FETCH)
+        events = [e for e in self.store.pending_outbox(after_seq=lo - 1, limit=limit)
+                  if e.seq <= hole[1]]
+        if not events:
+            self._repair.pop(0)
+            return True
+        sent = self._publish_groups(self._batches(events, free) if self._batching
+                                    else [[e] for e in events[:free]])
+        if sent is not None:
+            hole[0] = sent + 1
+            if hole[0] > hole[1]:
+                self._repair.pop(0)
+        return True
+
+    def _publish_groups(self, groups) -> int | None:
+        """Publish each group as one message, in order; the last seq handed to the broker, or
+        None when the first publish failed (the next round retries from there)."""
+        sent = None
         for group in groups:
             if len(group) == 1:
                 topic, payload = group[0].topic, group[0].payload.encode()
@@ -312,16 +370,16 @@ class Sender:
                 # before this group and the next round (or reconnect) retries it.
                 self.stats["publish_errors"] += 1
                 log.debug("publish of seq %d.. failed: %s", group[0].seq, error_text(info.rc))
-                return True
+                return sent
             with self._cond:
                 if info.mid in self._early:
                     self._early.discard(info.mid)
                 else:
                     self._inflight.add(info.mid)
-            self.cursor = group[-1].seq
+            sent = group[-1].seq
             self.stats["published_messages"] += 1
             self.stats["published_events"] += len(group)
-        return True
+        return sent
 
     def _batches(self, events, free: int) -> list[list]:
         groups, group, size = [], [], 2
@@ -360,6 +418,24 @@ class Sender:
         self._reported_backlog = data["backlog"]
         self.store.put_health("sync", data)
         self.client.publish(f"{self.base}/{HEALTH}", json.dumps(data), qos=1, retain=True)
+
+
+def _gaps(value, mark: int, top: int) -> tuple[tuple[int, int], ...] | None:
+    """An ack's `gaps` checked: ascending, disjoint [lo, hi] ranges inside (mark, top). None when
+    absent (an older HQ)."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValueError(f"gaps {str(value)[:80]!r}")
+    out, floor = [], mark
+    for item in value:
+        if not (isinstance(item, list) and len(item) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in item)
+                and floor < item[0] <= item[1] < top):
+            raise ValueError(f"gap {str(item)[:80]!r}")
+        out.append((item[0], item[1]))
+        floor = item[1]
+    return tuple(out)
 
 
 def versions() -> dict:

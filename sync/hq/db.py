@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from station.store import sqlite
 from sync.envelope import Envelope, Reject
 
+# Holes listed in each ack (a station with more resends everything after the last one listed).
+# 256 ranges keep the retained ack under ~6 KB.
+ACK_GAPS = 256
+
 MIGRATIONS = [
     """
     CREATE TABLE IF NOT EXISTS events (
@@ -168,7 +172,8 @@ class HqDb:
                     "LEFT JOIN seq_aliases a ON a.station = s.station AND a.seq = s.acked_seq "
                     "WHERE s.station = ?", (station,)).fetchone()
                 result.marks[station] = acked
-                result.acks[station] = {"acked_seq": acked, "max_seq": max_seq, "id": event_id}
+                result.acks[station] = {"acked_seq": acked, "max_seq": max_seq, "id": event_id,
+                                        **self._ack_gaps(station)}
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
@@ -216,6 +221,16 @@ class HqDb:
             (acked, max_seq, len(new), duplicates, now, station))
         result.inserted += len(new)
         result.duplicates += duplicates
+
+    def _ack_gaps(self, station: str) -> dict:
+        """The first holes below the highest seq, for the ack: the station then resends those
+        alone instead of everything after its mark."""
+        rows = self.db.execute("SELECT from_seq, to_seq FROM gaps WHERE station = ? "
+                               "ORDER BY from_seq LIMIT ?", (station, ACK_GAPS + 1)).fetchall()
+        ack = {"gaps": [list(row) for row in rows[:ACK_GAPS]]}
+        if len(rows) > ACK_GAPS:
+            ack["gaps_more"] = True
+        return ack
 
     def _existing_ids(self, station: str, seqs: list[int]) -> dict[int, str]:
         """{seq: event id} for the seqs already received: stored, or aliases of a stored event."""

@@ -4,7 +4,7 @@ import sqlite3
 from hypothesis import given, settings, strategies as st
 
 from sync.envelope import Envelope, Reject
-from sync.hq.db import DeadLetter, HqDb
+from sync.hq.db import ACK_GAPS, DeadLetter, HqDb
 
 STATION = "acme/s1/k1"
 
@@ -19,20 +19,35 @@ def test_in_order_events_move_the_mark(tmp_path):
     result = db.commit([ev(s) for s in range(1, 11)], [], now=1.0)
     assert result.inserted == 10 and result.marks == {STATION: 10}
     assert db.gaps(STATION) == []
-    # what the ack tells the station: the mark, the top seq and the event id at the mark
-    assert result.acks == {STATION: {"acked_seq": 10, "max_seq": 10, "id": "id-10"}}
+    # what the ack tells the station: the mark, the top seq, the event id at the mark, the holes
+    assert result.acks == {STATION: {"acked_seq": 10, "max_seq": 10, "id": "id-10", "gaps": []}}
 
 
 def test_a_hole_holds_the_mark_until_it_is_filled(tmp_path):
     db = HqDb.open(tmp_path / "hq.db")
     result = db.commit([ev(s) for s in (1, 2, 3, 7, 8, 12)], [], now=1.0)
     assert db.marks() == {STATION: 3}
-    assert result.acks[STATION] == {"acked_seq": 3, "max_seq": 12, "id": "id-3"}
+    assert result.acks[STATION] == {"acked_seq": 3, "max_seq": 12, "id": "id-3",
+                                    "gaps": [[4, 6], [9, 11]]}
     assert db.gaps(STATION) == [(4, 6), (9, 11)]
-    db.commit([ev(5), ev(10)], [], now=2.0)
+    result = db.commit([ev(5), ev(10)], [], now=2.0)
     assert db.gaps(STATION) == [(4, 4), (6, 6), (9, 9), (11, 11)]
+    assert result.acks[STATION]["gaps"] == [[4, 4], [6, 6], [9, 9], [11, 11]]
     result = db.commit([ev(4), ev(6), ev(9), ev(11)], [], now=3.0)
     assert result.marks == {STATION: 12} and db.gaps(STATION) == []
+
+
+def test_the_ack_lists_the_first_holes_and_says_when_there_are_more(tmp_path):
+    db = HqDb.open(tmp_path / "hq.db")
+    odd = range(1, 2 * ACK_GAPS + 10, 2)              # every even seq missing
+    ack = db.commit([ev(s) for s in odd], [], now=1.0).acks[STATION]
+    assert ack["acked_seq"] == 1 and ack["max_seq"] == odd[-1]
+    assert ack["gaps"] == [[s, s] for s in range(2, 2 * ACK_GAPS + 1, 2)]
+    assert ack["gaps_more"] is True
+    ack = db.commit([ev(s) for s in range(2, 2 * ACK_GAPS, 2)], [], now=2.0).acks[STATION]
+    assert ack["acked_seq"] == 2 * ACK_GAPS - 1
+    assert ack["gaps"] == [[s, s] for s in range(2 * ACK_GAPS, odd[-1], 2)]
+    assert "gaps_more" not in ack
 
 
 def test_a_renumbered_event_already_held_is_stored_once_and_its_new_seq_counts_as_received(
@@ -45,7 +60,7 @@ def test_a_renumbered_event_already_held_is_stored_once_and_its_new_seq_counts_a
         e.renumbered = True
     result = db.commit(back, [], now=2.0)
     assert (result.inserted, result.duplicates, result.dead_letters) == (1, 2, 0)
-    assert result.acks[STATION] == {"acked_seq": 8, "max_seq": 8, "id": "id-4"}
+    assert result.acks[STATION] == {"acked_seq": 8, "max_seq": 8, "id": "id-4", "gaps": []}
     rows = db.db.execute("SELECT seq, id FROM events ORDER BY seq").fetchall()
     assert rows == [(s, f"id-{s}") for s in range(1, 6)] + [(7, "id-new")]
     again = db.commit(back, [], now=3.0)                            # resent: duplicates

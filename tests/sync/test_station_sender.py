@@ -80,6 +80,67 @@ def test_puback_alone_never_marks_a_row_delivered(tmp_path, broker):
         thread.join(10)
 
 
+@pytest.mark.parametrize("gaps, resent", [
+    ([[3, 3], [7, 8]], {3, 7, 8}),           # HQ lists its holes: only those go again
+    (None, set(range(3, 11))),               # an older HQ names its mark alone: all after it
+])
+def test_a_resend_after_the_ack_timeout_sends_only_the_holes_hq_lists(tmp_path, broker, gaps,
+                                                                      resent):
+    cfg = write_config(tmp_path / "station.toml", broker, sync={"ack_timeout_s": 1})
+    config = load_config(cfg)
+    sender, store, stop, thread = run_sender(config)
+    observer = Observer(broker, f"cx/v1/{STATION}/traffic")
+    hq = paho.Client(CallbackAPIVersion.VERSION2, client_id="fake-hq")
+    hq.connect(broker.host, broker.port)
+    hq.loop_start()
+    try:
+        add_events(store, 10)
+        wait_until(lambda: len(observer.messages) >= 10, 10, message="first sends")
+        ack = {"acked_seq": 2, "max_seq": 10, "id": store.outbox_id(2)}
+        if gaps is not None:
+            ack["gaps"] = gaps
+        hq.publish(f"cx/v1/{STATION}/ack", json.dumps(ack), qos=1, retain=True).wait_for_publish(5)
+        wait_until(lambda: store.outbox_status()["last_acked_seq"] == 2, 10, message="mark 2")
+        before = len(observer.messages)
+        wait_until(lambda: sender.stats["rewinds"] >= 2, 10, message="two resend rounds")
+        time.sleep(0.3)                              # the second round's messages arrive
+        again = {json.loads(p)["seq"] for _, p, _ in observer.messages[before:]}
+        assert again == resent
+        assert (sender.stats["selective_rewinds"] > 0) == (gaps is not None)
+    finally:
+        stop.set()
+        thread.join(10)
+        observer.close()
+        hq.publish(f"cx/v1/{STATION}/ack", b"", qos=1, retain=True).wait_for_publish(5)
+        hq.disconnect()
+        hq.loop_stop()
+
+
+def test_an_ack_with_malformed_gaps_is_ignored_whole(tmp_path, broker):
+    cfg = write_config(tmp_path / "station.toml", broker, sync={"ack_timeout_s": 60})
+    config = load_config(cfg)
+    sender, store, stop, thread = run_sender(config)
+    hq = paho.Client(CallbackAPIVersion.VERSION2, client_id="fake-hq")
+    hq.connect(broker.host, broker.port)
+    hq.loop_start()
+    try:
+        add_events(store, 10)
+        wait_until(lambda: sender.stats["published_events"] >= 10, 10, message="sends")
+        for bad in ([[2, 3]], [[5, 4]], [[4, 12]], [[6, 7], [5, 5]], "4-5", [[4, True]]):
+            ack = {"acked_seq": 2, "max_seq": 10, "id": store.outbox_id(2), "gaps": bad}
+            hq.publish(f"cx/v1/{STATION}/ack", json.dumps(ack), qos=1).wait_for_publish(5)
+        ack = {"acked_seq": 4, "max_seq": 10, "id": store.outbox_id(4), "gaps": [[5, 9]]}
+        hq.publish(f"cx/v1/{STATION}/ack", json.dumps(ack), qos=1).wait_for_publish(5)
+        # the good one after them is taken; the bad ones (before it on the same topic) are not
+        wait_until(lambda: store.outbox_status()["last_acked_seq"] == 4, 10, message="mark 4")
+        assert sender._acks_heard == 1 and sender._hq_gaps == (4, ((5, 9),), False)
+    finally:
+        stop.set()
+        thread.join(10)
+        hq.disconnect()
+        hq.loop_stop()
+
+
 def test_small_backlog_goes_singly_and_large_backlog_in_bounded_batches(tmp_path, broker):
     cfg = write_config(tmp_path / "station.toml", broker,
                        sync={"batch_threshold": 100, "batch_max_events": 50,
