@@ -101,6 +101,7 @@ class Sender:
         self._next_health = 0.0
         self._batching = False
         self._acks_at_rewind = 0
+        self._backed_off_silent = False   # the timeout grew because HQ said nothing
         self._stuck_rounds = 0
         self._reported_backlog = 0
         self._refill = max(1, self.cfg.inflight // 4)
@@ -258,10 +259,16 @@ class Sender:
                 # HQ said nothing since the last round (it is down), or resending keeps not
                 # helping (a seq HQ refuses): back off, do not flood the broker.
                 self._ack_timeout = min(self._ack_timeout * 2, MAX_ACK_TIMEOUT_S)
+                self._backed_off_silent = acks_heard == self._acks_at_rewind
             else:
                 # HQ is committing but has holes (a broker drop, a dead receiver's share).
                 self._ack_timeout = self.cfg.ack_timeout_s
             self._acks_at_rewind = acks_heard
+        if self._backed_off_silent and acks_heard != self._acks_at_rewind:
+            # HQ speaks again (restarted, or brand new and never sent what the broker dropped
+            # before it subscribed): resend on the short timeout, not the backed-off one.
+            self._backed_off_silent = False
+            self._ack_timeout = self.cfg.ack_timeout_s
         if connected and now >= self._next_health:
             self._next_health = now + self.cfg.health_interval_s
             self.publish_health(connected)

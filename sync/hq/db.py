@@ -165,7 +165,9 @@ class HqDb:
                 self._ensure_station(station, now)
                 self.db.execute("UPDATE stations SET health = ?, last_seen = ? WHERE station = ?",
                                 (health, now, station))
-            for station in by_station:
+            # A station heard from by status or health alone learns that HQ is up too: a new
+            # HQ's first ack tells it to resend what the broker dropped before HQ subscribed.
+            for station in {**by_station, **(statuses or {}), **(healths or {})}:
                 acked, max_seq, event_id = self.db.execute(
                     "SELECT s.acked_seq, s.max_seq, coalesce(e.id, a.id) FROM stations s "
                     "LEFT JOIN events e ON e.station = s.station AND e.seq = s.acked_seq "

@@ -103,10 +103,15 @@ def test_dead_letters_keep_raw_bytes_and_count_per_station(tmp_path):
 
 def test_status_and_health_update_the_station_row(tmp_path):
     db = HqDb.open(tmp_path / "hq.db")
-    db.commit([], [], now=5.0, statuses={STATION: ("offline", 5.0)},
-              healths={STATION: '{"backlog": 3}'})
+    result = db.commit([], [], now=5.0, statuses={STATION: ("offline", 5.0)},
+                       healths={STATION: '{"backlog": 3}'})
     assert db.db.execute("SELECT status, status_at, health FROM stations").fetchone() == \
         ("offline", 5.0, '{"backlog": 3}')
+    # a station HQ has no event of yet still hears from HQ (it resends what the broker dropped)
+    assert result.acks == {STATION: {"acked_seq": 0, "max_seq": 0, "id": None, "gaps": []}}
+    other = "acme/s2/k1"
+    result = db.commit([ev(1)], [], now=6.0, healths={other: "{}"})
+    assert set(result.acks) == {STATION, other} and result.acks[STATION]["acked_seq"] == 1
 
 
 def test_reopening_keeps_the_schema_and_refuses_a_newer_one(tmp_path):

@@ -38,8 +38,10 @@ class Observer:
 
 
 def run_sender(config):
+    """A Sender on its own thread and store; the store returned is another connection to the
+    same file, for the test's thread (one sqlite3 connection must not serve two threads)."""
+    sender = Sender(config, Store.open(config))
     store = Store.open(config)
-    sender = Sender(config, store)
     stop = threading.Event()
     thread = threading.Thread(target=sender.run, args=(stop,), daemon=True)
     thread.start()
@@ -101,8 +103,11 @@ def test_a_resend_after_the_ack_timeout_sends_only_the_holes_hq_lists(tmp_path, 
             ack["gaps"] = gaps
         hq.publish(f"cx/v1/{STATION}/ack", json.dumps(ack), qos=1, retain=True).wait_for_publish(5)
         wait_until(lambda: store.outbox_status()["last_acked_seq"] == 2, 10, message="mark 2")
-        before = len(observer.messages)
-        wait_until(lambda: sender.stats["rewinds"] >= 2, 10, message="two resend rounds")
+        # A round from before the ack (HQ silent: everything again) may still be on the wire;
+        # the first round after it starts a full ack timeout (1 s) after the mark moved.
+        time.sleep(0.3)
+        before, rounds = len(observer.messages), sender.stats["rewinds"]
+        wait_until(lambda: sender.stats["rewinds"] >= rounds + 2, 10, message="two rounds")
         time.sleep(0.3)                              # the second round's messages arrive
         again = {json.loads(p)["seq"] for _, p, _ in observer.messages[before:]}
         assert again == resent
@@ -139,6 +144,29 @@ def test_an_ack_with_malformed_gaps_is_ignored_whole(tmp_path, broker):
         thread.join(10)
         hq.disconnect()
         hq.loop_stop()
+
+
+def test_a_brand_new_hq_gets_what_the_broker_dropped_without_waiting_out_the_backoff(
+        tmp_path, broker, services):
+    """Events sent before HQ's first subscription are lost by the broker; the backed-off
+    timeout (8 s here) must not decide when they arrive once HQ is up."""
+    cfg = write_config(tmp_path / "station.toml", broker, sync={"ack_timeout_s": 1})
+    config = load_config(cfg)
+    sender, store, stop, thread = run_sender(config)
+    try:
+        add_events(store, 20)
+        wait_until(lambda: sender.stats["rewinds"] >= 3, 15, message="three silent rounds")
+        assert sender._ack_timeout == 8                 # 1 -> 2 -> 4 -> 8: HQ was silent
+        started = time.monotonic()
+        services("hq", cfg)
+        wait_until(lambda: store.outbox_status()["pending"] == 0, 20, interval=0.1,
+                   message="all acknowledged by the new HQ")
+        # HQ's start and first commit take ~2 s here; the backed-off round was 8 s away
+        assert time.monotonic() - started < 6
+        assert hq_rows(tmp_path / "hq.db")["count"] == 20
+    finally:
+        stop.set()
+        thread.join(10)
 
 
 def test_small_backlog_goes_singly_and_large_backlog_in_bounded_batches(tmp_path, broker):
