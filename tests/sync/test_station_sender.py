@@ -37,6 +37,14 @@ class Observer:
         return [m for m in self.messages if m[0].endswith("/" + suffix)]
 
 
+def fake_hq(broker):
+    """A plain client that publishes acks as HQ would, to script what the sender hears."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="fake-hq")
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    return client
+
+
 def run_sender(config):
     """A Sender on its own thread and store; the store returned is another connection to the
     same file, for the test's thread (one sqlite3 connection must not serve two threads)."""
@@ -92,9 +100,7 @@ def test_a_resend_after_the_ack_timeout_sends_only_the_holes_hq_lists(tmp_path, 
     config = load_config(cfg)
     sender, store, stop, thread = run_sender(config)
     observer = Observer(broker, f"cx/v1/{STATION}/traffic")
-    hq = paho.Client(CallbackAPIVersion.VERSION2, client_id="fake-hq")
-    hq.connect(broker.host, broker.port)
-    hq.loop_start()
+    hq = fake_hq(broker)
     try:
         add_events(store, 10)
         wait_until(lambda: len(observer.messages) >= 10, 10, message="first sends")
@@ -125,9 +131,7 @@ def test_an_ack_with_malformed_gaps_is_ignored_whole(tmp_path, broker):
     cfg = write_config(tmp_path / "station.toml", broker, sync={"ack_timeout_s": 60})
     config = load_config(cfg)
     sender, store, stop, thread = run_sender(config)
-    hq = paho.Client(CallbackAPIVersion.VERSION2, client_id="fake-hq")
-    hq.connect(broker.host, broker.port)
-    hq.loop_start()
+    hq = fake_hq(broker)
     try:
         add_events(store, 10)
         wait_until(lambda: sender.stats["published_events"] >= 10, 10, message="sends")
