@@ -90,12 +90,13 @@ def test_puback_alone_never_marks_a_row_delivered(tmp_path, broker):
         thread.join(10)
 
 
-@pytest.mark.parametrize("gaps, resent", [
-    ([[3, 3], [7, 8]], {3, 7, 8}),           # HQ lists its holes: only those go again
-    (None, set(range(3, 11))),               # an older HQ names its mark alone: all after it
+@pytest.mark.parametrize("gaps, more, resent", [
+    ([[3, 3], [7, 8]], False, {3, 7, 8}),    # HQ lists its holes: only those go again
+    ([[3, 3], [5, 5]], True, {3, 5, 6, 7, 8, 9, 10}),   # ...the first ones: then all after
+    (None, False, set(range(3, 11))),        # an older HQ names its mark alone: all after it
 ])
 def test_a_resend_after_the_ack_timeout_sends_only_the_holes_hq_lists(tmp_path, broker, gaps,
-                                                                      resent):
+                                                                      more, resent):
     cfg = write_config(tmp_path / "station.toml", broker, sync={"ack_timeout_s": 1})
     config = load_config(cfg)
     sender, store, stop, thread = run_sender(config)
@@ -107,6 +108,8 @@ def test_a_resend_after_the_ack_timeout_sends_only_the_holes_hq_lists(tmp_path, 
         ack = {"acked_seq": 2, "max_seq": 10, "id": store.outbox_id(2)}
         if gaps is not None:
             ack["gaps"] = gaps
+        if more:
+            ack["gaps_more"] = True
         hq.publish(f"cx/v1/{STATION}/ack", json.dumps(ack), qos=1, retain=True).wait_for_publish(5)
         wait_until(lambda: store.outbox_status()["last_acked_seq"] == 2, 10, message="mark 2")
         # A round from before the ack (HQ silent: everything again) may still be on the wire;
