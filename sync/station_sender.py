@@ -337,8 +337,7 @@ class Sender:
         self._max_seen = max(self._max_seen, events[-1].seq)
         if self._batching:
             self._batching = events[-1].seq - self.acked > threshold
-        sent = self._publish_groups(self._batches(events, free) if self._batching
-                                    else [[e] for e in events[:free]])
+        sent = self._publish_events(events, free)
         if sent is not None:
             self.cursor = sent
         return True
@@ -354,17 +353,18 @@ class Sender:
         if not events:
             self._repair.pop(0)
             return True
-        sent = self._publish_groups(self._batches(events, free) if self._batching
-                                    else [[e] for e in events[:free]])
+        sent = self._publish_events(events, free)
         if sent is not None:
             hole[0] = sent + 1
             if hole[0] > hole[1]:
                 self._repair.pop(0)
         return True
 
-    def _publish_groups(self, groups) -> int | None:
-        """Publish each group as one message, in order; the last seq handed to the broker, or
-        None when the first publish failed (the next round retries from there)."""
+    def _publish_events(self, events, free: int) -> int | None:
+        """Publish up to `free` messages of these consecutive events, in order (batches or one
+        event each); the last seq handed to the broker, or None when the first publish failed
+        (the next round retries from there)."""
+        groups = self._batches(events, free) if self._batching else [[e] for e in events[:free]]
         sent = None
         for group in groups:
             if len(group) == 1:
