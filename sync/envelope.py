@@ -244,7 +244,8 @@ def _dump(doc) -> bytes:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
+    """An int that is not a bool (JSON true would pass isinstance(value, int))."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -32,7 +32,7 @@ import time
 from importlib import metadata
 
 from station import notify
-from sync.envelope import ACK, BATCH, HEALTH, STATUS, batch_payload
+from sync.envelope import ACK, BATCH, HEALTH, STATUS, batch_payload, is_int
 from sync.mqtt import Link, error_text, ok
 
 log = logging.getLogger("cx-sync")
@@ -166,11 +166,11 @@ class Sender:
         try:
             doc = json.loads(message.payload)
             seq = doc["acked_seq"]
-            if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            if not is_int(seq) or seq < 0:
                 raise ValueError(f"acked_seq {seq!r}")
             # Older HQs send the mark alone.
             top, event_id = doc.get("max_seq", seq), doc.get("id")
-            if not isinstance(top, int) or isinstance(top, bool) or top < seq:
+            if not is_int(top) or top < seq:
                 raise ValueError(f"max_seq {top!r}")
             if event_id is not None and not isinstance(event_id, str):
                 raise ValueError(f"id {event_id!r}")
@@ -436,8 +436,7 @@ def _gaps(value, mark: int, top: int) -> tuple[tuple[int, int], ...] | None:
         raise ValueError(f"gaps {str(value)[:80]!r}")
     out, floor = [], mark
     for item in value:
-        if not (isinstance(item, list) and len(item) == 2 and all(
-                isinstance(v, int) and not isinstance(v, bool) for v in item)
+        if not (isinstance(item, list) and len(item) == 2 and all(map(is_int, item))
                 and floor < item[0] <= item[1] < top):
             raise ValueError(f"gap {str(item)[:80]!r}")
         out.append((item[0], item[1]))
