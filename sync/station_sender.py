@@ -330,7 +330,7 @@ class Sender:
             # One indexed lookup tells whether the backlog passed the threshold.
             self._batching = bool(self.store.pending_outbox(
                 after_seq=max(self.cursor, self.acked + threshold), limit=1))
-        limit = min(free * self.cfg.batch_max_events, MAX_FETCH) if self._batching else free
+        limit = self._fetch_limit(free)
         events = self.store.pending_outbox(after_seq=self.cursor, limit=limit)
         if not events:
             return False
@@ -346,8 +346,7 @@ class Sender:
         """Resend (part of) the first hole HQ listed; the cursor stays where it is."""
         hole = self._repair[0]
         lo = max(hole[0], self.acked + 1)
-        limit = min(free * self.cfg.batch_max_events if self._batching else free,
-                    hole[1] - lo + 1, MAX_FETCH)
+        limit = min(self._fetch_limit(free), hole[1] - lo + 1)
         events = [e for e in self.store.pending_outbox(after_seq=lo - 1, limit=limit)
                   if e.seq <= hole[1]]
         if not events:
@@ -359,6 +358,10 @@ class Sender:
             if hole[0] > hole[1]:
                 self._repair.pop(0)
         return True
+
+    def _fetch_limit(self, free: int) -> int:
+        """Outbox rows one round may read for `free` window slots (inflight <= MAX_FETCH)."""
+        return min(free * self.cfg.batch_max_events, MAX_FETCH) if self._batching else free
 
     def _publish_events(self, events, free: int) -> int | None:
         """Publish up to `free` messages of these consecutive events, in order (batches or one
