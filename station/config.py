@@ -201,6 +201,8 @@ class SyncSection:
     batch_max_events: int = _rule(500, min=1, max=50_000)
     batch_max_bytes: int = _rule(256 * 1024, min=1024, max=16 * 1024 * 1024)
     batch_threshold: int = _rule(1000, min=0, doc="backlog above which events travel in batches")
+    hq_name: str = _rule("hq", pattern=_ID,
+                         doc="the HQ this station trusts: acks naming another HQ are ignored")
     ack_timeout_s: float = _rule(30.0, min=1, max=3600,
                                  doc="resend from HQ's mark when it stops advancing this long")
     health_interval_s: float = _rule(60.0, min=1, max=86400)
@@ -210,6 +212,8 @@ class SyncSection:
 @dataclass(frozen=True)
 class HqSection:
     enabled: bool = _rule(False, doc="run an HQ receiver on this box (demo / single-site)")
+    name: str = _rule("hq", pattern=_ID,
+                      doc="this HQ's name, carried in every ack; stations trust one name")
     database: Path = _rule(Path("/var/lib/cx-station/hq.db"), path=True)
     broker_host: str = _rule("127.0.0.1")
     broker_port: int = _rule(1883, min=1, max=65535)

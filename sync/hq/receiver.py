@@ -52,6 +52,7 @@ class Receiver:
     def __init__(self, config, link: Link | None = None, db: HqDb | None = None):
         self.prefix = config.sync.topic_prefix
         self.group = config.hq.shared_group
+        self.name = config.hq.name
         self.db = db or HqDb.open(config.hq.database)
         self.link = link or link_for_hq(config)
         self.client = self.link.client(manual_ack=True)
@@ -155,7 +156,7 @@ class Receiver:
                 self.client.ack(mid, qos)
         for station, ack in result.acks.items():
             self.client.publish(f"{self.prefix}/{station}/{ACK}",
-                                json.dumps({**ack, "at": round(now, 3)}), qos=1, retain=True)
+                                json.dumps({**ack, "hq": self.name, "at": round(now, 3)}), qos=1, retain=True)
         self.stats["messages"] += len(batch)
         self.stats["inserted"] += result.inserted
         self.stats["duplicates"] += result.duplicates
