@@ -19,6 +19,7 @@ from sync.envelope import Envelope, Reject
 # Holes listed in each ack (a station with more resends everything after the last one listed).
 # 256 ranges keep the retained ack under ~6 KB.
 ACK_GAPS = 256
+DEAD_LETTER_BYTES = 64 * 1024   # what a dead letter keeps of its payload (with the full size)
 
 MIGRATIONS = [
     """
@@ -73,6 +74,20 @@ MIGRATIONS = [
         PRIMARY KEY (station, seq)
     ) WITHOUT ROWID;
     """,
+    # 3: dead letters keep the first DEAD_LETTER_BYTES and the size; a seq that arrived with a
+    # second id while above the mark is held open until the station settles it (see _conflict).
+    """
+    ALTER TABLE dead_letters ADD COLUMN size INTEGER;
+    CREATE TABLE IF NOT EXISTS conflicts (
+        station    TEXT NOT NULL,
+        seq        INTEGER NOT NULL,
+        id         TEXT NOT NULL,       -- the event refused: another is stored at this seq
+        first_at   REAL NOT NULL,
+        last_at    REAL NOT NULL,
+        count      INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (station, seq)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 
@@ -102,9 +117,10 @@ class HqDb:
         self.db = connection
 
     @classmethod
-    def open(cls, path, busy_timeout_ms: int = 30_000, synchronous: str = "NORMAL") -> "HqDb":
-        """synchronous=NORMAL in WAL still never loses a committed row to a process crash;
-        a power cut may lose the last commits, which HQ never acked, so stations resend."""
+    def open(cls, path, busy_timeout_ms: int = 30_000, synchronous: str = "FULL") -> "HqDb":
+        """synchronous=FULL: HQ tells stations to forget what it committed, so a commit must be
+        on disk when it returns. In WAL mode NORMAL defers the fsync to the next checkpoint,
+        and a power cut would lose events the stations were already told are safe."""
         try:
             db = sqlite.connect(path, busy_timeout_ms, synchronous)
         except (sqlite3.Error, OSError) as exc:
@@ -129,15 +145,14 @@ class HqDb:
         """Store one flush worth of messages atomically; returns the new per-station marks."""
         result = CommitResult()
         by_station: dict[str, dict[int, Envelope]] = {}
+        clashes: dict[str, list[Envelope]] = {}       # a seq's second id within this flush
         flush_duplicates: dict[str, int] = {}
         dead = list(dead)
         for env in envelopes:
             seen = by_station.setdefault(env.station, {})
             if env.seq in seen:
                 if seen[env.seq].id != env.id:
-                    dead.append(DeadLetter(env.station, Reject(
-                        env.raw_bytes(), f"conflict: seq {env.seq} arrived with two ids",
-                        env.station)))
+                    clashes.setdefault(env.station, []).append(env)
                 else:
                     flush_duplicates[env.station] = flush_duplicates.get(env.station, 0) + 1
                 continue
@@ -145,13 +160,14 @@ class HqDb:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             for station, items in by_station.items():
-                self._store_station(station, items, now, result, dead,
+                self._store_station(station, items, clashes.get(station, []), now, result, dead,
                                     flush_duplicates.get(station, 0))
             for letter in dead:
+                raw = letter.reject.raw
                 self.db.execute("INSERT INTO dead_letters (received_at, topic, payload, reason, "
-                                "station) VALUES (?,?,?,?,?)",
-                                (now, letter.topic, letter.reject.raw, letter.reject.reason[:1000],
-                                 letter.reject.station))
+                                "station, size) VALUES (?,?,?,?,?,?)",
+                                (now, letter.topic, raw[:DEAD_LETTER_BYTES],
+                                 letter.reject.reason[:1000], letter.reject.station, len(raw)))
                 if letter.reject.station:
                     self._ensure_station(letter.reject.station, now)
                     self.db.execute("UPDATE stations SET dead_letters = dead_letters + 1 "
@@ -168,26 +184,40 @@ class HqDb:
             # A station heard from by status or health alone learns that HQ is up too: a new
             # HQ's first ack tells it to resend what the broker dropped before HQ subscribed.
             for station in {**by_station, **(statuses or {}), **(healths or {})}:
-                acked, max_seq, event_id = self.db.execute(
-                    "SELECT s.acked_seq, s.max_seq, coalesce(e.id, a.id) FROM stations s "
-                    "LEFT JOIN events e ON e.station = s.station AND e.seq = s.acked_seq "
-                    "LEFT JOIN seq_aliases a ON a.station = s.station AND a.seq = s.acked_seq "
-                    "WHERE s.station = ?", (station,)).fetchone()
-                result.marks[station] = acked
-                result.acks[station] = {"acked_seq": acked, "max_seq": max_seq, "id": event_id,
-                                        **self._ack_gaps(station)}
+                result.acks[station] = self._ack(station)
+                result.marks[station] = result.acks[station]["acked_seq"]
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
         return result
 
-    def _store_station(self, station: str, items: dict[int, Envelope], now: float,
-                       result: CommitResult, dead: list[DeadLetter], duplicates: int) -> None:
+    def _ack(self, station: str) -> dict:
+        acked, max_seq, event_id = self.db.execute(
+            "SELECT s.acked_seq, s.max_seq, coalesce(e.id, a.id) FROM stations s "
+            "LEFT JOIN events e ON e.station = s.station AND e.seq = s.acked_seq "
+            "LEFT JOIN seq_aliases a ON a.station = s.station AND a.seq = s.acked_seq "
+            "WHERE s.station = ?", (station,)).fetchone()
+        ack = {"acked_seq": acked, "max_seq": max_seq, "id": event_id, **self._ack_gaps(station)}
+        held = self.db.execute(
+            "SELECT c.seq, coalesce(e.id, a.id) FROM conflicts c "
+            "LEFT JOIN events e ON e.station = c.station AND e.seq = c.seq "
+            "LEFT JOIN seq_aliases a ON a.station = c.station AND a.seq = c.seq "
+            "WHERE c.station = ? ORDER BY c.seq LIMIT 1", (station,)).fetchone()
+        if held and held[0] == acked + 1:
+            ack["conflict"] = list(held)
+        return ack
+
+    def _store_station(self, station: str, items: dict[int, Envelope], clashes: list[Envelope],
+                       now: float, result: CommitResult, dead: list[DeadLetter],
+                       duplicates: int) -> None:
         self._ensure_station(station, now)
+        acked, max_seq = self.db.execute(
+            "SELECT acked_seq, max_seq FROM stations WHERE station = ?", (station,)).fetchone()
         seqs = sorted(items)
         existing = self._existing_ids(station, seqs)
-        new = []
+        new, confirmed = [], []
+        refused = [(env, existing.get(env.seq) or items[env.seq].id) for env in clashes]
         for seq in seqs:
             env = items[seq]
             old_id = existing.get(seq)
@@ -195,10 +225,10 @@ class HqDb:
                 new.append(env)
             elif old_id == env.id:
                 duplicates += 1
+                confirmed.append(seq)
             else:
-                dead.append(DeadLetter(station, Reject(
-                    env.raw_bytes(), f"conflict: seq {seq} is already stored with id {old_id}",
-                    station)))
+                refused.append((env, old_id))
+        renumbered = [e for e in items.values() if e.renumbered]
         again = self._held_elsewhere(station, [e for e in new if e.renumbered])
         if again:
             new = [e for e in new if e.seq not in again]
@@ -208,21 +238,62 @@ class HqDb:
         self.db.executemany(
             "INSERT INTO events (station, seq, id, type, ts, ts_epoch, data, received_at) "
             "VALUES (?,?,?,?,?,?,?,?)",
-            [(station, e.seq, e.id, e.type, e.ts, e.ts_epoch, _encode(e.data), now)
-             for e in new])
-        acked, max_seq = self.db.execute(
-            "SELECT acked_seq, max_seq FROM stations WHERE station = ?", (station,)).fetchone()
+            [(station, e.seq, e.id, e.type, e.ts, e.ts_epoch, e.data_json(), now) for e in new])
         max_seq = self._update_gaps(station, sorted([e.seq for e in new] + list(again)),
                                     max_seq)
+        self._settle_conflicts(station, confirmed, renumbered)
+        for env, stored_id in refused:
+            self._conflict(env, stored_id, acked, now, dead)
         first_gap = self.db.execute("SELECT min(from_seq) FROM gaps WHERE station = ?",
                                     (station,)).fetchone()[0]
-        acked = max_seq if first_gap is None else first_gap - 1
+        first_conflict = self.db.execute("SELECT min(seq) FROM conflicts WHERE station = ?",
+                                         (station,)).fetchone()[0]
+        holes = [s for s in (first_gap, first_conflict) if s is not None]
+        acked = min(holes) - 1 if holes else max_seq
         self.db.execute(
             "UPDATE stations SET acked_seq = ?, max_seq = ?, received = received + ?, "
             "duplicates = duplicates + ?, last_seen = ? WHERE station = ?",
             (acked, max_seq, len(new), duplicates, now, station))
         result.inserted += len(new)
         result.duplicates += duplicates
+
+    def _conflict(self, env: Envelope, stored_id: str, acked: int, now: float,
+                  dead: list[DeadLetter]) -> None:
+        """A second event under a seq HQ holds: a station database that replaced another one,
+        or someone else writing under the station's name. HQ cannot tell which event is the
+        station's, so it keeps the first, dead-letters the second and, unless the station was
+        already told the seq is safe, holds its mark below that seq: its ack names the event
+        it holds there, and the station either resends its own (the same id settles it) or,
+        finding another event there, moves its pending events past HQ's (a renumbered event
+        with the refused id settles it). Nothing the station wrote is marked safe meanwhile."""
+        reason = f"conflict: seq {env.seq} is already stored with id {stored_id}"
+        if env.seq <= acked:
+            dead.append(DeadLetter(env.station, Reject(env.raw_bytes(), reason, env.station)))
+            return
+        cursor = self.db.execute("INSERT OR IGNORE INTO conflicts (station, seq, id, first_at, "
+                                 "last_at) VALUES (?,?,?,?,?)",
+                                 (env.station, env.seq, env.id, now, now))
+        if cursor.rowcount:
+            dead.append(DeadLetter(env.station, Reject(
+                env.raw_bytes(), reason + "; the mark waits until the station settles it",
+                env.station)))
+        else:
+            self.db.execute("UPDATE conflicts SET count = count + 1, last_at = ? "
+                            "WHERE station = ? AND seq = ?", (now, env.station, env.seq))
+
+    def _settle_conflicts(self, station: str, confirmed: list[int],
+                          renumbered: list[Envelope]) -> None:
+        """The station resent the event HQ holds at a disputed seq (it is the station's), or
+        moved its own event with a refused id to a new seq: either settles that conflict."""
+        if not (confirmed or renumbered) or self.db.execute(
+                "SELECT 1 FROM conflicts WHERE station = ? LIMIT 1", (station,)).fetchone() is None:
+            return
+        for seq in confirmed:
+            self.db.execute("DELETE FROM conflicts WHERE station = ? AND seq = ?", (station, seq))
+        for row in list(self._rows_in("SELECT seq FROM conflicts WHERE station = ? AND id IN",
+                                      station, [e.id for e in renumbered])):
+            self.db.execute("DELETE FROM conflicts WHERE station = ? AND seq = ?",
+                            (station, row[0]))
 
     def _ack_gaps(self, station: str) -> dict:
         """The first holes below the highest seq, for the ack: the station then resends those

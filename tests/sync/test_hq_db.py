@@ -143,3 +143,63 @@ def test_gaps_and_mark_match_a_set_model_for_any_arrival_order(tmp_path_factory,
     covered = [s for a, b in db.gaps(STATION) for s in range(a, b + 1)]
     assert covered == missing
     assert db.db.execute("SELECT count(*) FROM events").fetchone()[0] == len(seen)
+
+
+def test_every_hq_connection_commits_with_synchronous_full(tmp_path):
+    """HQ acks what it committed: in WAL mode only FULL puts a commit on disk before the ack."""
+    db = HqDb.open(tmp_path / "hq.db")
+    assert db.db.execute("PRAGMA synchronous").fetchone()[0] == 2        # FULL
+    assert db.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_dead_letter_keeps_the_first_64_kb_and_the_size(tmp_path):
+    db = HqDb.open(tmp_path / "hq.db")
+    raw = b"x" * (17 * 1024 * 1024)
+    db.commit([], [DeadLetter("cx/v1/acme/s1/k1/response", Reject(raw, "too big", STATION))],
+              now=1.0)
+    kept, size = db.db.execute("SELECT length(payload), size FROM dead_letters").fetchone()
+    assert (kept, size) == (64 * 1024, len(raw))
+
+
+def test_a_forged_event_at_a_future_seq_never_lets_the_mark_pass_the_real_one(tmp_path):
+    """Someone publishes under the station's name (only the broker ACL stops that) at a seq
+    the station has not reached. When the station's own event arrives there, HQ cannot tell
+    which is real: it holds its mark below that seq and names the event it holds, and the
+    station's renumbered event with the refused id settles it."""
+    db = HqDb.open(tmp_path / "hq.db")
+    db.commit([ev(s) for s in range(1, 4)] + [ev(10, "forged")], [], now=1.0)
+    result = db.commit([ev(s) for s in range(4, 13)], [], now=2.0)       # the real 4..12
+    assert result.dead_letters == 1 and result.marks == {STATION: 9}
+    assert result.acks[STATION]["conflict"] == [10, "forged"]
+    again = db.commit([ev(10)], [], now=3.0)                 # resent: counted, not re-lettered
+    assert again.dead_letters == 0 and again.marks == {STATION: 9}
+    assert db.db.execute("SELECT count FROM conflicts").fetchone()[0] == 2
+    # the station finds another event at 10: its pending 10..12 move past HQ's highest seq
+    moved = [ev(13, "id-10"), ev(14, "id-11"), ev(15, "id-12")]
+    for e in moved:
+        e.renumbered = True
+    result = db.commit(moved, [], now=4.0)
+    assert result.marks == {STATION: 15} and "conflict" not in result.acks[STATION]
+    assert (result.inserted, result.duplicates) == (1, 2)     # 11 and 12 were held already
+    stored = dict(db.db.execute("SELECT id, seq FROM events"))
+    assert stored["id-10"] == 13 and stored["forged"] == 10
+
+
+def test_a_forged_copy_of_a_seq_above_the_mark_is_settled_by_the_stations_resend(tmp_path):
+    db = HqDb.open(tmp_path / "hq.db")
+    db.commit([ev(1), ev(2), ev(4), ev(5)], [], now=1.0)          # 3 is still on its way
+    result = db.commit([ev(4, "forged")], [], now=2.0)
+    assert result.dead_letters == 1 and result.marks == {STATION: 2}
+    result = db.commit([ev(3)], [], now=3.0)
+    assert result.marks == {STATION: 3} and result.acks[STATION]["conflict"] == [4, "id-4"]
+    result = db.commit([ev(4)], [], now=4.0)                # the station's own event at 4
+    assert result.marks == {STATION: 5} and "conflict" not in result.acks[STATION]
+    # a copy under an acknowledged seq changes nothing: the station was told it is safe
+    result = db.commit([ev(5, "late-forgery")], [], now=5.0)
+    assert result.dead_letters == 1 and result.marks == {STATION: 5}
+
+
+def test_two_ids_for_one_seq_in_one_flush_hold_the_mark_too(tmp_path):
+    db = HqDb.open(tmp_path / "hq.db")
+    result = db.commit([ev(1), ev(2, "a"), ev(2, "b"), ev(3)], [], now=1.0)
+    assert result.marks == {STATION: 1} and result.acks[STATION]["conflict"] == [2, "a"]
