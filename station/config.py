@@ -217,8 +217,10 @@ class HqSection:
     database: Path = _rule(Path("/var/lib/cx-station/hq.db"), path=True)
     broker_host: str = _rule("127.0.0.1")
     broker_port: int = _rule(1883, min=1, max=65535)
-    client_id: str = _rule("cx-hq-1")
-    shared_group: str = _rule("hq", pattern=_ID)
+    client_id: str = _rule("cx-hq", pattern=_ID,
+                           doc="each receiver process adds -<host>-<slot> to it")
+    shared_group: str = _rule("", pattern=r"^([a-z0-9][a-z0-9_-]{0,62})?$",
+                              doc="receivers in one group split the load; default: name")
     report_path: Path = _rule(Path("/var/lib/cx-station/hq-report.html"), path=True)
     tls: bool = _rule(False)
     ca_file: Path | None = _rule(None, path=True)

@@ -62,6 +62,11 @@ class Envelope:
     # Moved to a new seq by a station database that replaced another (Store.renumber_pending):
     # HQ may hold the same event under its old seq already.
     renumbered: bool = False
+    # `data` as the JSON text HQ stores, made (and proven storable) by check_envelope.
+    data_text: str | None = None
+
+    def data_json(self) -> str:
+        return self.data_text if self.data_text is not None else _encode_data(self.data)
 
     def raw_bytes(self) -> bytes:
         """The event as JSON, for a conflict's dead letter (rebuilt only when needed)."""
@@ -86,14 +91,14 @@ def parse_message(topic: Topic, payload: bytes, now: float) -> tuple[list[Envelo
     if topic.kind == BATCH:
         try:
             items = _split_array(payload.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             return [], [Reject(payload, f"a batch must be a non-empty JSON array of envelopes: "
                                         f"{str(exc)[:200]}", topic.station)]
         expected_type = None
     elif topic.kind in EVENT_TYPES:
         try:
             items = [(json.loads(payload), None)]
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             return [], [Reject(payload, f"not UTF-8 JSON: {str(exc)[:200]}", topic.station)]
         expected_type = topic.kind
     else:
@@ -185,7 +190,22 @@ def check_envelope(doc, station: str, expected_type: str | None, raw: bytes | No
         raise Invalid(f"data must be an object, got {_show(data)}")
     _CHECK_DATA[type_](data)
     return Envelope(station, seq, event_id, type_, ts, ts_epoch, data, raw,
-                    doc.get("renumbered") is True)
+                    doc.get("renumbered") is True, storable_text(data))
+
+
+def storable_text(data: dict) -> str:
+    """`data` as JSON text that SQLite and PostgreSQL can store. JSON may spell a lone UTF-16
+    surrogate (``"\\ud800"``), which json.loads turns into a str no database accepts: such an
+    event is refused here, alone, instead of failing the commit of everything around it."""
+    try:
+        text = _encode_data(data)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid("data holds text that is not valid Unicode (a lone surrogate such as "
+                      "\\ud800), which no database can store") from None
+    except (ValueError, RecursionError) as exc:
+        raise Invalid(f"data cannot be stored as JSON: {str(exc)[:200]}") from None
+    return text
 
 
 def parse_ts(ts, now: float) -> float:
@@ -240,8 +260,15 @@ def batch_payload(payloads: list[str]) -> bytes:
     return ("[" + ",".join(payloads) + "]").encode()
 
 
+_encode_data = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                                check_circular=False).encode
+
+
 def _dump(doc) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:          # a lone surrogate: kept as its \u escape
+        return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def is_int(value) -> bool:

@@ -31,9 +31,10 @@ def main(argv: list[str] | None = None) -> int:
 def run_receiver(args) -> int:
     from station.service import run_service
     from sync.hq.db import HqDbError
-    from sync.hq.receiver import Receiver
+    from sync.hq.receiver import InstanceTaken, Receiver
     from sync.mqtt import SecurityError
-    return run_service("cx-hq", args.config, build=Receiver, errors=(HqDbError, SecurityError))
+    return run_service("cx-hq", args.config, build=Receiver,
+                       errors=(HqDbError, SecurityError, InstanceTaken))
 
 
 if __name__ == "__main__":
