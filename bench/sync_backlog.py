@@ -3,6 +3,7 @@
     python bench/sync_backlog.py                  # 1 000 000 events (target >= 20 000 events/s)
     python bench/sync_backlog.py --events 50000 --json
     python bench/sync_backlog.py --compare-versions --events 200000
+    python bench/sync_backlog.py --no-normal      # skip the drain with HQ at synchronous=NORMAL
 
 Measures, in one run on this machine:
   * raw SQLite ceiling: INSERT OR IGNORE of the same rows into the HQ events table (batches of
@@ -10,6 +11,8 @@ Measures, in one run on this machine:
   * drain: cx-sync and cx-hq as real processes; the clock runs from cx-sync's start until HQ's
     gap-free mark reaches the last seq (every event committed at HQ), then until the station
     has taken HQ's ack for all of it; CPU seconds of each process from /proc;
+  * the same drain and steady state again with HQ's database at synchronous=NORMAL (cx-hq
+    commits at FULL, so that an ack means the event is on disk): what durability costs;
   * steady state: after the drain, events written one at a time at --rate per second; latency
     from the outbox row's created_at to HQ's received_at (the flush that commits it), p50/p99;
   * with --compare-versions: one-message-per-event drains on MQTT 3.1.1 and 5 (the per-message
@@ -105,7 +108,7 @@ def wait_subscribed(broker: Broker, hq_db: Path, timeout: float = 30) -> None:
 
 
 def drain(workdir: Path, events: int, sync_opts: dict, latency_events: int = 0,
-          rate: float = 200.0) -> dict:
+          rate: float = 200.0, hq_synchronous: str = "FULL") -> dict:
     workdir.mkdir(parents=True)
     broker = Broker(workdir / "broker").start()
     cfg = write_config(workdir / "station.toml", broker, sync=sync_opts)
@@ -115,7 +118,11 @@ def drain(workdir: Path, events: int, sync_opts: dict, latency_events: int = 0,
     fill(store, events)
     fill_s = time.perf_counter() - t
     hq_db = workdir / "hq.db"
-    hq = Service("sync.hq", cfg, workdir / "hq.log").start()
+    if hq_synchronous == "FULL":
+        hq = Service("sync.hq", cfg, workdir / "hq.log").start()
+    else:
+        hq = Service("bench.hq_receiver_at", cfg, workdir / "hq.log",
+                     extra=[hq_synchronous]).start()
     sync = None
     try:
         wait_subscribed(broker, hq_db)
@@ -133,7 +140,8 @@ def drain(workdir: Path, events: int, sync_opts: dict, latency_events: int = 0,
         acked_s = time.perf_counter() - start
         cpu = {"cx_sync": cpu_seconds(sync.proc.pid), "cx_hq": cpu_seconds(hq.proc.pid) - hq_cpu0,
                "mosquitto": cpu_seconds(broker.proc.pid)}
-        result = {"events": events, "fill_s": round(fill_s, 2),
+        result = {"events": events, "hq_synchronous": hq_synchronous,
+                  "fill_s": round(fill_s, 2),
                   "hq_committed_s": round(committed_s, 2), "station_acked_s": round(acked_s, 2),
                   "events_per_s": round(events / committed_s),
                   "cpu_s": {k: round(v, 2) for k, v in cpu.items()}}
@@ -182,6 +190,8 @@ def main(argv=None) -> int:
     parser.add_argument("--ceiling-rows", type=int, default=200_000)
     parser.add_argument("--compare-versions", action="store_true",
                         help="also drain one message per event on 3.1.1 and 5")
+    parser.add_argument("--no-normal", action="store_true",
+                        help="skip the drain with HQ at synchronous=NORMAL")
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     args = parser.parse_args(argv)
     out = {"load_average_before": os.getloadavg(), "cpus": os.cpu_count()}
@@ -193,13 +203,24 @@ def main(argv=None) -> int:
                              {"mqtt_version": args.mqtt_version, "ack_timeout_s": 60},
                              args.latency_events, args.rate)
         d = out["drain"]
-        print(f"drain {d['events']:,} events (MQTT {args.mqtt_version}, batches): "
+        print(f"drain {d['events']:,} events (MQTT {args.mqtt_version}, batches, HQ at "
+              f"synchronous=FULL): "
               f"{d['events_per_s']:,} events/s, HQ committed all in {d['hq_committed_s']} s, "
               f"station acked in {d['station_acked_s']} s; CPU s {d['cpu_s']}")
         if "latency" in d:
             lat = d["latency"]
             print(f"steady state {lat.get('rate_per_s')}/s: event -> HQ commit p50 "
                   f"{lat.get('p50_ms')} ms, p99 {lat.get('p99_ms')} ms")
+        if not args.no_normal:
+            out["drain_hq_normal"] = n = drain(
+                tmp / "drain-normal", args.events,
+                {"mqtt_version": args.mqtt_version, "ack_timeout_s": 60},
+                args.latency_events, args.rate, hq_synchronous="NORMAL")
+            lat = n.get("latency", {})
+            print(f"the same with HQ at synchronous=NORMAL (not durable): "
+                  f"{n['events_per_s']:,} events/s, HQ committed all in {n['hq_committed_s']} s; "
+                  f"steady state p50 {lat.get('p50_ms')} ms, p99 {lat.get('p99_ms')} ms; "
+                  f"FULL costs {1 - d['events_per_s'] / n['events_per_s']:.0%} of throughput")
         if args.compare_versions:
             n = min(args.events, 50_000)
             out["single_event_messages"] = {}
