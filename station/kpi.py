@@ -5,7 +5,8 @@
     result.ci_low, result.ci_high
 
 NPS = %promoters (9-10) - %detractors (0-6) on -100..100, with the multinomial standard error
-SE = 100 * sqrt((p + d - (p - d)^2) / n), hidden below min_n.
+SE = 100 * sqrt((p + d - (p - d)^2) / n), hidden below min_n (`min_n_reason`, the one rule every
+survey figure follows; `station.scorecard` turns results into the figures reports show).
 
 The 95 % interval is the same +-1.96 SE construction on *adjusted* shares (Rocks 2016, "Interval
 estimation for the Net Promoter Score": add 3/4 promoter, 3/4 detractor and 3/2 passive
@@ -82,10 +83,23 @@ def nps_from_counts(counts: list[float], min_n: int = 30) -> NpsResult:
     return _nps(n, promoters, passives, detractors, n, min_n)
 
 
+def min_n_reason(n: float, min_n: int, answers: str, figure: str,
+                 why: str = "it is too uncertain") -> str:
+    """Why a figure computed from n `answers` is not shown, or "" when it is: the one min-n
+    rule. n may be an effective n (post-stratification)."""
+    if n <= 0:
+        return f"no {answers} in this period"
+    if n >= min_n:
+        return ""
+    # floor, not round: an effective n of 29.6 must not read "only 30 ... from 30 up"
+    return (f"only {math.floor(n)} {answers}; {figure} is shown from {min_n} {answers} up "
+            f"(below that {why})")
+
+
 def _nps(n, promoters, passives, detractors, effective_n, min_n) -> NpsResult:
     if n <= 0:
         return NpsResult(0, 0, 0, 0, None, None, None, None, None, None, None, False,
-                         "no responses in this period")
+                         min_n_reason(0, min_n, "responses", "NPS"))
     p, d = promoters / n, detractors / n
     score = 100 * (p - d)
     se = 100 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / effective_n)
@@ -93,9 +107,9 @@ def _nps(n, promoters, passives, detractors, effective_n, min_n) -> NpsResult:
     # The adjusted centre is pulled toward 0; at n = 1 an all-promoter (or all-detractor)
     # answer would fall outside its own interval, so the interval always spans the estimate.
     ci_low, ci_high = min(ci_low, score), max(ci_high, score)
-    shown = effective_n >= min_n
-    reason = "" if shown else (f"only {round(effective_n)} responses; NPS is shown from "
-                               f"{min_n} responses up (below that the 95 % interval is too wide)")
+    reason = min_n_reason(effective_n, min_n, "responses", "NPS",
+                          "the 95 % interval is too wide")
+    shown = not reason
     return NpsResult(_round(n), _round(promoters), _round(passives), _round(detractors),
                      100 * p, 100 * passives / n, 100 * d, score, se, ci_low, ci_high, shown,
                      reason)

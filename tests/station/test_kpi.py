@@ -97,6 +97,14 @@ def test_below_min_n_the_nps_is_hidden_with_a_reason():
     assert r30.shown and r30.reason == ""
 
 
+def test_min_n_reason_is_empty_from_min_n_up_and_says_why_below():
+    assert kpi.min_n_reason(30, 30, "CSAT answers", "CSAT") == ""
+    assert kpi.min_n_reason(29.6, 30, "responses", "NPS") == (
+        "only 29 responses; NPS is shown from 30 responses up (below that it is too uncertain)")
+    assert kpi.min_n_reason(0, 1, "camera entries", "participation") == \
+        "no camera entries in this period"
+
+
 def test_no_responses_gives_no_nps_and_says_so():
     r = kpi.nps_from_counts([0] * 11)
     assert r.n == 0 and r.nps is None and r.se is None and not r.shown
