@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from station import kpi
+from station.scorecard import Figure, build_scorecard, nps_cell, nps_figure
 
 
 def build_report(store, config, since: float, until: float) -> dict:
@@ -18,7 +19,11 @@ def build_report(store, config, since: float, until: float) -> dict:
     entrance_lines = [line.name for line in config.vision.lines if line.entrance]
     traffic = store.entries(since, until, entrance_lines)
     cases = store.case_totals(since, until)
-    median_s, p90_s = kpi.handling_time(cases["handling_s"])
+    card = build_scorecard(
+        score_counts=counts, csat_counts=store.answer_counts("csat", since, until),
+        ces_counts=store.answer_counts("ces", since, until), responses=totals["responses"],
+        entries=traffic["entries"], cases_opened=cases["opened"],
+        handling_s=cases["handling_s"], min_n=min_n)
 
     by_visitor = store.scores_by_visitor(since, until)
     footfall = store.visitor_mix(since, until)
@@ -41,34 +46,23 @@ def build_report(store, config, since: float, until: float) -> dict:
         "since": iso_local(since, config), "until": iso_local(until, config),
         "timezone": config.station.timezone,
         "min_n": min_n, "k_floor": k,
-        "responses": totals["responses"], "complete": totals["complete"],
+        **card.as_dict(),
+        "complete": totals["complete"],
         "no_presence": totals["no_presence"], "linked_to_visitor": totals["linked"],
-        "nps": kpi.nps_from_counts(counts, min_n).as_dict(),
         "score_distribution": counts,
-        "csat": kpi.csat_from_counts(store.answer_counts("csat", since, until)).__dict__,
-        "ces": kpi.ces_from_counts(store.answer_counts("ces", since, until)).__dict__,
         "entries": traffic["entries"], "exits": traffic["exits"],
-        "participation_rate": kpi.participation_rate(totals["responses"], traffic["entries"]),
-        "cases_opened": cases["opened"], "cases_resolved": cases["resolved"],
-        "complaint_rate": kpi.complaint_rate(cases["opened"], totals["responses"]),
-        "handling_time_median_s": median_s, "handling_time_p90_s": p90_s,
-        "nps_by_hour": {h: _nps_cell(c, min_n) for h, c in sorted(by_hour.items())},
-        "nps_by_day": {d: _nps_cell(c, min_n) for d, c in sorted(by_day.items())},
+        "nps_by_hour": {h: nps_cell(c, min_n) for h, c in sorted(by_hour.items())},
+        "nps_by_day": {d: nps_cell(c, min_n) for d, c in sorted(by_day.items())},
         "entries_by_hour": entries_by_hour,
         "visits": sum(footfall.values()),
         "demographics": demographics,
-        "nps_by_age_bracket": {a: _nps_cell(c, min_n) if sum(c) >= k else
-                               {"n": None, "nps": None, "ci": None,
-                                "reason": f"fewer than {k} respondents (k-anonymity floor)"}
+        "nps_by_age_bracket": {a: nps_cell(c, min_n) if sum(c) >= k else
+                               Figure(None, None, reason=f"fewer than {k} respondents "
+                                                         f"(k-anonymity floor)").as_dict()
                                for a, c in nps_by_age.items()},
-        "nps_post_stratified": kpi.post_stratified_nps(known, known_footfall, min_n).as_dict(),
+        "nps_post_stratified": nps_figure(
+            kpi.post_stratified_nps(known, known_footfall, min_n)).as_dict(),
     }
-
-
-def _nps_cell(counts, min_n) -> dict:
-    r = kpi.nps_from_counts(counts, min_n)
-    return {"n": r.n, "nps": r.nps if r.shown else None, "ci": [r.ci_low, r.ci_high]
-            if r.shown else None, "reason": r.reason}
 
 
 def utc_offset_s(config, ts: float) -> float:
@@ -80,7 +74,6 @@ def iso_local(ts: float, config) -> str:
 
 
 def render_text(r: dict) -> str:
-    nps = r["nps"]
     lines = [f"CX report  {r['station']}  {r['since']} .. {r['until']} ({r['timezone']})", ""]
 
     def row(name, value):
@@ -88,30 +81,32 @@ def render_text(r: dict) -> str:
 
     row("responses", f"{r['responses']} ({r['complete']} complete, {r['no_presence']} with "
                      f"nobody at the kiosk, {r['linked_to_visitor']} linked to a visitor)")
-    if nps["shown"]:
-        row("NPS", f"{nps['nps']:+.1f}  (95 % CI {nps['ci_low']:+.1f} .. {nps['ci_high']:+.1f}, "
-                   f"n={nps['n']})")
-        row("promoters/passives/detr.", f"{nps['promoter_share']:.1f} % / "
-                                       f"{nps['passive_share']:.1f} % / {nps['detractor_share']:.1f} %")
+    nps = r["nps"]
+    if nps["value"] is not None:
+        low, high = nps["interval"]
+        row("NPS", f"{nps['value']:+.1f}  (95 % CI {low:+.1f} .. {high:+.1f}, n={nps['n']})")
+        row("promoters/passives/detr.", " / ".join(
+            f"{r[key]['value']:.1f} %" for key in ("promoter_share", "passive_share",
+                                                   "detractor_share")))
     else:
         row("NPS", f"hidden: {nps['reason']}")
     ps = r["nps_post_stratified"]
-    row("NPS, footfall-weighted", f"{ps['nps']:+.1f} (n={ps['n']})" if ps["shown"]
-        else f"hidden: {ps['reason']}")
+    row("NPS, footfall-weighted", _figure(ps, "{:+.1f}"))
     row("scores 0..10", " ".join(str(c) for c in r["score_distribution"]))
-    row("CSAT (% 4-5 of 5)", _fmt(r["csat"]["value"], "{:.1f} %") + f"  n={r['csat']['n']}")
-    row("CES (mean of 7)", _fmt(r["ces"]["value"], "{:.2f}") + f"  n={r['ces']['n']}")
+    row("CSAT (% 4-5 of 5)", _figure(r["csat"], "{:.1f} %"))
+    row("CES (mean of 7)", _figure(r["ces"], "{:.2f}"))
     row("entries / exits (camera)", f"{r['entries']} / {r['exits']}")
-    row("participation rate", _fmt(r["participation_rate"], "{:.1f} %"))
+    row("participation rate", _figure(r["participation_rate"], "{:.1f} %", with_n=False))
     row("detractor cases", f"{r['cases_opened']} opened, {r['cases_resolved']} resolved")
-    row("complaint rate", _fmt(r["complaint_rate"], "{:.1f} %"))
-    row("handling time median/p90", f"{_fmt(r['handling_time_median_s'], '{:.0f} s')} / "
-                                    f"{_fmt(r['handling_time_p90_s'], '{:.0f} s')}")
+    row("complaint rate", _figure(r["complaint_rate"], "{:.1f} %", with_n=False))
+    median, p90 = r["handling_median_s"], r["handling_p90_s"]
+    row("handling time median/p90", f"{median['value']:.0f} s / {p90['value']:.0f} s"
+        if median["value"] is not None else f"hidden: {median['reason']}")
     row("visits (camera)", r["visits"])
     if r["nps_by_hour"]:
         lines += ["", "  NPS by local hour (n):"]
         for hour, cell in r["nps_by_hour"].items():
-            value = f"{cell['nps']:+.0f}" if cell["nps"] is not None else "  -"
+            value = f"{cell['value']:+.0f}" if cell["value"] is not None else "  -"
             lines.append(f"    {hour}h  {value:>5}  (n={cell['n']})")
     if r["demographics"]:
         lines += ["", f"  Visitors by age/gender (cells under {r['k_floor']} suppressed):"]
@@ -120,5 +115,8 @@ def render_text(r: dict) -> str:
     return "\n".join(lines)
 
 
-def _fmt(value, pattern) -> str:
-    return "-" if value is None else pattern.format(value)
+def _figure(figure: dict, pattern: str, with_n: bool = True) -> str:
+    """A figure's value (and n), or why it is not there."""
+    if figure["value"] is None:
+        return f"hidden: {figure['reason']}"
+    return pattern.format(figure["value"]) + (f"  n={figure['n']}" if with_n else "")

@@ -74,10 +74,10 @@ def test_report_json_counts_match_what_was_simulated(simulated):
     assert r["visits"] == VISITS
     assert r["entries"] == VISITS and r["exits"] == VISITS     # one in and one out per visit
     assert r["cases_opened"] == made["cases"] and r["cases_resolved"] == made["resolved"]
-    assert r["participation_rate"] == pytest.approx(100 * RESPONSES / VISITS)
-    assert r["complaint_rate"] == pytest.approx(100 * made["cases"] / RESPONSES)
+    assert r["participation_rate"]["value"] == pytest.approx(100 * RESPONSES / VISITS)
+    assert r["complaint_rate"]["value"] == pytest.approx(100 * made["cases"] / RESPONSES)
     assert 0 < r["linked_to_visitor"] < RESPONSES        # most responses are linked to a visitor
-    assert r["handling_time_median_s"] <= r["handling_time_p90_s"]
+    assert r["handling_median_s"]["value"] <= r["handling_p90_s"]["value"]
     assert sum(cell["n"] for cell in r["nps_by_day"].values()) == RESPONSES
 
 
@@ -87,19 +87,18 @@ def test_report_nps_agrees_with_kpi_recomputed_from_the_rows(simulated):
     db = sqlite3.connect(config.parent / "station.db")
     scores = [s for (s,) in db.execute("SELECT nps FROM responses")]
     expected = kpi.nps_from_scores(scores, min_n=30)
-    assert r["nps"]["nps"] == pytest.approx(expected.nps)
-    assert r["nps"]["ci_low"] == pytest.approx(expected.ci_low)
-    assert r["nps"]["ci_high"] == pytest.approx(expected.ci_high)
-    assert r["nps"]["shown"] is True
+    assert r["nps"]["value"] == pytest.approx(expected.nps)
+    assert r["nps"]["interval"] == pytest.approx([expected.ci_low, expected.ci_high])
+    assert r["nps"]["reason"] is None
     csat = dict(db.execute("SELECT csat, count(*) FROM responses WHERE csat IS NOT NULL "
                            "GROUP BY csat").fetchall())
     assert r["csat"]["value"] == pytest.approx(kpi.csat_from_counts(csat).value)
     durations = [d for (d,) in db.execute("SELECT resolved_at - opened_at FROM cases "
                                           "WHERE resolved_at IS NOT NULL")]
-    assert r["handling_time_median_s"] == pytest.approx(kpi.handling_time(durations)[0])
+    assert r["handling_median_s"]["value"] == pytest.approx(kpi.handling_time(durations)[0])
     # footfall-weighted NPS differs from the plain one: the simulated mix is skewed by age
     ps = r["nps_post_stratified"]
-    assert ps["nps"] is not None and ps["n"] <= RESPONSES
+    assert ps["value"] is not None and ps["n"] <= RESPONSES
 
 
 def test_report_since_until_narrows_the_period(simulated):
@@ -140,11 +139,15 @@ def test_report_with_a_bad_date_exits_2(simulated):
     assert "--since" in result.stderr and "last tuesday" in result.stderr
 
 
-def test_report_below_min_n_hides_nps_and_says_why(demo_config):
+def test_report_below_min_n_gives_no_value_and_says_why(demo_config):
     result = run_cli("simulate", "--config", demo_config, "--responses", 5, "--seed", 1)
     assert result.returncode == 0, result.stderr
     r = _report(demo_config)
-    assert r["responses"] == 5 and r["nps"]["shown"] is False
+    assert r["responses"] == 5
+    for key in ("nps", "promoter_share", "passive_share", "detractor_share", "csat", "ces",
+                "complaint_rate"):
+        assert r[key]["value"] is None and r[key]["interval"] is None, key
+        assert r[key]["reason"].startswith("only "), key
     assert "5 responses" in r["nps"]["reason"]
     text = run_cli("report", "--config", demo_config).stdout
     assert "hidden: only 5 responses" in text

@@ -1,6 +1,8 @@
 """station/report.py on a small hand-made station DB whose every figure is known."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from station import kpi
@@ -60,14 +62,15 @@ def test_report_figures_match_the_hand_made_data(station):
     assert r["responses"] == 5 and r["complete"] == 5
     assert r["linked_to_visitor"] == 4 and r["no_presence"] == 1
     assert r["score_distribution"] == [1, 0, 0, 1, 0, 0, 0, 0, 1, 1, 1]
-    assert r["nps"]["nps"] == pytest.approx(0)          # 2 promoters, 2 detractors of 5
-    assert r["nps"]["shown"]
-    assert r["csat"] == {"n": 4, "value": pytest.approx(50)}
+    assert r["nps"]["value"] == pytest.approx(0)        # 2 promoters, 2 detractors of 5
+    assert r["nps"]["n"] == 5 and r["nps"]["reason"] is None
+    assert r["promoter_share"]["value"] == pytest.approx(40)
+    assert r["csat"]["n"] == 4 and r["csat"]["value"] == pytest.approx(50)
     # only the entrance line counts as footfall
     assert (r["entries"], r["exits"]) == (5, 4)
-    assert r["participation_rate"] == pytest.approx(100)
+    assert r["participation_rate"]["value"] == pytest.approx(100)
     assert r["cases_opened"] == 2 and r["cases_resolved"] == 0
-    assert r["complaint_rate"] == pytest.approx(40)
+    assert r["complaint_rate"]["value"] == pytest.approx(40)
     assert r["visits"] == 5
 
 
@@ -94,9 +97,9 @@ def test_report_hides_segments_below_min_n_and_says_why(station):
     _fill(store)
     r = build_report(store, config, T0 - 3600, T0 + 3600)
     assert r["nps_by_age_bracket"]["25-34"]["n"] == 3
-    assert r["nps_by_age_bracket"]["25-34"]["nps"] == pytest.approx(-100 / 3)
+    assert r["nps_by_age_bracket"]["25-34"]["value"] == pytest.approx(-100 / 3)
     cell = r["nps_by_age_bracket"]["65+"]        # 1 respondent: under k = 2, so not even n
-    assert cell["nps"] is None and cell["n"] is None and "k-anonymity" in cell["reason"]
+    assert cell["value"] is None and cell["n"] is None and "k-anonymity" in cell["reason"]
 
 
 def test_report_post_stratifies_linked_respondents_to_the_footfall_mix(station):
@@ -109,14 +112,59 @@ def test_report_post_stratifies_linked_respondents_to_the_footfall_mix(station):
     young = kpi.nps_from_scores([10, 3, 0], 1).nps
     old = kpi.nps_from_scores([9], 1).nps
     ps = r["nps_post_stratified"]
-    assert ps["nps"] == pytest.approx((young + old) / 2)
+    assert ps["value"] == pytest.approx((young + old) / 2)
     assert ps["n"] == 4                       # the linked respondents with known attributes
 
 
 def test_an_empty_period_reports_nothing_and_renders(station):
     store, config = station
     r = build_report(store, config, T0, T0 + 60)
-    assert r["responses"] == 0 and r["nps"]["nps"] is None and not r["nps"]["shown"]
-    assert r["participation_rate"] is None and r["handling_time_median_s"] is None
+    assert r["responses"] == 0 and r["nps"]["value"] is None
+    assert r["participation_rate"]["value"] is None and r["handling_median_s"]["value"] is None
     text = render_text(r)
     assert "hidden: no responses in this period" in text
+    assert "hidden: no camera entries in this period" in text
+
+
+def _answers(store, scores, csat_answers):
+    """Responses with these scores; the first `csat_answers` of them also answer CSAT and CES."""
+    for i, score in enumerate(scores):
+        follow_up = {"csat": 4, "ces": 6} if i < csat_answers else {}
+        store.append_response(Response(nps=score, ts=T0 + 60 * i, **follow_up))
+
+
+def test_json_below_min_n_has_no_value_and_no_interval_only_the_reason(station):
+    store, config = station                      # min_n = 3
+    _answers(store, [10, 0], csat_answers=2)
+    r = build_report(store, config, T0 - 3600, T0 + 3600)
+    for key in ("nps", "promoter_share", "passive_share", "detractor_share", "csat", "ces",
+                "complaint_rate"):
+        assert r[key]["value"] is None and r[key]["interval"] is None, key
+        assert r[key]["n"] == 2 and r[key]["reason"].startswith("only 2 "), key
+    assert "responses; NPS is shown from 3 responses up" in r["nps"]["reason"]
+    assert '"shown"' not in json.dumps(r)
+    text = render_text(r)
+    assert "hidden: only 2 CSAT answers" in text and "promoters/passives" not in text
+
+
+def test_at_min_n_every_survey_figure_is_shown_with_its_n(station):
+    store, config = station
+    _answers(store, [10, 0, 8], csat_answers=3)
+    r = build_report(store, config, T0 - 3600, T0 + 3600)
+    assert r["nps"]["value"] == pytest.approx(0) and r["nps"]["n"] == 3
+    low, high = r["nps"]["interval"]
+    assert low < 0 < high
+    assert r["passive_share"]["value"] == pytest.approx(100 / 3)
+    assert r["csat"]["value"] == pytest.approx(100) and r["ces"]["value"] == pytest.approx(6)
+    assert r["complaint_rate"]["value"] == pytest.approx(100 / 3)      # the one detractor
+
+
+def test_csat_and_ces_gate_on_their_own_answers_not_on_nps(station):
+    store, config = station
+    _answers(store, [10, 9, 0, 8], csat_answers=2)
+    r = build_report(store, config, T0 - 3600, T0 + 3600)
+    assert r["nps"]["value"] == pytest.approx(25)
+    assert r["csat"] == {"value": None, "n": 2, "interval": None, "se": None,
+                         "reason": "only 2 CSAT answers; CSAT is shown from 3 CSAT answers up "
+                                   "(below that it is too uncertain)"}
+    assert r["ces"]["value"] is None and r["ces"]["n"] == 2
