@@ -1,8 +1,9 @@
 """The store manager's dashboard (behind the PIN): KPIs for today / 7 / 30 days, charts,
 the detractor case inbox and station health.
 
-Figures come from `kiosk.dashboard.Dashboard`; charts are pyqtgraph. A hidden figure says why
-(too few responses, privacy floor, no camera yet) instead of showing a misleading number.
+Figures come from `kiosk.dashboard.Dashboard`, the headline ones as a `station.scorecard`
+Scorecard; charts are pyqtgraph. An absent figure says why (too few answers, privacy floor,
+no camera yet) instead of showing a misleading number.
 """
 from __future__ import annotations
 
@@ -311,42 +312,53 @@ class AdminScreen(QWidget):
     def render(self) -> None:
         f, lang = self.figures, self.lang
         get = lambda key, **kw: self.strings.get(lang, key, **kw)     # noqa: E731
-        nps, min_n = f.nps, self.config.privacy.min_n
-        if nps.n == 0:
-            self.nps_value.setText("—")
-            self.nps_detail.setText(get("admin.nps.none"))
-            self.nps_groups.setText("")
-        else:
-            if nps.shown:
-                self.nps_value.setText(get("admin.nps.value", nps=nps.nps))
-                self.nps_detail.setText(get("admin.nps.ci", low=nps.ci_low, high=nps.ci_high,
-                                            n=nps.n))
-            else:
-                self.nps_value.setText("—")
-                self.nps_detail.setText(get("admin.nps.hidden", n=nps.n, min_n=min_n))
-            self.nps_groups.setText(get("admin.groups", p=nps.promoter_share,
-                                        pa=nps.passive_share, d=nps.detractor_share))
-        self.csat_value.setText(get("admin.csat.value", value=f.csat.value, n=f.csat.n)
-                                if f.csat.n else get("admin.none"))
-        self.ces_value.setText(get("admin.ces.value", value=f.ces.value, n=f.ces.n)
-                               if f.ces.n else get("admin.none"))
+        card = f.scorecard
+        self._render_nps(get, card)
+        self.csat_value.setText(self._answers_text(get, card.csat, "admin.csat.value",
+                                                   card.min_n))
+        self.ces_value.setText(self._answers_text(get, card.ces, "admin.ces.value", card.min_n))
         self.participation_value.setText(
-            get("admin.participation.value", value=f.participation,
-                responses=f.totals["responses"], entries=f.entries)
-            if f.participation is not None else get("admin.participation.nocamera"))
+            get("admin.participation.value", value=card.participation_rate.value,
+                responses=card.responses, entries=f.entries)
+            if card.participation_rate.shown else get("admin.participation.nocamera"))
         self.partial_value.setText(get("admin.partial",
                                        partial=f.totals["responses"] - f.totals["complete"],
                                        no_presence=f.totals["no_presence"]))
-        self.complaints_value.setText(get("admin.complaints.value", rate=f.complaint_rate or 0,
-                                          open=len(f.open_cases)))
-        median, p90 = f.handling
-        self.handling_value.setText(get("admin.handling", median=self._duration(median),
-                                        p90=self._duration(p90))
-                                    if median is not None else get("admin.handling.none"))
+        self.complaints_value.setText(
+            get("admin.complaints.value", rate=card.complaint_rate.value, open=len(f.open_cases))
+            if card.complaint_rate.shown else
+            get("admin.complaints.hidden", open=len(f.open_cases), min_n=card.min_n))
+        median, p90 = card.handling_median_s, card.handling_p90_s
+        self.handling_value.setText(get("admin.handling", median=self._duration(median.value),
+                                        p90=self._duration(p90.value))
+                                    if median.shown else get("admin.handling.none"))
         self._render_charts(get)
         self._render_people(get)
         self._render_cases(get)
         self._render_health(get)
+
+    def _render_nps(self, get, card) -> None:
+        """NPS with its interval and the group shares, all three absent together below min n."""
+        nps = card.nps
+        if nps.shown:
+            low, high = nps.interval
+            self.nps_value.setText(get("admin.nps.value", nps=nps.value))
+            self.nps_detail.setText(get("admin.nps.ci", low=low, high=high, n=nps.n))
+            self.nps_groups.setText(get("admin.groups", p=card.promoter_share.value,
+                                        pa=card.passive_share.value,
+                                        d=card.detractor_share.value))
+            return
+        self.nps_value.setText("—")
+        self.nps_detail.setText(get("admin.nps.hidden", n=nps.n, min_n=card.min_n) if nps.n
+                                else get("admin.nps.none"))
+        self.nps_groups.setText("")
+
+    @staticmethod
+    def _answers_text(get, figure, key: str, min_n: int) -> str:
+        """A follow-up question's figure (CSAT, CES), or why there is none."""
+        if figure.shown:
+            return get(key, value=figure.value, n=figure.n)
+        return get("admin.hidden", n=figure.n, min_n=min_n) if figure.n else get("admin.none")
 
     def _render_charts(self, get) -> None:
         f = self.figures
@@ -394,7 +406,7 @@ class AdminScreen(QWidget):
             rows.append(row(get(f"admin.gender.{g or 'unknown'}"), cells))
         scores = [f.nps_by_age.get("" if a == "?" else a) for a in ages]
         rows.append(row(get("admin.nps_by_age.row"),
-                        [f"<b>{r.nps:+.0f}</b>" if r and r.shown else "–" for r in scores]))
+                        [f"<b>{r.value:+.0f}</b>" if r and r.shown else "–" for r in scores]))
         answers = [r.n if r else 0 for r in scores]
         rows.append(row(get("admin.nps_by_age.answers"),
                         [str(n) if n == 0 or n >= k else below_k for n in answers]))

@@ -2,14 +2,15 @@
 
     dashboard = Dashboard(config)
     figures = dashboard.figures(store, "7d")
-    figures.nps.shown, figures.nps.nps, figures.nps.reason     # hidden below min_n, with why
+    card = figures.scorecard                  # station.scorecard: the same as the reports
+    card.nps.value, card.nps.interval, card.nps.reason   # absent below min_n, with why
 
 Per-day summaries are kept in memory with the newest response/case rowid they include; a
 refresh reads only the rows inserted since (whatever day they belong to, so a response
 saved late after a DB outage lands on its own day) and any day marked with `invalidate`
 (a case resolved: an UPDATE, which rowids do not show). The first look at 30 days pays for
-the scan once. No Qt here: the screen only draws what this returns. KPI maths is
-`station.kpi`'s.
+the scan once. No Qt here: the screen only draws what this returns. The headline figures
+and their min-n rule are `station.scorecard`'s, as in `cx-station report` and the HQ report.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from station import kpi
+from station.scorecard import Figure, Scorecard, build_scorecard, nps_figure
 
 PERIODS = {"today": 0, "7d": 6, "30d": 29}      # whole local days before today
 DWELL_EDGES_MIN = [0, 1, 2, 5, 10, 20, 30, 60]
@@ -32,25 +34,33 @@ class Figures:
     period: str
     since: float
     until: float
-    nps: kpi.NpsResult
+    scorecard: Scorecard
     score_counts: list[int]
-    csat: kpi.Share
-    ces: kpi.Mean
     totals: dict
     entries: int
-    participation: float | None
     traffic_by_hour: dict[int, int]
     dwell_counts: list[int]
     visitor_mix: dict[tuple, int | None]
-    nps_by_age: dict[str, kpi.NpsResult]
+    nps_by_age: dict[str, Figure]
     open_cases: list
-    case_totals: dict
-    complaint_rate: float | None
-    handling: tuple
     health: dict
     outbox: dict
     disk_free_bytes: int | None
     timings_ms: dict = field(default_factory=dict)
+
+    # Shortcuts into the scorecard for readers written before it (tests/kiosk/test_window.py,
+    # test_screenshots.py, bench/tap_latency.py).
+    @property
+    def nps(self) -> Figure:
+        return self.scorecard.nps
+
+    @property
+    def case_totals(self) -> dict:
+        return {"opened": self.scorecard.cases_opened, "resolved": self.scorecard.cases_resolved}
+
+    @property
+    def handling(self) -> tuple[float | None, float | None]:
+        return self.scorecard.handling_median_s.value, self.scorecard.handling_p90_s.value
 
 
 @dataclass
@@ -61,7 +71,6 @@ class DaySummary:
     ces: Counter = field(default_factory=Counter)
     totals: Counter = field(default_factory=Counter)     # responses, complete, no_presence, linked
     cases_opened: int = 0
-    cases_resolved: int = 0
     handling_s: list = field(default_factory=list)
 
     def add(self, other: "DaySummary") -> None:
@@ -73,7 +82,6 @@ class DaySummary:
         self.ces.update(other.ces)
         self.totals.update(other.totals)
         self.cases_opened += other.cases_opened
-        self.cases_resolved += other.cases_resolved
         self.handling_s += other.handling_s
 
 
@@ -144,7 +152,6 @@ class Dashboard:
         for d, c in cases.items():
             day = days.setdefault(d, DaySummary())
             day.cases_opened += c["opened"]
-            day.cases_resolved += c["resolved"]
             day.handling_s += c["handling_s"]
         return days
 
@@ -169,19 +176,17 @@ class Dashboard:
             disk_free = shutil.disk_usage(self.config.database.path.parent).free
         except OSError:
             disk_free = None
+        card = build_scorecard(
+            score_counts=counts, csat_counts=dict(s.csat), ces_counts=dict(s.ces),
+            responses=totals["responses"], entries=entries, cases_opened=s.cases_opened,
+            handling_s=s.handling_s, min_n=privacy.min_n)
         return Figures(
-            period=period, since=since, until=until,
-            nps=kpi.nps_from_counts(counts, privacy.min_n), score_counts=counts,
-            csat=kpi.csat_from_counts(dict(s.csat)), ces=kpi.ces_from_counts(dict(s.ces)),
+            period=period, since=since, until=until, scorecard=card, score_counts=counts,
             totals=totals, entries=entries,
-            participation=kpi.participation_rate(totals["responses"], entries),
             traffic_by_hour=by_hour, dwell_counts=dwell, visitor_mix=mix,
-            nps_by_age={age: kpi.nps_from_counts(c, privacy.min_n)
+            nps_by_age={age: nps_figure(kpi.nps_from_counts(c, privacy.min_n))
                         for age, c in sorted(s.by_age.items()) if sum(c)},
             open_cases=open_cases,
-            case_totals={"opened": s.cases_opened, "resolved": s.cases_resolved},
-            complaint_rate=kpi.complaint_rate(s.cases_opened, totals["responses"]),
-            handling=kpi.handling_time(s.handling_s),
             health=health, outbox=outbox, disk_free_bytes=disk_free, timings_ms=t.ms)
 
 

@@ -5,11 +5,14 @@ from kiosk_testlib import tap
 from station.store import Response, Visit
 
 
-def add_responses(store, scores, ts=None):
+def add_responses(store, scores, ts=None, follow_ups=None):
+    """Responses with these scores; the first `follow_ups` (default: all) answer CSAT and CES."""
     ts = ts or time.time() - 60
+    follow_ups = len(scores) if follow_ups is None else follow_ups
     with store.transaction():
-        for s in scores:
-            store.append_response(Response(nps=s, csat=4, ces=5, language="vi", ts=ts))
+        for i, s in enumerate(scores):
+            answers = {"csat": 4, "ces": 5} if i < follow_ups else {}
+            store.append_response(Response(nps=s, language="vi", ts=ts, **answers))
 
 
 def open_admin(window):
@@ -18,14 +21,31 @@ def open_admin(window):
     return window.screens["admin"]
 
 
-def test_nps_below_min_n_is_hidden_with_the_reason(qtbot, kiosk):
+def test_nps_below_min_n_is_hidden_with_the_reason_and_so_are_its_shares(qtbot, kiosk):
     window, writer = kiosk
     add_responses(writer.store, [10] * 20 + [3] * 9)          # 29 < min_n 30
     admin = open_admin(window)
     assert admin.nps_value.text() == "—"
     assert admin.nps_detail.text() == window.strings.get("en", "admin.nps.hidden", n=29,
                                                          min_n=30)
-    assert admin.nps_groups.text().startswith("Promoters 69%")
+    assert admin.nps_groups.text() == ""         # 69 % promoters would give the NPS away
+    hidden = window.strings.get("en", "admin.hidden", n=29, min_n=30)
+    assert admin.csat_value.text() == hidden and admin.ces_value.text() == hidden
+    assert admin.complaints_value.text() == "9 open · the rate is shown from 30 responses up"
+
+
+def test_csat_and_ces_go_by_their_own_answers_in_both_languages(qtbot, kiosk):
+    window, writer = kiosk
+    add_responses(writer.store, [10] * 20 + [8] * 5 + [3] * 5, follow_ups=11)
+    admin = open_admin(window)
+    assert admin.nps_value.text() == "+50"                    # 30 scores: shown
+    assert admin.nps_groups.text() == "Promoters 67% · Passives 17% · Detractors 17%"
+    assert admin.csat_value.text() == "Hidden: 11 answers, shown from 30 up"
+    assert admin.ces_value.text() == "Hidden: 11 answers, shown from 30 up"
+    assert admin.complaints_value.text() == "16.7% of responses · 5 open"
+    admin.retranslate("vi")
+    assert admin.csat_value.text() == "Đang ẩn: mới có 11 câu trả lời, hiển thị từ 30 trở lên"
+    assert admin.nps_groups.text().startswith("Ủng hộ 67%")
 
 
 def test_nps_at_min_n_shows_the_score_and_its_95_percent_interval(qtbot, kiosk):
@@ -33,10 +53,12 @@ def test_nps_at_min_n_shows_the_score_and_its_95_percent_interval(qtbot, kiosk):
     add_responses(writer.store, [10] * 20 + [8] * 5 + [3] * 5)   # 30: 66.7 % - 16.7 % = +50
     admin = open_admin(window)
     assert admin.nps_value.text() == "+50"
-    nps = admin.figures.nps
-    assert nps.ci_low < 50 < nps.ci_high
-    assert admin.nps_detail.text() == f"95% CI {nps.ci_low:+.0f} to {nps.ci_high:+.0f} · n = 30"
+    nps = admin.figures.scorecard.nps
+    low, high = nps.interval
+    assert low < 50 < high
+    assert admin.nps_detail.text() == f"95% CI {low:+.0f} to {high:+.0f} · n = 30"
     assert admin.csat_value.text() == "100% satisfied (n = 30)"
+    assert admin.ces_value.text() == "5.0 / 7 (n = 30)"
 
 
 def test_without_a_camera_the_vision_panels_say_so(qtbot, kiosk):
@@ -90,7 +112,7 @@ def test_each_age_bracket_has_its_nps_and_answers_under_its_visitor_column(qtbot
         if result is None:
             assert (nps, answers) == ("–", "0")
         elif result.shown:
-            assert nps == f"<b>{result.nps:+.0f}</b>" and answers == str(result.n)
+            assert nps == f"<b>{result.value:+.0f}</b>" and answers == str(result.n)
             shown += 1
         else:
             assert nps == "–"
@@ -126,7 +148,7 @@ def test_cached_closed_days_match_a_fresh_read_after_late_commits(qtbot, kiosk, 
                                                                                  "30d")
     for f in (after, fresh):
         assert f.score_counts == fresh.score_counts and f.nps.n == 8
-        assert f.csat == fresh.csat and f.case_totals == fresh.case_totals
+        assert f.scorecard == fresh.scorecard
     assert after.case_totals["opened"] == 3
 
 
