@@ -38,9 +38,6 @@ class NpsResult:
     shown: bool
     reason: str
 
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
 
 @dataclass(frozen=True)
 class Share:

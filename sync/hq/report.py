@@ -4,13 +4,15 @@
     cx-hq report --config hq.toml --html report.html --json report.json
 
     report = build(open_readonly("hq.db"), config, since=None, until=None)
-    report["stores"][0]["nps"]["nps"]        # the first store's NPS (None when hidden)
+    report["stores"][0]["nps"]["value"]      # the first store's NPS (None below min_n)
 
-A store is `org/store` (its kiosks together). The maths is station/kpi.py's: NPS with its 95 %
-interval, hidden below privacy.min_n responses with the reason; CSAT, CES, participation
-(responses / camera entries), case handling time; demographic cells under privacy.k_floor
-visitors are suppressed. Aggregation runs in SQLite (GROUP BY); Python only sees grouped rows,
-so the report's memory does not grow with the number of events.
+A store is `org/store` (its kiosks together). Each store's headline figures are the station's
+scorecard (station/scorecard.py, as in `cx-station report` and the kiosk's admin screen): NPS
+with its 95 % interval and group shares, CSAT, CES, participation (responses / camera entries),
+complaint rate, case handling time, each absent with the reason below the n it needs (HQ's
+privacy.min_n for the survey figures). Demographic cells under privacy.k_floor visitors are
+suppressed. Aggregation runs in SQLite (GROUP BY); Python only sees grouped rows, so the
+report's memory does not grow with the number of events.
 """
 from __future__ import annotations
 
@@ -23,8 +25,9 @@ from pathlib import Path
 
 from station import kpi
 from station.period import add_period_arguments
+from station.scorecard import build_scorecard, nps_cell, nps_figure
 from sync.hq import stats as hq_stats
-from sync.hq.views import open_for_reading, period_clause
+from sync.hq.views import open_for_reading, period_clause, store_of
 
 BUCKET_S = 900          # 15 min: every UTC offset in use is a multiple, so local hours stay exact
 GENDERS = ("female", "male")
@@ -100,10 +103,10 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
     cases = _cases(db, visit_period, visit_params, end)
     stations = hq_stats.collect(db, now)["stations"]
     store_names = sorted(set(scores) | set(traffic) | set(visits) | set(cases["opened"]) |
-                         {_store(s["station"]) for s in stations})
+                         {store_of(s["station"]) for s in stations})
     by_store_stations = {}
     for s in stations:
-        by_store_stations.setdefault(_store(s["station"]), []).append(s["station"])
+        by_store_stations.setdefault(store_of(s["station"]), []).append(s["station"])
 
     segments = _linked_segments(db)
     summaries = []
@@ -136,7 +139,7 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
         "by_hour": _by_hour(db, period, params, local),
         "demographics": {store: _demographics(visits.get(store, {}), k) for store in store_names},
         "nps_by_age_bracket": {
-            bracket: _nps_cell(counts, min_n)
+            bracket: nps_cell(counts, min_n)
             for bracket, counts in sorted(_by_age(segments).items())},
         "reasons": _reasons(db, period, params),
         "stations": stations,
@@ -149,31 +152,26 @@ def _summary(name, stations, counts, totals, csat, ces, traffic, visits, cases, 
     responses, complete, no_presence, linked = (t or 0 for t in totals)
     entries, exits = traffic
     handling = [h for s, h in cases["handling"] if store is None or s == store]
-    median_s, p90_s = kpi.handling_time(handling)
     opened = sum(n for s, n in cases["opened"].items() if store is None or s == store)
     open_now = [(n, oldest) for s, (n, oldest) in cases["open"].items()
                 if store is None or s == store]
     oldest = min((o for _, o in open_now if o is not None), default=None)
     footfall = {seg: n for seg, n in visits.items() if None not in seg}
+    card = build_scorecard(score_counts=counts, csat_counts=csat, ces_counts=ces,
+                           responses=responses, entries=entries, cases_opened=opened,
+                           handling_s=handling, min_n=min_n)
     return {
         "store": name,
         "stations": stations,
-        "responses": responses, "complete": complete, "no_presence": no_presence,
-        "linked": linked,
-        "nps": kpi.nps_from_counts(counts, min_n).as_dict(),
+        **card.as_dict(),
+        "complete": complete, "no_presence": no_presence, "linked": linked,
         "score_distribution": counts,
-        "csat": kpi.csat_from_counts(csat).__dict__,
-        "ces": kpi.ces_from_counts(ces).__dict__,
         "entries": entries, "exits": exits,
-        "participation_rate": kpi.participation_rate(responses, entries),
         "visits": sum(visits.values()),
-        "cases_opened": opened,
-        "cases_resolved": len(handling),
-        "complaint_rate": kpi.complaint_rate(opened, responses),
-        "handling_median_s": median_s, "handling_p90_s": p90_s,
         "open_cases": sum(n for n, _ in open_now),
         "oldest_open_case_age_s": None if oldest is None else round(end - oldest, 1),
-        "nps_post_stratified": kpi.post_stratified_nps(segments, footfall, min_n).as_dict(),
+        "nps_post_stratified": nps_figure(
+            kpi.post_stratified_nps(segments, footfall, min_n)).as_dict(),
     }
 
 
@@ -335,9 +333,9 @@ def _weekly(db, period, params, local, min_n) -> dict:
     all_stores = {w: _sum_lists([per[s][w] for s in per if w in per[s]]) for w in weeks}
     return {
         "weeks": weeks,
-        "stores": {store: [_nps_cell(by_week.get(w, [0] * 11), min_n) for w in weeks]
+        "stores": {store: [nps_cell(by_week.get(w, [0] * 11), min_n) for w in weeks]
                    for store, by_week in sorted(per.items())},
-        "all": [_nps_cell(all_stores[w], min_n) for w in weeks],
+        "all": [nps_cell(all_stores[w], min_n) for w in weeks],
     }
 
 
@@ -370,12 +368,6 @@ def _reasons(db, period, params, top: int = 6) -> dict[str, list]:
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def _nps_cell(counts, min_n) -> dict:
-    r = kpi.nps_from_counts(counts, min_n)
-    return {"n": r.n, "nps": r.nps if r.shown else None,
-            "ci": [r.ci_low, r.ci_high] if r.shown else None, "reason": r.reason}
-
-
 def _sum_lists(lists) -> list[int]:
     total = [0] * 11
     for counts in lists:
@@ -390,10 +382,6 @@ def _sum_dicts(dicts) -> dict:
         for key, n in d.items():
             total[key] = total.get(key, 0) + n
     return total
-
-
-def _store(station: str) -> str:
-    return station.rsplit("/", 1)[0] if station.count("/") >= 2 else station
 
 
 def _iso(ts: float | None, tz) -> str | None:

@@ -62,8 +62,9 @@ def _header(r):
     return (f"<h1>{escape(r['title'])}</h1><p class=\"meta\">Period: {escape(span)} "
             f"({escape(data)}); times in {escape(r['timezone'])}; generated "
             f"{escape(r['generated_at'][:16].replace('T', ' '))}. "
-            f"NPS is shown from {r['min_n']} responses; demographic cells under "
-            f"{r['k_floor']} visitors are suppressed.</p>")
+            f"NPS, its group shares, CSAT, CES and the complaint rate are shown from "
+            f"{r['min_n']} answers each; demographic cells under {r['k_floor']} visitors are "
+            f"suppressed.</p>")
 
 
 def _overview(r):
@@ -71,12 +72,12 @@ def _overview(r):
     nps = a["nps"]
     cards = [
         ("NPS, all stores", _nps_text(nps),
-         f"95 % CI {_ci_range(nps)}" if nps["shown"] else nps["reason"]),
+         f"95 % CI {_ci_range(nps)}" if nps["value"] is not None else nps["reason"]),
         ("responses", f"{a['responses']:,}", f"{a['complete']:,} complete"),
-        ("CSAT (4–5 of 5)", _pct(a["csat"]["value"]), f"n = {a['csat']['n']:,}"),
-        ("CES (mean of 1–7)", _num(a["ces"]["value"], 2), f"n = {a['ces']['n']:,}"),
+        ("CSAT (4–5 of 5)", _pct(a["csat"]["value"]), _n_or_reason(a["csat"])),
+        ("CES (mean of 1–7)", _num(a["ces"]["value"], 2), _n_or_reason(a["ces"])),
         ("entries (camera)", f"{a['entries']:,}", f"{a['visits']:,} visits tracked"),
-        ("participation", _pct(a["participation_rate"]), "responses ÷ entries"),
+        ("participation", _pct(a["participation_rate"]["value"]), "responses ÷ entries"),
         ("open cases", f"{a['open_cases']:,}",
          f"oldest {_duration(a['oldest_open_case_age_s'])}" if a["open_cases"] else "none"),
     ]
@@ -94,19 +95,18 @@ def _stores_table(r):
         strat = s["nps_post_stratified"]
         cls = " class=\"total\"" if s is r["all"] else ""
         nps_cell = (f"<td data-cell=\"nps|{escape(s['store'])}\">{_nps_text(nps)}</td>"
-                    if nps["shown"] else
+                    if nps["value"] is not None else
                     f"<td class=\"hidden\" data-cell=\"nps|{escape(s['store'])}\" "
                     f"title=\"{escape(nps['reason'])}\">hidden</td>")
         rows.append(
             f"<tr{cls}><td class=\"name\">{escape(s['store'])}</td><td>{s['responses']:,}</td>"
-            f"{nps_cell}<td>{_ci_range(nps) if nps['shown'] else '–'}</td>"
-            + "".join(f"<td>{_pct(nps[key] if nps['shown'] else None)}</td>"
-                      for key in ("promoter_share", "passive_share", "detractor_share"))
-            + f"<td>{_pct(_gated(s['csat'], r['min_n']))}</td>"
-            f"<td>{_num(_gated(s['ces'], r['min_n']), 2)}</td><td>{s['entries']:,}</td>"
-            f"<td>{_pct(s['participation_rate'])}</td>"
-            f"<td>{_nps_text(strat) if strat['shown'] else '–'}</td></tr>")
-    hidden = [s for s in r["stores"] if not s["nps"]["shown"]]
+            f"{nps_cell}<td>{_ci_range(nps) if nps['value'] is not None else '–'}</td>"
+            + "".join(_figure_cell(s[key], _pct, f"{key}|{s['store']}")
+                      for key in ("promoter_share", "passive_share", "detractor_share", "csat"))
+            + _figure_cell(s["ces"], lambda v: _num(v, 2), f"ces|{s['store']}")
+            + f"<td>{s['entries']:,}</td><td>{_pct(s['participation_rate']['value'])}</td>"
+            f"<td>{_nps_text(strat)}</td></tr>")
+    hidden = [s for s in r["stores"] if s["nps"]["value"] is None]
     notes = "".join(f"<li><b>{escape(s['store'])}</b>: {escape(s['nps']['reason'])}</li>"
                     for s in hidden)
     return ("<h2>Stores</h2>" + _table(head, rows)
@@ -122,13 +122,13 @@ def _nps_charts(r):
     rows = []
     for s in r["stores"]:
         nps = s["nps"]
-        note = "" if nps["shown"] else f"hidden: {nps['n']} responses (< {r['min_n']})"
-        rows.append((s["store"], nps["nps"] if nps["shown"] else None, nps["ci_low"],
-                     nps["ci_high"], note))
-    # below min n the group shares would give the hidden NPS away: hide them as well
-    shares = [(s["store"], *((s["nps"]["promoter_share"], s["nps"]["passive_share"],
-                              s["nps"]["detractor_share"]) if s["nps"]["shown"]
-                             else (None, None, None)), note)
+        low, high = nps["interval"] or (None, None)
+        note = "" if nps["value"] is not None else \
+            f"hidden: {nps['n']} responses (< {r['min_n']})"
+        rows.append((s["store"], nps["value"], low, high, note))
+    # the shares are absent exactly when NPS is (station/scorecard.py): the note says why
+    shares = [(s["store"], s["promoter_share"]["value"], s["passive_share"]["value"],
+               s["detractor_share"]["value"], note)
               for s, (*_, note) in zip(r["stores"], rows)]
     return ("<h2>NPS by store</h2><div class=\"grid\"><div class=\"panel\">"
             "<h3>NPS with its 95 % confidence interval</h3>" + charts.forest(rows, 530)
@@ -155,7 +155,7 @@ def _weekly(r):
     drawn = [s for s in _busiest(r, "responses", MAX_LINES) if s in w["stores"]]
     series = {}
     for store, cells in [(s, w["stores"][s]) for s in sorted(drawn)] + [("all stores", w["all"])]:
-        points = [(c["nps"], *(c["ci"] or (None, None))) for c in cells]
+        points = [(c["value"], *(c["interval"] or (None, None))) for c in cells]
         hidden = all(p[0] is None for p in points)
         series[store + (" (hidden)" if hidden else "")] = points
     left_out = len(w["stores"]) - len(drawn)
@@ -188,10 +188,10 @@ def _weekly_table(w) -> str:
 
 
 def _week_cell(c):
-    if c["nps"] is None:
+    if c["value"] is None:
         return (f"<td class=\"hidden\" title=\"{escape(c['reason'])}\">n={c['n']}</td>"
                 if c["n"] else "<td class=\"hidden\">–</td>")
-    return f"<td>{c['nps']:+.1f} <span class=\"small\">(n={c['n']})</span></td>"
+    return f"<td>{c['value']:+.1f} <span class=\"small\">(n={c['n']})</span></td>"
 
 
 def _traffic(r):
@@ -260,8 +260,8 @@ def _demographics(r):
     cells = r["nps_by_age_bracket"]
     if cells:
         rows = [f"<tr><td class=\"name\">{escape(str(b))}</td><td>{c['n']:,}</td>"
-                + (f"<td>{c['nps']:+.1f}</td><td>{c['ci'][0]:+.1f} … {c['ci'][1]:+.1f}</td>"
-                   if c["nps"] is not None else
+                + (f"<td>{_nps_text(c)}</td><td>{_ci_range(c)}</td>"
+                   if c["value"] is not None else
                    f"<td class=\"hidden why\" colspan=\"2\">{escape(c['reason'])}</td>")
                 + "</tr>" for b, c in cells.items()]
         out.append("<h3>NPS by age bracket (all stores, responses linked to a visitor)</h3>"
@@ -290,9 +290,10 @@ def _cases(r):
     for s in r["stores"] + [r["all"]]:
         rows.append(
             f"<tr><td class=\"name\">{escape(s['store'])}</td><td>{s['cases_opened']:,}</td>"
-            f"<td>{_pct(s['complaint_rate'])}</td><td>{s['cases_resolved']:,}</td>"
-            f"<td>{_duration(s['handling_median_s'])}</td>"
-            f"<td>{_duration(s['handling_p90_s'])}</td>"
+            + _figure_cell(s["complaint_rate"], _pct, f"complaints|{s['store']}")
+            + f"<td>{s['cases_resolved']:,}</td>"
+            f"<td>{_duration(s['handling_median_s']['value'])}</td>"
+            f"<td>{_duration(s['handling_p90_s']['value'])}</td>"
             f"<td data-cell=\"open|{escape(s['store'])}\">{s['open_cases']:,}</td>"
             f"<td>{_duration(s['oldest_open_case_age_s'])}</td></tr>")
     return ("<h2>Detractor cases</h2>" + _table(head, rows)
@@ -339,8 +340,12 @@ def _method(r):
             "adjusted shares (adjusted Wald, Rocks 2016: ¾ promoter, ¾ detractor and 1½ "
             "passive pseudo-answers added), which keeps its coverage at the small n of one "
             "store-week.</li>"
-            f"<li>NPS (with its group shares), CSAT and CES are hidden below {r['min_n']} "
-            "answers (privacy.min_n); the reason is given where NPS is hidden.</li>"
+            f"<li>NPS (with its group shares), CSAT, CES and the complaint rate are hidden "
+            f"below {r['min_n']} answers (privacy.min_n), each counted on its own answers: "
+            "CSAT and CES are optional follow-ups, so a store can show its NPS and hide its "
+            "CSAT. The group shares go with NPS, which they would give away; a case opens "
+            "for every detractor, so the complaint rate goes by the responses too. A hidden "
+            "cell gives the reason when pointed at.</li>"
             "<li>CSAT = % of 4–5 answers on 1–5; CES = mean answer on 1–7.</li>"
             "<li>Entries are ‘in’ crossings of entrance lines, summed per minute by each "
             "station.</li>"
@@ -357,16 +362,24 @@ def _table(head, rows, small=False) -> str:
 
 
 def _nps_text(nps) -> str:
-    return "–" if nps.get("nps") is None or not nps.get("shown") else f"{nps['nps']:+.1f}"
+    return "–" if nps["value"] is None else f"{nps['value']:+.1f}"
 
 
 def _ci_range(nps) -> str:
-    return f"{nps['ci_low']:+.1f} … {nps['ci_high']:+.1f}"
+    low, high = nps["interval"]
+    return f"{low:+.1f} … {high:+.1f}"
 
 
-def _gated(share_or_mean: dict, min_n: int):
-    """CSAT / CES follow NPS's min-n rule: too few answers, no figure."""
-    return share_or_mean["value"] if share_or_mean["n"] >= min_n else None
+def _figure_cell(figure: dict, fmt, key: str) -> str:
+    """A table cell with a figure's value, or '–' with the reason it is absent as its title."""
+    attr = f"data-cell=\"{escape(key)}\""
+    if figure["value"] is None:
+        return f"<td class=\"hidden\" {attr} title=\"{escape(figure['reason'])}\">–</td>"
+    return f"<td {attr}>{fmt(figure['value'])}</td>"
+
+
+def _n_or_reason(figure: dict) -> str:
+    return f"n = {figure['n']:,}" if figure["value"] is not None else figure["reason"]
 
 
 def _pct(value, digits=1) -> str:

@@ -59,11 +59,10 @@ def test_known_nps_mix_appears_in_json_and_html(hq):
     half = 1.96 * 100 * math.sqrt((pa + da - (pa - da) ** 2) / na)
     lo, hi = 100 * (pa - da) - half, 100 * (pa - da) + half
     assert s["responses"] == 100
-    assert s["nps"]["nps"] == pytest.approx(30.0)
+    assert s["nps"]["value"] == pytest.approx(30.0)
     assert s["nps"]["se"] == pytest.approx(100 * math.sqrt((0.7 - 0.09) / 100))
-    assert s["nps"]["ci_low"] == pytest.approx(lo, abs=0.01)
-    assert s["nps"]["ci_high"] == pytest.approx(hi, abs=0.01)
-    assert (s["nps"]["promoter_share"], s["nps"]["detractor_share"]) == \
+    assert s["nps"]["interval"] == pytest.approx([lo, hi], abs=0.01)
+    assert (s["promoter_share"]["value"], s["detractor_share"]["value"]) == \
         pytest.approx((50.0, 20.0))
     assert s["csat"]["value"] == pytest.approx(50.0)          # promoters answered 5, others 2
     assert s["ces"]["value"] == pytest.approx(6.0)
@@ -74,14 +73,18 @@ def test_known_nps_mix_appears_in_json_and_html(hq):
 def test_store_below_min_n_is_hidden_and_says_why(hq):
     s = store(hq["json"], "acme/tiny")
     assert s["responses"] == 12
-    assert s["nps"]["shown"] is False
-    assert "only 12 responses" in s["nps"]["reason"]
+    for key in ("nps", "promoter_share", "passive_share", "detractor_share", "csat", "ces",
+                "complaint_rate"):
+        assert s[key]["value"] is None and s[key]["interval"] is None, key
+        assert s[key]["n"] == 12 and s[key]["reason"].startswith("only 12 "), key
     assert cell(hq["html"], "nps|acme/tiny") == "hidden"
     assert "only 12 responses; NPS is shown from 30 responses up" in hq["html"]
     assert "+100.0" not in hq["html"]            # its real (all-10) score never leaks,
     assert "100.0 %" not in hq["html"]           # nor through the promoter share or CSAT
-    row = re.search(r'<tr><td class="name">acme/tiny</td>(.*?)</tr>', hq["html"]).group(1)
-    assert row.count("<td>–</td>") >= 6          # CI, the three group shares, CSAT, CES
+    for key in ("promoter_share", "passive_share", "detractor_share", "csat", "ces",
+                "complaints"):                   # nor its 0 % complaints (no detractor)
+        assert cell(hq["html"], f"{key}|acme/tiny") == "–", key
+    assert 'title="only 12 CSAT answers; CSAT is shown from 30 CSAT answers up' in hq["html"]
 
 
 def test_demographic_cell_under_k_is_suppressed(hq):
@@ -101,11 +104,12 @@ def test_demographic_cell_under_k_is_suppressed(hq):
 def test_participation_is_responses_over_camera_entries(hq):
     s = store(hq["json"], K)
     assert s["entries"] == 400
-    assert s["participation_rate"] == pytest.approx(25.0)
+    assert s["participation_rate"]["value"] == pytest.approx(25.0)
     for sim in ("acme/hcm-d1", "acme/hn-hk", "acme/dn-hc"):
         x = store(hq["json"], sim)
         assert x["entries"] > 0
-        assert x["participation_rate"] == pytest.approx(100 * x["responses"] / x["entries"])
+        assert x["participation_rate"]["value"] == pytest.approx(
+            100 * x["responses"] / x["entries"])
 
 
 def test_traffic_by_hour_is_in_the_configured_local_time(hq):
@@ -120,10 +124,10 @@ def test_cases_handling_time_and_open_backlog(hq):
     assert s["cases_opened"] == 20
     assert s["cases_resolved"] == 10
     assert s["open_cases"] == 10
-    assert s["handling_median_s"] == pytest.approx(statistics.median(handling))
-    assert s["handling_p90_s"] == pytest.approx(
+    assert s["handling_median_s"]["value"] == pytest.approx(statistics.median(handling))
+    assert s["handling_p90_s"]["value"] == pytest.approx(
         statistics.quantiles(handling, n=10, method="inclusive")[-1])
-    assert s["complaint_rate"] == pytest.approx(20.0)
+    assert s["complaint_rate"]["value"] == pytest.approx(20.0)
     assert cell(hq["html"], f"open|{K}") == "10"
 
 
@@ -131,8 +135,9 @@ def test_weekly_nps_per_store_and_all_stores(hq):
     weekly = hq["json"]["weekly"]
     week = weekly["weeks"].index("2026-11-09")        # Sunday 15 Nov belongs to Monday 9 Nov
     assert weekly["stores"][K][week]["n"] == 100
-    assert weekly["stores"][K][week]["nps"] == pytest.approx(30.0)
-    assert all(c["nps"] is None for c in weekly["stores"]["acme/tiny"])
+    assert weekly["stores"][K][week]["value"] == pytest.approx(30.0)
+    assert all(c["value"] is None and c["interval"] is None
+               for c in weekly["stores"]["acme/tiny"])
     total = sum(c["n"] for c in weekly["all"])
     assert total == hq["json"]["all"]["responses"]
 
@@ -265,10 +270,40 @@ def test_linked_demographics_match_a_recount_from_the_raw_events(hq):
     for age, counts in by_age.items():
         assert report_cells[age]["n"] == sum(counts)
         expected = kpi.nps_from_counts(counts, 30)
-        assert report_cells[age]["nps"] == (pytest.approx(expected.nps) if expected.shown
-                                            else None)
+        assert report_cells[age]["value"] == (pytest.approx(expected.nps) if expected.shown
+                                              else None)
     for name in ("acme/hcm-d1", "acme/hn-hk", "acme/dn-hc"):
         expected = kpi.post_stratified_nps(segments[name], footfall[name], 30)
         got = store(hq["json"], name)["nps_post_stratified"]
-        assert got["nps"] == pytest.approx(expected.nps)
-        assert got["n"] == expected.n and got["shown"] == expected.shown
+        assert got["value"] == (pytest.approx(expected.nps) if expected.shown else None)
+        assert got["n"] == expected.n
+
+
+def test_hq_gates_csat_and_ces_like_the_station(tmp_path):
+    """One store, 40 responses: 11 answered CSAT, 30 answered CES. The station's own report
+    and HQ's show the same scorecard: NPS and CES, no CSAT (too few answers of its own)."""
+    from station.report import build_report
+    from station.store import Response
+    station, config = hq_sample.station_store(tmp_path, "acme", "gated", "kiosk-1")
+    start = hq_sample.KNOWN_START
+    for i, score in enumerate([10] * 20 + [8] * 12 + [2] * 8):
+        station.append_response(Response(nps=score, csat=5 if i < 11 else None,
+                                         ces=6 if i < 30 else None, ts=start + 60 * i))
+    hq_db = hq_sample.new_hq_db(tmp_path / "hq.db")
+    hq_sample.copy_outbox(station, hq_db)
+    hq_db.close()
+    assert config.privacy.min_n == 30
+    at_station = build_report(station, config, start - 3600, start + 7200)
+    station.close()
+    hq_config = hq_sample.hq_config(tmp_path, tmp_path / "hq.db", min_n=30)
+    assert run_cli("--config", str(hq_config), "--html", str(tmp_path / "r.html"),
+                   "--json", str(tmp_path / "r.json")) == 0
+    at_hq = store(json.loads((tmp_path / "r.json").read_text(encoding="utf-8")), "acme/gated")
+    assert at_hq["csat"]["value"] is None and at_hq["csat"]["n"] == 11
+    assert at_hq["ces"]["value"] == pytest.approx(6.0) and at_hq["ces"]["n"] == 30
+    assert at_hq["nps"]["value"] == pytest.approx(30.0)
+    for key in ("nps", "promoter_share", "passive_share", "detractor_share", "csat", "ces",
+                "complaint_rate", "participation_rate", "handling_median_s"):
+        assert at_hq[key] == at_station[key], key      # the same function on the same counts
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert cell(html, "csat|acme/gated") == "–" and cell(html, "ces|acme/gated") == "6.00"
