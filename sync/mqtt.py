@@ -1,8 +1,11 @@
-"""The only module that knows paho: a client factory with TLS, credentials and a persistent session.
+"""The only module that knows paho: a client factory with TLS, credentials and a persistent
+session, and a network thread whose death the caller can see.
 
     link = Link(client_id="cx-sync-acme-s1-k1", host="127.0.0.1", port=1883, version="5")
     client = link.client(manual_ack=False)
-    link.connect_async(client)          # then client.loop_start(); paho reconnects by itself
+    network = NetworkLoop(client, name="cx-sync-network")
+    link.connect_async(client)
+    network.start()                     # paho reconnects by itself while network.alive()
 
 A persistent session needs a fixed client id and, on MQTT 5, both clean_start=False and a
 session expiry > 0 (with expiry 0 the broker forgets the session the moment we disconnect).
@@ -15,6 +18,8 @@ from __future__ import annotations
 import ipaddress
 import ssl
 import stat
+import threading
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +85,57 @@ class Link:
                                  properties=props)
         else:
             client.connect_async(self.host, self.port, self.keepalive)
+
+
+class NetworkLoop:
+    """paho's network loop on a thread of our own: loop_start()/loop_stop() that can tell
+    when the thread has ended. paho's own thread ends, silently, at the first exception out of
+    a callback, and the process would go on with no connection at all.
+
+        network = NetworkLoop(client, name="cx-sync-network")
+        link.connect_async(client)
+        network.start()
+        while not stop.is_set():
+            if not network.alive():
+                raise RuntimeError(f"the MQTT network thread ended: {network.error!r}")
+            client.publish(...)         # from this thread, as with loop_start()
+        network.stop()                  # disconnect, then join
+
+    ``error`` holds what ended the thread (None while it runs and after stop()).
+    """
+
+    def __init__(self, client: paho.Client, name: str):
+        self.client = client
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        # Without loop_start() paho writes to the socket from whatever thread calls publish(),
+        # racing this loop mid-packet (mid-record under TLS). Any socket-write hook makes it
+        # queue the packet and wake the loop instead, through the socket pair that loop()
+        # creates (before connecting, loop() does nothing else).
+        client.on_socket_register_write = lambda *_: None
+        client.loop(timeout=0)
+
+    def start(self) -> "NetworkLoop":
+        self._thread.start()
+        return self
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Disconnect (a clean DISCONNECT: the broker drops the last will) and join."""
+        deadline = time.monotonic() + timeout_s
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            # Again until the loop ends: a connection paho was opening meanwhile overwrites
+            # the state that the disconnect set.
+            self.client.disconnect()
+            self._thread.join(0.2)
+
+    def _run(self) -> None:
+        try:
+            self.client.loop_forever(retry_first_connection=True)
+        except BaseException as exc:        # SystemExit too: no thread of ours ends unseen
+            self.error = exc
 
 
 def is_loopback(host: str) -> bool:
