@@ -16,6 +16,10 @@ publishing an unmoving mark (it is alive but has holes). A mark that does not na
 of this database (it replaced another one under the same station id) makes the sender renumber
 its pending events after HQ's seqs instead (see ``_follow``).
 
+Nothing that arrives may stop delivery: every paho callback catches whatever it raises, and
+paho's network thread is our own (``NetworkLoop``). Should it end anyway, ``run`` stops
+feeding the systemd watchdog and raises, so cx-sync exits non-zero and gets restarted.
+
 Small backlogs go one event per message (lowest latency); above ``batch_threshold`` pending
 events, consecutive events travel as one JSON array per message on ``<prefix>/<station>/batch``,
 bounded by ``batch_max_events`` and ``batch_max_bytes`` (one message per event tops out near
@@ -33,7 +37,7 @@ from importlib import metadata
 
 from station import notify
 from sync.envelope import ACK, BATCH, HEALTH, STATUS, batch_payload, is_int
-from sync.mqtt import Link, error_text, ok
+from sync.mqtt import Link, NetworkLoop, error_text, ok
 
 log = logging.getLogger("cx-sync")
 IDLE_POLL_S = 0.02              # how often an idle sender looks for new outbox rows
@@ -46,6 +50,8 @@ SYS_DROPPED = "$SYS/broker/publish/messages/dropped"
 # the same station id must learn that before it reuses seqs HQ already holds.
 RETAINED_ACK_WAIT_S = 0.5
 SUBACK_WAIT_S = 5.0             # a broker that never answers the subscription does not block us
+MAX_SEQ = 2 ** 62               # HQ refuses seqs above it; renumbering after it fits SQLite
+LOG_EVERY_S = 60.0              # one line a minute per kind of bad input: it must not fill the disk
 
 
 def link_for_station(config) -> Link:
@@ -69,11 +75,12 @@ class Sender:
         self.link = link or link_for_station(config)
         self.client = self.link.client()
         self.client.will_set(f"{self.base}/{STATUS}", "offline", qos=1, retain=True)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_publish = self._on_publish
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = self._on_subscribe
+        self.client.on_connect = self._total(self._on_connect)
+        self.client.on_disconnect = self._total(self._on_disconnect)
+        self.client.on_publish = self._total(self._on_publish)
+        self.client.on_message = self._total(self._on_message)
+        self.client.on_subscribe = self._total(self._on_subscribe)
+        self.network = NetworkLoop(self.client, name="cx-sync-network")
         # Shared with paho's network thread; callbacks only record facts under this lock.
         self._cond = threading.Condition()
         self._connected = False
@@ -91,6 +98,8 @@ class Sender:
         self._ack_epoch = 0                   # epoch in which an ack last arrived
         self._broker_dropped: int | None = None
         self._acks_heard = 0             # ack messages, advancing or not: HQ is alive
+        # Network thread only.
+        self._logged_at: dict[str, float] = {}
         # Main thread only.
         status = store.outbox_status()
         self.acked = status["last_acked_seq"] or 0
@@ -111,9 +120,27 @@ class Sender:
         self._epoch_started = time.monotonic()
         self.stats = {"published_events": 0, "published_messages": 0, "rewinds": 0,
                       "selective_rewinds": 0, "publish_errors": 0, "connects": 0,
-                      "renumbered": 0}
+                      "renumbered": 0, "malformed_acks": 0}
 
     # -- paho callbacks (network thread) ---------------------------------------------------
+    def _total(self, callback):
+        """The callback, never raising: paho's network thread, and all delivery with it, would
+        end at the first exception out of it."""
+        def call(*args):
+            try:
+                callback(*args)
+            except Exception:
+                if self._time_to_log(callback.__name__):
+                    log.exception("%s failed; ignored", callback.__name__)
+        return call
+
+    def _time_to_log(self, kind: str) -> bool:
+        now = time.monotonic()
+        if now - self._logged_at.get(kind, -LOG_EVERY_S) < LOG_EVERY_S:
+            return False
+        self._logged_at[kind] = now
+        return True
+
     def _on_connect(self, client, userdata, flags, reason, properties):
         if reason.is_failure:
             log.warning("broker refused the connection: %s", reason)
@@ -164,20 +191,15 @@ class Sender:
                 pass
             return
         try:
-            doc = json.loads(message.payload)
-            seq = doc["acked_seq"]
-            if not is_int(seq) or seq < 0:
-                raise ValueError(f"acked_seq {seq!r}")
-            # Older HQs send the mark alone.
-            top, event_id = doc.get("max_seq", seq), doc.get("id")
-            if not is_int(top) or top < seq:
-                raise ValueError(f"max_seq {top!r}")
-            if event_id is not None and not isinstance(event_id, str):
-                raise ValueError(f"id {event_id!r}")
-            gaps = _gaps(doc.get("gaps"), seq, top)
-            more = doc.get("gaps_more", False) is True
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("ignoring a malformed ack on %s: %s", message.topic, exc)
+            doc = json.loads(message.payload)       # '[' * 100000 raises RecursionError
+            if not isinstance(doc, dict):
+                raise ValueError(f"not a JSON object: {doc!r:.80}")
+            seq, top, event_id, gaps, more = _ack(doc)
+        except Exception as exc:
+            with self._cond:
+                self.stats["malformed_acks"] += 1
+            if self._time_to_log("malformed"):
+                log.warning("ignoring a malformed ack on %s: %.200s", message.topic, exc)
             return
         with self._cond:
             self._acks_heard += 1
@@ -191,26 +213,30 @@ class Sender:
 
     # -- main loop -----------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
+        """Until stop is set; raises when paho's network thread has ended (nothing would be
+        delivered any more, and systemd or cx-station run restarts a failed cx-sync)."""
         self.link.connect_async(self.client)
-        self.client.loop_start()
+        self.network.start()
         notify.ready("publishing the outbox")
         try:
             while not stop.is_set():
                 self.step()
+                if not self.network.alive():
+                    log.error("the MQTT network thread ended (%r): stopping", self.network.error)
+                    raise RuntimeError("the MQTT network thread ended") from self.network.error
                 notify.watchdog()
         finally:
             self.close()
             log.info("stopped: %s", json.dumps(self.stats))
 
     def close(self) -> None:
-        if self._connected:
+        if self._connected and self.network.alive():
             info = self.client.publish(f"{self.base}/{STATUS}", "offline", qos=1, retain=True)
             try:
                 info.wait_for_publish(2)
             except (RuntimeError, ValueError):
                 pass
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.network.stop()
 
     def step(self) -> None:
         """One round: take HQ's mark, maybe rewind, publish what the window allows, or wait."""
@@ -428,6 +454,26 @@ class Sender:
         self._reported_backlog = data["backlog"]
         self.store.put_health("sync", data)
         self.client.publish(f"{self.base}/{HEALTH}", json.dumps(data), qos=1, retain=True)
+
+
+def _ack(doc: dict) -> tuple[int, int, str | None, tuple | None, bool]:
+    """An ack's fields checked: (mark, HQ's highest seq, event id at the mark, gaps, more gaps
+    than listed). Raises ValueError or KeyError."""
+    seq = doc["acked_seq"]
+    if not _is_seq(seq, 0):
+        raise ValueError(f"acked_seq {seq!r:.80}")
+    # Older HQs send the mark alone.
+    top, event_id = doc.get("max_seq", seq), doc.get("id")
+    if not _is_seq(top, seq):
+        raise ValueError(f"max_seq {top!r:.80}")
+    if event_id is not None and not isinstance(event_id, str):
+        raise ValueError(f"id {event_id!r:.80}")
+    return seq, top, event_id, _gaps(doc.get("gaps"), seq, top), doc.get("gaps_more") is True
+
+
+def _is_seq(value, low: int) -> bool:
+    """A seq no lower than `low` that a renumbering after it keeps inside SQLite's INTEGER."""
+    return is_int(value) and low <= value <= MAX_SEQ
 
 
 def _gaps(value, mark: int, top: int) -> tuple[tuple[int, int], ...] | None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 
@@ -9,6 +10,7 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from station import notify
 from station.config import load_config
 from station.store import Response, Store
 from sync.station_sender import Sender
@@ -37,12 +39,16 @@ class Observer:
         return [m for m in self.messages if m[0].endswith("/" + suffix)]
 
 
-def fake_hq(broker):
+def fake_hq(broker, client_id="fake-hq"):
     """A plain client that publishes acks as HQ would, to script what the sender hears."""
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="fake-hq")
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
     client.connect(broker.host, broker.port)
     client.loop_start()
     return client
+
+
+def hq_ack(acked_seq: int, **fields) -> str:
+    return json.dumps({"acked_seq": acked_seq, **fields})
 
 
 def run_sender(config):
@@ -105,12 +111,12 @@ def test_a_resend_after_the_ack_timeout_sends_only_the_holes_hq_lists(tmp_path, 
     try:
         add_events(store, 10)
         wait_until(lambda: len(observer.messages) >= 10, 10, message="first sends")
-        ack = {"acked_seq": 2, "max_seq": 10, "id": store.outbox_id(2)}
+        ack = {"max_seq": 10, "id": store.outbox_id(2)}
         if gaps is not None:
             ack["gaps"] = gaps
         if more:
             ack["gaps_more"] = True
-        hq.publish(f"cx/v1/{STATION}/ack", json.dumps(ack), qos=1, retain=True).wait_for_publish(5)
+        hq.publish(f"cx/v1/{STATION}/ack", hq_ack(2, **ack), qos=1, retain=True).wait_for_publish(5)
         wait_until(lambda: store.outbox_status()["last_acked_seq"] == 2, 10, message="mark 2")
         # A round from before the ack (HQ silent: everything again) may still be on the wire;
         # the first round after it starts a full ack timeout (1 s) after the mark moved.
@@ -139,10 +145,10 @@ def test_an_ack_with_malformed_gaps_is_ignored_whole(tmp_path, broker):
         add_events(store, 10)
         wait_until(lambda: sender.stats["published_events"] >= 10, 10, message="sends")
         for bad in ([[2, 3]], [[5, 4]], [[4, 12]], [[6, 7], [5, 5]], "4-5", [[4, True]]):
-            ack = {"acked_seq": 2, "max_seq": 10, "id": store.outbox_id(2), "gaps": bad}
-            hq.publish(f"cx/v1/{STATION}/ack", json.dumps(ack), qos=1).wait_for_publish(5)
-        ack = {"acked_seq": 4, "max_seq": 10, "id": store.outbox_id(4), "gaps": [[5, 9]]}
-        hq.publish(f"cx/v1/{STATION}/ack", json.dumps(ack), qos=1).wait_for_publish(5)
+            ack = hq_ack(2, max_seq=10, id=store.outbox_id(2), gaps=bad)
+            hq.publish(f"cx/v1/{STATION}/ack", ack, qos=1).wait_for_publish(5)
+        ack = hq_ack(4, max_seq=10, id=store.outbox_id(4), gaps=[[5, 9]])
+        hq.publish(f"cx/v1/{STATION}/ack", ack, qos=1).wait_for_publish(5)
         # the good one after them is taken; the bad ones (before it on the same topic) are not
         wait_until(lambda: store.outbox_status()["last_acked_seq"] == 4, 10, message="mark 4")
         assert sender._acks_heard == 1 and sender._hq_gaps == (4, ((5, 9),), False)
@@ -251,7 +257,7 @@ def test_a_mark_beyond_our_last_seq_moves_our_events_after_it_instead_of_skippin
     pub = paho.Client(CallbackAPIVersion.VERSION2, client_id="old-hq")
     pub.connect(broker.host, broker.port)
     pub.loop_start()
-    pub.publish(f"cx/v1/{STATION}/ack", json.dumps({"acked_seq": 500}), qos=1,
+    pub.publish(f"cx/v1/{STATION}/ack", hq_ack(500), qos=1,
                 retain=True).wait_for_publish(5)
     pub.disconnect()
     pub.loop_stop()
@@ -371,3 +377,124 @@ def test_health_reports_the_backlog_and_an_empty_one_at_once_after_the_drain(tmp
                    message="health after the drain, long before the hourly one")
     finally:
         observer.close()
+
+
+HOSTILE_ACKS = [
+    b"[" * 100_000,                                     # RecursionError in json.loads
+    b'{"hq": "hq", "acked_seq": 1, "gaps": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+    b"not json", b"\xff\xfe\x00garbage", b"", b"null", b"[1, 2]", b'"hq"',
+    json.dumps({"acked_seq": 10 ** 4000, "hq": "hq"}).encode(),   # no SQLite INTEGER holds it
+    json.dumps({"acked_seq": 2, "max_seq": 2 ** 63, "hq": "hq"}).encode(),
+    b'{"acked_seq": "\\udfff", "hq": "hq"}',            # lone surrogates, as JSON allows
+    b'{"acked_seq": 3, "hq": "hq", "id": "\\ud800"}',
+    b'{"acked_seq": 3, "hq": "\\ud800"}',
+    json.dumps({"acked_seq": 3, "hq": "hq", "gaps": [[[[1]]]]}).encode(),
+    json.dumps({"acked_seq": {"a": 1}, "hq": ["hq"]}).encode(),
+]
+
+
+def test_hostile_acks_neither_stop_cx_sync_nor_its_delivery(tmp_path, broker, services):
+    """Whatever arrives on the ack topic, retained or not, cx-sync keeps delivering to the
+    real HQ and still stops cleanly on SIGTERM."""
+    cfg = write_config(tmp_path / "station.toml", broker,
+                       sync={"ack_timeout_s": 1, "health_interval_s": 1})
+    store = Store.open(load_config(cfg))
+    services("hq", cfg)
+    sync = services("sync", cfg)
+    hostile = fake_hq(broker, "hostile")
+    health = Observer(broker, f"cx/v1/{STATION}/health")
+    topic = f"cx/v1/{STATION}/ack"
+
+    def counted(health):
+        return json.loads(health)["malformed_acks"]
+
+    def delivered(n):
+        add_events(store, n)
+        wait_until(lambda: store.outbox_status()["pending"] == 0, 30, message="HQ's ack")
+        assert sync.alive, sync.log_text()
+
+    try:
+        delivered(10)
+        for payload in HOSTILE_ACKS:
+            hostile.publish(topic, payload, qos=1).wait_for_publish(5)
+        delivered(10)
+        wait_until(lambda: counted(health.messages[-1][1]) == 13, 10,
+                   message="every hostile ack counted")
+        assert sync.stop() == 0, sync.log_text()
+        # retained: the next cx-sync gets it the moment it subscribes
+        hostile.publish(topic, HOSTILE_ACKS[0], qos=1, retain=True).wait_for_publish(5)
+        sync = services("sync", cfg)
+        delivered(10)
+        assert sync.stop() == 0, sync.log_text()
+        assert "ignoring a malformed ack" in sync.log_text()
+    finally:
+        hostile.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
+        hostile.disconnect()
+        hostile.loop_stop()
+        health.close()
+    rows = hq_rows(tmp_path / "hq.db")
+    assert (rows["count"], rows["min"], rows["max"], rows["gaps"]) == (30, 1, 30, [])
+    assert "Traceback" not in sync.log_text()
+
+
+def test_run_raises_and_stops_feeding_the_watchdog_once_the_network_thread_ended(
+        tmp_path, broker, monkeypatch):
+    """The sender's callbacks are total, so nothing a broker sends ends its network thread.
+    To see what run() does if something does anyway (a bug in paho, a BaseException), the
+    test swaps the installed on_message for one that raises and sends it a message: paho and
+    mosquitto stay real, and the exception leaves paho's loop as any other would."""
+    feeds = watchdog_feeds(tmp_path / "notify.sock", monkeypatch)
+    cfg = write_config(tmp_path / "station.toml", broker)
+    sender = Sender(load_config(cfg), Store.open(load_config(cfg)))
+    stop, ended = threading.Event(), {}
+
+    def run():
+        try:
+            sender.run(stop)
+        except Exception as exc:                        # noqa: BLE001 (what the test checks)
+            ended["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    crashed = []
+
+    def not_total(client, userdata, message):
+        crashed.append(time.monotonic())
+        raise RuntimeError("a callback that is not total")
+
+    hq = fake_hq(broker)
+    try:
+        wait_until(lambda: sender._connected and feeds, 10, message="fed while it runs")
+        sender.client.on_message = not_total
+        hq.publish(f"cx/v1/{STATION}/ack", hq_ack(0), qos=1).wait_for_publish(5)
+        thread.join(10)
+        assert not thread.is_alive(), "run() went on without its network thread"
+        error = ended["error"]
+        assert isinstance(error, RuntimeError) and "network thread ended" in str(error)
+        assert str(error.__cause__) == "a callback that is not total"
+        time.sleep(2.5)                                 # the watchdog is fed once a second
+        assert feeds and not [t for t in feeds if t > crashed[0] + 0.5]
+    finally:
+        stop.set()
+        thread.join(10)
+        hq.disconnect()
+        hq.loop_stop()
+
+
+def watchdog_feeds(path, monkeypatch) -> list[float]:
+    """Stand in for systemd: the times (monotonic) at which WATCHDOG=1 arrives on
+    $NOTIFY_SOCKET, recorded by a daemon thread."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    monkeypatch.setattr(notify, "_last_watchdog", 0.0)      # no rate limit left by others
+    feeds: list[float] = []
+
+    def listen():
+        with sock:
+            while True:
+                if b"WATCHDOG=1" in sock.recv(4096):
+                    feeds.append(time.monotonic())
+
+    threading.Thread(target=listen, daemon=True).start()
+    return feeds
