@@ -14,7 +14,9 @@ highest seq, not everything after the mark again. The timeout doubles (up to 30 
 nothing at all (it is down: do not flood the broker) and stays short while HQ keeps
 publishing an unmoving mark (it is alive but has holes). A mark that does not name an event
 of this database (it replaced another one under the same station id) makes the sender renumber
-its pending events after HQ's seqs instead (see ``_follow``).
+its pending events after HQ's seqs instead (see ``_follow``). Only acks of the HQ this station
+trusts (``hq_name``) count: another HQ on the same broker (a test HQ, a second demo) must not
+move the window or make the sender renumber.
 
 Nothing that arrives may stop delivery: every paho callback catches whatever it raises, and
 paho's network thread is our own (``NetworkLoop``). Should it end anyway, ``run`` stops
@@ -52,6 +54,7 @@ RETAINED_ACK_WAIT_S = 0.5
 SUBACK_WAIT_S = 5.0             # a broker that never answers the subscription does not block us
 MAX_SEQ = 2 ** 62               # HQ refuses seqs above it; renumbering after it fits SQLite
 LOG_EVERY_S = 60.0              # one line a minute per kind of bad input: it must not fill the disk
+MAX_FOREIGN_NAMES = 100         # foreign HQ names remembered (each logged once)
 
 
 def link_for_station(config) -> Link:
@@ -100,6 +103,7 @@ class Sender:
         self._acks_heard = 0             # ack messages, advancing or not: HQ is alive
         # Network thread only.
         self._logged_at: dict[str, float] = {}
+        self._foreign_names: set[str] = set()
         # Main thread only.
         status = store.outbox_status()
         self.acked = status["last_acked_seq"] or 0
@@ -120,7 +124,7 @@ class Sender:
         self._epoch_started = time.monotonic()
         self.stats = {"published_events": 0, "published_messages": 0, "rewinds": 0,
                       "selective_rewinds": 0, "publish_errors": 0, "connects": 0,
-                      "renumbered": 0, "malformed_acks": 0}
+                      "renumbered": 0, "foreign_acks": 0, "malformed_acks": 0}
 
     # -- paho callbacks (network thread) ---------------------------------------------------
     def _total(self, callback):
@@ -194,13 +198,18 @@ class Sender:
             doc = json.loads(message.payload)       # '[' * 100000 raises RecursionError
             if not isinstance(doc, dict):
                 raise ValueError(f"not a JSON object: {doc!r:.80}")
-            seq, top, event_id, gaps, more = _ack(doc)
+            hq = doc.get("hq")
+            ack = _ack(doc) if hq == self.cfg.hq_name else None
         except Exception as exc:
             with self._cond:
                 self.stats["malformed_acks"] += 1
             if self._time_to_log("malformed"):
                 log.warning("ignoring a malformed ack on %s: %.200s", message.topic, exc)
             return
+        if ack is None:
+            self._foreign(hq)
+            return
+        seq, top, event_id, gaps, more = ack
         with self._cond:
             self._acks_heard += 1
             self._ack_epoch = self._epoch
@@ -210,6 +219,16 @@ class Sender:
             self._hq_max = max(self._hq_max, top)
             if seq >= self._hq_mark and gaps is not None:
                 self._hq_gaps = (seq, gaps, more)
+
+    def _foreign(self, hq) -> None:
+        """An ack of another HQ than ours (or of one too old to name itself): ignored."""
+        with self._cond:
+            self.stats["foreign_acks"] += 1
+        name = repr(hq)[:80]
+        if name not in self._foreign_names and len(self._foreign_names) < MAX_FOREIGN_NAMES:
+            self._foreign_names.add(name)
+            log.warning("ignoring acks from HQ %s on %s: this station trusts only %r "
+                        "([sync] hq_name)", name, self.base, self.cfg.hq_name)
 
     # -- main loop -----------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:

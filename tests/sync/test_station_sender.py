@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -47,8 +48,9 @@ def fake_hq(broker, client_id="fake-hq"):
     return client
 
 
-def hq_ack(acked_seq: int, **fields) -> str:
-    return json.dumps({"acked_seq": acked_seq, **fields})
+def hq_ack(acked_seq: int, hq: str = "hq", **fields) -> str:
+    """An ack as the HQ named `hq` publishes it (the station trusts "hq" by default)."""
+    return json.dumps({"acked_seq": acked_seq, **fields, "hq": hq})
 
 
 def run_sender(config):
@@ -406,7 +408,8 @@ def test_hostile_acks_neither_stop_cx_sync_nor_its_delivery(tmp_path, broker, se
     topic = f"cx/v1/{STATION}/ack"
 
     def counted(health):
-        return json.loads(health)["malformed_acks"]
+        data = json.loads(health)
+        return data["malformed_acks"], data["foreign_acks"]
 
     def delivered(n):
         add_events(store, n)
@@ -418,7 +421,7 @@ def test_hostile_acks_neither_stop_cx_sync_nor_its_delivery(tmp_path, broker, se
         for payload in HOSTILE_ACKS:
             hostile.publish(topic, payload, qos=1).wait_for_publish(5)
         delivered(10)
-        wait_until(lambda: counted(health.messages[-1][1]) == 13, 10,
+        wait_until(lambda: counted(health.messages[-1][1]) == (12, 2), 10,
                    message="every hostile ack counted")
         assert sync.stop() == 0, sync.log_text()
         # retained: the next cx-sync gets it the moment it subscribes
@@ -435,6 +438,46 @@ def test_hostile_acks_neither_stop_cx_sync_nor_its_delivery(tmp_path, broker, se
     rows = hq_rows(tmp_path / "hq.db")
     assert (rows["count"], rows["min"], rows["max"], rows["gaps"]) == (30, 1, 30, [])
     assert "Traceback" not in sync.log_text()
+
+
+def test_acks_of_another_hq_move_nothing_and_renumber_nothing(tmp_path, broker, services,
+                                                              caplog):
+    """A test HQ on the same broker (or an HQ too old to name itself) acks seqs this station
+    has, and one it has not: nothing is marked delivered, nothing renumbered, each name is
+    logged once; the trusted HQ's acks then work as ever."""
+    cfg = write_config(tmp_path / "station.toml", broker, sync={"ack_timeout_s": 1})
+    config = load_config(cfg)
+    caplog.set_level(logging.WARNING, logger="cx-sync")
+    sender, store, stop, thread = run_sender(config)
+    stranger = fake_hq(broker, "test-hq")
+    topic = f"cx/v1/{STATION}/ack"
+    try:
+        add_events(store, 10)
+        wait_until(lambda: sender.stats["published_events"] >= 10, 10, message="sends")
+        stranger.publish(topic, hq_ack(50, hq="test-hq", max_seq=50, id="not-our-event"),
+                         qos=1, retain=True).wait_for_publish(5)
+        for seq in (5, 10):
+            ack = hq_ack(seq, hq="test-hq", max_seq=seq, id=store.outbox_id(seq))
+            stranger.publish(topic, ack, qos=1).wait_for_publish(5)
+        old = json.dumps({"acked_seq": 10, "max_seq": 10, "id": store.outbox_id(10)})
+        stranger.publish(topic, old, qos=1).wait_for_publish(5)
+        time.sleep(1.0)                                 # delivered, and many main-loop rounds
+        assert store.outbox_status()["pending"] == 10 and sender.stats["renumbered"] == 0
+        assert [e.seq for e in store.pending_outbox()] == list(range(1, 11))
+        wait_until(lambda: sender.stats["foreign_acks"] == 4, 10, message="foreign acks")
+        warned = [r.getMessage() for r in caplog.records if "acks from HQ" in r.getMessage()]
+        assert len(warned) == 2 and "'test-hq'" in warned[0] and "None" in warned[1]
+        assert sender.health(True)["foreign_acks"] == 4
+        services("hq", cfg)
+        wait_until(lambda: store.outbox_status()["pending"] == 0, 30, message="our HQ's ack")
+    finally:
+        stop.set()
+        thread.join(10)
+        stranger.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
+        stranger.disconnect()
+        stranger.loop_stop()
+    rows = hq_rows(tmp_path / "hq.db")
+    assert (rows["count"], rows["min"], rows["max"], rows["acked_seq"]) == (10, 1, 10, 10)
 
 
 def test_run_raises_and_stops_feeding_the_watchdog_once_the_network_thread_ended(
