@@ -164,11 +164,15 @@ def cmd_doctor(args) -> int:
 
 def cmd_run(args) -> int:
     from station.status import StatusLine
-    from station.supervisor import Supervisor, plan_services
+    from station.supervisor import PortTaken, Supervisor, plan_services
     config = load_config(args.config)
     logging.getLogger().setLevel(config.logging.level)
+    try:
+        services, notes = plan_services(config, args.config.resolve())
+    except PortTaken as exc:
+        print(f"cx-station: {exc}", file=sys.stderr)
+        return 1
     store = _open_store(config)       # migrate once, before the services open it
-    services, notes = plan_services(config, args.config.resolve())
     for note in notes:
         print(f"note: {note}")
     if config.vision.enabled:

@@ -6,6 +6,10 @@
 It only starts and supervises processes; each service has its own `main`, and they talk
 only through the database (and MQTT). A child that exits with status 0 has finished on
 purpose and is not restarted; a crash is restarted after 1, 2, 4 ... 30 s.
+
+A managed broker's port must be free: `plan_services` raises `PortTaken` otherwise, since
+this station's services would join whatever listens there (another demo's broker) and mix
+their data with its stations'.
 """
 from __future__ import annotations
 
@@ -13,11 +17,16 @@ import importlib.util
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+class PortTaken(RuntimeError):
+    """The managed broker's loopback port is taken: nothing may start."""
 
 
 @dataclass
@@ -41,6 +50,7 @@ def plan_services(config, config_path: Path) -> tuple[list[Service], list[str]]:
     if config.broker.managed:
         mosquitto = find_mosquitto()
         if mosquitto:
+            check_port_free(config.broker.port)
             conf = write_broker_config(config)
             services.append(Service("broker", [mosquitto, "-c", str(conf)]))
         else:
@@ -71,6 +81,23 @@ def find_mosquitto() -> str | None:
     return shutil.which("mosquitto") or next(
         (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()),
         None)
+
+
+def check_port_free(port: int) -> None:
+    """Raise PortTaken unless a broker of ours could listen on 127.0.0.1:port."""
+    with socket.socket() as probe:
+        # mosquitto listens with SO_REUSEADDR too: a TIME_WAIT left by our last broker is
+        # no owner, a listening socket is.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise PortTaken(
+                f"the station's broker cannot listen on 127.0.0.1:{port} ({exc.strerror}): "
+                f"another process has that port, most likely another demo's broker, which "
+                f"this station's services would join, mixing their data. Stop that process, "
+                f"or give this station its own port: set [broker] port and the same value in "
+                f"[sync] broker_port and [hq] broker_port.") from None
 
 
 def write_broker_config(config) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from station.config import parse_config
-from station.supervisor import Service, Supervisor, find_mosquitto, plan_services
+from station.supervisor import PortTaken, Service, Supervisor, find_mosquitto, plan_services
 
 PY = sys.executable
 
@@ -210,3 +210,58 @@ def test_managed_broker_gets_a_loopback_only_config_and_starts_first(tmp_path):
         proc = broker.process
         sup.stop()
     assert proc.returncode is not None and not _alive(proc.pid)
+
+
+def _taken_port():
+    """A port some other program listens on (here: this test), as a running demo's broker."""
+    other = socket.socket()
+    other.bind(("127.0.0.1", 0))
+    other.listen()
+    return other, other.getsockname()[1]
+
+
+@pytest.mark.skipif(find_mosquitto() is None, reason="Debian package mosquitto not installed")
+def test_plan_services_refuses_a_managed_broker_whose_port_is_taken(tmp_path):
+    other, port = _taken_port()
+    with other:
+        config = _config(tmp_path, broker={"managed": True, "port": port, "data_dir": "mq"})
+        with pytest.raises(PortTaken, match=f"127.0.0.1:{port}.*\\[broker\\] port"):
+            plan_services(config, tmp_path / "station.toml")
+    assert not (tmp_path / "mq").exists()               # not even the broker's config
+
+
+@pytest.mark.skipif(find_mosquitto() is None, reason="Debian package mosquitto not installed")
+def test_run_with_a_managed_broker_on_a_taken_port_starts_nothing_and_fails(tmp_path):
+    """A second `make demo` must not join the first one's broker (its sync and HQ would mix
+    the two stations' data): `cx-station run` says which port and what to do, and exits."""
+    other, port = _taken_port()
+    path = tmp_path / "station.toml"
+    path.write_text(f"""
+[station]
+org = "acme"
+store = "s1"
+id = "k1"
+[database]
+path = "station.db"
+[kiosk]
+enabled = false
+[vision]
+enabled = false
+[sync]
+broker_port = {port}
+[hq]
+enabled = true
+broker_port = {port}
+[broker]
+managed = true
+port = {port}
+""", encoding="utf-8")
+    with other:
+        result = subprocess.run([PY, "-m", "station.cli", "run", "--config", str(path),
+                                 "--for", "3"], capture_output=True, text=True, timeout=60)
+        other.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            other.accept()                              # no service of the station came
+    assert result.returncode != 0
+    assert f"127.0.0.1:{port}" in result.stderr and "[broker] port" in result.stderr
+    assert "started" not in result.stdout
