@@ -242,3 +242,78 @@ def hq_count(db_path, station: str = "acme/s1/k1") -> int:
         return hq_rows(db_path, station)["count"]
     except Exception:          # the receiver may still be creating its schema
         return 0
+
+
+# -- shared by test_fuzz.py and test_fault_injection.py ----------------------------------------
+def mqtt_client(broker: Broker, client_id: str, on_message=None, subscribe: list | None = None):
+    """A connected MQTT 3.1.1 paho client, network loop running, for a test to publish (QoS 1,
+    no in-flight cap) or watch topics; it reconnects and resubscribes by itself."""
+    import threading
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+    client.max_inflight_messages_set(0)
+    connected = threading.Event()
+
+    def on_connect(c, _userdata, _flags, reason, _props):
+        if not reason.is_failure:
+            for topic in subscribe or []:
+                c.subscribe(topic, qos=1)
+            connected.set()
+
+    client.on_connect = on_connect
+    if on_message is not None:
+        client.on_message = on_message
+    client.reconnect_delay_set(0.1, 1)          # back soon after a broker restart
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    if not connected.wait(10):
+        raise AssertionError(f"{client_id} could not connect to {broker.host}:{broker.port}")
+    return client
+
+
+def stop_timed(svc: Service, timeout: float = 10.0) -> tuple[int | None, float]:
+    """SIGTERM a service; (its exit code, seconds it took). Killed, and None, past `timeout`."""
+    started = time.monotonic()
+    if svc.proc is None or svc.proc.poll() is not None:
+        return (svc.proc.returncode if svc.proc else None), 0.0
+    svc.proc.send_signal(signal.SIGTERM)
+    try:
+        svc.proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        svc.proc.kill()
+        svc.proc.wait(10)
+        return None, time.monotonic() - started
+    return svc.proc.returncode, time.monotonic() - started
+
+
+def station_vs_hq(station_db, hq_db, station: str = "acme/s1/k1") -> dict:
+    """Row by row: every outbox row (seq, id, payload) of a station database against HQ's
+    events for that station. Returns the counts and the seqs that disagree."""
+    import json
+    import sqlite3
+
+    def read(path, sql, args=()):
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
+
+    outbox = read(station_db, "SELECT seq, id, payload, acked_at FROM outbox ORDER BY seq")
+    hq = {seq: (event_id, type_, ts, data) for seq, event_id, type_, ts, data in read(
+        hq_db, "SELECT seq, id, type, ts, data FROM events WHERE station = ?", (station,))}
+    missing, different = [], []
+    for seq, event_id, payload, _acked_at in outbox:
+        doc = json.loads(payload)
+        row = hq.get(seq)
+        if row is None:
+            missing.append(seq)
+        elif (row[0], row[1], row[2], json.loads(row[3])) != (event_id, doc["type"], doc["ts"],
+                                                                doc["data"]):
+            different.append(seq)
+    ids = [row[0] for row in hq.values()]
+    return {"outbox": len(outbox), "hq": len(hq), "missing": missing, "different": different,
+            "extra": sorted(set(hq) - {row[0] for row in outbox}),
+            "duplicate_ids": len(ids) - len(set(ids)),
+            "unacked": sum(1 for row in outbox if row[3] is None)}
