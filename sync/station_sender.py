@@ -95,6 +95,7 @@ class Sender:
         self._hq_max = 0                      # the highest seq HQ holds (gaps or not)
         # HQ's holes above its mark, as of the freshest ack: (mark, ((lo, hi), ...), more listed?)
         self._hq_gaps: tuple[int, tuple[tuple[int, int], ...], bool] | None = None
+        self._hq_conflict: tuple[int, str] | None = None   # [seq, id HQ holds] right above
         self._ack_sub_mid: int | None = None
         self._sub_epoch = 0                   # epoch whose ack subscription was answered...
         self._sub_at = 0.0                    # ...and when (monotonic)
@@ -120,11 +121,13 @@ class Sender:
         self._refill = max(1, self.cfg.inflight // 4)
         self._repair: list[list[int]] = []   # [lo, hi] holes to resend before going on from cursor
         self._gaps_at_rewind: tuple | None = None
+        self._conflict_handled: tuple[int, str] | None = None
         self._max_seen = status["last_seq"]
         self._epoch_started = time.monotonic()
         self.stats = {"published_events": 0, "published_messages": 0, "rewinds": 0,
                       "selective_rewinds": 0, "publish_errors": 0, "connects": 0,
-                      "renumbered": 0, "foreign_acks": 0, "malformed_acks": 0}
+                      "renumbered": 0, "foreign_acks": 0, "malformed_acks": 0,
+                      "conflicts": 0}
 
     # -- paho callbacks (network thread) ---------------------------------------------------
     def _total(self, callback):
@@ -209,7 +212,7 @@ class Sender:
         if ack is None:
             self._foreign(hq)
             return
-        seq, top, event_id, gaps, more = ack
+        seq, top, event_id, gaps, more, conflict = ack
         with self._cond:
             self._acks_heard += 1
             self._ack_epoch = self._epoch
@@ -219,6 +222,8 @@ class Sender:
             self._hq_max = max(self._hq_max, top)
             if seq >= self._hq_mark and gaps is not None:
                 self._hq_gaps = (seq, gaps, more)
+            if seq >= self._hq_mark:
+                self._hq_conflict = conflict
 
     def _foreign(self, hq) -> None:
         """An ack of another HQ than ours (or of one too old to name itself): ignored."""
@@ -263,6 +268,7 @@ class Sender:
         with self._cond:
             connected, epoch, hq_mark = self._connected, self._epoch, self._hq_mark
             hq_mark_id, hq_max, hq_gaps = self._hq_mark_id, self._hq_max, self._hq_gaps
+            hq_conflict = self._hq_conflict
             acks_heard = self._acks_heard
             free = self.cfg.inflight - len(self._inflight)
             settled = self._ack_epoch == epoch or (
@@ -285,6 +291,10 @@ class Sender:
             self._mark_moved_at = now
             self._epoch_started = now
             self._next_health = 0.0
+        if hq_conflict and hq_conflict[0] == self.acked + 1 and \
+                hq_conflict != self._conflict_handled:
+            self._conflict_handled = hq_conflict
+            self._settle(*hq_conflict, hq_max)
         settled = settled or now - self._epoch_started >= SUBACK_WAIT_S
         self.cursor = max(self.cursor, self.acked)
         if self.cursor == self.acked and not self._repair:
@@ -294,6 +304,7 @@ class Sender:
                      self.acked, now - self._mark_moved_at, self.cursor - self.acked)
             self.stats["rewinds"] += 1
             self._rewind(hq_gaps, hq_max)
+            self._conflict_handled = None       # a resend that settles one may have been lost
             self._mark_moved_at = now
             # Holes HQ filled since the last round are progress too, even if the first one
             # (which holds the mark) is still open.
@@ -350,7 +361,7 @@ class Sender:
         one's seqs: renumber our pending events to follow them rather than reuse them (HQ
         would dead-letter them as conflicts, and its mark would then claim them delivered)."""
         after = max(hq_mark, hq_max)
-        shift = self.store.renumber_pending(after)
+        shift = self._renumber(after, hq_mark)
         log.error("HQ's mark %d (event %s) is not from this station database: it replaced "
                   "another one under the same station id. Pending events now follow HQ's seq "
                   "%d (moved by %d).", hq_mark, hq_mark_id, after, shift)
@@ -358,12 +369,31 @@ class Sender:
             log.error("HQ is missing seqs between %d and %d of the replaced database; its mark "
                       "cannot pass them, so HQ will not confirm this station's new events until "
                       "an operator deals with that gap.", hq_mark, hq_max)
+
+    def _settle(self, seq: int, held_id: str, hq_max: int) -> None:
+        """HQ got two events under `seq` and holds `held_id` there; its mark waits below seq.
+        Ours: the other was someone else's, and resending ours settles it. Not ours: someone
+        published under this station's name first, so our pending events move past HQ's
+        seqs (HQ settles it when our event arrives there)."""
+        self.stats["conflicts"] += 1
+        if self.store.outbox_id(seq) == held_id:
+            log.warning("HQ refused another event under our seq %d; resending ours", seq)
+            self._repair.insert(0, [seq, seq])
+            return
+        shift = self._renumber(max(self.acked, hq_max), self.acked)
+        log.error("HQ holds another event (%s) at our seq %d: someone published under this "
+                  "station's name (check the broker ACL). Pending events moved by %d, past "
+                  "HQ's seq %d.", held_id, seq, shift, hq_max)
+
+    def _renumber(self, after: int, mark: int) -> int:
+        shift = self.store.renumber_pending(after)
         self.stats["renumbered"] += 1
-        # HQ holds everything up to its mark (the old database's events): start from there.
-        self.acked = self.cursor = hq_mark
+        # HQ holds everything up to its mark: start from there.
+        self.acked = self.cursor = mark
         self._repair = []
         self._max_seen = self.store.outbox_status()["last_seq"]
         self._mark_moved_at = time.monotonic()
+        return shift
 
     def _publish_some(self, free: int) -> bool:
         while self._repair and self._repair[0][1] <= self.acked:
@@ -475,9 +505,9 @@ class Sender:
         self.client.publish(f"{self.base}/{HEALTH}", json.dumps(data), qos=1, retain=True)
 
 
-def _ack(doc: dict) -> tuple[int, int, str | None, tuple | None, bool]:
+def _ack(doc: dict) -> tuple[int, int, str | None, tuple | None, bool, tuple | None]:
     """An ack's fields checked: (mark, HQ's highest seq, event id at the mark, gaps, more gaps
-    than listed). Raises ValueError or KeyError."""
+    than listed, conflict). Raises ValueError or KeyError."""
     seq = doc["acked_seq"]
     if not _is_seq(seq, 0):
         raise ValueError(f"acked_seq {seq!r:.80}")
@@ -487,7 +517,19 @@ def _ack(doc: dict) -> tuple[int, int, str | None, tuple | None, bool]:
         raise ValueError(f"max_seq {top!r:.80}")
     if event_id is not None and not isinstance(event_id, str):
         raise ValueError(f"id {event_id!r:.80}")
-    return seq, top, event_id, _gaps(doc.get("gaps"), seq, top), doc.get("gaps_more") is True
+    return (seq, top, event_id, _gaps(doc.get("gaps"), seq, top), doc.get("gaps_more") is True,
+            _conflict(doc.get("conflict"), seq))
+
+
+def _conflict(value, mark: int) -> tuple[int, str] | None:
+    """An ack's `conflict` checked: [seq, id] of the event HQ holds right above its mark where
+    another event arrived under the same seq. None when absent."""
+    if value is None:
+        return None
+    if not (isinstance(value, list) and len(value) == 2 and value[0] == mark + 1
+            and is_int(value[0]) and isinstance(value[1], str)):
+        raise ValueError(f"conflict {str(value)[:80]!r}")
+    return value[0], value[1]
 
 
 def _is_seq(value, low: int) -> bool:

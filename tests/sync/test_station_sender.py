@@ -541,3 +541,61 @@ def watchdog_feeds(path, monkeypatch) -> list[float]:
 
     threading.Thread(target=listen, daemon=True).start()
     return feeds
+
+
+def test_an_event_forged_under_our_name_at_a_future_seq_loses_none_of_ours(tmp_path, broker,
+                                                                           services):
+    """Someone publishes a well-formed event under this station's name at a seq it has not
+    reached (only the broker ACL prevents that). HQ stores it first and then refuses ours
+    there; it used to let its mark pass that seq, so the station marked its own event
+    delivered while HQ held the forgery. Now the mark waits, names the event HQ holds, and
+    the station moves its pending events past HQ's seqs."""
+    cfg = write_config(tmp_path / "station.toml", broker, sync={"ack_timeout_s": 2})
+    config = load_config(cfg)
+    services("hq", cfg)
+    hq_db = tmp_path / "hq.db"
+    forger = fake_hq(broker, client_id="forger")
+    forged = {"v": 1, "station": STATION, "seq": 5, "id": "forged-5", "type": "traffic",
+              "ts": "2026-11-23T10:00:00.000Z", "data": {"line": "door", "in": 9, "out": 0}}
+    wait_until(lambda: forger.publish(f"cx/v1/{STATION}/traffic", json.dumps(forged), qos=1)
+               and hq_count(hq_db) == 1, 20, interval=0.3, message="HQ stored the forgery")
+    sender, store, stop, thread = run_sender(config)
+    try:
+        add_events(store, 10)
+        ours = {store.outbox_id(s) for s in range(1, 11)}
+        wait_until(lambda: store.outbox_status()["pending"] == 0, 30, message="all acknowledged")
+        import sqlite3
+        held = dict(sqlite3.connect(hq_db).execute("SELECT id, seq FROM events"))
+        assert ours <= set(held) and held["forged-5"] == 5
+        assert sender.stats["conflicts"] == 1 and sender.stats["renumbered"] == 1
+        rows = hq_rows(hq_db)
+        assert rows["gaps"] == [] and rows["acked_seq"] == store.outbox_status()["last_seq"]
+    finally:
+        stop.set()
+        thread.join(10)
+        forger.disconnect()
+        forger.loop_stop()
+
+
+def test_a_conflict_on_our_own_event_is_settled_by_resending_it(tmp_path, broker):
+    """HQ holds our event at the disputed seq (the forgery came second): we resend ours."""
+    cfg = write_config(tmp_path / "station.toml", broker, sync={"ack_timeout_s": 60})
+    config = load_config(cfg)
+    observer = Observer(broker, f"cx/v1/{STATION}/traffic")
+    sender, store, stop, thread = run_sender(config)
+    hq = fake_hq(broker)
+    try:
+        add_events(store, 6)
+        wait_until(lambda: len(observer.messages) >= 6, 10, message="first sends")
+        ack = hq_ack(3, max_seq=6, id=store.outbox_id(3), gaps=[],
+                     conflict=[4, store.outbox_id(4)])
+        hq.publish(f"cx/v1/{STATION}/ack", ack, qos=1).wait_for_publish(5)
+        wait_until(lambda: [json.loads(p)["seq"] for _, p, _ in observer.messages[6:]] == [4],
+                   10, message="seq 4 resent alone")
+        assert store.outbox_status()["last_acked_seq"] == 3 and sender.stats["renumbered"] == 0
+    finally:
+        stop.set()
+        thread.join(10)
+        observer.close()
+        hq.disconnect()
+        hq.loop_stop()
