@@ -45,6 +45,11 @@ def migrate(db: sqlite3.Connection, migrations: list[str], target: int | None = 
         raise SchemaTooNew(current, len(migrations))
     for version in range(current + 1, target + 1):
         db.execute("BEGIN IMMEDIATE")
+        if user_version(db) >= version:
+            # Another process (a second receiver starting beside this one) applied it
+            # between our read and our write lock.
+            db.execute("COMMIT")
+            continue
         try:
             for statement in split_sql(migrations[version - 1]):
                 db.execute(statement)

@@ -36,7 +36,7 @@ from station import notify
 from sync.envelope import (ACK, BATCH, EVENT_TYPES, HEALTH, MAX_EVENT_BYTES, STATUS, Invalid,
                            Reject, Topic, parse_message)
 from sync.hq.db import CommitResult, DeadLetter, HqDb
-from sync.mqtt import Link
+from sync.mqtt import Link, NetworkLoop
 
 log = logging.getLogger("cx-hq")
 FLUSH_S = 0.02                   # longest a received message waits for its commit
@@ -176,16 +176,20 @@ class Receiver:
 
     def run(self, stop: threading.Event) -> None:
         self._stop = stop
+        network = NetworkLoop(self.client, name="cx-hq-network")
         self.link.connect_async(self.client)
-        self.client.loop_start()
+        network.start()
         notify.ready("receiving")
         try:
             while not stop.is_set():
+                if not network.alive():
+                    # No messages would ever arrive again: exit, so systemd restarts us.
+                    log.error("the MQTT network thread ended: %r", network.error)
+                    raise RuntimeError("the MQTT network thread ended") from network.error
                 self.step()
                 notify.watchdog()
         finally:
-            self.client.disconnect()
-            self.client.loop_stop()
+            network.stop()
             self.db.close()
             if self._instance_lock is not None:
                 self._instance_lock.close()
