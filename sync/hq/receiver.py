@@ -22,7 +22,6 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import os
 import socket
 import sqlite3
 import threading

@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -317,3 +318,23 @@ def station_vs_hq(station_db, hq_db, station: str = "acme/s1/k1") -> dict:
             "extra": sorted(set(hq) - {row[0] for row in outbox}),
             "duplicate_ids": len(ids) - len(set(ids)),
             "unacked": sum(1 for row in outbox if row[3] is None)}
+
+
+def watchdog_feeds(path, monkeypatch) -> list[float]:
+    """Stand in for systemd: the times (monotonic) at which WATCHDOG=1 arrives on
+    $NOTIFY_SOCKET, recorded by a daemon thread."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    from station import notify
+    monkeypatch.setattr(notify, "_last_watchdog", 0.0)      # no rate limit left by others
+    feeds: list[float] = []
+
+    def listen():
+        with sock:
+            while True:
+                if b"WATCHDOG=1" in sock.recv(4096):
+                    feeds.append(time.monotonic())
+
+    threading.Thread(target=listen, daemon=True).start()
+    return feeds

@@ -301,3 +301,46 @@ def test_another_hq_acking_on_the_same_broker_is_reported_at_start(tmp_path, bro
     wait_until(lambda: "another HQ, named 'hq'" in stray.log_text(), 15,
                message="the stray HQ warned about the real one")
     assert stray.alive
+
+
+def test_receiver_run_raises_and_stops_feeding_the_watchdog_once_its_network_thread_ended(
+        tmp_path, broker, monkeypatch):
+    """As for cx-sync (see test_station_sender): the installed on_message swapped for one that
+    raises, so the exception leaves a real paho loop; cx-hq must exit, not sit deaf."""
+    import threading
+    from sync.hq.receiver import Receiver
+    from sync_testlib import watchdog_feeds
+    feeds = watchdog_feeds(tmp_path / "notify.sock", monkeypatch)
+    receiver = Receiver(load_config(write_config(tmp_path / "hq.toml", broker)))
+    stop, ended = threading.Event(), {}
+
+    def run():
+        try:
+            receiver.run(stop)
+        except Exception as exc:                        # noqa: BLE001 (what the test checks)
+            ended["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    pub = publisher(broker)
+    try:
+        probe = json.dumps(envelope(1)).encode()
+        wait_until(lambda: pub.publish("cx/v1/acme/s1/k9/response", probe, qos=1) and
+                   hq_count(tmp_path / "hq.db", GOOD) == 1 and feeds, 20, interval=0.3,
+                   message="receiving, and feeding the watchdog")
+
+        def not_total(client, userdata, message):
+            raise RuntimeError("a callback that is not total")
+
+        receiver.client.on_message = not_total
+        crashed = time.monotonic()
+        pub.publish("cx/v1/acme/s1/k9/response", json.dumps(envelope(2)).encode(), qos=1)
+        thread.join(10)
+        assert not thread.is_alive() and "network thread ended" in str(ended["error"])
+        time.sleep(2.5)
+        assert not [t for t in feeds if t > crashed + 0.5]
+    finally:
+        stop.set()
+        thread.join(10)
+        pub.disconnect()
+        pub.loop_stop()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 
@@ -11,11 +10,11 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from station import notify
 from station.config import load_config
 from station.store import Response, Store
 from sync.station_sender import Sender
-from sync_testlib import add_events, hq_count, hq_rows, wait_until, write_config
+from sync_testlib import (add_events, hq_count, hq_rows, wait_until, watchdog_feeds,
+                          write_config)
 
 STATION = "acme/s1/k1"
 
@@ -522,25 +521,6 @@ def test_run_raises_and_stops_feeding_the_watchdog_once_the_network_thread_ended
         thread.join(10)
         hq.disconnect()
         hq.loop_stop()
-
-
-def watchdog_feeds(path, monkeypatch) -> list[float]:
-    """Stand in for systemd: the times (monotonic) at which WATCHDOG=1 arrives on
-    $NOTIFY_SOCKET, recorded by a daemon thread."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
-    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
-    monkeypatch.setattr(notify, "_last_watchdog", 0.0)      # no rate limit left by others
-    feeds: list[float] = []
-
-    def listen():
-        with sock:
-            while True:
-                if b"WATCHDOG=1" in sock.recv(4096):
-                    feeds.append(time.monotonic())
-
-    threading.Thread(target=listen, daemon=True).start()
-    return feeds
 
 
 def test_an_event_forged_under_our_name_at_a_future_seq_loses_none_of_ours(tmp_path, broker,
