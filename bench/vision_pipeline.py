@@ -76,7 +76,7 @@ def run_one(detect_every: int, faces_on: bool, threads: int, detector_name: str,
         tracker = Tracker.for_detector(detector, 10.0 / detect_every)
         pipeline = Pipeline(detector, tracker, lines, zones,
                             faces=faces,
-                            recorder=recorder, detect_every=detect_every)
+                            sink=recorder, detect_every=detect_every)
         source = VideoSource(str(VIDEO), realtime=False)
         start_ts = time.time()
         hyp = {}

@@ -114,7 +114,7 @@ def cmd_analyze(args) -> int:
         "zones": {z.name: {"dwell_s": round(z.total_dwell_s, 2), "visits": z.total_visits}
                   for z in zones},
         "visits_with_demographics": sum(v.age_bracket is not None or v.gender is not None
-                                        for v in pipeline.visits),
+                                        for v in pipeline.sink.visits),
         "stage_ms": {k: round(v, 3) for k, v in pipeline.stage_ms().items()},
         "direction": DIRECTION_NOTE,
     }
@@ -200,7 +200,7 @@ def cmd_run(args) -> int:
     recorder = EventRecorder(store)
     tracker = Tracker.for_detector(detector, rate / vision.detect_every)
     pipeline = Pipeline(detector, tracker, lines, zones,
-                        faces=faces, recorder=recorder, detect_every=vision.detect_every)
+                        faces=faces, sink=recorder, detect_every=vision.detect_every)
     preview = _Preview() if vision.debug_preview else None
     notify.ready(f"camera {source._safe_uri()}")
     log.info("counting on %s (%s)", source._safe_uri(), kind)

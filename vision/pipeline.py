@@ -3,7 +3,7 @@
     pipeline = Pipeline(detector, Tracker(frame_rate=10),
                         lines=[LineCounter("entrance", (240, 100), (240, 300))],
                         zones=[Zone("kiosk", [(160, 130), (320, 130), (320, 210), (160, 210)])],
-                        recorder=EventRecorder(store))
+                        sink=EventRecorder(store))      # or EventCollector(): lists in memory
     while (frame := camera.read()) is not None:
         people = pipeline.process(frame)        # tracked Detections of this frame
     pipeline.close(frame_ts)                    # ends open visits, flushes the events
@@ -15,6 +15,8 @@ steps once per detector run: build it with ``Tracker(frame_rate=fps / detect_eve
 run on the frames the detector ran on. Each track becomes a *visit*: an id assigned when the track is
 confirmed, the time it entered and left, its dwell per zone and the face analyzer's age bracket
 and gender with their confidence -- never an image or an embedding. Frames live only in memory.
+Crossings, visits and zone presence go to the ``sink`` (``vision/sink.py``); without one they
+are collected in memory (``pipeline.sink.visits``).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from station.store import Crossing, Visit
 from vision.detections import Detections
 from vision.lines import LineCounter
+from vision.sink import EventCollector, EventSink
 from vision.tracker import TRACK_AGE, Tracker
 from vision.zones import Zone
 
@@ -40,7 +43,8 @@ class _OpenVisit:
 
 class Pipeline:
     def __init__(self, detector, tracker: Tracker, lines: list[LineCounter] = (),
-                 zones: list[Zone] = (), faces=None, recorder=None, detect_every: int = 1):
+                 zones: list[Zone] = (), faces=None, sink: EventSink | None = None,
+                 detect_every: int = 1):
         if detect_every < 1:
             raise ValueError(f"detect_every must be >= 1, got {detect_every}")
         self.detector = detector
@@ -48,12 +52,10 @@ class Pipeline:
         self.lines = list(lines)
         self.zones = list(zones)
         self.faces = faces
-        self.recorder = recorder
+        self.sink = EventCollector() if sink is None else sink
         self.detect_every = detect_every
         self.frames = 0
         self.tracks_seen = 0
-        self.crossings: list[Crossing] = []     # kept only when there is no recorder (analyze)
-        self.visits: list[Visit] = []
         self._open: dict[int, _OpenVisit] = {}
         self._seconds = dict.fromkeys(STAGES, 0.0)
 
@@ -92,18 +94,16 @@ class Pipeline:
         t5 = clock()
         for c in line_crossings:
             visit = self._open.get(c.track_id)
-            self._emit_crossing(Crossing(ts=ts, line=c.line, direction=c.direction,
-                                         visit_id=visit.id if visit else None))
-        if self.recorder is not None:
-            for zone in self.zones:
-                for tid, since in zone.since.items():
-                    visit = self._open.get(tid)
-                    if visit is not None and visit.last_seen == ts:
-                        self.recorder.presence(visit.id, zone.name, since, ts)
+            self.sink.crossing(Crossing(ts=ts, line=c.line, direction=c.direction,
+                                        visit_id=visit.id if visit else None))
+        for zone in self.zones:
+            for tid, since in zone.since.items():
+                visit = self._open.get(tid)
+                if visit is not None and visit.last_seen == ts:
+                    self.sink.presence(visit.id, zone.name, since, ts)
         for tid in ended:
             self._end_track(tid)
-        if self.recorder is not None:
-            self.recorder.maybe_flush(ts)
+        self.sink.maybe_flush(ts)
         t6 = clock()
         for stage, dt in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)):
             self._seconds[stage] += dt
@@ -114,8 +114,7 @@ class Pipeline:
         """End of stream: every open track becomes a finished visit; events are flushed."""
         for tid in self.tracker.end_all():
             self._end_track(tid)
-        if self.recorder is not None:
-            self.recorder.flush(ts if ts is not None else time.time())
+        self.sink.flush(ts if ts is not None else time.time())
 
     # -- results ----------------------------------------------------------------------------
     def stage_ms(self) -> dict[str, float]:
@@ -128,12 +127,6 @@ class Pipeline:
         return len(self._open)
 
     # -- internals ----------------------------------------------------------------------------
-    def _emit_crossing(self, crossing: Crossing) -> None:
-        if self.recorder is not None:
-            self.recorder.crossing(crossing)
-        else:
-            self.crossings.append(crossing)
-
     def _end_track(self, tid: int) -> None:
         visit = self._open.pop(tid, None)
         dwell = {z.name: round(z.dwell[tid], 3) for z in self.zones if z.dwell.get(tid)}
@@ -154,10 +147,7 @@ class Pipeline:
             gender=getattr(attrs, "gender", None),
             gender_confidence=_maybe_float(getattr(attrs, "gender_confidence", None)),
             views=int(getattr(attrs, "views", 0) or 0))
-        if self.recorder is not None:
-            self.recorder.visit(record)
-        else:
-            self.visits.append(record)
+        self.sink.visit(record)
 
 
 def _maybe_float(value) -> float | None:

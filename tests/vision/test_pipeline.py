@@ -23,7 +23,7 @@ def run_slice(video, detector, faces, store, frames=FRAMES, detect_every=1):
     lines, zones = load_scene(SCENE)
     recorder = EventRecorder(store, flush_every_s=0.0)        # flush every frame: many batches
     pipeline = Pipeline(detector, Tracker(frame_rate=10 / detect_every), lines, zones, faces=faces,
-                        recorder=recorder, detect_every=detect_every)
+                        sink=recorder, detect_every=detect_every)
     source = VideoSource(str(video), realtime=False)
     last = None
     while pipeline.frames < frames:
@@ -90,7 +90,7 @@ def test_a_locked_database_loses_no_events(pets_video, person_detector, tmp_path
     blocker.execute("BEGIN IMMEDIATE")
     lines, zones = load_scene(SCENE)
     recorder = EventRecorder(store, flush_every_s=0.0)
-    pipeline = Pipeline(person_detector, Tracker(frame_rate=10), lines, zones, recorder=recorder)
+    pipeline = Pipeline(person_detector, Tracker(frame_rate=10), lines, zones, sink=recorder)
     source = VideoSource(str(pets_video), realtime=False)
     for _ in range(60):
         frame = source.read(timeout_s=5)
