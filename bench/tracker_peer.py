@@ -31,9 +31,9 @@ import numpy as np  # noqa: E402
 
 from bench.pets import (DIRECTION_NAMES, SCENE, VIDEO, idf1, load_counts, load_gt,  # noqa: E402
                         noisy_detections)
-from vision.__main__ import load_detector, parse_size  # noqa: E402
 from vision.detections import Detections  # noqa: E402
 from vision.lines import LineCounter  # noqa: E402
+from vision.loading import load_detector, parse_size  # noqa: E402
 from vision.tracker import LOST_S, Tracker  # noqa: E402
 from vision.zones import Zone  # noqa: E402
 

@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vision.__main__ import parse_size  # noqa: E402
+from vision.loading import parse_size  # noqa: E402
 
 
 def mirrored_scene(path: Path, width: int):
@@ -57,10 +57,10 @@ def run_one(detect_every: int, faces_on: bool, threads: int, detector_name: str,
     from station.store import Store
     from vision.camera import VideoSource
     from vision.events import EventRecorder
+    from vision.loading import load_detector, load_faces
     from vision.pipeline import Pipeline
     from vision.scene import load_scene
     from vision.tracker import Tracker
-    from vision.__main__ import load_detector, load_faces
 
     cv2.setNumThreads(threads)
     detector = load_detector(detector_name, models_dir, threads, input_size)
