@@ -16,8 +16,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-VERSION = 1
-EVENT_TYPES = frozenset({"response", "case", "traffic", "visit"})
+from station import events
+from station.events import VERSION, Invalid, show as _show
+
+EVENT_TYPES = frozenset(events.TYPES)
 BATCH = "batch"
 # Live, retained state published by the station itself (not outbox events) and HQ's marks.
 STATUS, HEALTH, ACK = "status", "health", "ack"
@@ -28,10 +30,6 @@ MAX_FUTURE_S = 24 * 3600                # a day of clock skew is tolerated, more
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
-
-
-class Invalid(ValueError):
-    """One event cannot be accepted; the message is the reason stored with the dead letter."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +70,8 @@ class Envelope:
         """The event as JSON, for a conflict's dead letter (rebuilt only when needed)."""
         if self.raw is not None:
             return self.raw
-        return _dump({"v": VERSION, "station": self.station, "seq": self.seq, "id": self.id,
-                      "type": self.type, "ts": self.ts, "data": self.data})
+        return _dump(events.envelope(self.station, self.seq, self.id, self.type, self.ts,
+                                     self.data))
 
 
 @dataclass(frozen=True)
@@ -188,7 +186,7 @@ def check_envelope(doc, station: str, expected_type: str | None, raw: bytes | No
     ts_epoch = parse_ts(ts, now)
     if type(data) is not dict:
         raise Invalid(f"data must be an object, got {_show(data)}")
-    _CHECK_DATA[type_](data)
+    events.TYPES[type_].check(data)
     return Envelope(station, seq, event_id, type_, ts, ts_epoch, data, raw,
                     doc.get("renumbered") is True, storable_text(data))
 
@@ -220,41 +218,6 @@ def parse_ts(ts, now: float) -> float:
     return epoch
 
 
-# The fields HQ's reports rely on; extra fields are allowed (newer stations add some).
-def _check_response(data: dict) -> None:
-    nps = data.get("nps")
-    if type(nps) is not int or not 0 <= nps <= 10:
-        raise Invalid(f"response nps must be an integer 0..10, got {_show(nps)}")
-    for key, lo, hi in (("csat", 1, 5), ("ces", 1, 7)):
-        value = data.get(key)
-        if value is not None and (type(value) is not int or not lo <= value <= hi):
-            raise Invalid(f"response {key} must be null or an integer {lo}..{hi}, "
-                          f"got {_show(value)}")
-
-
-def _check_traffic(data: dict) -> None:
-    if type(data.get("line")) is not str:
-        raise Invalid(f"traffic line must be a string, got {_show(data.get('line'))}")
-    for key in ("in", "out"):
-        value = data.get(key)
-        if type(value) is not int or value < 0:
-            raise Invalid(f"traffic {key} must be a count, got {_show(value)}")
-
-
-def _check_case(data: dict) -> None:
-    if data.get("status") not in ("opened", "resolved"):
-        raise Invalid(f"case status must be 'opened' or 'resolved', got {_show(data.get('status'))}")
-
-
-def _check_visit(data: dict) -> None:
-    if type(data.get("dwell", {})) is not dict:
-        raise Invalid(f"visit dwell must be an object, got {_show(data.get('dwell'))}")
-
-
-_CHECK_DATA = {"response": _check_response, "traffic": _check_traffic, "case": _check_case,
-               "visit": _check_visit}
-
-
 def batch_payload(payloads: list[str]) -> bytes:
     """Envelopes already serialised by the station store joined into one JSON array."""
     return ("[" + ",".join(payloads) + "]").encode()
@@ -274,8 +237,3 @@ def _dump(doc) -> bytes:
 def is_int(value) -> bool:
     """An int that is not a bool (JSON true would pass isinstance(value, int))."""
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _show(value) -> str:
-    text = repr(value)
-    return f"{type(value).__name__} {text[:60]}"

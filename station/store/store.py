@@ -5,15 +5,13 @@ import json
 import sqlite3
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
-
+from station import events
+from station.events import rfc3339
 from station.store.model import (Case, Crossing, Event, Presence, Response, StoreError, Visit,
                                  new_id)
 from station.store import sqlite
 from station.store.queries import Queries
 from station.store.schema import EVENT_REFERENCES, MIGRATIONS, SCHEMA_VERSION
-
-ENVELOPE_VERSION = 1
 
 
 class Store(Queries):
@@ -114,13 +112,12 @@ class Store(Queries):
         """Add outbox rows for (event id, ts, data); returns their seqs. Caller holds the tx."""
         row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
         seq = row[0] if row else 0
-        topic = f"{self.topic_prefix}/{self.station}/{type_}"
+        topic = events.topic(self.topic_prefix, self.station, type_)
         now = time.time()
         rows, seqs = [], []
         for event_id, ts, data in items:
             seq += 1
-            envelope = {"v": ENVELOPE_VERSION, "station": self.station, "seq": seq,
-                        "id": event_id, "type": type_, "ts": rfc3339(ts), "data": data}
+            envelope = events.envelope(self.station, seq, event_id, type_, ts, data)
             rows.append((seq, event_id, type_, topic, json.dumps(envelope, ensure_ascii=False,
                                                                  separators=(",", ":")), now))
             seqs.append(seq)
@@ -200,10 +197,11 @@ class Store(Queries):
         """
         with self.transaction():
             presence, visit_id = self._kiosk_presence(response.ts)
-            data = {"response_id": response.id, "nps": response.nps, "csat": response.csat,
-                    "ces": response.ces, "reasons": list(response.reasons),
-                    "comment": response.comment, "language": response.language,
-                    "complete": response.complete, "presence": presence, "visit_id": visit_id}
+            data = events.Response(
+                response_id=response.id, nps=response.nps, csat=response.csat,
+                ces=response.ces, reasons=tuple(response.reasons), comment=response.comment,
+                language=response.language, complete=response.complete, presence=presence,
+                visit_id=visit_id).to_data()
             (seq,) = self._append_events("response", [(response.id, response.ts, data)])
             self.db.execute(
                 "INSERT INTO responses (id, ts, nps, csat, ces, reasons, comment, language, "
@@ -217,9 +215,9 @@ class Store(Queries):
 
     def _open_case(self, response: Response) -> str:
         case_id = new_id()
-        data = {"case_id": case_id, "status": "opened", "response_id": response.id,
-                "nps": response.nps, "reasons": list(response.reasons),
-                "comment": response.comment, "opened_at": rfc3339(response.ts)}
+        data = events.Case(case_id=case_id, status="opened", response_id=response.id,
+                           nps=response.nps, reasons=tuple(response.reasons),
+                           comment=response.comment, opened_at=rfc3339(response.ts)).to_data()
         (seq,) = self._append_events("case", [(new_id(), response.ts, data)])
         self.db.execute(
             "INSERT INTO cases (id, response_id, opened_at, nps, reasons, comment, opened_seq) "
@@ -236,10 +234,10 @@ class Store(Queries):
                 raise StoreError(f"no case with id {case_id}")
             if case.resolved_at is not None:
                 return case
-            data = {"case_id": case_id, "status": "resolved", "response_id": case.response_id,
-                    "nps": case.nps, "opened_at": rfc3339(case.opened_at),
-                    "resolved_at": rfc3339(at), "note": note,
-                    "handling_s": round(at - case.opened_at, 3)}
+            data = events.Case(case_id=case_id, status="resolved",
+                               response_id=case.response_id, nps=case.nps,
+                               opened_at=rfc3339(case.opened_at), resolved_at=rfc3339(at),
+                               note=note, handling_s=round(at - case.opened_at, 3)).to_data()
             (seq,) = self._append_events("case", [(new_id(), at, data)])
             self.db.execute("UPDATE cases SET resolved_at = ?, resolution_note = ?, "
                             "resolved_seq = ? WHERE id = ?", (at, note, seq, case_id))
@@ -302,9 +300,9 @@ class Store(Queries):
             if not rows:
                 return 0
             # HQ cannot see the line config: say whether 'in' here is store footfall.
-            items = [(new_id(), minute, {"minute": rfc3339(minute), "line": line, "in": i,
-                                         "out": o, "entrance": self.entrance_lines is None
-                                         or line in self.entrance_lines})
+            items = [(new_id(), minute, events.Traffic(
+                minute=rfc3339(minute), line=line, entries=i, exits=o,
+                entrance=self.entrance_lines is None or line in self.entrance_lines).to_data())
                      for minute, line, i, o in rows]
             seqs = self._append_events("traffic", items)
             self.db.executemany(
@@ -376,15 +374,11 @@ class Store(Queries):
             return self._append_events(type_, [(new_id(), ts, data) for data in datas])
 
 
-def rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds") \
-        .replace("+00:00", "Z")
-
-
 def _visit_data(v: Visit) -> dict:
-    return {"visit_id": v.id, "entered_at": rfc3339(v.entered_at), "left_at": rfc3339(v.left_at),
-            "dwell": v.dwell, "age_bracket": v.age_bracket, "age_confidence": v.age_confidence,
-            "gender": v.gender, "gender_confidence": v.gender_confidence, "views": v.views}
+    return events.Visit(visit_id=v.id, entered_at=rfc3339(v.entered_at),
+                        left_at=rfc3339(v.left_at), dwell=v.dwell, age_bracket=v.age_bracket,
+                        age_confidence=v.age_confidence, gender=v.gender,
+                        gender_confidence=v.gender_confidence, views=v.views).to_data()
 
 
 def _camera_live(vision_health: dict, ts: float, stale_s: float = 30.0) -> bool:

@@ -20,22 +20,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from station import events
 from station.period import add_period_arguments
-from sync.hq.views import open_for_reading, period_clause, quiet_broken_pipe
+from sync.hq.views import open_for_reading, period_clause, quiet_broken_pipe, store_of
 
-TYPES = ("response", "case", "traffic", "visit")
+TYPES = tuple(events.TYPES)
 LEADING = ["station", "store", "seq", "event_id", "ts"]
-# The contract order of each type's fields (station/store/store.py); unknown extra fields that
+# Each type's fields in their contract order (station/events.py); unknown extra fields that
 # newer stations send follow in alphabetical order, so nothing is silently dropped.
-FIELDS = {
-    "response": ["response_id", "nps", "csat", "ces", "reasons", "comment", "language",
-                 "complete", "presence", "visit_id"],
-    "case": ["case_id", "status", "response_id", "nps", "reasons", "comment", "opened_at",
-             "resolved_at", "handling_s", "note"],
-    "traffic": ["minute", "line", "in", "out"],
-    "visit": ["visit_id", "entered_at", "left_at", "dwell", "age_bracket", "age_confidence",
-              "gender", "gender_confidence", "views"],
-}
+FIELDS = {type_: events.keys(type_) for type_ in events.TYPES}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -140,7 +133,7 @@ def _rows(db, where, params):
     cursor = db.execute(f"SELECT station, seq, id, ts, data FROM events WHERE {where} "
                         f"ORDER BY station, seq", params)
     for station, seq, event_id, ts, data in cursor:
-        row = {"station": station, "store": station.rsplit("/", 1)[0], "seq": seq,
+        row = {"station": station, "store": store_of(station), "seq": seq,
                "event_id": event_id, "ts": ts}
         try:
             payload = json.loads(data)

@@ -7,13 +7,14 @@
 The receiver owns the HQ database; stats, export and report only read it. They open it
 read-only (an analyst's query can never lock out or damage the receiver) and put their views
 in the connection's TEMP schema, so nothing is ever written to the file. Each view flattens one
-event type's `data` JSON into columns named as in the envelope (see station/store/store.py).
+event type's `data` JSON into columns named as in its record (station/events.py).
 """
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
+from station import events
 from station.period import parse_when
 
 
@@ -23,52 +24,16 @@ class HqReadError(RuntimeError):
 
 _REQUIRED_TABLES = ("events", "stations", "gaps", "dead_letters")
 
-VIEWS = {
-    "responses": """
-        SELECT station, {store} AS store, seq, id, ts, ts_epoch,
-               json_extract(data, '$.response_id') AS response_id,
-               json_extract(data, '$.nps') AS nps,
-               json_extract(data, '$.csat') AS csat,
-               json_extract(data, '$.ces') AS ces,
-               json_extract(data, '$.reasons') AS reasons,
-               json_extract(data, '$.comment') AS comment,
-               json_extract(data, '$.language') AS language,
-               json_extract(data, '$.complete') AS complete,
-               json_extract(data, '$.presence') AS presence,
-               json_extract(data, '$.visit_id') AS visit_id
-        FROM events WHERE type = 'response'""",
-    "cases": """
-        SELECT station, {store} AS store, seq, id, ts, ts_epoch,
-               json_extract(data, '$.case_id') AS case_id,
-               json_extract(data, '$.status') AS status,
-               json_extract(data, '$.response_id') AS response_id,
-               json_extract(data, '$.nps') AS nps,
-               json_extract(data, '$.opened_at') AS opened_at,
-               json_extract(data, '$.resolved_at') AS resolved_at,
-               json_extract(data, '$.handling_s') AS handling_s
-        FROM events WHERE type = 'case'""",
-    "traffic": """
-        SELECT station, {store} AS store, seq, id, ts, ts_epoch,
-               json_extract(data, '$.minute') AS minute,
-               json_extract(data, '$.line') AS line,
-               coalesce(json_extract(data, '$.in'), 0) AS entries,
-               coalesce(json_extract(data, '$.out'), 0) AS exits,
-               -- older stations do not send the flag: every line then counts as an entrance
-               coalesce(json_extract(data, '$.entrance'), 1) AS entrance
-        FROM events WHERE type = 'traffic'""",
-    "visits": """
-        SELECT station, {store} AS store, seq, id, ts, ts_epoch,
-               json_extract(data, '$.visit_id') AS visit_id,
-               json_extract(data, '$.entered_at') AS entered_at,
-               json_extract(data, '$.left_at') AS left_at,
-               json_extract(data, '$.dwell') AS dwell,
-               json_extract(data, '$.age_bracket') AS age_bracket,
-               json_extract(data, '$.age_confidence') AS age_confidence,
-               json_extract(data, '$.gender') AS gender,
-               json_extract(data, '$.gender_confidence') AS gender_confidence,
-               json_extract(data, '$.views') AS views
-        FROM events WHERE type = 'visit'""",
-}
+def _view(record) -> str:
+    """One event type's events with their data fields as columns (station/events.py)."""
+    fields = [f"coalesce(json_extract(data, '$.{key}'), {default}) AS {column}" if default
+              else f"json_extract(data, '$.{key}') AS {column}"
+              for column, key, default in events.columns(record.TYPE)]
+    return (f"SELECT station, {{store}} AS store, seq, id, ts, ts_epoch, {', '.join(fields)} "
+            f"FROM events WHERE type = '{record.TYPE}'")
+
+
+VIEWS = {record.VIEW: _view(record) for record in events.TYPES.values()}
 
 
 def store_of(station: str) -> str:

@@ -1,0 +1,187 @@
+"""The event format: what a station tells HQ, one typed record per event type.
+
+    from station import events
+    data = events.Traffic(minute=events.rfc3339(t), line="door", entries=3, exits=1,
+                          entrance=True).to_data()      # {"minute": ..., "in": 3, "out": 1, ...}
+    doc = events.envelope("acme/s1/k1", seq=7, event_id="…", type_="traffic", ts=t, data=data)
+    events.TYPES["traffic"].check(data)                  # HQ: raises events.Invalid with why
+    events.topic("cx/v1", "acme/s1/k1", "traffic")       # cx/v1/acme/s1/k1/traffic
+    events.columns("traffic")     # [("minute", "minute", None), ("entries", "in", "0"), ...]
+
+This is the one place an event type is defined: the station's store writes these records
+into its outbox, HQ checks each arriving event against its record's `check`, and HQ's views
+and export take their columns from its fields. Adding an event type is adding a record here
+and naming it in TYPES. A field's `key` is its name in the JSON (``in`` is a Python keyword);
+`sql_default` is what HQ's views show when an older station did not send the field. Extra
+fields in `data` are allowed: a newer station may send more than this HQ knows.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import ClassVar
+
+VERSION = 1
+
+
+class Invalid(ValueError):
+    """One event cannot be accepted; the message is the reason stored with the dead letter."""
+
+
+def rfc3339(ts: float) -> str:
+    """The time format of every timestamp in an event: UTC, milliseconds, ``Z``."""
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds") \
+        .replace("+00:00", "Z")
+
+
+def topic(prefix: str, station: str, type_: str) -> str:
+    """``<prefix>/<org>/<store>/<station>/<type>``: where one event of a station travels."""
+    return f"{prefix}/{station}/{type_}"
+
+
+def envelope(station: str, seq: int, event_id: str, type_: str, ts: float | str,
+             data: dict, **extra) -> dict:
+    """The versioned envelope around one event's data (`ts` as epoch seconds or RFC 3339)."""
+    return {"v": VERSION, "station": station, "seq": seq, "id": event_id, "type": type_,
+            "ts": ts if isinstance(ts, str) else rfc3339(ts), "data": data, **extra}
+
+
+def _key(name: str, *, sql_default: str | None = None, optional: bool = False):
+    """Field metadata: the JSON key, the view's default for stations that do not send it, and
+    whether the field is left out of the JSON when it is None (it belongs to some events only)."""
+    return {"key": name, "sql_default": sql_default, "optional": optional}
+
+
+class Record:
+    TYPE: ClassVar[str]             # the envelope's type and the topic's last level
+    VIEW: ClassVar[str]             # HQ's SQL view of this type's events
+
+    def to_data(self) -> dict:
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            meta = f.metadata or {}
+            if value is None and meta.get("optional"):
+                continue
+            out[meta.get("key", f.name)] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @staticmethod
+    def check(data: dict) -> None:
+        """The fields HQ's reports rely on; raises Invalid."""
+
+
+@dataclass(frozen=True)
+class Response(Record):
+    TYPE: ClassVar[str] = "response"
+    VIEW: ClassVar[str] = "responses"
+    response_id: str
+    nps: int
+    csat: int | None
+    ces: int | None
+    reasons: tuple[str, ...]
+    comment: str | None
+    language: str
+    complete: bool
+    presence: str
+    visit_id: str | None
+
+    @staticmethod
+    def check(data: dict) -> None:
+        nps = data.get("nps")
+        if type(nps) is not int or not 0 <= nps <= 10:
+            raise Invalid(f"response nps must be an integer 0..10, got {show(nps)}")
+        for key, lo, hi in (("csat", 1, 5), ("ces", 1, 7)):
+            value = data.get(key)
+            if value is not None and (type(value) is not int or not lo <= value <= hi):
+                raise Invalid(f"response {key} must be null or an integer {lo}..{hi}, "
+                              f"got {show(value)}")
+
+
+@dataclass(frozen=True)
+class Case(Record):
+    """A detractor case opened (with the answer's reasons and comment) or resolved (with the
+    manager's note and the handling time)."""
+    TYPE: ClassVar[str] = "case"
+    VIEW: ClassVar[str] = "cases"
+    case_id: str
+    status: str
+    response_id: str
+    nps: int
+    reasons: tuple[str, ...] | None = field(default=None, metadata=_key("reasons", optional=True))
+    comment: str | None = field(default=None, metadata=_key("comment", optional=True))
+    opened_at: str | None = None
+    resolved_at: str | None = field(default=None, metadata=_key("resolved_at", optional=True))
+    note: str | None = field(default=None, metadata=_key("note", optional=True))
+    handling_s: float | None = field(default=None, metadata=_key("handling_s", optional=True))
+
+    @staticmethod
+    def check(data: dict) -> None:
+        if data.get("status") not in ("opened", "resolved"):
+            raise Invalid(f"case status must be 'opened' or 'resolved', "
+                          f"got {show(data.get('status'))}")
+
+
+@dataclass(frozen=True)
+class Traffic(Record):
+    """One minute of one line's crossings. `entrance` says whether 'in' here is store footfall
+    (HQ cannot see the line config); stations from before the flag count every line."""
+    TYPE: ClassVar[str] = "traffic"
+    VIEW: ClassVar[str] = "traffic"
+    minute: str
+    line: str
+    entries: int = field(metadata=_key("in", sql_default="0"))
+    exits: int = field(metadata=_key("out", sql_default="0"))
+    entrance: bool = field(default=True, metadata=_key("entrance", sql_default="1"))
+
+    @staticmethod
+    def check(data: dict) -> None:
+        if type(data.get("line")) is not str:
+            raise Invalid(f"traffic line must be a string, got {show(data.get('line'))}")
+        for key in ("in", "out"):
+            value = data.get(key)
+            if type(value) is not int or value < 0:
+                raise Invalid(f"traffic {key} must be a count, got {show(value)}")
+
+
+@dataclass(frozen=True)
+class Visit(Record):
+    """One tracked visitor: when, how long in each zone, and the demographic estimate (never
+    an image or an embedding)."""
+    TYPE: ClassVar[str] = "visit"
+    VIEW: ClassVar[str] = "visits"
+    visit_id: str
+    entered_at: str
+    left_at: str
+    dwell: dict
+    age_bracket: str | None
+    age_confidence: float | None
+    gender: str | None
+    gender_confidence: float | None
+    views: int
+
+    @staticmethod
+    def check(data: dict) -> None:
+        if type(data.get("dwell", {})) is not dict:
+            raise Invalid(f"visit dwell must be an object, got {show(data.get('dwell'))}")
+
+
+TYPES: dict[str, type[Record]] = {r.TYPE: r for r in (Response, Case, Traffic, Visit)}
+
+
+def columns(type_: str) -> list[tuple[str, str, str | None]]:
+    """(column name, JSON key, SQL default) of an event type's fields, in contract order."""
+    return [(f.name, (f.metadata or {}).get("key", f.name),
+             (f.metadata or {}).get("sql_default"))
+            for f in dataclasses.fields(TYPES[type_])]
+
+
+def keys(type_: str) -> list[str]:
+    """The JSON keys of an event type's data, in contract order."""
+    return [key for _column, key, _default in columns(type_)]
+
+
+def show(value) -> str:
+    """A value as an error message shows it: its type and a short repr."""
+    return f"{type(value).__name__} {repr(value)[:60]}"

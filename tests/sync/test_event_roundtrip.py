@@ -1,0 +1,113 @@
+"""Every event type, station write → envelope → HQ store → HQ view and export, field by field.
+
+station/events.py is the one place an event type is defined; this is the test that a type
+added there reaches an HQ analyst whole.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from station import events
+from station.store import Store
+from station.store.model import Crossing, Response, Visit
+from sync.envelope import Topic, parse_message
+from sync.hq.db import HqDb
+from sync.hq.export import export_to_string
+from sync.hq.views import open_readonly
+
+STATION = "acme/s1/k1"
+NOW = time.time()
+
+
+def write_response(store):
+    store.append_response(Response(nps=9, csat=4, ces=2, reasons=["staff"], comment="=great",
+                                   language="vi", ts=NOW - 60))
+
+
+def write_case(store):
+    case_id = store.append_response(Response(nps=2, reasons=["wait"], comment="slow",
+                                              language="en", ts=NOW - 60))
+    store.resolve_case(case_id, note="called back", at=NOW - 30)
+
+
+def write_traffic(store):
+    store.append_crossings([Crossing(NOW - 300, "door", "in"), Crossing(NOW - 299, "door", "out"),
+                            Crossing(NOW - 298, "door", "in")])
+    assert store.roll_up_traffic(NOW) == 1
+
+
+def write_visit(store):
+    store.append_visits([Visit(NOW - 120, NOW - 20, dwell={"kiosk": 12.5, "shelf": 40.0},
+                               age_bracket="20-29", age_confidence=0.7, gender="female",
+                               gender_confidence=0.91, views=4)])
+
+
+WRITERS = {"response": write_response, "case": write_case, "traffic": write_traffic,
+           "visit": write_visit}
+
+
+def test_every_event_type_has_a_writer_here():
+    assert set(WRITERS) == set(events.TYPES)
+
+
+@pytest.mark.parametrize("type_", sorted(events.TYPES))
+def test_an_event_reaches_hqs_view_and_export_with_every_field(tmp_path, type_):
+    store = Store.open_path(tmp_path / "station.db", station=STATION)
+    WRITERS[type_](store)
+    outbox = [e for e in store.pending_outbox(limit=100) if e.type == type_]
+    assert outbox
+    hq = HqDb.open(tmp_path / "hq.db")
+    for event in outbox:
+        accepted, rejected = parse_message(Topic.parse(event.topic, "cx/v1"),
+                                           event.payload.encode(), time.time())
+        assert rejected == [] and len(accepted) == 1
+        hq.commit(accepted, [], time.time())
+    hq.close()
+    sent = json.loads(outbox[-1].payload)
+    assert sent["v"] == events.VERSION and sent["type"] == type_
+    data = sent["data"]
+    assert set(data) <= set(events.keys(type_))          # nothing outside the contract
+    events.TYPES[type_].check(data)
+    db = open_readonly(tmp_path / "hq.db")
+    view = db.execute(f"SELECT * FROM {events.TYPES[type_].VIEW} ORDER BY seq DESC LIMIT 1")
+    row = dict(zip([c[0] for c in view.description], view.fetchone()))
+    for column, key, _default in events.columns(type_):
+        if key in data:
+            expected = data[key]
+            got = row[column]
+            if isinstance(expected, (list, dict)):
+                got = json.loads(got)
+            elif isinstance(expected, bool):
+                got = bool(got)
+            assert got == expected, (column, got, expected)
+    exported = json.loads(export_to_string(db, type_, "jsonl").splitlines()[-1])
+    assert exported["station"] == STATION and exported["store"] == "acme/s1"
+    for key, value in data.items():
+        if isinstance(value, dict):
+            assert {k: exported[f"{key}.{k}"] for k in value} == value
+        else:
+            assert exported[key] == value, key
+
+
+def test_a_records_json_keys_follow_its_contract_and_optional_fields_stay_out():
+    opened = events.Case(case_id="c", status="opened", response_id="r", nps=3, reasons=("x",),
+                         comment=None, opened_at="2026-11-23T10:00:00.000Z").to_data()
+    assert list(opened) == ["case_id", "status", "response_id", "nps", "reasons",
+                            "opened_at"]
+    traffic = events.Traffic(minute="m", line="door", entries=2, exits=1).to_data()
+    assert traffic == {"minute": "m", "line": "door", "in": 2, "out": 1, "entrance": True}
+
+
+@pytest.mark.parametrize("type_, data, needle", [
+    ("response", {"nps": 11}, "nps"),
+    ("response", {"nps": 5, "csat": 6}, "csat"),
+    ("case", {"status": "lost"}, "status"),
+    ("traffic", {"line": "door", "in": -1, "out": 0}, "count"),
+    ("visit", {"dwell": [1]}, "dwell"),
+])
+def test_each_records_check_names_what_is_wrong(type_, data, needle):
+    with pytest.raises(events.Invalid, match=needle):
+        events.TYPES[type_].check(data)
