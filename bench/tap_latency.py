@@ -176,9 +176,9 @@ def main(argv=None) -> int:
         return 0
 
     app = QApplication.instance() or QApplication([])
-    from kiosk.__main__ import build
     from kiosk.admin import AdminScreen
     from kiosk.i18n import Strings
+    from kiosk.service import build
     from kiosk.writer import ResponseWriter
 
     window, writer = build(config)

@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from kiosk.dashboard import PERIODS
+from kiosk.service import build
 from station.simulate import simulate
 from station.store import Store
 
@@ -43,8 +44,6 @@ def _sample_store(config, folder: Path, now: float | None = None):
 
 
 def render_all(config, out_dir, sizes=((1920, 1080),)) -> list[Path]:
-    from kiosk.__main__ import build
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance()

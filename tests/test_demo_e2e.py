@@ -106,7 +106,7 @@ def test_demo_station_delivers_a_tapped_survey_and_traffic_to_hq(qtbot, tmp_path
             "SELECT count(*) FROM presence WHERE zone = 'kiosk' AND until > ?",
             (time.time() - 3,)).fetchone()[0], 90, proc)
 
-        from kiosk.__main__ import build
+        from kiosk.service import build
         window, writer = build(config)
         qtbot.addWidget(window)
         window.resize(1280, 800)

@@ -12,7 +12,7 @@ def config(tmp_path):
 @pytest.fixture
 def make_kiosk(qtbot):
     """make_kiosk(config) -> (window, writer), shown at 1280x800 and closed after the test."""
-    from kiosk.__main__ import build
+    from kiosk.service import build
 
     made = []
 
