@@ -76,7 +76,9 @@ def _idle(stop: threading.Event, why: NothingToCount, store: Store | None = None
     notify.ready(why.status)
     while not stop.is_set():
         notify.watchdog()
-        stop.wait(1.0)
+        # Not stop.wait(): SIGTERM's handler sets `stop` and deadlocks on the Event's own lock
+        # when it runs while wait() holds it (1 stop in ~30).
+        time.sleep(1.0)
     notify.stopping()
     return 0
 

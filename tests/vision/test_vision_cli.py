@@ -1,8 +1,11 @@
 """`cx-vision` as a real process: analyze's JSON and MOT output, bad input, the idle service."""
 import json
 import signal
+import socket
 import time
 
+import cv2
+import numpy as np
 import pytest
 
 from vision_testlib import cx_vision, start_service, wait_for_health, write_config
@@ -65,3 +68,52 @@ def test_run_without_a_camera_says_so_once_and_idles_until_stopped(tmp_path, cam
     messages = [line for line in out.splitlines() if "no camera" in line]
     assert len(messages) == 1, out
     assert "[vision] camera" in messages[0] and "RTSP" in messages[0]
+
+
+def short_video(path, frames=10):
+    """A few empty frames: a video file that ends almost at once."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 240))
+    for _ in range(frames):
+        writer.write(np.zeros((240, 320, 3), np.uint8))
+    writer.release()
+    return path
+
+
+def told_systemd(sock) -> str:
+    """The next sd_notify message that is not a watchdog ping."""
+    while (message := sock.recv(4096).decode()) == "WATCHDOG=1":
+        pass
+    return message
+
+
+@pytest.mark.parametrize("camera, settings, status", [
+    ("", {"enabled": False}, "vision disabled"),
+    ("", {}, "no camera configured"),
+    ("short.avi", {"person_detector": "nosuch"}, "no person detector"),
+    ("short.avi", {"faces": False}, "video ended"),
+])
+def test_with_nothing_to_count_it_tells_systemd_why_idles_and_stops_cleanly(
+        tmp_path, person_detector, camera, settings, status):
+    if camera:
+        camera = short_video(tmp_path / camera)
+    config = write_config(tmp_path, camera, **settings)
+    address = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(address))
+        sock.settimeout(90)
+        proc = start_service(config, tmp_path, notify_socket=address)
+        try:
+            if status == "video ended":
+                assert told_systemd(sock) == f"READY=1\nSTATUS=camera {camera}"
+            assert told_systemd(sock) == f"READY=1\nSTATUS={status}"
+            time.sleep(1.0)
+            assert proc.poll() is None, proc.stdout.read()     # idling, not crash-looping
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=20)
+            assert told_systemd(sock) == "STOPPING=1"
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, out
+    if status == "no person detector":
+        health = wait_for_health(tmp_path / "station.db")
+        assert health["status"].startswith("no person detector: unknown person detector 'nosuch'")

@@ -23,9 +23,12 @@ def cx_vision(*args, **kw):
                           capture_output=True, text=True, timeout=300, **kw)
 
 
-def start_service(config, tmp_path):
+def start_service(config, tmp_path, notify_socket=None):
+    """`cx-vision run` as a process; its sd_notify messages go to `notify_socket` if given."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
     env.pop("NOTIFY_SOCKET", None)
+    if notify_socket is not None:
+        env["NOTIFY_SOCKET"] = str(notify_socket)
     return subprocess.Popen([sys.executable, "-m", "vision", "run", "--config", str(config)],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
