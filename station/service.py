@@ -33,8 +33,14 @@ def start_service(prog: str, config_path) -> Config | None:
 def stop_on_signals() -> threading.Event:
     """An event set by SIGTERM (systemd stop) or SIGINT (Ctrl-C): the main loop's exit flag."""
     stop = threading.Event()
+
+    def handler(*_):
+        # A handler runs in the main thread between two bytecodes, possibly inside
+        # stop.wait(), which holds the lock that stop.set() takes: set it from another thread.
+        threading.Thread(target=stop.set, name="stop-signal", daemon=True).start()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, handler)
     return stop
 
 
