@@ -6,17 +6,13 @@
 Delivery is counted end to end: a PUBACK only frees a slot in our in-flight window, because
 mosquitto may drop a message it acknowledged (queue limits, a crash between snapshots). HQ
 publishes, retained, the highest seq it committed with no gap below it on
-``<prefix>/<station>/ack``; only that mark moves outbox rows to acked. After a reconnect, or
-when the mark stops advancing for ``ack_timeout_s``, the sender rewinds to the mark and
-publishes again; HQ drops the duplicates. Where HQ's ack lists the holes below its highest seq
-(``gaps``), that resend is selective: the holes, then whatever HQ may not have seen past its
-highest seq, not everything after the mark again. The timeout doubles (up to 30 min) while HQ says
-nothing at all (it is down: do not flood the broker) and stays short while HQ keeps
-publishing an unmoving mark (it is alive but has holes). A mark that does not name an event
-of this database (it replaced another one under the same station id) makes the sender renumber
-its pending events after HQ's seqs instead (see ``_follow``). Only acks of the HQ this station
-trusts (``hq_name``) count: another HQ on the same broker (a test HQ, a second demo) must not
-move the window or make the sender renumber.
+``<prefix>/<station>/ack``; only that mark moves outbox rows to acked. What follows from the
+acks (rewinds to the mark or to HQ's holes after ``ack_timeout_s``, the timeout's backoff,
+renumbering after a replaced database, conflicts) is decided by ``sync.window.DeliveryWindow``,
+which has no I/O; this module is its adapter: paho callbacks record what arrived under a lock,
+and the main loop feeds that to the window and carries out what it decides (outbox reads and
+writes, publishes, health, logs). Only acks of the HQ this station trusts (``hq_name``) reach
+the window: another HQ on the same broker (a test HQ, a second demo) must not move it.
 
 Nothing that arrives may stop delivery: every paho callback catches whatever it raises, and
 paho's network thread is our own (``NetworkLoop``). Should it end anyway, ``run`` stops
@@ -38,23 +34,19 @@ import time
 from importlib import metadata
 
 from station import notify
-from sync.envelope import ACK, BATCH, HEALTH, STATUS, batch_payload, is_int
+from sync.envelope import ACK, BATCH, HEALTH, STATUS, batch_payload
 from sync.mqtt import Link, NetworkLoop, error_text, ok
+from sync.window import (Ack, DeliveryWindow, Lookup, MarkAcked, OutboxAt, Renumber, Resend,
+                         Rewind, Send)
 
 log = logging.getLogger("cx-sync")
 IDLE_POLL_S = 0.02              # how often an idle sender looks for new outbox rows
-MAX_ACK_TIMEOUT_S = 1800.0
-STUCK_ROUNDS = 8                # resend rounds without progress before backing off anyway
 MAX_FETCH = 20_000              # outbox rows read per round in batch mode
 SYS_DROPPED = "$SYS/broker/publish/messages/dropped"
-# After a (re)connect nothing is published until HQ's retained ack had its chance to arrive
-# (the broker sends it right behind the SUBACK): a database that replaced another one under
-# the same station id must learn that before it reuses seqs HQ already holds.
-RETAINED_ACK_WAIT_S = 0.5
-SUBACK_WAIT_S = 5.0             # a broker that never answers the subscription does not block us
-MAX_SEQ = 2 ** 62               # HQ refuses seqs above it; renumbering after it fits SQLite
 LOG_EVERY_S = 60.0              # one line a minute per kind of bad input: it must not fill the disk
 MAX_FOREIGN_NAMES = 100         # foreign HQ names remembered (each logged once)
+# What the network thread records for the main loop, as (kind, value) in arrival order.
+CONNECTED, SUBSCRIBED, HEARD = "connected", "subscribed", "heard"
 
 
 def link_for_station(config) -> Link:
@@ -87,43 +79,23 @@ class Sender:
         # Shared with paho's network thread; callbacks only record facts under this lock.
         self._cond = threading.Condition()
         self._connected = False
-        self._epoch = 0                  # bumps on every CONNACK
+        self._news: list[tuple] = []      # for the window, see CONNECTED
         self._inflight: set[int] = set()  # mids published, PUBACK not yet seen
         self._early: set[int] = set()     # PUBACKs that beat publish() returning
-        self._hq_mark = 0
-        self._hq_mark_id: str | None = None   # the event id HQ holds at its mark
-        self._hq_max = 0                      # the highest seq HQ holds (gaps or not)
-        # HQ's holes above its mark, as of the freshest ack: (mark, ((lo, hi), ...), more listed?)
-        self._hq_gaps: tuple[int, tuple[tuple[int, int], ...], bool] | None = None
-        self._hq_conflict: tuple[int, str] | None = None   # [seq, id HQ holds] right above
         self._ack_sub_mid: int | None = None
-        self._sub_epoch = 0                   # epoch whose ack subscription was answered...
-        self._sub_at = 0.0                    # ...and when (monotonic)
-        self._ack_epoch = 0                   # epoch in which an ack last arrived
         self._broker_dropped: int | None = None
-        self._acks_heard = 0             # ack messages, advancing or not: HQ is alive
         # Network thread only.
         self._logged_at: dict[str, float] = {}
         self._foreign_names: set[str] = set()
         # Main thread only.
         status = store.outbox_status()
-        self.acked = status["last_acked_seq"] or 0
-        self.cursor = self.acked          # last seq handed to the broker in this epoch
-        self._seen_epoch = 0
-        self._mark_moved_at = time.monotonic()
-        self._ack_timeout = self.cfg.ack_timeout_s
+        self.window = DeliveryWindow(acked=status["last_acked_seq"] or 0,
+                                     last_seq=status["last_seq"], now=time.monotonic(),
+                                     ack_timeout_s=self.cfg.ack_timeout_s)
         self._next_health = 0.0
         self._batching = False
-        self._acks_at_rewind = 0
-        self._backed_off_silent = False   # the timeout grew because HQ said nothing
-        self._stuck_rounds = 0
         self._reported_backlog = 0
         self._refill = max(1, self.cfg.inflight // 4)
-        self._repair: list[list[int]] = []   # [lo, hi] holes to resend before going on from cursor
-        self._gaps_at_rewind: tuple | None = None
-        self._conflict_handled: tuple[int, str] | None = None
-        self._max_seen = status["last_seq"]
-        self._epoch_started = time.monotonic()
         self.stats = {"published_events": 0, "published_messages": 0, "rewinds": 0,
                       "selective_rewinds": 0, "publish_errors": 0, "connects": 0,
                       "renumbered": 0, "foreign_acks": 0, "malformed_acks": 0,
@@ -156,7 +128,7 @@ class Sender:
         client.drop_out_messages()
         with self._cond:
             self._connected = True
-            self._epoch += 1
+            self._news.append((CONNECTED, None))
             self._inflight.clear()
             self._early.clear()
             self._cond.notify_all()
@@ -186,7 +158,7 @@ class Sender:
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
         with self._cond:
             if mid == self._ack_sub_mid:
-                self._sub_epoch, self._sub_at = self._epoch, time.monotonic()
+                self._news.append((SUBSCRIBED, time.monotonic()))
         if any(getattr(code, "is_failure", False) for code in reason_codes):
             log.warning("the broker refused a subscription (%s): check its ACL", reason_codes)
 
@@ -202,7 +174,7 @@ class Sender:
             if not isinstance(doc, dict):
                 raise ValueError(f"not a JSON object: {doc!r:.80}")
             hq = doc.get("hq")
-            ack = _ack(doc) if hq == self.cfg.hq_name else None
+            ack = Ack.from_doc(doc) if hq == self.cfg.hq_name else None
         except Exception as exc:
             with self._cond:
                 self.stats["malformed_acks"] += 1
@@ -212,18 +184,9 @@ class Sender:
         if ack is None:
             self._foreign(hq)
             return
-        seq, top, event_id, gaps, more, conflict = ack
         with self._cond:
-            self._acks_heard += 1
-            self._ack_epoch = self._epoch
-            if seq > self._hq_mark:
-                self._hq_mark, self._hq_mark_id = seq, event_id
-                self._cond.notify_all()
-            self._hq_max = max(self._hq_max, top)
-            if seq >= self._hq_mark and gaps is not None:
-                self._hq_gaps = (seq, gaps, more)
-            if seq >= self._hq_mark:
-                self._hq_conflict = conflict
+            self._news.append((HEARD, ack))
+            self._cond.notify_all()
 
     def _foreign(self, hq) -> None:
         """An ack of another HQ than ours (or of one too old to name itself): ignored."""
@@ -263,175 +226,115 @@ class Sender:
         self.network.stop()
 
     def step(self) -> None:
-        """One round: take HQ's mark, maybe rewind, publish what the window allows, or wait."""
+        """One round: feed the window what arrived, carry out what it decides, or wait."""
         now = time.monotonic()
         with self._cond:
-            connected, epoch, hq_mark = self._connected, self._epoch, self._hq_mark
-            hq_mark_id, hq_max, hq_gaps = self._hq_mark_id, self._hq_max, self._hq_gaps
-            hq_conflict = self._hq_conflict
-            acks_heard = self._acks_heard
-            free = self.cfg.inflight - len(self._inflight)
-            settled = self._ack_epoch == epoch or (
-                self._sub_epoch == epoch and now - self._sub_at >= RETAINED_ACK_WAIT_S)
-        if hq_mark > self.acked and not self._ours(hq_mark, hq_mark_id):
-            self._follow(hq_mark, hq_mark_id, hq_max)
-        if hq_mark > self.acked:
-            self.store.mark_acked(hq_mark)
-            self.acked = hq_mark
-            self._mark_moved_at = now
-            self._ack_timeout = self.cfg.ack_timeout_s
-            self._stuck_rounds = 0
-            if self.acked >= self._max_seen and self._reported_backlog:
-                self._next_health = 0.0         # tell HQ at once that the backlog is gone
-        if epoch != self._seen_epoch:
-            self._seen_epoch = epoch
-            self.stats["connects"] += 1
-            self.cursor = self.acked
-            self._repair = []
-            self._mark_moved_at = now
-            self._epoch_started = now
-            self._next_health = 0.0
-        if hq_conflict and hq_conflict[0] == self.acked + 1 and \
-                hq_conflict != self._conflict_handled:
-            self._conflict_handled = hq_conflict
-            self._settle(*hq_conflict, hq_max)
-        settled = settled or now - self._epoch_started >= SUBACK_WAIT_S
-        self.cursor = max(self.cursor, self.acked)
-        if self.cursor == self.acked and not self._repair:
-            self._mark_moved_at = now           # nothing outstanding: nothing to time out
-        elif now - self._mark_moved_at > self._ack_timeout:
-            log.info("HQ's mark stayed at %d for %.0fs with %d sent beyond it: resending",
-                     self.acked, now - self._mark_moved_at, self.cursor - self.acked)
-            self.stats["rewinds"] += 1
-            self._rewind(hq_gaps, hq_max)
-            self._conflict_handled = None       # a resend that settles one may have been lost
-            self._mark_moved_at = now
-            # Holes HQ filled since the last round are progress too, even if the first one
-            # (which holds the mark) is still open.
-            self._stuck_rounds = 0 if hq_gaps is not None and hq_gaps != self._gaps_at_rewind \
-                else self._stuck_rounds + 1
-            self._gaps_at_rewind = hq_gaps
-            if acks_heard == self._acks_at_rewind or self._stuck_rounds > STUCK_ROUNDS:
-                # HQ said nothing since the last round (it is down), or resending keeps not
-                # helping (a seq HQ refuses): back off, do not flood the broker.
-                self._ack_timeout = min(self._ack_timeout * 2, MAX_ACK_TIMEOUT_S)
-                self._backed_off_silent = acks_heard == self._acks_at_rewind
-            else:
-                # HQ is committing but has holes (a broker drop, a dead receiver's share).
-                self._ack_timeout = self.cfg.ack_timeout_s
-            self._acks_at_rewind = acks_heard
-        if self._backed_off_silent and acks_heard != self._acks_at_rewind:
-            # HQ speaks again (restarted, or brand new and never sent what the broker dropped
-            # before it subscribed): resend on the short timeout, not the backed-off one.
-            self._backed_off_silent = False
-            self._ack_timeout = self.cfg.ack_timeout_s
+            news, self._news = self._news, []
+            connected, free = self._connected, self.cfg.inflight - len(self._inflight)
+        for kind, value in news:
+            self._feed(kind, value, now)
+        while (lookup := self.window.lookup()) is not None:
+            self._carry_out(self.window.looked_up(now, self._outbox_at(lookup)))
+        rewind = self.window.tick(now)
+        if rewind is not None:
+            self._rewound(rewind)
         if connected and now >= self._next_health:
             self._next_health = now + self.cfg.health_interval_s
             self.publish_health(connected)
         # Refill the window in rounds, not per PUBACK: each round costs two outbox queries.
-        if connected and settled and free >= min(self._refill, self.cfg.inflight) and \
-                self._publish_some(free):
+        if connected and free >= min(self._refill, self.cfg.inflight) and self._send(now, free):
             return
         with self._cond:
             self._cond.wait(IDLE_POLL_S)
 
-    def _rewind(self, hq_gaps, hq_max: int) -> None:
-        """Go back for what HQ lacks. With HQ's holes at our mark known: those holes, then on
-        from the last seq HQ is known to hold (its highest, or the end of the last hole listed
-        when it lists only the first ones). Else (an older HQ): everything after the mark."""
-        if hq_gaps is None or hq_gaps[0] != self.acked:
-            self.cursor, self._repair = self.acked, []
+    def _feed(self, kind: str, value, now: float) -> None:
+        if kind == HEARD:
+            self.window.heard(value)
+        elif kind == CONNECTED:
+            self.stats["connects"] += 1
+            self.window.connected(now)
+            self._next_health = 0.0
+        else:
+            self.window.subscribed(at=value)
+
+    def _outbox_at(self, lookup: Lookup) -> OutboxAt:
+        last_seq = self.store.outbox_status()["last_seq"] if lookup.last_seq else None
+        return OutboxAt(lookup.seq, self.store.outbox_id(lookup.seq), last_seq)
+
+    def _carry_out(self, action) -> None:
+        if isinstance(action, MarkAcked):
+            self.store.mark_acked(action.seq)
+            if action.drained and self._reported_backlog:
+                self._next_health = 0.0         # tell HQ at once that the backlog is gone
+        elif isinstance(action, Renumber):
+            self._renumber(action)
+        else:                                   # ResendOwn: the window queued the resend
+            self.stats["conflicts"] += 1
+            log.warning("HQ refused another event under our seq %d; resending ours", action.seq)
+
+    def _renumber(self, action: Renumber) -> None:
+        shift = self.store.renumber_pending(action.after)
+        self.stats["renumbered"] += 1
+        self.window.outbox_reaches(self.store.outbox_status()["last_seq"])
+        if not action.replaced:
+            self.stats["conflicts"] += 1
+            log.error("HQ holds another event (%s) at our seq %d: someone published under this "
+                      "station's name (check the broker ACL). Pending events moved by %d, past "
+                      "HQ's seq %d.", action.held_id, action.seq, shift, action.hq_max)
             return
-        _mark, gaps, more = hq_gaps
-        self.cursor = max(self.acked, min(self.cursor, gaps[-1][1] if more and gaps else hq_max))
-        self._repair = [[lo, min(hi, self.cursor)] for lo, hi in gaps if lo <= self.cursor]
-        self.stats["selective_rewinds"] += 1
-
-    def _ours(self, hq_mark: int, hq_mark_id: str | None) -> bool:
-        """Whether HQ's mark names an event of this database: the seq exists here and, when HQ
-        says which event it holds there, with that id."""
-        if hq_mark > self._max_seen:
-            self._max_seen = max(self._max_seen, self.store.outbox_status()["last_seq"])
-            if hq_mark > self._max_seen:
-                return False
-        return hq_mark_id is None or self.store.outbox_id(hq_mark) == hq_mark_id
-
-    def _follow(self, hq_mark: int, hq_mark_id: str | None, hq_max: int) -> None:
-        """This database replaced another one under the same station id, and HQ holds the old
-        one's seqs: renumber our pending events to follow them rather than reuse them (HQ
-        would dead-letter them as conflicts, and its mark would then claim them delivered)."""
-        after = max(hq_mark, hq_max)
-        shift = self._renumber(after, hq_mark)
         log.error("HQ's mark %d (event %s) is not from this station database: it replaced "
                   "another one under the same station id. Pending events now follow HQ's seq "
-                  "%d (moved by %d).", hq_mark, hq_mark_id, after, shift)
-        if hq_max > hq_mark:
+                  "%d (moved by %d).", action.seq, action.held_id, action.after, shift)
+        if action.hq_max > action.seq:
             log.error("HQ is missing seqs between %d and %d of the replaced database; its mark "
                       "cannot pass them, so HQ will not confirm this station's new events until "
-                      "an operator deals with that gap.", hq_mark, hq_max)
+                      "an operator deals with that gap.", action.seq, action.hq_max)
 
-    def _settle(self, seq: int, held_id: str, hq_max: int) -> None:
-        """HQ got two events under `seq` and holds `held_id` there; its mark waits below seq.
-        Ours: the other was someone else's, and resending ours settles it. Not ours: someone
-        published under this station's name first, so our pending events move past HQ's
-        seqs (HQ settles it when our event arrives there)."""
-        self.stats["conflicts"] += 1
-        if self.store.outbox_id(seq) == held_id:
-            log.warning("HQ refused another event under our seq %d; resending ours", seq)
-            self._repair.insert(0, [seq, seq])
-            return
-        shift = self._renumber(max(self.acked, hq_max), self.acked)
-        log.error("HQ holds another event (%s) at our seq %d: someone published under this "
-                  "station's name (check the broker ACL). Pending events moved by %d, past "
-                  "HQ's seq %d.", held_id, seq, shift, hq_max)
+    def _rewound(self, rewind: Rewind) -> None:
+        log.info("HQ's mark stayed at %d for %.0fs with %d sent beyond it: resending",
+                 rewind.mark, rewind.idle_s, rewind.outstanding)
+        self.stats["rewinds"] += 1
+        if rewind.selective:
+            self.stats["selective_rewinds"] += 1
 
-    def _renumber(self, after: int, mark: int) -> int:
-        shift = self.store.renumber_pending(after)
-        self.stats["renumbered"] += 1
-        # HQ holds everything up to its mark: start from there.
-        self.acked = self.cursor = mark
-        self._repair = []
-        self._max_seen = self.store.outbox_status()["last_seq"]
-        self._mark_moved_at = time.monotonic()
-        return shift
+    # -- publishing ----------------------------------------------------------------------------
+    def _send(self, now: float, free: int) -> bool:
+        """Publish what the window asks for; False when there was nothing (then wait)."""
+        job = self.window.next_send(now)
+        if job is None:
+            return False
+        if isinstance(job, Resend):
+            return self._resend(job, free)
+        return self._send_round(job, free)
 
-    def _publish_some(self, free: int) -> bool:
-        while self._repair and self._repair[0][1] <= self.acked:
-            self._repair.pop(0)                 # filled meanwhile: HQ's mark passed it
-        if self._repair:
-            return self._publish_repair(free)
+    def _send_round(self, job: Send, free: int) -> bool:
         threshold = self.cfg.batch_threshold
         if not self._batching:
             # One indexed lookup tells whether the backlog passed the threshold.
             self._batching = bool(self.store.pending_outbox(
-                after_seq=max(self.cursor, self.acked + threshold), limit=1))
-        limit = self._fetch_limit(free)
-        events = self.store.pending_outbox(after_seq=self.cursor, limit=limit)
+                after_seq=max(job.after, job.mark + threshold), limit=1))
+        events = self.store.pending_outbox(after_seq=job.after, limit=self._fetch_limit(free))
         if not events:
             return False
-        self._max_seen = max(self._max_seen, events[-1].seq)
+        self.window.outbox_reaches(events[-1].seq)
         if self._batching:
-            self._batching = events[-1].seq - self.acked > threshold
+            self._batching = events[-1].seq - job.mark > threshold
         sent = self._publish_events(events, free)
         if sent is not None:
-            self.cursor = sent
+            self.window.sent(sent)
         return True
 
-    def _publish_repair(self, free: int) -> bool:
+    def _resend(self, hole: Resend, free: int) -> bool:
         """Resend (part of) the first hole HQ listed; the cursor stays where it is."""
-        hole = self._repair[0]
-        lo = max(hole[0], self.acked + 1)
-        limit = min(self._fetch_limit(free), hole[1] - lo + 1)
-        events = [e for e in self.store.pending_outbox(after_seq=lo - 1, limit=limit)
-                  if e.seq <= hole[1]]
+        limit = min(self._fetch_limit(free), hole.hi - hole.lo + 1)
+        events = [e for e in self.store.pending_outbox(after_seq=hole.lo - 1, limit=limit)
+                  if e.seq <= hole.hi]
         if not events:
-            self._repair.pop(0)
+            self.window.resent(hole.hi)         # none of it is pending any more
             return True
         sent = self._publish_events(events, free)
         if sent is not None:
-            hole[0] = sent + 1
-            if hole[0] > hole[1]:
-                self._repair.pop(0)
+            self.window.resent(sent)
         return True
 
     def _fetch_limit(self, free: int) -> int:
@@ -503,55 +406,6 @@ class Sender:
         self._reported_backlog = data["backlog"]
         self.store.put_health("sync", data)
         self.client.publish(f"{self.base}/{HEALTH}", json.dumps(data), qos=1, retain=True)
-
-
-def _ack(doc: dict) -> tuple[int, int, str | None, tuple | None, bool, tuple | None]:
-    """An ack's fields checked: (mark, HQ's highest seq, event id at the mark, gaps, more gaps
-    than listed, conflict). Raises ValueError or KeyError."""
-    seq = doc["acked_seq"]
-    if not _is_seq(seq, 0):
-        raise ValueError(f"acked_seq {seq!r:.80}")
-    # Older HQs send the mark alone.
-    top, event_id = doc.get("max_seq", seq), doc.get("id")
-    if not _is_seq(top, seq):
-        raise ValueError(f"max_seq {top!r:.80}")
-    if event_id is not None and not isinstance(event_id, str):
-        raise ValueError(f"id {event_id!r:.80}")
-    return (seq, top, event_id, _gaps(doc.get("gaps"), seq, top), doc.get("gaps_more") is True,
-            _conflict(doc.get("conflict"), seq))
-
-
-def _conflict(value, mark: int) -> tuple[int, str] | None:
-    """An ack's `conflict` checked: [seq, id] of the event HQ holds right above its mark where
-    another event arrived under the same seq. None when absent."""
-    if value is None:
-        return None
-    if not (isinstance(value, list) and len(value) == 2 and value[0] == mark + 1
-            and is_int(value[0]) and isinstance(value[1], str)):
-        raise ValueError(f"conflict {str(value)[:80]!r}")
-    return value[0], value[1]
-
-
-def _is_seq(value, low: int) -> bool:
-    """A seq no lower than `low` that a renumbering after it keeps inside SQLite's INTEGER."""
-    return is_int(value) and low <= value <= MAX_SEQ
-
-
-def _gaps(value, mark: int, top: int) -> tuple[tuple[int, int], ...] | None:
-    """An ack's `gaps` checked: ascending, disjoint [lo, hi] ranges inside (mark, top). None when
-    absent (an older HQ)."""
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        raise ValueError(f"gaps {str(value)[:80]!r}")
-    out, floor = [], mark
-    for item in value:
-        if not (isinstance(item, list) and len(item) == 2 and all(map(is_int, item))
-                and floor < item[0] <= item[1] < top):
-            raise ValueError(f"gap {str(item)[:80]!r}")
-        out.append((item[0], item[1]))
-        floor = item[1]
-    return tuple(out)
 
 
 def versions() -> dict:

@@ -152,7 +152,7 @@ def test_an_ack_with_malformed_gaps_is_ignored_whole(tmp_path, broker):
         hq.publish(f"cx/v1/{STATION}/ack", ack, qos=1).wait_for_publish(5)
         # the good one after them is taken; the bad ones (before it on the same topic) are not
         wait_until(lambda: store.outbox_status()["last_acked_seq"] == 4, 10, message="mark 4")
-        assert sender._acks_heard == 1 and sender._hq_gaps == (4, ((5, 9),), False)
+        assert sender.window.hq.acks == 1 and sender.window.hq.gaps == (4, ((5, 9),), False)
     finally:
         stop.set()
         thread.join(10)
@@ -170,7 +170,7 @@ def test_a_brand_new_hq_gets_what_the_broker_dropped_without_waiting_out_the_bac
     try:
         add_events(store, 20)
         wait_until(lambda: sender.stats["rewinds"] >= 3, 15, message="three silent rounds")
-        assert sender._ack_timeout == 8                 # 1 -> 2 -> 4 -> 8: HQ was silent
+        assert sender.window.ack_timeout == 8           # 1 -> 2 -> 4 -> 8: HQ was silent
         started = time.monotonic()
         services("hq", cfg)
         wait_until(lambda: store.outbox_status()["pending"] == 0, 20, interval=0.1,
