@@ -33,12 +33,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests" / "sync"))     # the same broker/process helpers as tests
+sys.path.insert(0, str(REPO / "tests"))     # the same broker/process helpers as tests
 
 from station.config import load_config                # noqa: E402
 from station.store import Store                       # noqa: E402
-from sync.hq.db import HqDb                            # noqa: E402
-from sync_testlib import TRAFFIC, Broker, Service, write_config   # noqa: E402
+from hq.db import HqDb                            # noqa: E402
+from sync_testlib import TRAFFIC, Broker, Service, hq_config_of, write_config   # noqa: E402
 
 STATION = "acme/s1/k1"
 
@@ -119,9 +119,9 @@ def drain(workdir: Path, events: int, sync_opts: dict, latency_events: int = 0,
     fill_s = time.perf_counter() - t
     hq_db = workdir / "hq.db"
     if hq_synchronous == "FULL":
-        hq = Service("sync.hq", cfg, workdir / "hq.log").start()
+        hq = Service("hq", cfg, workdir / "hq.log").start()
     else:
-        hq = Service("bench.hq_receiver_at", cfg, workdir / "hq.log",
+        hq = Service("bench.hq_receiver_at", hq_config_of(cfg), workdir / "hq.log",
                      extra=[hq_synchronous]).start()
     sync = None
     try:

@@ -219,14 +219,14 @@ def _final_report(store, config, config_path: Path) -> None:
                                            timedelta(days=30)).timestamp())
     print(render_text(build_report(store, config, since, now)))
     if config.hq.enabled:
-        path = Path(config.hq.report_path)
-        result = subprocess.run([sys.executable, "-m", "sync.hq", "report", "--config",
-                                 str(config_path), "--html", str(path)],
-                                capture_output=True, text=True)
+        # HQ is its own package with its own config: ask it, do not import it.
+        result = subprocess.run([sys.executable, "-m", "hq", "report", "--config",
+                                 str(config.hq.config)], capture_output=True, text=True)
+        said = result.stderr.strip()
         if result.returncode == 0:
-            print(f"\nHQ report: {path}")
+            print(f"\nHQ report: {said.rsplit(' -> ', 1)[-1]}")
         else:
-            print(f"\nHQ report could not be written: {result.stderr.strip()[-300:]}")
+            print(f"\nHQ report could not be written: {said[-300:]}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ class ConfigError(ValueError):
         super().__init__(f"{path}: {message}")
 
 
-def _rule(default=dataclasses.MISSING, *, min=None, max=None, choices=None, pattern=None,
+def rule(default=dataclasses.MISSING, *, min=None, max=None, choices=None, pattern=None,
           path=False, doc=""):
     """A dataclass field with validation rules kept in its metadata."""
     meta = {"min": min, "max": max, "choices": choices, "pattern": pattern, "path": path, "doc": doc}
@@ -40,16 +40,16 @@ def _rule(default=dataclasses.MISSING, *, min=None, max=None, choices=None, patt
     return field(default=default, metadata=meta)
 
 
-_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
 @dataclass(frozen=True)
 class StationSection:
-    org: str = _rule(pattern=_ID, doc="organisation id (lower case, digits, - or _)")
-    store: str = _rule(pattern=_ID)
-    id: str = _rule(pattern=_ID)
-    name: str = _rule("", doc="store name shown to shoppers")
-    timezone: str = _rule("UTC")
+    org: str = rule(pattern=ID_PATTERN, doc="organisation id (lower case, digits, - or _)")
+    store: str = rule(pattern=ID_PATTERN)
+    id: str = rule(pattern=ID_PATTERN)
+    name: str = rule("", doc="store name shown to shoppers")
+    timezone: str = rule("UTC")
 
     @property
     def path(self) -> str:
@@ -59,42 +59,42 @@ class StationSection:
 
 @dataclass(frozen=True)
 class DatabaseSection:
-    path: Path = _rule(path=True)
-    busy_timeout_ms: int = _rule(5000, min=0, max=600_000)
+    path: Path = rule(path=True)
+    busy_timeout_ms: int = rule(5000, min=0, max=600_000)
 
 
 @dataclass(frozen=True)
 class Reason:
-    id: str = _rule(pattern=_ID)
-    en: str = _rule()
-    vi: str = _rule()
+    id: str = rule(pattern=ID_PATTERN)
+    en: str = rule()
+    vi: str = rule()
 
 
 @dataclass(frozen=True)
 class ReasonsSection:
-    detractor: list[Reason] = _rule([])
-    passive: list[Reason] = _rule([])
-    promoter: list[Reason] = _rule([])
+    detractor: list[Reason] = rule([])
+    passive: list[Reason] = rule([])
+    promoter: list[Reason] = rule([])
 
 
 @dataclass(frozen=True)
 class KioskSection:
-    enabled: bool = _rule(True)
-    languages: list[str] = _rule(["vi", "en"], choices=("vi", "en"))
-    default_language: str = _rule("vi", choices=("vi", "en"))
-    csat: bool = _rule(True, doc="ask CSAT 1-5 after the NPS follow-up")
-    ces: bool = _rule(False, doc="ask CES 1-7")
-    free_text: bool = _rule(True)
-    idle_timeout_s: float = _rule(20.0, min=3, max=600)
-    debounce_ms: int = _rule(400, min=0, max=5000)
-    cooldown_s: float = _rule(3.0, min=0, max=600)
-    thank_you_s: float = _rule(4.0, min=0.5, max=60)
-    review_url: str = _rule("", doc="shown as a QR code to promoters; empty = no QR")
-    admin_pin_hash: str = _rule("", pattern=r"^(|scrypt\$\d+\$\d+\$\d+\$[0-9a-f]+\$[0-9a-f]+)$",
+    enabled: bool = rule(True)
+    languages: list[str] = rule(["vi", "en"], choices=("vi", "en"))
+    default_language: str = rule("vi", choices=("vi", "en"))
+    csat: bool = rule(True, doc="ask CSAT 1-5 after the NPS follow-up")
+    ces: bool = rule(False, doc="ask CES 1-7")
+    free_text: bool = rule(True)
+    idle_timeout_s: float = rule(20.0, min=3, max=600)
+    debounce_ms: int = rule(400, min=0, max=5000)
+    cooldown_s: float = rule(3.0, min=0, max=600)
+    thank_you_s: float = rule(4.0, min=0.5, max=60)
+    review_url: str = rule("", doc="shown as a QR code to promoters; empty = no QR")
+    admin_pin_hash: str = rule("", pattern=r"^(|scrypt\$\d+\$\d+\$\d+\$[0-9a-f]+\$[0-9a-f]+)$",
                                 doc="from `cx-station pin-hash`; empty disables the admin screen")
-    admin_idle_s: float = _rule(120.0, min=10, max=3600)
-    fullscreen: bool = _rule(False)
-    reasons: ReasonsSection = _rule(ReasonsSection())
+    admin_idle_s: float = rule(120.0, min=10, max=3600)
+    fullscreen: bool = rule(False)
+    reasons: ReasonsSection = rule(ReasonsSection())
 
     def __post_init__(self):
         if not self.languages:
@@ -106,10 +106,10 @@ class KioskSection:
 
 @dataclass(frozen=True)
 class Line:
-    name: str = _rule(pattern=_ID)
-    a: list[float] = _rule(doc="[x, y] pixels")
-    b: list[float] = _rule()
-    entrance: bool = _rule(True, doc="'in' crossings of this line count as store entries "
+    name: str = rule(pattern=ID_PATTERN)
+    a: list[float] = rule(doc="[x, y] pixels")
+    b: list[float] = rule()
+    entrance: bool = rule(True, doc="'in' crossings of this line count as store entries "
                                      "(footfall, participation rate)")
 
     def __post_init__(self):
@@ -122,8 +122,8 @@ class Line:
 
 @dataclass(frozen=True)
 class Zone:
-    name: str = _rule(pattern=_ID)
-    polygon: list[list[float]] = _rule(doc="[[x, y], ...] pixels, at least 3 points")
+    name: str = rule(pattern=ID_PATTERN)
+    polygon: list[list[float]] = rule(doc="[[x, y], ...] pixels, at least 3 points")
 
     def __post_init__(self):
         if len(self.polygon) < 3 or any(len(p) != 2 for p in self.polygon):
@@ -132,29 +132,29 @@ class Zone:
 
 @dataclass(frozen=True)
 class VisionSection:
-    enabled: bool = _rule(True)
-    camera: str = _rule("", doc="video file path, device index ('0') or rtsp://, http:// URL; "
+    enabled: bool = rule(True)
+    camera: str = rule("", doc="video file path, device index ('0') or rtsp://, http:// URL; "
                                 "empty = no camera")
-    loop: bool = _rule(False, doc="restart a video file at its end (demo)")
-    fps_cap: float = _rule(15.0, min=1, max=120)
-    threads: int = _rule(2, min=1, max=64)
-    models_dir: Path = _rule(Path("/var/lib/cx-station/models"), path=True)
-    person_detector: str = _rule("default")
-    detector_input: list[int] = _rule([], doc="[width, height] the person detector sees; [] = its "
+    loop: bool = rule(False, doc="restart a video file at its end (demo)")
+    fps_cap: float = rule(15.0, min=1, max=120)
+    threads: int = rule(2, min=1, max=64)
+    models_dir: Path = rule(Path("/var/lib/cx-station/models"), path=True)
+    person_detector: str = rule("default")
+    detector_input: list[int] = rule([], doc="[width, height] the person detector sees; [] = its "
                                               "default (NanoDet 480x352); larger finds smaller people, "
                                               "costs more")
-    detect_every: int = _rule(2, min=1, max=30, doc="run the person detector every k-th frame "
+    detect_every: int = rule(2, min=1, max=30, doc="run the person detector every k-th frame "
                                                     "(the tracker predicts in between)")
-    faces: bool = _rule(True, doc="estimate age bracket and gender per track")
-    gender_min_confidence: float = _rule(0.8, min=0.5, max=1.0,
+    faces: bool = rule(True, doc="estimate age bracket and gender per track")
+    gender_min_confidence: float = rule(0.8, min=0.5, max=1.0,
                                          doc="store a visit's gender only when the estimate is at "
                                              "least this sure, else 'unknown'; 0.5 = always")
-    lines: list[Line] = _rule([])
-    zones: list[Zone] = _rule([])
-    kiosk_zone: str = _rule("", doc="name of the zone in front of the kiosk; empty = none")
-    kiosk_link_window_s: float = _rule(15.0, min=1, max=600)
-    debug_preview: bool = _rule(False, doc="show a window with blurred faces; off in stores")
-    reconnect_max_s: float = _rule(30.0, min=0.1, max=3600)
+    lines: list[Line] = rule([])
+    zones: list[Zone] = rule([])
+    kiosk_zone: str = rule("", doc="name of the zone in front of the kiosk; empty = none")
+    kiosk_link_window_s: float = rule(15.0, min=1, max=600)
+    debug_preview: bool = rule(False, doc="show a window with blurred faces; off in stores")
+    reconnect_max_s: float = rule(30.0, min=0.1, max=3600)
 
     def __post_init__(self):
         for kind, items in (("lines", self.lines), ("zones", self.zones)):
@@ -184,93 +184,87 @@ class VisionSection:
 
 
 @dataclass(frozen=True)
-class SyncSection:
-    enabled: bool = _rule(True)
-    broker_host: str = _rule("127.0.0.1")
-    broker_port: int = _rule(1883, min=1, max=65535)
-    mqtt_version: str = _rule("3.1.1", choices=("3.1.1", "5"))
-    tls: bool = _rule(False)
-    ca_file: Path | None = _rule(None, path=True)
-    cert_file: Path | None = _rule(None, path=True)
-    key_file: Path | None = _rule(None, path=True)
-    credentials_file: Path | None = _rule(None, path=True,
+class BrokerLink:
+    """How to reach the MQTT broker: the part a station's [sync] and HQ's [hq] share."""
+    broker_host: str = rule("127.0.0.1")
+    broker_port: int = rule(1883, min=1, max=65535)
+    tls: bool = rule(False)
+    ca_file: Path | None = rule(None, path=True)
+    cert_file: Path | None = rule(None, path=True)
+    key_file: Path | None = rule(None, path=True)
+    credentials_file: Path | None = rule(None, path=True,
                                           doc="TOML with username/password, mode 0600")
-    allow_plaintext_credentials: bool = _rule(False)
-    topic_prefix: str = _rule("cx/v1", pattern=r"^[^#+\s]+[^/#+\s]$")
-    inflight: int = _rule(256, min=1, max=20_000)
-    batch_max_events: int = _rule(500, min=1, max=50_000)
-    batch_max_bytes: int = _rule(256 * 1024, min=1024, max=16 * 1024 * 1024)
-    batch_threshold: int = _rule(1000, min=0, doc="backlog above which events travel in batches")
-    hq_name: str = _rule("hq", pattern=_ID,
+    allow_plaintext_credentials: bool = rule(False)
+    topic_prefix: str = rule("cx/v1", pattern=r"^[^#+\s]+[^/#+\s]$")
+    keepalive_s: int = rule(30, min=5, max=3600)
+
+
+@dataclass(frozen=True)
+class SyncSection(BrokerLink):
+    enabled: bool = rule(True)
+    mqtt_version: str = rule("3.1.1", choices=("3.1.1", "5"))
+    inflight: int = rule(256, min=1, max=20_000)
+    batch_max_events: int = rule(500, min=1, max=50_000)
+    batch_max_bytes: int = rule(256 * 1024, min=1024, max=16 * 1024 * 1024)
+    batch_threshold: int = rule(1000, min=0, doc="backlog above which events travel in batches")
+    hq_name: str = rule("hq", pattern=ID_PATTERN,
                          doc="the HQ this station trusts: acks naming another HQ are ignored")
-    ack_timeout_s: float = _rule(30.0, min=1, max=3600,
+    ack_timeout_s: float = rule(30.0, min=1, max=3600,
                                  doc="resend from HQ's mark when it stops advancing this long")
-    health_interval_s: float = _rule(60.0, min=1, max=86400)
-    keepalive_s: int = _rule(30, min=5, max=3600)
+    health_interval_s: float = rule(60.0, min=1, max=86400)
 
 
 @dataclass(frozen=True)
 class HqSection:
-    enabled: bool = _rule(False, doc="run an HQ receiver on this box (demo / single-site)")
-    name: str = _rule("hq", pattern=_ID,
-                      doc="this HQ's name, carried in every ack; stations trust one name")
-    database: Path = _rule(Path("/var/lib/cx-station/hq.db"), path=True)
-    broker_host: str = _rule("127.0.0.1")
-    broker_port: int = _rule(1883, min=1, max=65535)
-    client_id: str = _rule("cx-hq", pattern=_ID,
-                           doc="each receiver process adds -<host>-<slot> to it")
-    shared_group: str = _rule("", pattern=r"^([a-z0-9][a-z0-9_-]{0,62})?$",
-                              doc="receivers in one group split the load; default: name")
-    report_path: Path = _rule(Path("/var/lib/cx-station/hq-report.html"), path=True)
-    tls: bool = _rule(False)
-    ca_file: Path | None = _rule(None, path=True)
-    cert_file: Path | None = _rule(None, path=True)
-    key_file: Path | None = _rule(None, path=True)
-    credentials_file: Path | None = _rule(None, path=True)
-    allow_plaintext_credentials: bool = _rule(False)
-    session_expiry_s: int = _rule(3600, min=60, max=30 * 86400,
-                                  doc="how long the broker keeps a stopped receiver's queue")
-    keepalive_s: int = _rule(30, min=5, max=3600)
+    """HQ has its own config file (hq/config.py); a box that is its own HQ (a demo, a single
+    shop) names it here so that `cx-station run` starts the receiver too."""
+    enabled: bool = rule(False, doc="also run an HQ receiver on this box")
+    config: Path | None = rule(None, path=True, doc="the HQ's own TOML file")
+
+    def __post_init__(self):
+        if self.enabled and self.config is None:
+            raise ConfigError("hq.config", "is required when hq.enabled is true (the HQ's "
+                                           "own TOML file, e.g. config/hq.example.toml)")
 
 
 @dataclass(frozen=True)
 class BrokerSection:
-    managed: bool = _rule(False, doc="`cx-station run` starts its own local mosquitto")
-    port: int = _rule(1883, min=1, max=65535)
-    data_dir: Path = _rule(Path("/var/lib/cx-station/mosquitto"), path=True)
-    max_queued_messages: int = _rule(1_000_000, min=0)
+    managed: bool = rule(False, doc="`cx-station run` starts its own local mosquitto")
+    port: int = rule(1883, min=1, max=65535)
+    data_dir: Path = rule(Path("/var/lib/cx-station/mosquitto"), path=True)
+    max_queued_messages: int = rule(1_000_000, min=0)
 
 
 @dataclass(frozen=True)
 class RetentionSection:
-    raw_vision_days: float = _rule(30.0, min=0.01, max=3650)
-    rollup_days: float = _rule(800.0, min=1, max=36500)
-    acked_outbox_days: float = _rule(7.0, min=0, max=3650)
+    raw_vision_days: float = rule(30.0, min=0.01, max=3650)
+    rollup_days: float = rule(800.0, min=1, max=36500)
+    acked_outbox_days: float = rule(7.0, min=0, max=3650)
 
 
 @dataclass(frozen=True)
 class PrivacySection:
-    min_n: int = _rule(30, min=1, max=100_000, doc="hide NPS below this many responses")
-    k_floor: int = _rule(5, min=1, max=1000, doc="suppress demographic cells below k visitors")
+    min_n: int = rule(30, min=1, max=100_000, doc="hide NPS below this many responses")
+    k_floor: int = rule(5, min=1, max=1000, doc="suppress demographic cells below k visitors")
 
 
 @dataclass(frozen=True)
 class LoggingSection:
-    level: str = _rule("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    level: str = rule("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 
 
 @dataclass(frozen=True)
 class Config:
     station: StationSection
     database: DatabaseSection
-    kiosk: KioskSection = _rule(KioskSection())
-    vision: VisionSection = _rule(VisionSection())
-    sync: SyncSection = _rule(SyncSection())
-    hq: HqSection = _rule(HqSection())
-    broker: BrokerSection = _rule(BrokerSection())
-    retention: RetentionSection = _rule(RetentionSection())
-    privacy: PrivacySection = _rule(PrivacySection())
-    logging: LoggingSection = _rule(LoggingSection())
+    kiosk: KioskSection = rule(KioskSection())
+    vision: VisionSection = rule(VisionSection())
+    sync: SyncSection = rule(SyncSection())
+    hq: HqSection = rule(HqSection())
+    broker: BrokerSection = rule(BrokerSection())
+    retention: RetentionSection = rule(RetentionSection())
+    privacy: PrivacySection = rule(PrivacySection())
+    logging: LoggingSection = rule(LoggingSection())
     source: Path | None = None   # the file this came from (not a TOML key)
 
     def __post_init__(self):
@@ -289,6 +283,20 @@ class Config:
 def load_config(path: str | Path) -> Config:
     """Read and validate one station TOML file; raises ConfigError naming the key."""
     path = Path(path)
+    config = parse_config(read_toml(path), base_dir=path.resolve().parent)
+    return dataclasses.replace(config, source=path.resolve())
+
+
+def load_typed(path: str | Path, cls):
+    """Read one TOML file into the frozen dataclass `cls` by the same rules as a station's
+    config (HQ's config uses it); raises ConfigError naming the key."""
+    path = Path(path)
+    config = _resolve_defaults(_build(cls, read_toml(path), "", path.resolve().parent),
+                               path.resolve().parent)
+    return dataclasses.replace(config, source=path.resolve())
+
+
+def read_toml(path: Path) -> dict:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -299,8 +307,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError("<file>", f"{path} is not valid TOML: {exc}") from None
     except OSError as exc:          # a directory, no permission, an I/O error
         raise ConfigError("<file>", f"{path} cannot be read: {exc.strerror or exc}") from None
-    config = parse_config(raw, base_dir=path.resolve().parent)
-    return dataclasses.replace(config, source=path.resolve())
+    return raw
 
 
 def parse_config(raw: dict, base_dir: Path) -> Config:

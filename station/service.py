@@ -19,9 +19,10 @@ import threading
 from station.config import Config, ConfigError, load_config
 
 
-def start_service(prog: str, config_path) -> Config | None:
+def start_service(prog: str, config_path, load=load_config) -> Config | None:
+    """The config `load` reads (a station's by default, HQ passes its own loader)."""
     try:
-        config = load_config(config_path)
+        config = load(config_path)
     except ConfigError as exc:
         print(f"{prog}: bad config: {exc}", file=sys.stderr)
         return None
@@ -44,13 +45,13 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def run_service(prog: str, config_path, build, errors: tuple = ()) -> int:
+def run_service(prog: str, config_path, build, errors: tuple = (), load=load_config) -> int:
     """Signals, config, `build(config)`, then `service.run(stop)` until SIGTERM/SIGINT.
 
     An exception of `errors` from `build` is a start-up failure told in one line and, like a
     bad config, exits 2."""
     stop = stop_on_signals()               # first, so an early SIGTERM is a clean stop too
-    config = start_service(prog, config_path)
+    config = start_service(prog, config_path, load)
     if config is None:
         return 2
     try:

@@ -58,7 +58,8 @@ def plan_services(config, config_path: Path) -> tuple[list[Service], list[str]]:
             notes.append("mosquitto is not installed (Debian: apt-get install mosquitto); "
                          "sync and HQ are not started")
     wanted = [
-        ("hq", config.hq.enabled and broker_ok, "sync.hq", ["run", "--config", cfg]),
+        # HQ runs from its own config file ([hq] config), never from the station's.
+        ("hq", config.hq.enabled and broker_ok, "hq", ["run", "--config", str(config.hq.config)]),
         ("sync", config.sync.enabled and broker_ok, "sync", ["run", "--config", cfg]),
         ("vision", config.vision.enabled, "vision", ["run", "--config", cfg]),
         ("kiosk", config.kiosk.enabled, "kiosk", ["--config", cfg]),
@@ -97,7 +98,7 @@ def check_port_free(port: int) -> None:
                 f"another process has that port, most likely another demo's broker, which "
                 f"this station's services would join, mixing their data. Stop that process, "
                 f"or give this station its own port: set [broker] port and the same value in "
-                f"[sync] broker_port and [hq] broker_port.") from None
+                f"[sync] broker_port (and broker_port in the HQ's own config).") from None
 
 
 def write_broker_config(config) -> Path:

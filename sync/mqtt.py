@@ -52,6 +52,18 @@ class Link:
     receive_maximum: int = 1000            # MQTT 5: how many unacked messages the broker may send us
     session_expiry_s: int = SESSION_EXPIRY_S
 
+    @classmethod
+    def to(cls, broker, client_id: str, version: str = "3.1.1",
+           session_expiry_s: int = SESSION_EXPIRY_S) -> "Link":
+        """The link to the broker a config section (station.config.BrokerLink: a station's
+        [sync], HQ's [hq]) describes."""
+        return cls(client_id=client_id, host=broker.broker_host, port=broker.broker_port,
+                   version=version, keepalive=broker.keepalive_s, tls=broker.tls,
+                   ca_file=broker.ca_file, cert_file=broker.cert_file, key_file=broker.key_file,
+                   credentials_file=broker.credentials_file,
+                   allow_plaintext_credentials=broker.allow_plaintext_credentials,
+                   session_expiry_s=session_expiry_s)
+
     def client(self, manual_ack: bool = False) -> paho.Client:
         v5 = self.version == "5"
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,

@@ -148,6 +148,14 @@ if [ -e "$DESTDIR$ETC_DIR/station.toml" ]; then
 else
     put 0640 root "$USER_NAME" "$SOURCE/config/station.example.toml" "$ETC_DIR/station.toml"
 fi
+# HQ has its own config file; only a box that is its own HQ gets one.
+if [ "$WITH_HQ" = 1 ]; then
+    if [ -e "$DESTDIR$ETC_DIR/hq.toml" ]; then
+        note "keeping existing $ETC_DIR/hq.toml"
+    else
+        put 0640 root "$USER_NAME" "$SOURCE/config/hq.example.toml" "$ETC_DIR/hq.toml"
+    fi
+fi
 
 CREDENTIALS=$ETC_DIR/mqtt.credentials
 if [ -e "$DESTDIR$CREDENTIALS" ]; then

@@ -48,15 +48,19 @@ def demo_config(tmp_path: Path) -> Path:
     text = (ROOT / "config" / "demo.toml").read_text()
     port = free_port()
     text = re.sub(r'(?m)^path = "[^"]*"', f'path = "{tmp_path / "station.db"}"', text)
-    text = re.sub(r'(?m)^database = "[^"]*"', f'database = "{tmp_path / "hq.db"}"', text)
-    text = re.sub(r'(?m)^report_path = "[^"]*"', f'report_path = "{tmp_path / "hq.html"}"', text)
     text = re.sub(r'(?m)^data_dir = "[^"]*"', f'data_dir = "{tmp_path / "mosquitto"}"', text)
     text = re.sub(r'(?m)^camera = "[^"]*"', f'camera = "{CLIP}"', text)
     text = re.sub(r'(?m)^models_dir = "[^"]*"', f'models_dir = "{ROOT / "models"}"', text)
     text = re.sub(r'(?m)^(broker_)?port = \d+', lambda m: f"{m.group(1) or ''}port = {port}", text)
     text = text.replace("[kiosk]\n", "[kiosk]\nenabled = false\ndebounce_ms = 100\n", 1)
+    text = text.replace('config = "demo-hq.toml"', f'config = "{tmp_path / "hq.toml"}"')
     path = tmp_path / "station.toml"
     path.write_text(text)
+    hq = (ROOT / "config" / "demo-hq.toml").read_text()
+    hq = re.sub(r'(?m)^path = "[^"]*hq.db"', f'path = "{tmp_path / "hq.db"}"', hq)
+    hq = re.sub(r'(?m)^path = "[^"]*.html"', f'path = "{tmp_path / "hq.html"}"', hq)
+    hq = re.sub(r'(?m)^broker_port = \d+', f"broker_port = {port}", hq)
+    (tmp_path / "hq.toml").write_text(hq)
     return path
 
 
@@ -127,7 +131,7 @@ def test_demo_station_delivers_a_tapped_survey_and_traffic_to_hq(qtbot, tmp_path
         response_id, nps, presence, visit_id = response
         assert (nps, presence) == (9, "linked") and visit_id
 
-        hq = Path(config.hq.database)
+        hq = tmp_path / "hq.db"
         delivered = wait_for("the response in the HQ database", lambda: hq_rows(
             hq, "SELECT station, data FROM events WHERE type = 'response'"), 90, proc)
         (station, data), = delivered

@@ -28,13 +28,19 @@ def demo_text(tmp_path: Path) -> str:
     subs = [
         (r'(?m)^path = "[^"]*station\.db"', f'path = "{tmp_path / "station.db"}"'),
         (r'(?m)^camera = "[^"]*"', 'camera = ""'),
-        (r'(?m)^database = "[^"]*hq\.db"', f'database = "{tmp_path / "hq.db"}"'),
-        (r'(?m)^report_path = "[^"]*"', f'report_path = "{tmp_path / "hq-report.html"}"'),
+        (r'(?m)^config = "demo-hq\.toml"', f'config = "{tmp_path / "hq.toml"}"'),
         (r'(?m)^data_dir = "[^"]*"', f'data_dir = "{tmp_path / "mosquitto"}"'),
     ]
     for pattern, replacement in subs:
         text, n = re.subn(pattern, lambda _m, r=replacement: r, text)
         assert n == 1, f"demo.toml changed shape: {pattern} matched {n} times"
+    hq = (DEMO.parent / "demo-hq.toml").read_text(encoding="utf-8")
+    for pattern, replacement in [(r'(?m)^path = "[^"]*hq\.db"', f'path = "{tmp_path / "hq.db"}"'),
+                                 (r'(?m)^path = "[^"]*\.html"',
+                                  f'path = "{tmp_path / "hq-report.html"}"')]:
+        hq, n = re.subn(pattern, lambda _m, r=replacement: r, hq)
+        assert n == 1, f"demo-hq.toml changed shape: {pattern} matched {n} times"
+    (tmp_path / "hq.toml").write_text(hq, encoding="utf-8")
     return text
 
 

@@ -202,7 +202,7 @@ def test_relative_paths_resolve_against_the_config_files_directory(tmp_path, mon
     folder = tmp_path / "etc" / "cx"
     folder.mkdir(parents=True)
     text = MINIMAL + '\n[vision]\ncamera = "clips/door.avi"\nmodels_dir = "../models"\n' \
-                     '\n[hq]\ndatabase = "/abs/hq.db"\n'
+                     '\n[hq]\nconfig = "/abs/hq.toml"\n'
     path = folder / "station.toml"
     path.write_text(text, encoding="utf-8")
     monkeypatch.chdir("/")
@@ -211,7 +211,7 @@ def test_relative_paths_resolve_against_the_config_files_directory(tmp_path, mon
     assert config.vision.models_dir == tmp_path / "etc" / "models"
     assert Path(config.vision.camera) == folder / "clips" / "door.avi"
     assert config.vision.camera_kind == "file"
-    assert config.hq.database == Path("/abs/hq.db")
+    assert config.hq.config == Path("/abs/hq.toml")
 
 
 @pytest.mark.parametrize("camera,kind", [("0", "device"), ("rtsp://user@cam/stream", "url"),

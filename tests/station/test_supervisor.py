@@ -148,10 +148,11 @@ def _config(tmp_path, **sections):
 
 
 def test_plan_services_lists_only_modules_that_exist(tmp_path):
-    config = _config(tmp_path, hq={"enabled": True}, broker={"managed": False})
+    config = _config(tmp_path, hq={"enabled": True, "config": "hq.toml"},
+                     broker={"managed": False})
     cfg = tmp_path / "station.toml"
     services, notes = plan_services(config, cfg)
-    modules = {"hq": "sync.hq", "sync": "sync", "vision": "vision", "kiosk": "kiosk"}
+    modules = {"hq": "hq", "sync": "sync", "vision": "vision", "kiosk": "kiosk"}
     planned = {s.name for s in services}
     for name, module in modules.items():
         exists = importlib.util.find_spec(f"{module}.__main__") is not None
@@ -159,7 +160,8 @@ def test_plan_services_lists_only_modules_that_exist(tmp_path):
         assert any(n.startswith(f"{name}: not part of this build") for n in notes) == \
             (not exists), name
     for s in services:
-        assert s.argv[:3] == [PY, "-m", modules[s.name]] and str(cfg) in s.argv
+        own = str(tmp_path / "hq.toml") if s.name == "hq" else str(cfg)    # HQ: its own file
+        assert s.argv[:3] == [PY, "-m", modules[s.name]] and own in s.argv
     # start order: HQ and sync before the producers
     order = [s.name for s in services]
     assert order == sorted(order, key=["hq", "sync", "vision", "kiosk"].index)
@@ -251,7 +253,7 @@ enabled = false
 broker_port = {port}
 [hq]
 enabled = true
-broker_port = {port}
+config = "hq.toml"
 [broker]
 managed = true
 port = {port}

@@ -339,15 +339,18 @@ ca_file = "{broker['ca']}"
 credentials_file = "{credentials}"
 ack_timeout_s = 2
 health_interval_s = 1
+""")
+    # HQ's own config file, beside it (`services("hq", station_config)` starts HQ from it).
+    path.with_name(path.stem + "-hq.toml").write_text(f"""
 [hq]
-enabled = true
-database = "{folder / 'hq.db'}"
 broker_host = "127.0.0.1"
 broker_port = {broker['port']}
 tls = true
 ca_file = "{broker['ca']}"
 credentials_file = "{_credentials(folder, 'hq', 'cx-hq')}"
 client_id = "cx-hq-{time.time_ns()}"
+[database]
+path = "{folder / 'hq.db'}"
 """)
     return path
 
@@ -357,6 +360,8 @@ def services(tmp_path):
     procs = []
 
     def start(module, config):
+        if module == "hq":
+            config = config.with_name(config.stem + "-hq.toml")
         log = open(tmp_path / f"{module}-{len(procs)}.log", "wb")
         env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen([sys.executable, "-m", module, "run", "--config", str(config)],
@@ -412,7 +417,7 @@ def test_real_cx_sync_and_cx_hq_deliver_through_the_secure_broker(fresh_broker, 
     store = _station(config)
     for i in range(40):
         store.append_response(Response(nps=i % 11, language="vi"))
-    services("sync.hq", config)
+    services("hq", config)
     services("sync", config)
     assert _wait(lambda: store.outbox_status()["pending"] == 0), \
         "HQ's acknowledgement never reached the station"
@@ -440,7 +445,7 @@ def test_station_with_another_stations_credentials_delivers_nothing(fresh_broker
     for i in range(20):
         impostor_store.append_response(Response(nps=10, language="vi"))
         honest_store.append_response(Response(nps=9, language="vi"))
-    services("sync.hq", honest)
+    services("hq", honest)
     services("sync", impostor)
     services("sync", honest)
     assert _wait(lambda: honest_store.outbox_status()["pending"] == 0)

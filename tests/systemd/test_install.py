@@ -66,6 +66,7 @@ def test_destdir_install_places_units_config_and_credentials_with_their_modes(de
     config = destdir / "etc/cx-station/station.toml"
     assert config.read_bytes() == (REPO / "config/station.example.toml").read_bytes()
     assert mode(config) == 0o640
+    assert not (destdir / "etc/cx-station/hq.toml").exists()     # only with --with-hq
 
     credentials = destdir / "etc/cx-station/mqtt.credentials"
     assert mode(credentials) == 0o600
@@ -139,6 +140,7 @@ def test_dry_run_on_the_real_system_plans_user_owners_modes_and_systemctl():
     assert owner_mode("/etc/cx-station") == ("root", "cx-station", "0750")
     assert owner_mode("/var/lib/cx-station") == ("cx-station", "cx-station", "0750")
     assert owner_mode("/etc/cx-station/station.toml") == ("root", "cx-station", "0640")
+    assert owner_mode("/etc/cx-station/hq.toml") == ("root", "cx-station", "0640")   # --with-hq
     assert owner_mode("/etc/cx-station/mqtt.credentials") == ("cx-station", "cx-station", "0600")
     for unit in UNITS:
         assert owner_mode(f"/etc/systemd/system/{unit}") == ("root", "root", "0644")

@@ -21,6 +21,9 @@ UNIT_DIR = REPO / "systemd"
 SERVICES = ["cx-vision.service", "cx-kiosk.service", "cx-sync.service", "cx-hq.service"]
 UNITS = SERVICES + ["cx-station.target"]
 CONFIG = "/etc/cx-station/station.toml"
+# HQ has its own config file (config/hq.example.toml).
+CONFIGS = {name: "/etc/cx-station/hq.toml" if name == "cx-hq.service" else CONFIG
+           for name in SERVICES}
 SYSTEM_UNITS = [Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")]
 
 needs_systemd_analyze = pytest.mark.skipif(
@@ -184,7 +187,7 @@ def test_service_runs_its_entry_point_with_the_system_config(name):
     assert program in scripts, f"{program} is not a [project.scripts] entry point"
     run = "" if program == "cx-kiosk" else " run"
     assert service(name)["ExecStart"] == [
-        f"/opt/cx-station/venv/bin/{program}{run} --config {CONFIG}"]
+        f"/opt/cx-station/venv/bin/{program}{run} --config {CONFIGS[name]}"]
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -201,7 +204,7 @@ def test_service_belongs_to_the_station_target(name):
     unit = parse_unit(UNIT_DIR / name)
     assert "cx-station.target" in words(unit["Unit"], "PartOf")
     assert words(unit["Install"], "WantedBy") == {"cx-station.target"}
-    assert words(unit["Unit"], "AssertPathExists") == {CONFIG}
+    assert words(unit["Unit"], "AssertPathExists") == {CONFIGS[name]}
 
 
 def test_target_starts_at_boot():

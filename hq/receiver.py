@@ -34,7 +34,7 @@ from paho.mqtt.properties import Properties
 from station import notify
 from sync.envelope import (ACK, BATCH, EVENT_TYPES, HEALTH, MAX_EVENT_BYTES, STATUS, Invalid,
                            Reject, Topic, parse_message)
-from sync.hq.db import CommitResult, DeadLetter, HqDb
+from hq.db import CommitResult, DeadLetter, HqDb
 from sync.mqtt import Link, NetworkLoop
 
 log = logging.getLogger("cx-hq")
@@ -59,33 +59,27 @@ def instance_client_id(config) -> tuple[str, object]:
     ``<client_id>-<host>-<slot>``, the slot being the first free lock file beside the HQ
     database. Two receivers under one client id would take the session from each other
     forever; the lock (held while the process lives) keeps them apart."""
-    h = config.hq
-    folder = Path(h.database).parent
+    folder = Path(config.database.path).parent
     folder.mkdir(parents=True, exist_ok=True)
     host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())[:40]
     for slot in range(MAX_SLOTS):
-        lock = open(folder / f".{h.client_id}.receiver-{slot}.lock", "a+")
+        lock = open(folder / f".{config.hq.client_id}.receiver-{slot}.lock", "a+")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             lock.close()
             continue
-        return f"{h.client_id}-{host or 'host'}-{slot}", lock
+        return f"{config.hq.client_id}-{host or 'host'}-{slot}", lock
     raise InstanceTaken(f"{MAX_SLOTS} receivers already run from {folder}")
 
 
-def link_for_hq(config, client_id: str | None = None) -> Link:
+def link_for_hq(config, client_id: str) -> Link:
     # [hq] session_expiry_s defaults to an hour: mosquitto keeps handing a shared subscription's
     # messages to a member whose session is offline (measured: half of them, until it returns);
     # stations resend them after their ack timeout, but an hour is long enough for restarts and
     # short enough to let a dead receiver's session leave the group.
-    h = config.hq
-    return Link(client_id=client_id or h.client_id, host=h.broker_host, port=h.broker_port,
-                version="5", keepalive=h.keepalive_s, tls=h.tls, ca_file=h.ca_file,
-                cert_file=h.cert_file, key_file=h.key_file,
-                credentials_file=h.credentials_file,
-                allow_plaintext_credentials=h.allow_plaintext_credentials,
-                session_expiry_s=h.session_expiry_s)
+    return Link.to(config.hq, client_id, version="5",
+                   session_expiry_s=config.hq.session_expiry_s)
 
 
 def _subscription(identifier: int) -> Properties:
@@ -98,15 +92,15 @@ class Receiver:
     """One HQ receiver process: MQTT 5, persistent session, manual acks after commit."""
 
     def __init__(self, config, link: Link | None = None, db: HqDb | None = None):
-        self.prefix = config.sync.topic_prefix
+        self.prefix = config.hq.topic_prefix
         self.name = config.hq.name
-        self.group = config.hq.shared_group or config.hq.name
+        self.group = config.hq.group
         self._instance_lock = None
         if link is None:
             client_id, self._instance_lock = instance_client_id(config)
             link = link_for_hq(config, client_id)
         self.link = link
-        self.db = db or HqDb.open(config.hq.database)
+        self.db = db or HqDb.open(config.database.path, config.database.busy_timeout_ms)
         self.client = self.link.client(manual_ack=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message

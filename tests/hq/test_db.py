@@ -1,10 +1,10 @@
-"""HQ database bookkeeping (sync/hq/db.py): exactly once, marks, gaps, conflicts."""
+"""HQ database bookkeeping (hq/db.py): exactly once, marks, gaps, conflicts."""
 import sqlite3
 
 from hypothesis import given, settings, strategies as st
 
 from sync.envelope import Envelope, Reject
-from sync.hq.db import ACK_GAPS, DeadLetter, HqDb
+from hq.db import ACK_GAPS, DeadLetter, HqDb
 
 STATION = "acme/s1/k1"
 

@@ -14,13 +14,13 @@ import json
 import time
 from datetime import datetime, timezone
 
-from sync.hq.views import open_for_reading, quiet_broken_pipe
+from hq.views import open_for_reading, quiet_broken_pipe
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("stats", help="per-station delivery state of the HQ database",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--config", required=True, help="the HQ's TOML config (hq.database)")
+    p.add_argument("--config", required=True, help="the HQ's TOML config ([database] path)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 

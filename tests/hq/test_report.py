@@ -11,7 +11,7 @@ import statistics
 import pytest
 
 import hq_sample
-from sync.hq import report, report_html
+from hq import report, report_html
 
 K = "acme/known"
 
@@ -193,7 +193,7 @@ def test_missing_database_and_bad_dates_are_clear_errors(hq, tmp_path, capsys):
 
 
 def test_cx_hq_runs_the_analyst_commands_as_a_process(hq, tmp_path):
-    """The commands are registered on `cx-hq` (python -m sync.hq) and work end to end."""
+    """The commands are registered on `cx-hq` (python -m hq) and work end to end."""
     import os
     import subprocess
     import sys
@@ -202,7 +202,7 @@ def test_cx_hq_runs_the_analyst_commands_as_a_process(hq, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(repo)}
 
     def cx_hq(*argv):
-        return subprocess.run([sys.executable, "-m", "sync.hq", *argv], capture_output=True,
+        return subprocess.run([sys.executable, "-m", "hq", *argv], capture_output=True,
                               text=True, env=env, cwd=tmp_path, timeout=120)
 
     done = cx_hq("report", "--config", str(hq["config"]), "--html", str(tmp_path / "r.html"))
@@ -292,7 +292,7 @@ def test_hq_gates_csat_and_ces_like_the_station(tmp_path):
     hq_db = hq_sample.new_hq_db(tmp_path / "hq.db")
     hq_sample.copy_outbox(station, hq_db)
     hq_db.close()
-    assert config.privacy.min_n == 30
+    assert config.privacy.min_n == 30          # the station's floor; HQ's is [reports] min_n
     at_station = build_report(station, config, start - 3600, start + 7200)
     station.close()
     hq_config = hq_sample.hq_config(tmp_path, tmp_path / "hq.db", min_n=30)

@@ -1,4 +1,4 @@
-"""cx-hq stats over an HQ database written by the receiver's own code (sync.hq.db)."""
+"""cx-hq stats over an HQ database written by the receiver's own code (hq.db)."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,7 @@ import json
 import pytest
 
 import hq_sample
-from sync.hq import stats
+from hq import stats
 
 
 def run_cli(*argv) -> int:

@@ -26,8 +26,8 @@ from pathlib import Path
 from station import kpi
 from station.period import add_period_arguments
 from station.scorecard import build_scorecard, nps_cell, nps_figure
-from sync.hq import stats as hq_stats
-from sync.hq.views import open_for_reading, period_clause, store_of
+from hq import stats as hq_stats
+from hq.views import open_for_reading, period_clause, store_of
 
 BUCKET_S = 900          # 15 min: every UTC offset in use is a multiple, so local hours stay exact
 GENDERS = ("female", "male")
@@ -36,8 +36,8 @@ GENDERS = ("female", "male")
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("report", help="self-contained HTML report across stores",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--config", required=True, help="the HQ's TOML config (hq.database, privacy)")
-    p.add_argument("--html", help="write the HTML here (default: hq.report_path of the config)")
+    p.add_argument("--config", required=True, help="the HQ's TOML config ([database], [reports])")
+    p.add_argument("--html", help="write the HTML here (default: [reports] path of the config)")
     p.add_argument("--json", help="also write the figures as one JSON object here")
     add_period_arguments(p)
     p.add_argument("--title", default="Customer experience across stores")
@@ -45,7 +45,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from sync.hq.report_html import render_html
+    from hq.report_html import render_html
     opened = open_for_reading(args, "report")
     if opened is None:
         return 2
@@ -54,7 +54,7 @@ def run(args) -> int:
         report = build(db, config, since, until, title=args.title)
     finally:
         db.close()
-    out = Path(args.html) if args.html else Path(config.hq.report_path)
+    out = Path(args.html) if args.html else Path(config.reports.path)
     try:
         _write(out, render_html(report))
         if args.json:
@@ -79,7 +79,7 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
           title: str = "Customer experience across stores") -> dict:
     """Every figure of the report as plain data (what --json writes)."""
     now = time.time() if now is None else now
-    min_n, k = config.privacy.min_n, config.privacy.k_floor
+    min_n, k = config.reports.min_n, config.reports.k_floor
     tz = config.tz
     end = until if until is not None else now
     period, params = period_clause(since, until)
@@ -129,7 +129,7 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
     return {
         "title": title,
         "generated_at": _iso(now, tz),
-        "timezone": config.station.timezone,
+        "timezone": config.reports.timezone,
         "period": {"since": _iso(since, tz), "until": _iso(until, tz),
                    "first_event": _iso(first, tz), "last_event": _iso(last, tz)},
         "min_n": min_n, "k_floor": k,

@@ -32,7 +32,7 @@ def services(tmp_path):
     started: list[Service] = []
 
     def make(kind: str, config: Path, name: str | None = None) -> Service:
-        module = {"sync": "sync", "hq": "sync.hq"}[kind]
+        module = {"sync": "sync", "hq": "hq"}[kind]
         svc = Service(module, config, tmp_path / f"{name or kind}{len(started)}.log")
         started.append(svc)
         return svc.start()

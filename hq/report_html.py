@@ -1,6 +1,6 @@
 """The HQ report as one HTML page: inline CSS and inline SVG, no script, no external resource.
 
-    html = render_html(build(db, config, since, until))      # sync/hq/report.py builds the data
+    html = render_html(build(db, config, since, until))      # hq/report.py builds the data
 
 Every figure in a chart is also in a table beside it, so the page reads without the charts
 (screen readers, printing in black and white, copying into a spreadsheet).
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from sync.hq import charts
+from hq import charts
 
 CSS = """
 *{box-sizing:border-box}

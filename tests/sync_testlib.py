@@ -29,7 +29,7 @@ from pathlib import Path
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 PYTHON = sys.executable
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 # Queues and in-flight windows raised as design.md says; autosave as in a default install, so
 # a SIGKILL loses what the broker acknowledged since its last snapshot (which is the point).
@@ -132,19 +132,29 @@ class Broker:
 # -- station / HQ configs and processes -------------------------------------------------------
 def write_config(path: Path, broker: Broker, *, org: str = "acme", store: str = "s1",
                  station: str = "k1", sync: dict | None = None, hq: dict | None = None) -> Path:
-    """A minimal station TOML pointing sync and HQ at `broker`; returns its path."""
+    """A minimal station TOML pointing sync at `broker`, and beside it (hq_config_of) an HQ
+    TOML pointing HQ at it, with `hq`'s keys (`database` is [database] path, the rest [hq]);
+    returns the station's path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sync_values = {"broker_host": broker.host, "broker_port": broker.port, **(sync or {})}
-    hq_values = {"enabled": True, "database": str(path.parent / "hq.db"),
-                 "broker_host": broker.host, "broker_port": broker.port, **(hq or {})}
     lines = ["[station]", f'org = "{org}"', f'store = "{store}"', f'id = "{station}"', "",
              "[database]", f'path = "{path.parent / (station + ".db")}"', "",
              "[vision]", "enabled = false", "", "[sync]"]
     lines += [f"{k} = {_toml(v)}" for k, v in sync_values.items()]
-    lines += ["", "[hq]"] + [f"{k} = {_toml(v)}" for k, v in hq_values.items()]
     path.write_text("\n".join(lines) + "\n")
+    hq_values = {"broker_host": broker.host, "broker_port": broker.port, **(hq or {})}
+    database = hq_values.pop("database", str(path.parent / "hq.db"))
+    hq_lines = ["[hq]"] + [f"{k} = {_toml(v)}" for k, v in hq_values.items()]
+    hq_lines += ["", "[database]", f"path = {_toml(database)}"]
+    hq_config_of(path).write_text("\n".join(hq_lines) + "\n")
     return path
+
+
+def hq_config_of(station_config: Path) -> Path:
+    """The HQ TOML write_config writes beside a station's."""
+    station_config = Path(station_config)
+    return station_config.with_name(station_config.stem + "-hq.toml")
 
 
 def _toml(value) -> str:
@@ -156,9 +166,11 @@ def _toml(value) -> str:
 
 
 class Service:
-    """`python -m sync run` or `python -m sync.hq run` as a real, killable process."""
+    """`python -m sync run` or `python -m hq run` as a real, killable process."""
 
     def __init__(self, module: str, config: Path, log: Path, extra: list[str] | None = None):
+        if module == "hq" and not str(config).endswith("-hq.toml"):
+            config = hq_config_of(config)          # a station's config: its HQ twin
         self.args = [PYTHON, "-m", module, "run", "--config", str(config), *(extra or [])]
         self.log = Path(log)
         self.proc: subprocess.Popen | None = None

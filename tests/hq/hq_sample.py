@@ -2,7 +2,7 @@
 
 Events are produced by the real station store (`Store` + `station.simulate`), so their data
 fields are exactly what stations send; the envelopes then go through the HQ receiver's own
-checks and database code (`sync.envelope.parse_message`, `sync.hq.db.HqDb.commit`), which fill
+checks and database code (`sync.envelope.parse_message`, `hq.db.HqDb.commit`), which fill
 events / stations / gaps / dead_letters as a live receiver would.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from station.config import parse_config
 from station.simulate import simulate
 from station.store import Crossing, Response, Store, Visit
 from sync.envelope import Reject, Topic, parse_message
-from sync.hq.db import DeadLetter, HqDb
+from hq.db import DeadLetter, HqDb
 
 STATION_TOML = """
 [station]
@@ -63,17 +63,10 @@ polygon = [[20, 0], [30, 0], [30, 10]]
 """
 
 HQ_TOML = """
-[station]
-org = "acme"
-store = "hq"
-id = "hq-1"
-timezone = "Asia/Ho_Chi_Minh"
 [database]
-path = "hq-station-unused.db"
-[hq]
-enabled = true
-database = "{db}"
-[privacy]
+path = "{db}"
+[reports]
+timezone = "Asia/Ho_Chi_Minh"
 min_n = {min_n}
 k_floor = {k}
 """

@@ -1,6 +1,6 @@
 """Read-only access to the HQ database for analysts: typed views over the event JSON.
 
-    db = open_readonly(config.hq.database)
+    db = open_readonly(config.database.path)
     for store, n in db.execute("SELECT store, count(*) FROM responses GROUP BY store"):
         print(store, n)
 
@@ -52,7 +52,7 @@ def open_readonly(path) -> sqlite3.Connection:
     path = Path(path)
     if not path.is_file():
         raise HqReadError(f"no HQ database at {path}: start `cx-hq run` first (it creates it) "
-                          f"or point hq.database in the config at the right file")
+                          f"or point [database] path in the HQ config at the right file")
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
                              check_same_thread=False)
@@ -75,12 +75,13 @@ def open_for_reading(args, command: str):
     reason (bad config, missing DB, bad --since/--until) is printed; callers exit 2."""
     import sys
 
-    from station.config import ConfigError, load_config
+    from hq.config import load_hq_config
+    from station.config import ConfigError
     try:
-        config = load_config(args.config)
+        config = load_hq_config(args.config)
         since = parse_when(getattr(args, "since", None), config.tz)
         until = parse_when(getattr(args, "until", None), config.tz, end=True)
-        db = open_readonly(config.hq.database)
+        db = open_readonly(config.database.path)
     except (ConfigError, HqReadError, ValueError) as exc:
         print(f"cx-hq {command}: {exc}", file=sys.stderr)
         return None

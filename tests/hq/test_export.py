@@ -12,8 +12,8 @@ import pytest
 
 import hq_sample
 from station.store import Response
-from sync.hq import export
-from sync.hq.views import open_readonly
+from hq import export
+from hq.views import open_readonly
 
 COMMENTS = ['Nhân viên "rất" chậm, phải chờ 20 phút;\nlần sau sẽ không quay lại',
             "=HYPERLINK(\"http://evil.example\",\"click\")", "-5 stars, + no bags", "@cmd",

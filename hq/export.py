@@ -22,7 +22,7 @@ from pathlib import Path
 
 from station import events
 from station.period import add_period_arguments
-from sync.hq.views import open_for_reading, period_clause, quiet_broken_pipe, store_of
+from hq.views import open_for_reading, period_clause, quiet_broken_pipe, store_of
 
 TYPES = tuple(events.TYPES)
 LEADING = ["station", "store", "seq", "event_id", "ts"]
@@ -35,7 +35,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("export", help="events as flat CSV / JSON Lines rows",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--config", required=True, help="the HQ's TOML config (hq.database)")
+    p.add_argument("--config", required=True, help="the HQ's TOML config ([database] path)")
     p.add_argument("--type", required=True, choices=TYPES)
     add_period_arguments(p)
     p.add_argument("--format", default="csv", choices=("csv", "jsonl"))

@@ -14,9 +14,9 @@ from station import events
 from station.store import Store
 from station.store.model import Crossing, Response, Visit
 from sync.envelope import Topic, parse_message
-from sync.hq.db import HqDb
-from sync.hq.export import export_to_string
-from sync.hq.views import open_readonly
+from hq.db import HqDb
+from hq.export import export_to_string
+from hq.views import open_readonly
 
 STATION = "acme/s1/k1"
 NOW = time.time()

@@ -1,4 +1,4 @@
-"""cx-hq run against real mosquitto (sync/hq/receiver.py): bad input, shared load."""
+"""cx-hq run against real mosquitto (hq/receiver.py): bad input, shared load."""
 from __future__ import annotations
 
 import json
@@ -11,9 +11,11 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from hq.config import load_hq_config
 from station.config import load_config
 from station.store import Store
-from sync_testlib import add_events, hq_count, hq_rows, wait_until, write_config
+from sync_testlib import (add_events, hq_config_of, hq_count, hq_rows, wait_until,
+                          write_config)
 
 GOOD = "acme/s1/k9"
 
@@ -198,10 +200,10 @@ def test_an_unstorable_event_is_dead_lettered_alone_and_hq_stops_on_sigterm(tmp_
 def test_a_row_the_database_refuses_is_isolated_and_the_rest_is_committed(tmp_path, broker):
     """Whatever the envelope checks miss, the database has the last word: the flush is split
     until the refused row stands alone, and only that row becomes a dead letter."""
-    from sync.hq.db import HqDb
-    from sync.hq.receiver import Receiver
+    from hq.db import HqDb
+    from hq.receiver import Receiver
     cfg = write_config(tmp_path / "hq.toml", broker)
-    config = load_config(cfg)
+    config = load_hq_config(hq_config_of(cfg))
     db = HqDb.open(tmp_path / "hq.db")
     db.db.execute("CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.data LIKE '%poison%' "
                   "BEGIN SELECT RAISE(ABORT, 'refused by policy'); END")
@@ -224,9 +226,9 @@ def test_a_row_the_database_refuses_is_isolated_and_the_rest_is_committed(tmp_pa
 def test_a_locked_database_is_retried_without_acking_and_stop_is_honoured(tmp_path, broker):
     import sqlite3
     import threading
-    from sync.hq.db import HqDb
-    from sync.hq.receiver import Receiver
-    config = load_config(write_config(tmp_path / "hq.toml", broker))
+    from hq.db import HqDb
+    from hq.receiver import Receiver
+    config = load_hq_config(hq_config_of(write_config(tmp_path / "hq.toml", broker)))
     receiver = Receiver(config, db=HqDb.open(tmp_path / "hq.db", busy_timeout_ms=50))
     blocker = sqlite3.connect(tmp_path / "hq.db", isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
@@ -308,10 +310,11 @@ def test_receiver_run_raises_and_stops_feeding_the_watchdog_once_its_network_thr
     """As for cx-sync (see test_station_sender): the installed on_message swapped for one that
     raises, so the exception leaves a real paho loop; cx-hq must exit, not sit deaf."""
     import threading
-    from sync.hq.receiver import Receiver
+    from hq.receiver import Receiver
     from sync_testlib import watchdog_feeds
     feeds = watchdog_feeds(tmp_path / "notify.sock", monkeypatch)
-    receiver = Receiver(load_config(write_config(tmp_path / "hq.toml", broker)))
+    receiver = Receiver(load_hq_config(hq_config_of(write_config(tmp_path / "hq.toml",
+                                                                  broker))))
     stop, ended = threading.Event(), {}
 
     def run():

@@ -12,14 +12,14 @@ import importlib
 import importlib.util
 import sys
 
-ANALYST_COMMANDS = ("sync.hq.stats", "sync.hq.export", "sync.hq.report")
+ANALYST_COMMANDS = ("hq.stats", "hq.export", "hq.report")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cx-hq", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="receive events from all stations until stopped (SIGTERM)")
-    run.add_argument("--config", required=True, help="TOML file with an [hq] section")
+    run.add_argument("--config", required=True, help="the HQ's TOML file (config/hq.example.toml)")
     run.set_defaults(func=run_receiver)
     for name in ANALYST_COMMANDS:
         if importlib.util.find_spec(name) is not None:
@@ -29,12 +29,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_receiver(args) -> int:
+    from hq.config import load_hq_config
+    from hq.db import HqDbError
+    from hq.receiver import InstanceTaken, Receiver
     from station.service import run_service
-    from sync.hq.db import HqDbError
-    from sync.hq.receiver import InstanceTaken, Receiver
     from sync.mqtt import SecurityError
     return run_service("cx-hq", args.config, build=Receiver,
-                       errors=(HqDbError, SecurityError, InstanceTaken))
+                       errors=(HqDbError, SecurityError, InstanceTaken), load=load_hq_config)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,74 @@
+"""HQ's own config: one typed, validated object, loaded once (the station's rules and loader).
+
+    config = load_hq_config("config/hq.example.toml")
+    config.hq.name, config.hq.broker_host, config.database.path, config.reports.min_n
+
+A station's config never configures HQ: HQ runs elsewhere for a chain, and even a box that is
+its own HQ keeps the two files apart (the station's `[hq] config` names this one).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from station.config import ID_PATTERN, BrokerLink, ConfigError, LoggingSection, load_typed, rule
+
+
+@dataclass(frozen=True)
+class ReceiverSection(BrokerLink):
+    """[hq]: who this HQ is and how its receivers reach the broker."""
+    name: str = rule("hq", pattern=ID_PATTERN,
+                      doc="this HQ's name, carried in every ack; stations trust one name")
+    client_id: str = rule("cx-hq", pattern=ID_PATTERN,
+                           doc="each receiver process adds -<host>-<slot> to it")
+    shared_group: str = rule("", pattern=r"^([a-z0-9][a-z0-9_-]{0,62})?$",
+                              doc="receivers in one group split the load; default: name")
+    session_expiry_s: int = rule(3600, min=60, max=30 * 86400,
+                                  doc="how long the broker keeps a stopped receiver's queue")
+
+    @property
+    def group(self) -> str:
+        return self.shared_group or self.name
+
+
+@dataclass(frozen=True)
+class HqDatabaseSection:
+    path: Path = rule(Path("/var/lib/cx-hq/hq.db"), path=True)
+    busy_timeout_ms: int = rule(30_000, min=100, max=600_000)
+
+
+@dataclass(frozen=True)
+class ReportsSection:
+    """How the HQ report and analyst commands read the figures."""
+    path: Path = rule(Path("/var/lib/cx-hq/hq-report.html"), path=True,
+                       doc="where `cx-hq report` writes its HTML without --html")
+    timezone: str = rule("UTC", doc="the chain's time zone: days and hours of reports")
+    min_n: int = rule(30, min=1, max=100_000, doc="hide a KPI below this many answers")
+    k_floor: int = rule(5, min=1, max=1000, doc="suppress demographic cells below k visitors")
+
+
+@dataclass(frozen=True)
+class HqConfig:
+    hq: ReceiverSection = rule(ReceiverSection())
+    database: HqDatabaseSection = rule(HqDatabaseSection())
+    reports: ReportsSection = rule(ReportsSection())
+    logging: LoggingSection = rule(LoggingSection())
+    source: Path | None = None   # the file this came from (not a TOML key)
+
+    def __post_init__(self):
+        try:
+            ZoneInfo(self.reports.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError("reports.timezone",
+                              f"unknown time zone {self.reports.timezone!r}; use an IANA name "
+                              f"such as 'Asia/Ho_Chi_Minh' or 'UTC'") from None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.reports.timezone)
+
+
+def load_hq_config(path: str | Path) -> HqConfig:
+    """Read and validate HQ's TOML file; raises ConfigError naming the key."""
+    return load_typed(path, HqConfig)
