@@ -60,12 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pin", help="the PIN (default: ask without echo)")
     p.set_defaults(func=cmd_pin_hash)
 
-    try:
-        from station import models
-    except ImportError:
-        models = None
-    if models is not None and hasattr(models, "add_cli"):
-        models.add_cli(sub)
+    from station import weights
+    weights.add_cli(sub)          # `cx-station models fetch | verify`
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -173,14 +173,18 @@ class VisionSection:
 
     @property
     def camera_kind(self) -> str:
-        """'none', 'device', 'url' or 'file'."""
-        if not self.camera:
-            return "none"
-        if self.camera.isdigit():
-            return "device"
-        if re.match(r"^[a-z][a-z0-9+.-]*://", self.camera):
-            return "url"
-        return "file"
+        return camera_kind(self.camera)
+
+
+def camera_kind(uri: str) -> str:
+    """'none', 'device' (an index), 'url' (rtsp://, http://) or 'file'."""
+    if not uri:
+        return "none"
+    if uri.isdigit():
+        return "device"
+    if re.match(r"^[a-z][a-z0-9+.-]*://", uri):
+        return "url"
+    return "file"
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def _check_database(config):
 
 def _check_models(config):
     try:
-        from station.models import verify_all
+        from station.weights import verify_all
     except ImportError:
         return ("models", False, "this build has no model manifest")
     results = verify_all(Path(config.vision.models_dir))

@@ -21,13 +21,14 @@ that come faster than the cap, for both live sources and paced files.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
 import cv2
 import numpy as np
+
+from station.config import camera_kind
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +47,6 @@ class FrameSource(Protocol):
 
     def read(self, timeout_s: float = 1.0) -> Frame | None: ...
     def close(self) -> None: ...
-
-
-def camera_kind(uri: str) -> str:
-    """'none', 'device', 'url' or 'file' (the same rule as the station config)."""
-    if not uri:
-        return "none"
-    if uri.isdigit():
-        return "device"
-    if re.match(r"^[a-z][a-z0-9+.-]*://", uri):
-        return "url"
-    return "file"
 
 
 class VideoSource:

@@ -10,7 +10,7 @@ Every row that HQ must see is written together with its outbox row in one transa
 killed process leaves either both or neither. Services call the named methods below; nobody
 else writes SQL against the station DB.
 """
-from station.store.model import (AGE_BRACKETS, Case, Crossing, Event, Presence, Response,
+from station.store.records import (AGE_BRACKETS, Case, Crossing, Event, Presence, Response,
                                  StoreError, TrafficMinute, Visit)
 from station.store.store import Store
 

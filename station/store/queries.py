@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from station.store.model import Case
+from station.store.records import Case
 
 
 class Queries:

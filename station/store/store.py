@@ -7,7 +7,7 @@ import time
 from contextlib import contextmanager
 from station import events
 from station.events import rfc3339
-from station.store.model import (Case, Crossing, Event, Presence, Response, StoreError, Visit,
+from station.store.records import (Case, Crossing, Event, Presence, Response, StoreError, Visit,
                                  new_id)
 from station.store import sqlite
 from station.store.queries import Queries

@@ -12,7 +12,7 @@ import pytest
 
 from station import events
 from station.store import Store
-from station.store.model import Crossing, Response, Visit
+from station.store.records import Crossing, Response, Visit
 from sync.envelope import Topic, parse_message
 from hq.db import HqDb
 from hq.export import export_to_string

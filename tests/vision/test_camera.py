@@ -5,7 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.camera import VideoSource, camera_kind
+from station.config import camera_kind
+from vision.camera import VideoSource
 
 
 def write_video(path, frames=10, fps=20.0, size=(64, 48)):

@@ -3,7 +3,7 @@
     >>> faces = CenterFaceDetector(models_dir / "centerface.onnx", threads=2).detect(image_bgr)  # doctest: +SKIP
     >>> faces.xyxy, faces.landmarks                                                                # doctest: +SKIP
 
-The graph is fully convolutional once `station.models` has made its input size symbolic; it
+The graph is fully convolutional once `station.weights` has made its input size symbolic; it
 wants raw RGB values (0..255, no mean) and a height and width that are multiples of 32.
 Outputs are stride-4 maps: centre heatmap, log box size, centre offset and landmark offsets.
 """

