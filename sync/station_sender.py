@@ -34,6 +34,7 @@ import time
 from importlib import metadata
 
 from station import notify
+from station.events import topic as topic_of
 from sync.envelope import ACK, BATCH, HEALTH, STATUS, batch_payload
 from sync.mqtt import Link, NetworkLoop, error_text, ok
 from sync.window import (Ack, DeliveryWindow, Lookup, MarkAcked, OutboxAt, Renumber, Resend,
@@ -50,12 +51,9 @@ CONNECTED, SUBSCRIBED, HEARD = "connected", "subscribed", "heard"
 
 
 def link_for_station(config) -> Link:
-    s, st = config.sync, config.station
-    return Link(client_id=f"cx-sync-{st.org}-{st.store}-{st.id}", host=s.broker_host,
-                port=s.broker_port, version=s.mqtt_version, keepalive=s.keepalive_s, tls=s.tls,
-                ca_file=s.ca_file, cert_file=s.cert_file, key_file=s.key_file,
-                credentials_file=s.credentials_file,
-                allow_plaintext_credentials=s.allow_plaintext_credentials)
+    st = config.station
+    return Link.to(config.sync, f"cx-sync-{st.org}-{st.store}-{st.id}",
+                   version=config.sync.mqtt_version)
 
 
 class Sender:
@@ -349,7 +347,8 @@ class Sender:
         sent = None
         for group in groups:
             if len(group) == 1:
-                topic, payload = group[0].topic, group[0].payload.encode()
+                topic = topic_of(self.cfg.topic_prefix, self.station, group[0].type)
+                payload = group[0].payload.encode()
             else:
                 topic, payload = f"{self.base}/{BATCH}", batch_payload([e.payload for e in group])
             info = self.client.publish(topic, payload, qos=1)

@@ -110,7 +110,6 @@ class Event:
     seq: int
     id: str
     type: str
-    topic: str
     payload: str
     created_at: float
 

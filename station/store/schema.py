@@ -6,7 +6,9 @@ Statements are idempotent (IF NOT EXISTS) so a half-applied manual run can be re
 Append new migrations at the end; never edit a released one.
 """
 
-MIGRATIONS: list[str] = [
+from station.store.sqlite import drop_column
+
+MIGRATIONS: list = [                # SQL text, or a function of the connection (idempotent too)
     # 1: survey data and the transactional outbox.
     """
     CREATE TABLE IF NOT EXISTS outbox (
@@ -107,6 +109,9 @@ MIGRATIONS: list[str] = [
         data      TEXT NOT NULL
     );
     """,
+    # 4: the outbox keeps the envelope alone; cx-sync derives each event's topic from its type
+    # and its own config (station/events.topic), so the prefix lives in one place.
+    lambda db: drop_column(db, "outbox", "topic"),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -51,14 +51,24 @@ def migrate(db: sqlite3.Connection, migrations: list[str], target: int | None = 
             db.execute("COMMIT")
             continue
         try:
-            for statement in split_sql(migrations[version - 1]):
-                db.execute(statement)
+            migration = migrations[version - 1]
+            if callable(migration):
+                migration(db)
+            else:
+                for statement in split_sql(migration):
+                    db.execute(statement)
             db.execute(f"PRAGMA user_version = {version}")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
     return user_version(db)
+
+
+def drop_column(db: sqlite3.Connection, table: str, column: str) -> None:
+    """ALTER TABLE ... DROP COLUMN, idempotent like every migration (SQLite has no IF EXISTS)."""
+    if any(row[1] == column for row in db.execute(f"PRAGMA table_info({table})")):
+        db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
 
 
 def split_sql(script: str) -> list[str]:

@@ -15,13 +15,12 @@ from station.store.schema import EVENT_REFERENCES, MIGRATIONS, SCHEMA_VERSION
 
 
 class Store(Queries):
-    def __init__(self, connection: sqlite3.Connection, station: str, topic_prefix: str,
+    def __init__(self, connection: sqlite3.Connection, station: str,
                  kiosk_zone: str = "", link_window_s: float = 15.0,
                  entrance_lines: frozenset[str] | None = None):
         self.db = connection
         self.entrance_lines = entrance_lines   # None: every line is an entrance
         self.station = station
-        self.topic_prefix = topic_prefix
         self.kiosk_zone = kiosk_zone
         self.link_window_s = link_window_s
         self._depth = 0
@@ -36,7 +35,7 @@ class Store(Queries):
         """
         kiosk_zone = config.vision.kiosk_zone if config.vision.enabled else ""
         return cls.open_path(config.database.path, station=config.station.path,
-                             topic_prefix=config.sync.topic_prefix, kiosk_zone=kiosk_zone,
+                             kiosk_zone=kiosk_zone,
                              link_window_s=config.vision.kiosk_link_window_s,
                              busy_timeout_ms=config.database.busy_timeout_ms,
                              synchronous=synchronous,
@@ -44,7 +43,7 @@ class Store(Queries):
                                                       if line.entrance))
 
     @classmethod
-    def open_path(cls, path, station: str, topic_prefix: str = "cx/v1", kiosk_zone: str = "",
+    def open_path(cls, path, station: str, kiosk_zone: str = "",
                   link_window_s: float = 15.0, busy_timeout_ms: int = 5000,
                   synchronous: str = "FULL", migrate: bool = True,
                   entrance_lines: frozenset[str] | None = None) -> "Store":
@@ -53,7 +52,7 @@ class Store(Queries):
             db.execute("PRAGMA foreign_keys = ON")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the station database {path}: {exc}") from exc
-        store = cls(db, station, topic_prefix, kiosk_zone, link_window_s, entrance_lines)
+        store = cls(db, station, kiosk_zone, link_window_s, entrance_lines)
         if migrate:
             store.migrate()
         return store
@@ -112,23 +111,22 @@ class Store(Queries):
         """Add outbox rows for (event id, ts, data); returns their seqs. Caller holds the tx."""
         row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
         seq = row[0] if row else 0
-        topic = events.topic(self.topic_prefix, self.station, type_)
         now = time.time()
         rows, seqs = [], []
         for event_id, ts, data in items:
             seq += 1
             envelope = events.envelope(self.station, seq, event_id, type_, ts, data)
-            rows.append((seq, event_id, type_, topic, json.dumps(envelope, ensure_ascii=False,
-                                                                 separators=(",", ":")), now))
+            rows.append((seq, event_id, type_, json.dumps(envelope, ensure_ascii=False,
+                                                          separators=(",", ":")), now))
             seqs.append(seq)
-        self.db.executemany("INSERT INTO outbox (seq, id, type, topic, payload, created_at) "
-                            "VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self.db.executemany("INSERT INTO outbox (seq, id, type, payload, created_at) "
+                            "VALUES (?, ?, ?, ?, ?)", rows)
         return seqs
 
     def pending_outbox(self, after_seq: int = 0, limit: int = 1000) -> list[Event]:
         """Unacknowledged events with seq > after_seq, in seq order."""
         rows = self.db.execute(
-            "SELECT seq, id, type, topic, payload, created_at FROM outbox "
+            "SELECT seq, id, type, payload, created_at FROM outbox "
             "WHERE acked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?", (after_seq, limit))
         return [Event(*row) for row in rows]
 

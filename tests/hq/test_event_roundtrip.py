@@ -61,7 +61,8 @@ def test_an_event_reaches_hqs_view_and_export_with_every_field(tmp_path, type_):
     assert outbox
     hq = HqDb.open(tmp_path / "hq.db")
     for event in outbox:
-        accepted, rejected = parse_message(Topic.parse(event.topic, "cx/v1"),
+        topic = events.topic("cx/v1", STATION, event.type)
+        accepted, rejected = parse_message(Topic.parse(topic, "cx/v1"),
                                            event.payload.encode(), time.time())
         assert rejected == [] and len(accepted) == 1
         hq.commit(accepted, [], time.time())

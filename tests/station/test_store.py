@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from station.store import Crossing, Presence, Response, Store, StoreError, Visit
+from station.events import envelope
 from station.store.schema import MIGRATIONS, SCHEMA_VERSION
 from station_testlib import STATION, assert_seqs_contiguous, outbox_consistency, start_writer
 
@@ -60,22 +61,43 @@ def _fill(store: Store, version: int) -> dict:
     return made
 
 
+class StoreBeforeV4(Store):
+    """The outbox writer of schema versions 1-3, which also stored each event's topic."""
+
+    def _append_events(self, type_, items):
+        first = (self.db.execute("SELECT max(seq) FROM outbox").fetchone()[0] or 0) + 1
+        seqs = list(range(first, first + len(items)))
+        self.db.executemany(
+            "INSERT INTO outbox (seq, id, type, topic, payload, created_at) VALUES (?,?,?,?,?,?)",
+            [(seq, event_id, type_, f"cx/v1/{self.station}/{type_}",
+              json.dumps(envelope(self.station, seq, event_id, type_, ts, data)), T0)
+             for seq, (event_id, ts, data) in zip(seqs, items)])
+        return seqs
+
+
+# What every release kept of each table (the outbox lost its topic column in version 4).
+KEPT = {"outbox": "seq, id, type, payload, created_at, acked_at", "responses": "*",
+        "cases": "*", "settings": "*"}
+
+
 @pytest.mark.parametrize("start", range(0, SCHEMA_VERSION))
 def test_migrating_from_every_previous_version_keeps_the_data(tmp_path, start):
     path = tmp_path / "s.db"
-    old = Store.open_path(path, station=STATION, migrate=False)
+    writer = StoreBeforeV4 if start < 4 else Store
+    old = writer.open_path(path, station=STATION, migrate=False)
     assert old.schema_version == 0
     assert old.migrate(target=start) == start
     made = _fill(old, start) if start >= 1 else {"responses": [], "cases": [], "visits": []}
-    before = {t: old.db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
-              for t in ("outbox", "responses", "cases", "settings") if start >= 1}
+    before = {t: old.db.execute(f"SELECT {KEPT[t]} FROM {t} ORDER BY 1").fetchall()
+              for t in KEPT if start >= 1}
     old.close()
 
     store = Store.open_path(path, station=STATION)           # the new release opens it
     assert store.schema_version == SCHEMA_VERSION
     assert _raw(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     for table, rows in before.items():
-        assert store.db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() == rows
+        assert store.db.execute(f"SELECT {KEPT[table]} FROM {table} ORDER BY 1").fetchall() \
+            == rows
     assert [r["id"] for r in store.recent_responses()][::-1] == made["responses"]
     assert all(store.case(c) is not None for c in made["cases"])
     outbox_consistency(store.db)
@@ -136,7 +158,6 @@ def test_events_carry_the_envelope_contract(store):
     store.append_response(r)
     (event,) = store.pending_outbox()
     assert event.seq == 1 and event.type == "response" and event.id == r.id
-    assert event.topic == f"cx/v1/{STATION}/response"
     envelope = json.loads(event.payload)
     assert envelope["v"] == 1 and envelope["station"] == STATION and envelope["seq"] == 1
     assert envelope["id"] == r.id and envelope["type"] == "response"
@@ -529,14 +550,13 @@ def _config(tmp_path, **sections):
     return parse_config(raw, base_dir=tmp_path)
 
 
-def test_open_from_config_uses_its_path_station_topic_prefix_and_kiosk_zone(tmp_path):
-    config = _config(tmp_path, sync={"topic_prefix": "retail/cx"})
+def test_open_from_config_uses_its_path_station_and_kiosk_zone(tmp_path):
+    config = _config(tmp_path)
     store = Store.open(config)
     assert (tmp_path / "db" / "station.db").exists()
     _live_camera(store, T0)
     store.append_response(Response(nps=9, ts=T0))
     (event,) = store.pending_outbox()
-    assert event.topic == "retail/cx/acme/hcm-01/kiosk-1/response"
     assert json.loads(event.payload)["station"] == "acme/hcm-01/kiosk-1"
     assert store.recent_responses(1)[0]["presence"] == "no_presence"     # kiosk zone is used
     store.close()
