@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from station.config import ID_PATTERN, BrokerLink, ConfigError, LoggingSection, load_typed, rule
+from station.config import ID_PATTERN, BrokerLink, LoggingSection, load_typed, rule, time_zone
 
 
 @dataclass(frozen=True)
@@ -57,12 +57,7 @@ class HqConfig:
     source: Path | None = None   # the file this came from (not a TOML key)
 
     def __post_init__(self):
-        try:
-            ZoneInfo(self.reports.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError("reports.timezone",
-                              f"unknown time zone {self.reports.timezone!r}; use an IANA name "
-                              f"such as 'Asia/Ho_Chi_Minh' or 'UTC'") from None
+        time_zone(self.reports.timezone, "reports.timezone")
 
     @property
     def tz(self) -> ZoneInfo:

@@ -272,16 +272,20 @@ class Config:
     source: Path | None = None   # the file this came from (not a TOML key)
 
     def __post_init__(self):
-        try:
-            ZoneInfo(self.station.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError("station.timezone",
-                              f"unknown time zone {self.station.timezone!r}; use an IANA name "
-                              f"such as 'Asia/Ho_Chi_Minh' or 'UTC'") from None
+        time_zone(self.station.timezone, "station.timezone")
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.station.timezone)
+
+
+def time_zone(name: str, key: str) -> ZoneInfo:
+    """The IANA time zone `name`, or a ConfigError naming `key`."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(key, f"unknown time zone {name!r}; use an IANA name such as "
+                               f"'Asia/Ho_Chi_Minh' or 'UTC'") from None
 
 
 def load_config(path: str | Path) -> Config:

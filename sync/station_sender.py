@@ -8,7 +8,7 @@ mosquitto may drop a message it acknowledged (queue limits, a crash between snap
 publishes, retained, the highest seq it committed with no gap below it on
 ``<prefix>/<station>/ack``; only that mark moves outbox rows to acked. What follows from the
 acks (rewinds to the mark or to HQ's holes after ``ack_timeout_s``, the timeout's backoff,
-renumbering after a replaced database, conflicts) is decided by ``sync.window.DeliveryWindow``,
+renumbering after a replaced database, conflicts) is decided by ``sync.delivery.DeliveryWindow``,
 which has no I/O; this module is its adapter: paho callbacks record what arrived under a lock,
 and the main loop feeds that to the window and carries out what it decides (outbox reads and
 writes, publishes, health, logs). Only acks of the HQ this station trusts (``hq_name``) reach
@@ -37,7 +37,7 @@ from station import notify
 from station.events import topic as topic_of
 from sync.envelope import ACK, BATCH, HEALTH, STATUS, batch_payload
 from sync.mqtt import Link, NetworkLoop, error_text, ok
-from sync.window import (Ack, DeliveryWindow, Lookup, MarkAcked, OutboxAt, Renumber, Resend,
+from sync.delivery import (Ack, DeliveryWindow, Lookup, MarkAcked, OutboxAt, Renumber, Resend,
                          Rewind, Send)
 
 log = logging.getLogger("cx-sync")

@@ -1,4 +1,4 @@
-"""The delivery window without a broker (sync/window.py): each transition, then properties of
+"""The delivery window without a broker (sync/delivery.py): each transition, then properties of
 random runs against a simulated station outbox, network and HQ."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.window import (MAX_ACK_TIMEOUT_S, MAX_SEQ, STUCK_ROUNDS, Ack, DeliveryWindow, Lookup,
+from sync.delivery import (MAX_ACK_TIMEOUT_S, MAX_SEQ, STUCK_ROUNDS, Ack, DeliveryWindow, Lookup,
                          MarkAcked, OutboxAt, Renumber, Resend, ResendOwn, Rewind, Send)
 
 T = 1.0                                     # ack_timeout_s in these tests
