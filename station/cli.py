@@ -119,6 +119,7 @@ def cmd_simulate(args) -> int:
     if args.responses < 0 or args.visits < 0 or args.days <= 0:
         raise ConfigError("simulate", "--responses and --visits must be >= 0 and --days > 0")
     store = _open_store(config)
+    store.apply_config_targets(config.targets.targets())
     result = simulate(store, config, responses=args.responses, visits=args.visits,
                       days=args.days, seed=args.seed)
     print(f"simulated {result['responses']} responses, {result['visits']} visits, "
@@ -169,6 +170,8 @@ def cmd_run(args) -> int:
         print(f"cx-station: {exc}", file=sys.stderr)
         return 1
     store = _open_store(config)       # migrate once, before the services open it
+    for kpi in store.apply_config_targets(config.targets.targets()):
+        print(f"note: target on {kpi} set from the config")
     for note in notes:
         print(f"note: {note}")
     if config.vision.enabled:

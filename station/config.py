@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from station.targets import DIRECTIONS, PERIODS, TARGET_KPIS, Target, check_target
+
 
 class ConfigError(ValueError):
     """A config value is wrong. `path` is the dotted key, e.g. ``vision.lines[0].a``."""
@@ -253,6 +255,44 @@ class PrivacySection:
 
 
 @dataclass(frozen=True)
+class TargetSetting:
+    value: float = rule(doc="the figure to reach, in the KPI's own unit")
+    direction: str | None = rule(None, choices=DIRECTIONS,
+                                 doc="'higher' or 'lower' is better; default: the KPI's own "
+                                     "(lower for complaint_rate and handling_median_s)")
+    period: str = rule("week", choices=PERIODS, doc="judged over a week or a month")
+
+
+@dataclass(frozen=True)
+class TargetsSection:
+    """Default targets; the store keeps the current ones (an admin or HQ may change them)."""
+    nps: TargetSetting | None = rule(None)
+    csat: TargetSetting | None = rule(None)
+    ces: TargetSetting | None = rule(None)
+    participation_rate: TargetSetting | None = rule(None)
+    complaint_rate: TargetSetting | None = rule(None)
+    handling_median_s: TargetSetting | None = rule(None)
+
+    def __post_init__(self):
+        for kpi in TARGET_KPIS:
+            try:
+                self.target(kpi)
+            except ValueError as exc:
+                raise ConfigError(f"targets.{kpi}.value", str(exc)) from None
+
+    def target(self, kpi: str) -> Target | None:
+        """The configured target on `kpi`, its direction resolved (set, or the KPI's own)."""
+        setting = getattr(self, kpi)
+        if setting is None:
+            return None
+        return Target(kpi, setting.value, setting.direction or TARGET_KPIS[kpi].direction,
+                      setting.period)
+
+    def targets(self) -> list[Target]:
+        return [t for t in map(self.target, TARGET_KPIS) if t is not None]
+
+
+@dataclass(frozen=True)
 class LoggingSection:
     level: str = rule("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 
@@ -268,6 +308,7 @@ class Config:
     broker: BrokerSection = rule(BrokerSection())
     retention: RetentionSection = rule(RetentionSection())
     privacy: PrivacySection = rule(PrivacySection())
+    targets: TargetsSection = rule(TargetsSection())
     logging: LoggingSection = rule(LoggingSection())
     source: Path | None = None   # the file this came from (not a TOML key)
 

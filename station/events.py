@@ -167,7 +167,42 @@ class Visit(Record):
             raise Invalid(f"visit dwell must be an object, got {show(data.get('dwell'))}")
 
 
-TYPES: dict[str, type[Record]] = {r.TYPE: r for r in (Response, Case, Traffic, Visit)}
+@dataclass(frozen=True)
+class Target(Record):
+    """A KPI target set or changed at the station: the new target, who set it (config, admin
+    or hq) and, when it replaced one, the old target."""
+    TYPE: ClassVar[str] = "target"
+    VIEW: ClassVar[str] = "targets"
+    kpi: str
+    value: float
+    direction: str
+    period: str
+    source: str
+    changed_at: str
+    who: str | None = field(default=None, metadata=_key("who", optional=True))
+    old_value: float | None = field(default=None, metadata=_key("old_value", optional=True))
+    old_direction: str | None = field(default=None,
+                                      metadata=_key("old_direction", optional=True))
+    old_period: str | None = field(default=None, metadata=_key("old_period", optional=True))
+
+    @staticmethod
+    def check(data: dict) -> None:
+        # The KPI name is not checked against a list: a newer station may target more.
+        if type(data.get("kpi")) is not str:
+            raise Invalid(f"target kpi must be a string, got {show(data.get('kpi'))}")
+        value = data.get("value")
+        if type(value) not in (int, float) or value != value:
+            raise Invalid(f"target value must be a number, got {show(value)}")
+        if data.get("direction") not in ("higher", "lower"):
+            raise Invalid(f"target direction must be 'higher' or 'lower', "
+                          f"got {show(data.get('direction'))}")
+        if data.get("period") not in ("week", "month"):
+            raise Invalid(f"target period must be 'week' or 'month', "
+                          f"got {show(data.get('period'))}")
+
+
+TYPES: dict[str, type[Record]] = {r.TYPE: r for r in (Response, Case, Traffic, Visit, Target)}
+
 
 
 def columns(type_: str) -> list[tuple[str, str, str | None]]:

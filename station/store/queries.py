@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from station.store.records import Case
+from station.targets import Target
 
 
 class Queries:
@@ -127,6 +128,42 @@ class Queries:
             "SELECT resolved_at - opened_at FROM cases WHERE opened_at >= ? AND opened_at < ? "
             "AND resolved_at IS NOT NULL", (since, until))]
         return {"opened": opened, "resolved": resolved, "handling_s": durations}
+
+    def targets(self) -> dict[str, Target]:
+        """The current target per KPI."""
+        return {kpi: Target(kpi, value, direction, period) for kpi, value, direction, period
+                in self.db.execute("SELECT kpi, value, direction, period FROM targets")}
+
+    def target(self, kpi: str) -> Target | None:
+        row = self.db.execute("SELECT kpi, value, direction, period FROM targets WHERE kpi = ?",
+                              (kpi,)).fetchone()
+        return Target(*row) if row else None
+
+    def last_config_target(self, kpi: str) -> Target | None:
+        """The target the station's config last applied on `kpi` (None: never)."""
+        row = self.db.execute(
+            "SELECT kpi, new_value, new_direction, new_period FROM target_changes "
+            "WHERE kpi = ? AND source = 'config' ORDER BY id DESC LIMIT 1", (kpi,)).fetchone()
+        return Target(*row) if row else None
+
+    def target_changes(self, kpi: str | None = None) -> list[dict]:
+        """The audit of target changes, oldest first: time, source, who, old and new."""
+        cols = ("kpi", "ts", "source", "who", "old_value", "old_direction", "old_period",
+                "new_value", "new_direction", "new_period", "outbox_seq")
+        sql = f"SELECT {', '.join(cols)} FROM target_changes"
+        rows = self.db.execute(sql + " WHERE kpi = ? ORDER BY id" if kpi else sql + " ORDER BY id",
+                               (kpi,) if kpi else ())
+        return [dict(zip(cols, row)) for row in rows]
+
+    def detractor_reasons(self, since: float, until: float) -> tuple[int, dict[str, int]]:
+        """Detractor responses in the period, and how many of them gave each reason."""
+        detractors = self.db.execute(
+            "SELECT count(*) FROM responses WHERE nps <= 6 AND ts >= ? AND ts < ?",
+            (since, until)).fetchone()[0]
+        reasons = dict(self.db.execute(
+            "SELECT j.value, count(DISTINCT r.id) FROM responses r, json_each(r.reasons) j "
+            "WHERE r.nps <= 6 AND r.ts >= ? AND r.ts < ? GROUP BY j.value", (since, until)))
+        return detractors, reasons
 
     def health(self) -> dict[str, dict]:
         return {c: {"ts": ts, **json.loads(d)}

@@ -112,6 +112,34 @@ MIGRATIONS: list = [                # SQL text, or a function of the connection 
     # 4: the outbox keeps the envelope alone; cx-sync derives each event's topic from its type
     # and its own config (station/events.topic), so the prefix lives in one place.
     lambda db: drop_column(db, "outbox", "topic"),
+    # 5: KPI targets: the current one per KPI, and every change (who, when, old and new), each
+    # sent to HQ as a `target` event.
+    """
+    CREATE TABLE IF NOT EXISTS targets (
+        kpi        TEXT PRIMARY KEY,
+        value      REAL NOT NULL,
+        direction  TEXT NOT NULL CHECK (direction IN ('higher', 'lower')),
+        period     TEXT NOT NULL CHECK (period IN ('week', 'month')),
+        updated_at REAL NOT NULL,
+        source     TEXT NOT NULL
+    );
+
+    CREATE TABLE IF NOT EXISTS target_changes (
+        id            INTEGER PRIMARY KEY,
+        kpi           TEXT NOT NULL,
+        ts            REAL NOT NULL,
+        source        TEXT NOT NULL CHECK (source IN ('config', 'admin', 'hq')),
+        who           TEXT,
+        old_value     REAL,
+        old_direction TEXT,
+        old_period    TEXT,
+        new_value     REAL NOT NULL,
+        new_direction TEXT NOT NULL,
+        new_period    TEXT NOT NULL,
+        outbox_seq    INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS target_changes_kpi ON target_changes(kpi, ts);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -119,4 +147,4 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # Every (table, column) that holds the outbox seq of the event a domain row was sent as.
 EVENT_REFERENCES = (("responses", "outbox_seq"), ("cases", "opened_seq"),
                     ("cases", "resolved_seq"), ("visits", "outbox_seq"),
-                    ("traffic", "outbox_seq"))
+                    ("traffic", "outbox_seq"), ("target_changes", "outbox_seq"))

@@ -12,6 +12,7 @@ from station.store.records import (Case, Crossing, Event, Presence, Response, St
 from station.store import sqlite
 from station.store.queries import Queries
 from station.store.schema import EVENT_REFERENCES, MIGRATIONS, SCHEMA_VERSION
+from station.targets import SOURCES, Target
 
 
 class Store(Queries):
@@ -318,6 +319,53 @@ class Store(Queries):
                 "ON CONFLICT (visit_id, zone) DO UPDATE SET "
                 "since = min(since, excluded.since), until = max(until, excluded.until)",
                 [(p.visit_id, p.zone, p.since, p.until) for p in presences])
+
+    # -- targets ---------------------------------------------------------------------------
+    def set_target(self, target: Target, source: str, who: str | None = None,
+                   at: float | None = None) -> bool:
+        """Make `target` the current one on its KPI, with its audit row and a `target` event
+        to HQ in the same transaction. Setting what is already there changes nothing and
+        returns False."""
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {list(SOURCES)}, got {source!r}")
+        at = at or time.time()
+        with self.transaction():
+            old = self.target(target.kpi)
+            if old == target:
+                return False
+            data = events.Target(
+                kpi=target.kpi, value=float(target.value), direction=target.direction,
+                period=target.period, source=source, changed_at=rfc3339(at), who=who,
+                old_value=old and float(old.value), old_direction=old and old.direction,
+                old_period=old and old.period).to_data()
+            (seq,) = self._append_events("target", [(new_id(), at, data)])
+            self.db.execute(
+                "INSERT INTO target_changes (kpi, ts, source, who, old_value, old_direction, "
+                "old_period, new_value, new_direction, new_period, outbox_seq) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (target.kpi, at, source, who, old and old.value, old and old.direction,
+                 old and old.period, target.value, target.direction, target.period, seq))
+            self.db.execute(
+                "INSERT INTO targets (kpi, value, direction, period, updated_at, source) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT (kpi) DO UPDATE SET value = excluded.value, "
+                "direction = excluded.direction, period = excluded.period, "
+                "updated_at = excluded.updated_at, source = excluded.source",
+                (target.kpi, target.value, target.direction, target.period, at, source))
+        return True
+
+    def apply_config_targets(self, targets: list[Target], at: float | None = None) -> list[str]:
+        """At start-up: set each configured target that differs from the database's, unless
+        the config already applied that very target and a manager or HQ changed it since (their
+        change stands until the config file itself changes). Returns the KPIs set."""
+        changed = []
+        with self.transaction():
+            for target in targets:
+                if target == self.target(target.kpi) or \
+                        target == self.last_config_target(target.kpi):
+                    continue
+                if self.set_target(target, "config", at=at):
+                    changed.append(target.kpi)
+        return changed
 
     # -- status ----------------------------------------------------------------------------
     def put_health(self, component: str, data: dict, ts: float | None = None) -> None:

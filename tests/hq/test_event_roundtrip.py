@@ -13,6 +13,7 @@ import pytest
 from station import events
 from station.store import Store
 from station.store.records import Crossing, Response, Visit
+from station.targets import Target
 from sync.envelope import Topic, parse_message
 from hq.db import HqDb
 from hq.export import export_to_string
@@ -45,8 +46,13 @@ def write_visit(store):
                                gender_confidence=0.91, views=4)])
 
 
+def write_target(store):
+    store.set_target(Target("nps", 40, "higher", "week"), "config", at=NOW - 90)
+    store.set_target(Target("nps", 45, "higher", "month"), "admin", who="manager", at=NOW - 30)
+
+
 WRITERS = {"response": write_response, "case": write_case, "traffic": write_traffic,
-           "visit": write_visit}
+           "visit": write_visit, "target": write_target}
 
 
 def test_every_event_type_has_a_writer_here():
@@ -108,6 +114,8 @@ def test_a_records_json_keys_follow_its_contract_and_optional_fields_stay_out():
     ("case", {"status": "lost"}, "status"),
     ("traffic", {"line": "door", "in": -1, "out": 0}, "count"),
     ("visit", {"dwell": [1]}, "dwell"),
+    ("target", {"kpi": "nps", "value": "40", "direction": "higher", "period": "week"}, "value"),
+    ("target", {"kpi": "nps", "value": 40, "direction": "up", "period": "week"}, "direction"),
 ])
 def test_each_records_check_names_what_is_wrong(type_, data, needle):
     with pytest.raises(events.Invalid, match=needle):

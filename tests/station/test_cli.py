@@ -63,7 +63,11 @@ def test_simulate_writes_into_the_configured_database(simulated):
     # the same write API as the services: every domain row has its event
     n_events = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
     traffic = db.execute("SELECT count(*) FROM traffic").fetchone()[0]
-    assert n_events == RESPONSES + VISITS + made["cases"] + made["resolved"] + traffic
+    targets = db.execute("SELECT count(*) FROM target_changes").fetchone()[0]
+    assert n_events == RESPONSES + VISITS + made["cases"] + made["resolved"] + traffic + targets
+    # the demo config's targets, applied as the config's
+    assert db.execute("SELECT count(*), min(source) FROM target_changes "
+                      "WHERE source = 'config'").fetchone() == (6, "config")
 
 
 def test_report_json_counts_match_what_was_simulated(simulated):
