@@ -161,6 +161,43 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (position - lo)
 
 
+def proportion_interval(successes: int, n: int) -> tuple[float, float] | None:
+    """95 % Wilson interval of a share, in percent (CSAT, complaint and participation rates):
+    unlike the plain Wald interval it stays inside 0..100 and does not collapse at 0 or n."""
+    if n <= 0:
+        return None
+    p = min(successes, n) / n
+    z2 = Z95 * Z95
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
+
+
+def mean_interval(counts: dict[int, int]) -> tuple[float, float] | None:
+    """95 % interval of a mean answer (CES) from its counts: mean +- 1.96 sample SD / sqrt(n);
+    None below two answers, where there is no spread to measure."""
+    n = sum(counts.values())
+    if n < 2:
+        return None
+    mean = sum(v * c for v, c in counts.items()) / n
+    variance = sum(c * (v - mean) ** 2 for v, c in counts.items()) / (n - 1)
+    half = Z95 * math.sqrt(variance / n)
+    return mean - half, mean + half
+
+
+def median_interval(values: list[float]) -> tuple[float, float] | None:
+    """Distribution-free 95 % interval of a median (handling time): the order statistics at
+    ranks n/2 -+ 1.96 sqrt(n)/2, clamped to the data, so below about 6 values it is simply
+    the whole range (and covers less than 95 %)."""
+    if not values:
+        return None
+    ordered, n = sorted(values), len(values)
+    half = Z95 * math.sqrt(n) / 2
+    low = max(1, math.floor(n / 2 - half))
+    high = min(n, math.ceil(n / 2 + half) + 1)
+    return float(ordered[low - 1]), float(ordered[high - 1])
+
+
 def suppress_small_cells(counts: dict, k: int) -> dict:
     """k-anonymity floor: cells with fewer than k visitors become None (shown as '< k')."""
     return {key: (value if value >= k else None) for key, value in counts.items()}

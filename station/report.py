@@ -9,6 +9,7 @@ from datetime import datetime
 
 from station import kpi
 from station.scorecard import Figure, build_scorecard, nps_cell, nps_figure
+from station.trends import build_trends
 
 
 def build_report(store, config, since: float, until: float) -> dict:
@@ -62,6 +63,8 @@ def build_report(store, config, since: float, until: float) -> dict:
                                for a, c in nps_by_age.items()},
         "nps_post_stratified": nps_figure(
             kpi.post_stratified_nps(known, known_footfall, min_n)).as_dict(),
+        # Against target: the days and weeks up to the report's end (not bound to --since).
+        "targets": build_trends(store, config, until),
     }
 
 
@@ -108,11 +111,42 @@ def render_text(r: dict) -> str:
         for hour, cell in r["nps_by_hour"].items():
             value = f"{cell['value']:+.0f}" if cell["value"] is not None else "  -"
             lines.append(f"    {hour}h  {value:>5}  (n={cell['n']})")
+    if r["targets"]:
+        lines += ["", "  Against target (overall: the target's last 7 or 30 days; then per week "
+                      "and per day, oldest first)", f"  {STATUS_KEY}"]
+        for name, trend in r["targets"].items():
+            lines += _target_lines(name, trend)
     if r["demographics"]:
         lines += ["", f"  Visitors by age/gender (cells under {r['k_floor']} suppressed):"]
         for cell, n in r["demographics"].items():
             lines.append(f"    {cell:<16} {n if n is not None else '<' + str(r['k_floor'])}")
     return "\n".join(lines)
+
+
+STATUS_MARK = {"on_target": "+", "below_target": "-", "not_distinguishable": "~",
+               "too_few_answers": "."}
+STATUS_KEY = ("+ on target   - below target (its whole 95 % interval)   "
+              "~ not distinguishable   . too few answers")
+
+
+def _target_lines(name: str, trend: dict) -> list[str]:
+    target, overall = trend["target"], trend["overall"]
+    sign = ">=" if target["direction"] == "higher" else "<="
+    if overall["value"] is None:
+        figure = f"hidden: {overall['reason']}"
+    else:
+        low, high = overall["interval"] or (None, None)
+        figure = f"{overall['value']:.1f}" + (f" (95 % CI {low:.1f} .. {high:.1f}, "
+                                              f"n={overall['n']})" if low is not None else "")
+    out = [f"    {name:<20} target {sign} {target['value']:g} a {target['period']}: "
+           f"{overall['status'].replace('_', ' ')}, {figure}",
+           f"    {'':<20} weeks {' '.join(STATUS_MARK[c['status']] for c in trend['by_week'])}"
+           f"   days {' '.join(STATUS_MARK[c['status']] for c in trend['by_day'])}"]
+    reasons = overall.get("detractor_reasons")
+    if reasons:
+        out.append(f"    {'':<20} top detractor reasons: " + ", ".join(
+            f"{r['reason']} {r['count']} ({r['share']:.0f} %)" for r in reasons))
+    return out
 
 
 def _figure(figure: dict, pattern: str, with_n: bool = True) -> str:

@@ -9,6 +9,7 @@ from station import kpi
 from station.config import parse_config
 from station.report import build_report, render_text
 from station.store import Crossing, Presence, Response, Store, Visit
+from station.targets import Target
 
 T0 = 1_800_000_000.0          # 2027-01-15 08:00 UTC = 15:00 in Ho Chi Minh City (UTC+7)
 
@@ -168,3 +169,22 @@ def test_csat_and_ces_gate_on_their_own_answers_not_on_nps(station):
                          "reason": "only 2 CSAT answers; CSAT is shown from 3 CSAT answers up "
                                    "(below that it is too uncertain)"}
     assert r["ces"]["value"] is None and r["ces"]["n"] == 2
+
+
+def test_the_report_judges_each_target_in_json_and_text(station):
+    store, config = station
+    _fill(store)
+    store.set_target(Target("nps", 90, "higher", "week"), "admin")     # min_n is 3 here
+    store.set_target(Target("complaint_rate", 60, "lower", "month"), "hq")
+    report = build_report(store, config, T0 - 86400, T0 + 3600)
+    targets = json.loads(json.dumps(report))["targets"]
+    assert sorted(targets) == ["complaint_rate", "nps"]
+    nps = targets["nps"]["overall"]
+    # 2 promoters, 1 passive, 2 detractors: NPS 0, and its interval is far under +90
+    assert (nps["n"], nps["value"], nps["status"]) == (5, 0, "below_target")
+    # 2 cases of 5 responses: 40 %, under the 60 % allowed
+    assert targets["complaint_rate"]["overall"]["status"] == "on_target"
+    assert targets["complaint_rate"]["overall"]["period"] == "last 30 days"
+    text = render_text(report)
+    assert "nps                  target >= 90 a week: below target, 0.0" in text
+    assert "complaint_rate       target <= 60 a month: on target" in text

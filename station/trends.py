@@ -1,0 +1,150 @@
+"""Each KPI that has a target, against it: per local day and per week, with its 95 % interval.
+
+    trends = build_trends(store, config, now=time.time())
+    trends["nps"]["overall"]["status"]          # 'not_distinguishable'
+    trends["nps"]["by_week"][-1]                # {"period": "2026-W49", "value": 31.0, ...}
+
+A period's status says what its figure can tell about the target, honest about its interval
+("worse" respects the target's direction: a complaint rate above its target is worse):
+
+- ``too_few_answers``: the figure is absent (under the minimum n, see station/scorecard.py);
+  the period is a gap with the scorecard's reason.
+- ``below_target``: the whole 95 % interval is worse than the target -- the store is really
+  missing it, not just unlucky with its sample.
+- ``not_distinguishable``: the estimate is worse than the target but the interval still holds
+  the target: a dip that its sample cannot tell from noise.
+- ``on_target``: the estimate meets or beats the target.
+
+`overall` judges the target's own span (the last 7 days for a weekly target, the last 30 for
+a monthly one, up to now). Beside NPS, each period names its top detractor reasons.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time as dtime, timedelta
+
+from station import kpi
+from station.scorecard import Figure, build_scorecard
+from station.targets import Target
+
+STATUSES = ("on_target", "below_target", "not_distinguishable", "too_few_answers")
+SPAN_DAYS = {"week": 7, "month": 30}
+TOP_REASONS = 3
+
+
+def build_trends(store, config, now: float, days: int = 12, weeks: int = 8) -> dict:
+    """{kpi: {"target", "overall", "by_day", "by_week"}} for every KPI with a target: the
+    database's current ones, the config's where the database has none yet."""
+    targets = {t.kpi: t for t in config.targets.targets()} | store.targets()
+    if not targets:
+        return {}
+    periods = {"by_day": day_periods(now, config.tz, days),
+               "by_week": week_periods(now, config.tz, weeks)}
+    tallies = {}                    # (since, until) -> figures, shared by the KPIs
+
+    def figures(since, until):
+        if (since, until) not in tallies:
+            tallies[since, until] = period_figures(store, config, since, until)
+        return tallies[since, until]
+
+    def cell(target, label, since, until, period):
+        return _cell(store, config.tz, target, label, since, until, period)
+
+    out = {}
+    for name, target in sorted(targets.items()):
+        span = (now - SPAN_DAYS[target.period] * 86400, now)
+        out[name] = {
+            "target": {"value": target.value, "direction": target.direction,
+                       "period": target.period},
+            "overall": cell(target, f"last {SPAN_DAYS[target.period]} days", *span,
+                            figures(*span)),
+            **{key: [cell(target, label, since, until, figures(since, until))
+                     for label, since, until in spans] for key, spans in periods.items()},
+        }
+    return out
+
+
+def period_figures(store, config, since: float, until: float) -> dict:
+    """Each targetable KPI of a period: {kpi: (Figure, 95 % interval or None)}."""
+    counts = store.score_counts(since, until)
+    csat = store.answer_counts("csat", since, until)
+    ces = store.answer_counts("ces", since, until)
+    responses = store.response_totals(since, until)["responses"]
+    lines = [line.name for line in config.vision.lines if line.entrance]
+    entries = store.entries(since, until, lines)["entries"]
+    cases = store.case_totals(since, until)
+    card = build_scorecard(score_counts=counts, csat_counts=csat, ces_counts=ces,
+                           responses=responses, entries=entries, cases_opened=cases["opened"],
+                           handling_s=cases["handling_s"], min_n=config.privacy.min_n)
+    top_two = sum(c for v, c in csat.items() if v >= 4)
+    return {
+        "nps": (card.nps, card.nps.interval),
+        "csat": (card.csat, kpi.proportion_interval(top_two, card.csat.n)),
+        "ces": (card.ces, kpi.mean_interval(ces)),
+        "participation_rate": (card.participation_rate,
+                               kpi.proportion_interval(responses, entries)),
+        "complaint_rate": (card.complaint_rate,
+                           kpi.proportion_interval(cases["opened"], responses)),
+        "handling_median_s": (card.handling_median_s, kpi.median_interval(cases["handling_s"])),
+    }
+
+
+def status(figure: Figure, interval: tuple[float, float] | None, target: Target) -> str:
+    """One period's status against `target` (see the module's docstring)."""
+    if figure.value is None:
+        return "too_few_answers"
+    if interval is not None:
+        low, high = interval
+        if target.worse(high if target.direction == "higher" else low):
+            return "below_target"
+    return "not_distinguishable" if target.worse(figure.value) else "on_target"
+
+
+def overall_status(trend: dict) -> str:
+    return trend["overall"]["status"]
+
+
+def _cell(store, tz, target, label, since, until, figures) -> dict:
+    figure, interval = figures[target.kpi]
+    cell = {"period": label, "since": _local(since, tz), "until": _local(until, tz),
+            "value": figure.value,
+            "n": figure.n, "interval": list(interval) if figure.shown and interval else None,
+            "reason": figure.reason, "status": status(figure, interval, target)}
+    if target.kpi == "nps":
+        cell["detractor_reasons"] = top_detractor_reasons(store, since, until)
+    return cell
+
+
+def top_detractor_reasons(store, since: float, until: float, top: int = TOP_REASONS) -> list:
+    """The most given detractor reasons: count and share of the period's detractors (%)."""
+    detractors, reasons = store.detractor_reasons(since, until)
+    ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return [{"reason": reason, "count": n, "share": 100 * n / detractors}
+            for reason, n in ranked]
+
+
+def day_periods(now: float, tz, days: int) -> list[tuple[str, float, float]]:
+    """(YYYY-MM-DD, since, until) of the last `days` local days, oldest first; today's ends now."""
+    today = datetime.fromtimestamp(now, tz).date()
+    return [(day.isoformat(), _midnight(day, tz), min(now, _midnight(day + timedelta(1), tz)))
+            for day in (today - timedelta(days=i) for i in range(days - 1, -1, -1))]
+
+
+def week_periods(now: float, tz, weeks: int) -> list[tuple[str, float, float]]:
+    """(YYYY-Www, since, until) of the last `weeks` ISO weeks (from Monday), oldest first."""
+    today = datetime.fromtimestamp(now, tz).date()
+    monday = today - timedelta(days=today.weekday())
+    out = []
+    for i in range(weeks - 1, -1, -1):
+        start = monday - timedelta(weeks=i)
+        year, week, _ = start.isocalendar()
+        out.append((f"{year}-W{week:02d}", _midnight(start, tz),
+                    min(now, _midnight(start + timedelta(weeks=1), tz))))
+    return out
+
+
+def _local(ts: float, tz) -> str:
+    return datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds")
+
+
+def _midnight(day: date, tz) -> float:
+    return datetime.combine(day, dtime(0), tzinfo=tz).timestamp()
