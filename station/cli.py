@@ -122,9 +122,12 @@ def cmd_simulate(args) -> int:
     store.apply_config_targets(config.targets.targets())
     result = simulate(store, config, responses=args.responses, visits=args.visits,
                       days=args.days, seed=args.seed)
+    from station.alerts import evaluate_targets
+    below = evaluate_targets(store, config, time.time())
     print(f"simulated {result['responses']} responses, {result['visits']} visits, "
           f"{result['cases']} detractor cases ({result['cases_resolved']} resolved) "
-          f"into {config.database.path}")
+          f"into {config.database.path}" +
+          (f"; below target: {', '.join(below)}" if below else ""))
     return 0
 
 

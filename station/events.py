@@ -201,8 +201,38 @@ class Target(Record):
                           f"got {show(data.get('period'))}")
 
 
-TYPES: dict[str, type[Record]] = {r.TYPE: r for r in (Response, Case, Traffic, Visit, Target)}
+@dataclass(frozen=True)
+class Alert(Record):
+    """An alert raised, raised again (count, last_seen), acknowledged or resolved at the
+    station; `context` holds what caused it (the answer, the KPI's figure and target)."""
+    TYPE: ClassVar[str] = "alert"
+    VIEW: ClassVar[str] = "alerts"
+    alert_id: str
+    kind: str
+    severity: str
+    subject: str
+    state: str
+    first_seen: str
+    last_seen: str
+    count: int
+    context: dict
 
+    @staticmethod
+    def check(data: dict) -> None:
+        if data.get("state") not in ("open", "acknowledged", "resolved"):
+            raise Invalid(f"alert state must be 'open', 'acknowledged' or 'resolved', "
+                          f"got {show(data.get('state'))}")
+        for key in ("kind", "subject"):
+            if type(data.get(key)) is not str:
+                raise Invalid(f"alert {key} must be a string, got {show(data.get(key))}")
+        if type(data.get("count")) is not int or data["count"] < 1:
+            raise Invalid(f"alert count must be a positive integer, got {show(data.get('count'))}")
+        if type(data.get("context", {})) is not dict:
+            raise Invalid(f"alert context must be an object, got {show(data.get('context'))}")
+
+
+TYPES: dict[str, type[Record]] = {r.TYPE: r for r in (Response, Case, Traffic, Visit, Target,
+                                                      Alert)}
 
 
 def columns(type_: str) -> list[tuple[str, str, str | None]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from station.store.records import Case
+from station.alerts import Alert
 from station.targets import Target
 
 
@@ -165,6 +166,19 @@ class Queries:
             "WHERE r.nps <= 6 AND r.ts >= ? AND r.ts < ? GROUP BY j.value", (since, until)))
         return detractors, reasons
 
+    def alerts(self, state: str | None = None, limit: int = 200) -> list[Alert]:
+        """Alerts, newest activity first; `state` 'open', 'acknowledged' or 'resolved'."""
+        sql = f"SELECT {_ALERT_COLUMNS} FROM alerts"
+        rows = self.db.execute(sql + " WHERE state = ? ORDER BY last_seen DESC LIMIT ?",
+                               (state, limit)) if state else \
+            self.db.execute(sql + " ORDER BY last_seen DESC LIMIT ?", (limit,))
+        return [_alert(row) for row in rows]
+
+    def alert(self, alert_id: str) -> Alert | None:
+        row = self.db.execute(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?",
+                              (alert_id,)).fetchone()
+        return _alert(row) if row else None
+
     def health(self) -> dict[str, dict]:
         return {c: {"ts": ts, **json.loads(d)}
                 for c, ts, d in self.db.execute("SELECT component, ts, data FROM health")}
@@ -269,6 +283,14 @@ def _rowid_window(alias, since, until, ts_column, max_rowid, after_rowid):
         where += f" AND {alias}.rowid <= ?"
         args.append(max_rowid)
     return where, args
+
+
+_ALERT_COLUMNS = ("id, kind, severity, subject, first_seen, last_seen, count, state, "
+                  "context")
+
+
+def _alert(row) -> Alert:
+    return Alert(*row[:8], json.loads(row[8]))
 
 
 def _case(row) -> Case:

@@ -140,6 +140,34 @@ MIGRATIONS: list = [                # SQL text, or a function of the connection 
     );
     CREATE INDEX IF NOT EXISTS target_changes_kpi ON target_changes(kpi, ts);
     """,
+    # 6: alerts: at most one unresolved alert per (kind, subject); a repeat counts on it.
+    """
+    CREATE TABLE IF NOT EXISTS alerts (
+        id              TEXT PRIMARY KEY,
+        kind            TEXT NOT NULL,
+        severity        TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+        subject         TEXT NOT NULL,
+        first_seen      REAL NOT NULL,
+        last_seen       REAL NOT NULL,
+        count           INTEGER NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+        context         TEXT NOT NULL DEFAULT '{}',
+        changed_at      REAL NOT NULL,                 -- acknowledged or resolved at
+        sent_at         REAL NOT NULL                  -- its last `alert` event (rate limit)
+    );
+    -- Each `alert` event sent for an alert (opened, repeated, acknowledged, resolved).
+    CREATE TABLE IF NOT EXISTS alert_events (
+        id         INTEGER PRIMARY KEY,
+        alert_id   TEXT NOT NULL REFERENCES alerts(id),
+        ts         REAL NOT NULL,
+        state      TEXT NOT NULL,
+        count      INTEGER NOT NULL,
+        outbox_seq INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS alerts_unresolved ON alerts(kind, subject)
+        WHERE state != 'resolved';
+    CREATE INDEX IF NOT EXISTS alerts_last_seen ON alerts(last_seen);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -147,4 +175,5 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # Every (table, column) that holds the outbox seq of the event a domain row was sent as.
 EVENT_REFERENCES = (("responses", "outbox_seq"), ("cases", "opened_seq"),
                     ("cases", "resolved_seq"), ("visits", "outbox_seq"),
-                    ("traffic", "outbox_seq"), ("target_changes", "outbox_seq"))
+                    ("traffic", "outbox_seq"), ("target_changes", "outbox_seq"),
+                    ("alert_events", "outbox_seq"))

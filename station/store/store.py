@@ -1,6 +1,7 @@
 """The Store: connection, migrations, transactions and every write to the station DB."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import time
@@ -12,6 +13,7 @@ from station.store.records import (Case, Crossing, Event, Presence, Response, St
 from station.store import sqlite
 from station.store.queries import Queries
 from station.store.schema import EVENT_REFERENCES, MIGRATIONS, SCHEMA_VERSION
+from station.alerts import DETRACTOR, RESEND_AFTER_S, SEVERITIES, Alert
 from station.targets import SOURCES, Target
 
 
@@ -24,6 +26,7 @@ class Store(Queries):
         self.station = station
         self.kiosk_zone = kiosk_zone
         self.link_window_s = link_window_s
+        self.alert_resend_s = RESEND_AFTER_S
         self._depth = 0
 
     # -- opening ---------------------------------------------------------------------------
@@ -209,7 +212,11 @@ class Store(Queries):
                  json.dumps(list(response.reasons)), response.comment, response.language,
                  int(response.complete), presence, visit_id, seq))
             if response.group == "detractor":
-                return self._open_case(response)
+                case_id = self._open_case(response)
+                self._raise_alert(DETRACTOR, "warning", self.station,
+                                  self._detractor_context(response, visit_id, case_id),
+                                  response.ts)
+                return case_id
         return None
 
     def _open_case(self, response: Response) -> str:
@@ -366,6 +373,94 @@ class Store(Queries):
                 if self.set_target(target, "config", at=at):
                     changed.append(target.kpi)
         return changed
+
+    # -- alerts ----------------------------------------------------------------------------
+    def raise_alert(self, kind: str, severity: str, subject: str, context: dict,
+                    at: float | None = None) -> str:
+        """Open an alert, or count a repeat on the unresolved one of (kind, subject); returns
+        its id. See station/alerts.py for the rules and the rate limit."""
+        with self.transaction():
+            return self._raise_alert(kind, severity, subject, context, at or time.time())
+
+    def _raise_alert(self, kind, severity, subject, context, at) -> str:
+        if severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {list(SEVERITIES)}, got {severity!r}")
+        row = self.db.execute(
+            "SELECT id, first_seen, last_seen, count, state, sent_at FROM alerts "
+            "WHERE kind = ? AND subject = ? AND state != 'resolved'", (kind, subject)).fetchone()
+        if row is None:
+            alert = Alert(new_id(), kind, severity, subject, at, at, 1, "open", context)
+            self.db.execute(
+                "INSERT INTO alerts (id, kind, severity, subject, first_seen, last_seen, count, "
+                "state, context, changed_at, sent_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (alert.id, kind, severity, subject, at, at, 1, "open", json.dumps(context), at,
+                 at))
+            self._send_alert(alert, at)
+            return alert.id
+        alert_id, first_seen, last_seen, count, state, sent_at = row
+        alert = Alert(alert_id, kind, severity, subject, first_seen, max(last_seen, at),
+                      count + 1, state, context)
+        resend = at - sent_at >= self.alert_resend_s
+        self.db.execute(
+            "UPDATE alerts SET severity = ?, last_seen = ?, count = ?, context = ?, "
+            "sent_at = ? WHERE id = ?", (severity, alert.last_seen, alert.count,
+                                         json.dumps(context), at if resend else sent_at, alert_id))
+        if resend:
+            self._send_alert(alert, at)
+        return alert_id
+
+    def acknowledge_alert(self, alert_id: str, at: float | None = None) -> Alert:
+        """The manager has seen it; it stays unresolved (a repeat still counts on it)."""
+        return self._change_alert(alert_id, "acknowledged", at or time.time())
+
+    def resolve_alert(self, kind: str, subject: str, at: float | None = None) -> Alert | None:
+        """Close the unresolved alert of (kind, subject), if any: the next one opens anew."""
+        with self.transaction():
+            row = self.db.execute("SELECT id FROM alerts WHERE kind = ? AND subject = ? AND "
+                                  "state != 'resolved'", (kind, subject)).fetchone()
+            return self._change_alert(row[0], "resolved", at or time.time()) if row else None
+
+    def _change_alert(self, alert_id: str, state: str, at: float) -> Alert:
+        with self.transaction():
+            alert = self.alert(alert_id)
+            if alert is None:
+                raise StoreError(f"no alert with id {alert_id}")
+            if alert.state == state or alert.state == "resolved":
+                return alert
+            alert = dataclasses.replace(alert, state=state)
+            self.db.execute("UPDATE alerts SET state = ?, changed_at = ?, sent_at = ? "
+                            "WHERE id = ?", (state, at, at, alert_id))
+            self._send_alert(alert, at)
+        return alert
+
+    def _send_alert(self, alert: Alert, at: float) -> None:
+        """An `alert` event with the alert as it now is, and its alert_events row. The alert's
+        row must exist already (alert_events refers to it)."""
+        data = events.Alert(alert_id=alert.id, kind=alert.kind, severity=alert.severity,
+                            subject=alert.subject, state=alert.state,
+                            first_seen=rfc3339(alert.first_seen),
+                            last_seen=rfc3339(alert.last_seen), count=alert.count,
+                            context=alert.context).to_data()
+        (seq,) = self._append_events("alert", [(new_id(), at, data)])
+        self.db.execute("INSERT INTO alert_events (alert_id, ts, state, count, outbox_seq) "
+                        "VALUES (?,?,?,?,?)", (alert.id, at, alert.state, alert.count, seq))
+
+    def _detractor_context(self, response: Response, visit_id: str | None,
+                           case_id: str) -> dict:
+        """What the manager needs to go and talk to a detractor: the answer and, when the tap
+        is linked, who stood at the kiosk (their visit row exists only once they left)."""
+        context = {"response_id": response.id, "case_id": case_id, "score": response.nps,
+                   "reasons": list(response.reasons), "comment": response.comment,
+                   "visit_id": visit_id}
+        if visit_id is None:
+            return context
+        dwell = self.db.execute("SELECT sum(until - since) FROM presence WHERE visit_id = ? "
+                                "AND zone = ?", (visit_id, self.kiosk_zone)).fetchone()[0]
+        visit = self.db.execute("SELECT age_bracket, dwell FROM visits WHERE id = ?",
+                                (visit_id,)).fetchone()
+        context.update(kiosk_dwell_s=dwell, age_bracket=visit[0] if visit else None,
+                       dwell=json.loads(visit[1]) if visit else None)
+        return context
 
     # -- status ----------------------------------------------------------------------------
     def put_health(self, component: str, data: dict, ts: float | None = None) -> None:

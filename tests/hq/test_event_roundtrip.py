@@ -35,8 +35,9 @@ def write_case(store):
 
 
 def write_traffic(store):
-    store.append_crossings([Crossing(NOW - 300, "door", "in"), Crossing(NOW - 299, "door", "out"),
-                            Crossing(NOW - 298, "door", "in")])
+    minute = NOW // 60 * 60 - 300           # all three in one minute, whatever NOW is
+    store.append_crossings([Crossing(minute + 1, "door", "in"), Crossing(minute + 2, "door", "out"),
+                            Crossing(minute + 3, "door", "in")])
     assert store.roll_up_traffic(NOW) == 1
 
 
@@ -51,8 +52,14 @@ def write_target(store):
     store.set_target(Target("nps", 45, "higher", "month"), "admin", who="manager", at=NOW - 30)
 
 
+def write_alert(store):
+    alert_id = store.raise_alert("kpi_below_target", "warning", "nps", at=NOW - 60, context={
+        "value": -12.5, "n": 40, "interval": [-30.1, 5.2], "target": 20, "direction": "higher"})
+    store.acknowledge_alert(alert_id, at=NOW - 30)
+
+
 WRITERS = {"response": write_response, "case": write_case, "traffic": write_traffic,
-           "visit": write_visit, "target": write_target}
+           "visit": write_visit, "target": write_target, "alert": write_alert}
 
 
 def test_every_event_type_has_a_writer_here():
@@ -114,6 +121,8 @@ def test_a_records_json_keys_follow_its_contract_and_optional_fields_stay_out():
     ("case", {"status": "lost"}, "status"),
     ("traffic", {"line": "door", "in": -1, "out": 0}, "count"),
     ("visit", {"dwell": [1]}, "dwell"),
+    ("alert", {"kind": "detractor", "subject": "s", "state": "closed", "count": 1}, "state"),
+    ("alert", {"kind": "detractor", "subject": "s", "state": "open", "count": 0}, "count"),
     ("target", {"kpi": "nps", "value": "40", "direction": "higher", "period": "week"}, "value"),
     ("target", {"kpi": "nps", "value": 40, "direction": "up", "period": "week"}, "direction"),
 ])

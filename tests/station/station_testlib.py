@@ -62,7 +62,8 @@ def outbox_consistency(db: sqlite3.Connection) -> dict:
     """Check every outbox row has exactly one domain row and vice versa; returns counts.
 
     Domain rows point at their events through responses.outbox_seq, cases.opened_seq,
-    cases.resolved_seq, visits.outbox_seq and traffic.outbox_seq, and each event's type
+    cases.resolved_seq, visits.outbox_seq, traffic.outbox_seq, target_changes.outbox_seq and
+    alert_events.outbox_seq (where the schema has them), and each event's type
     must match the kind of row pointing at it.
     """
     refs = db.execute(
@@ -70,7 +71,11 @@ def outbox_consistency(db: sqlite3.Connection) -> dict:
         "UNION ALL SELECT opened_seq, 'case' FROM cases "
         "UNION ALL SELECT resolved_seq, 'case' FROM cases WHERE resolved_seq IS NOT NULL "
         "UNION ALL SELECT outbox_seq, 'visit' FROM visits "
-        "UNION ALL SELECT outbox_seq, 'traffic' FROM traffic").fetchall()
+        "UNION ALL SELECT outbox_seq, 'traffic' FROM traffic" + "".join(
+            f" UNION ALL SELECT outbox_seq, '{kind}' FROM {table}"
+            for table, kind in (("target_changes", "target"), ("alert_events", "alert"))
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone())
+    ).fetchall()
     outbox = dict(db.execute("SELECT seq, type FROM outbox").fetchall())
     ref_seqs = [seq for seq, _ in refs]
     assert len(ref_seqs) == len(set(ref_seqs)), "two domain rows share one outbox seq"

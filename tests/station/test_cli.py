@@ -64,7 +64,12 @@ def test_simulate_writes_into_the_configured_database(simulated):
     n_events = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
     traffic = db.execute("SELECT count(*) FROM traffic").fetchone()[0]
     targets = db.execute("SELECT count(*) FROM target_changes").fetchone()[0]
-    assert n_events == RESPONSES + VISITS + made["cases"] + made["resolved"] + traffic + targets
+    alerts = db.execute("SELECT count(*) FROM outbox WHERE type = 'alert'").fetchone()[0]
+    assert n_events == (RESPONSES + VISITS + made["cases"] + made["resolved"] + traffic +
+                        targets + alerts)
+    # every detractor counted on the one detractor alert
+    assert db.execute("SELECT sum(count) FROM alerts WHERE kind = 'detractor'"
+                      ).fetchone()[0] == made["cases"]
     # the demo config's targets, applied as the config's
     assert db.execute("SELECT count(*), min(source) FROM target_changes "
                       "WHERE source = 'config'").fetchone() == (6, "config")

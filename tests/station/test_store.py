@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from station.store import Crossing, Presence, Response, Store, StoreError, Visit
 from station.events import envelope
 from station.store.schema import MIGRATIONS, SCHEMA_VERSION
+from station.targets import Target
 from station_testlib import STATION, assert_seqs_contiguous, outbox_consistency, start_writer
 
 T0 = 1_800_000_000.0      # a fixed moment (2027-01-15), on a minute boundary
@@ -57,11 +58,20 @@ def _fill(store: Store, version: int) -> dict:
         store.append_crossings([Crossing(T0 + 5, "door", "in")])
     if version >= 3:
         store.put_health("vision", {"fps": 9.5})
+    if version >= 5:
+        store.set_target(Target("nps", 30, "higher", "week"), "config")
     store.set_setting("greeting", {"v": version})
     return made
 
 
-class StoreBeforeV4(Store):
+class StoreBeforeV6(Store):
+    """Releases before schema version 6 raised no alerts."""
+
+    def _raise_alert(self, *args):
+        return None
+
+
+class StoreBeforeV4(StoreBeforeV6):
     """The outbox writer of schema versions 1-3, which also stored each event's topic."""
 
     def _append_events(self, type_, items):
@@ -83,7 +93,7 @@ KEPT = {"outbox": "seq, id, type, payload, created_at, acked_at", "responses": "
 @pytest.mark.parametrize("start", range(0, SCHEMA_VERSION))
 def test_migrating_from_every_previous_version_keeps_the_data(tmp_path, start):
     path = tmp_path / "s.db"
-    writer = StoreBeforeV4 if start < 4 else Store
+    writer = StoreBeforeV4 if start < 4 else StoreBeforeV6 if start < 6 else Store
     old = writer.open_path(path, station=STATION, migrate=False)
     assert old.schema_version == 0
     assert old.migrate(target=start) == start
@@ -175,7 +185,9 @@ def test_seq_is_gap_free_across_store_objects_and_event_types(tmp_path):
         (a if i % 2 else b).append_response(Response(nps=i, ts=T0 + i))
         b.append_visits([Visit(entered_at=T0, left_at=T0 + i)])
     n = assert_seqs_contiguous(a.db)
-    assert n == 10 + 7 + 10      # responses, cases for 0..6, visits
+    # responses, cases for 0..6, visits, and the one detractor alert (its repeats within
+    # the rate limit are counted on it, not sent again)
+    assert n == 10 + 7 + 10 + 1
     outbox_consistency(a.db)
 
 
@@ -284,19 +296,19 @@ def test_renumbering_pending_events_moves_payloads_and_domain_rows_and_keeps_ack
     """A database that replaced another one under the same station id follows HQ's seqs."""
     store.append_response(Response(nps=9, ts=T0))
     store.mark_acked(1, at=T0 + 1)
-    case = store.append_response(Response(nps=2, ts=T0 + 2))        # response + case: 2, 3
-    store.append_visits([Visit(entered_at=T0, left_at=T0 + 5)])      # 4
-    store.resolve_case(case, "called back", at=T0 + 9)               # 5
+    case = store.append_response(Response(nps=2, ts=T0 + 2))  # response, case, alert: 2..4
+    store.append_visits([Visit(entered_at=T0, left_at=T0 + 5)])      # 5
+    store.resolve_case(case, "called back", at=T0 + 9)               # 6
     assert store.renumber_pending(after_seq=500) == 499
     events = store.pending_outbox()
-    assert [e.seq for e in events] == [500 + i for i in range(1, 5)]
+    assert [e.seq for e in events] == [500 + i for i in range(1, 6)]
     assert [json.loads(e.payload)["seq"] for e in events] == [e.seq for e in events]
     assert all(json.loads(e.payload)["renumbered"] is True for e in events)   # HQ checks ids
-    assert [e.type for e in events] == ["response", "case", "visit", "case"]
+    assert [e.type for e in events] == ["response", "case", "alert", "visit", "case"]
     assert store.outbox_id(1) is not None and store.outbox_id(2) is None
     outbox_consistency(store.db)                      # every domain row points at its event
     store.append_response(Response(nps=10, ts=T0 + 20))
-    assert store.pending_outbox()[-1].seq == 505
+    assert store.pending_outbox()[-1].seq == 506
     assert store.renumber_pending(after_seq=100) == 0  # already beyond: nothing moves
 
 
@@ -325,7 +337,7 @@ def test_a_detractor_response_opens_a_case_with_its_event(store, score):
     assert (case.response_id, case.nps, case.reasons, case.comment, case.opened_at,
             case.resolved_at) == (r.id, score, ["wait", "staff"], "slow", T0, None)
     events = store.pending_outbox()
-    assert [e.type for e in events] == ["response", "case"]
+    assert [e.type for e in events] == ["response", "case", "alert"]     # station/alerts.py
     data = json.loads(events[1].payload)["data"]
     assert data["status"] == "opened" and data["case_id"] == case_id
     assert data["response_id"] == r.id
@@ -337,13 +349,13 @@ def test_resolving_a_case_emits_a_second_case_event(store):
     case = store.resolve_case(case_id, "Called back", at=T0 + 600)
     assert case.resolved_at == T0 + 600 and case.resolution_note == "Called back"
     events = store.pending_outbox()
-    assert [e.type for e in events] == ["response", "case", "case"]
-    data = json.loads(events[2].payload)["data"]
+    assert [e.type for e in events] == ["response", "case", "alert", "case"]
+    data = json.loads(events[3].payload)["data"]
     assert data["status"] == "resolved" and data["case_id"] == case_id
     assert data["handling_s"] == 600 and data["note"] == "Called back"
     # resolving again changes nothing and emits nothing
     store.resolve_case(case_id, "again", at=T0 + 900)
-    assert len(store.pending_outbox()) == 3
+    assert len(store.pending_outbox()) == 4
     assert store.case(case_id).resolution_note == "Called back"
     assert store.cases(T0 - 1, T0 + 1, open_only=True) == []
     assert store.case_totals(T0 - 1, T0 + 1) == {"opened": 1, "resolved": 1,
@@ -625,7 +637,8 @@ def test_property_any_sequence_of_writes_keeps_the_outbox_contract(ops):
         refs = {s for (s,) in store.db.execute(
             "SELECT outbox_seq FROM responses UNION ALL SELECT opened_seq FROM cases "
             "UNION ALL SELECT resolved_seq FROM cases WHERE resolved_seq IS NOT NULL "
-            "UNION ALL SELECT outbox_seq FROM visits UNION ALL SELECT outbox_seq FROM traffic")}
+            "UNION ALL SELECT outbox_seq FROM visits UNION ALL SELECT outbox_seq FROM traffic "
+            "UNION ALL SELECT outbox_seq FROM alert_events")}
         in_outbox = {s for (s,) in store.db.execute("SELECT seq FROM outbox")}
         assert in_outbox <= refs                                  # no orphan events ever
         assert all(s <= acked_upto for s in refs - in_outbox)     # only acked ones pruned
