@@ -16,10 +16,11 @@ from datetime import datetime
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
-                               QWidget)
+                               QLineEdit, QListWidget, QListWidgetItem, QPushButton,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from kiosk.dashboard import DWELL_EDGES_MIN, PERIODS, Dashboard, Figures
+from kiosk.goals import GoalsPanel
 from kiosk.keyboard import OnScreenKeyboard
 from kiosk.writer import DB_ERRORS
 from station.store import Store
@@ -116,6 +117,11 @@ class AdminScreen(QWidget):
             top.addWidget(button)
             self.period_buttons[period] = button
         self.period_buttons[self.period].setChecked(True)
+        # Goals is a page of its own: its six charts do not fit beside the dashboard's.
+        self.goals_button = QPushButton()
+        self.goals_button.setCheckable(True)
+        self.goals_button.clicked.connect(self.show_goals)
+        top.addWidget(self.goals_button)
         self.refresh_button, self.close_button, self.exit_button = (QPushButton() for _ in range(3))
         self.refresh_button.clicked.connect(self.refresh)
         self.close_button.clicked.connect(self.closed)
@@ -183,13 +189,23 @@ class AdminScreen(QWidget):
         bottom.addWidget(cases_frame, 1)
         bottom.addWidget(_card(self.labels["health"], self.health), 1)
 
+        self.overview = QWidget()
+        overview = QVBoxLayout(self.overview)
+        overview.setContentsMargins(0, 0, 0, 0)
+        overview.addLayout(cards)
+        overview.addLayout(charts, 3)
+        overview.addLayout(bottom, 3)
+        self.goals = GoalsPanel(config, strings, writer)
+        self.goals.failed.connect(self._show_error)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.overview)
+        self.pages.addWidget(self.goals)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addLayout(top)
         layout.addWidget(self.error)
-        layout.addLayout(cards)
-        layout.addLayout(charts, 3)
-        layout.addLayout(bottom, 3)
+        layout.addWidget(self.pages, 1)
         layout.addWidget(self.keyboard)
         # New cases show up on their own while the manager keeps the dashboard open.
         self.auto_refresh = QTimer(self)
@@ -214,7 +230,20 @@ class AdminScreen(QWidget):
     def set_period(self, period: str) -> None:
         self.period = period
         self.period_buttons[period].setChecked(True)
+        self.show_goals(False)
         self.refresh()
+
+    def show_goals(self, on: bool = True) -> None:
+        """The Goals page (read now) or back to the dashboard; the period buttons stay for
+        the dashboard, the Goals page has its own day/week toggle."""
+        self.goals_button.setChecked(on)
+        if on:
+            self.goals.refresh()
+        self.pages.setCurrentWidget(self.goals if on else self.overview)
+
+    def _show_error(self, reason: str) -> None:
+        self.error.setText(self.strings.get(self.lang, "admin.unavailable", reason=reason))
+        self.error.show()
 
     def refresh(self) -> bool:
         """Re-read every figure for the current period now; False when the DB cannot be read."""
@@ -299,6 +328,8 @@ class AdminScreen(QWidget):
         self.refresh_button.setText(get("admin.refresh"))
         self.close_button.setText(get("admin.close"))
         self.exit_button.setText(get("admin.exit"))
+        self.goals_button.setText(get("admin.goals"))
+        self.goals.retranslate(lang)
         for key, label in self.labels.items():
             label.setText(get(f"admin.{key}"))
         self.charts["scores"].title.setText(get("admin.chart.scores"))

@@ -98,6 +98,14 @@ def _scenes(w):
         w.show_screen("admin")
         w.screens["admin"].set_period(SAMPLE_PERIOD)
 
+    def goals():
+        admin()
+        w.screens["admin"].show_goals()
+
+    def goal_editor():
+        goals()
+        w.screens["admin"].goals.edit("nps")
+
     return [
         ("attract", lambda: (setattr(w, "survey", None), w.show_screen("attract"))),
         ("score", survey(8, "score")),
@@ -111,4 +119,6 @@ def _scenes(w):
         ("unavailable", lambda: w.show_screen("unavailable")),
         ("pin", lambda: (w.screens["pin"].start(w.lang), w.show_screen("pin"))),
         ("admin", admin),
+        ("admin-goals", goals),
+        ("admin-goal-editor", goal_editor),
     ]

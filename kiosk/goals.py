@@ -1,0 +1,394 @@
+"""The admin screen's Goals page: each KPI with a target, against it, and the manager's editor.
+
+    goals = GoalsPanel(config, strings, writer)
+    goals.refresh()                       # station.trends.build_trends on the writer's store
+    goals.set_span("by_week")             # the charts per ISO week instead of per day
+    goals.edit("nps"); goals.step(+1); goals.save()    # Store.set_target(..., source="admin")
+
+Per KPI: its overall status in plain words (station/trends.py's four statuses, coloured), a
+chart of the value per period with its 95 % interval as a band and the target as a dashed
+line, a gap where the period's figure is absent (and a line saying why), and beside NPS the
+top detractor reasons of the target's span. Only what the trends give is drawn: a figure
+under its minimum n is never plotted.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel,
+                               QPushButton, QVBoxLayout, QWidget)
+
+from kiosk.writer import DB_ERRORS
+from station.targets import TARGET_KPIS, Target
+from station.trends import SPAN_DAYS, build_trends
+
+log = logging.getLogger("kiosk.goals")
+
+# Dark enough for white-card contrast (WCAG AA for small text).
+STATUS_COLOURS = {"on_target": "#1b7a3a", "below_target": "#b3261e",
+                  "not_distinguishable": "#8a5a00", "too_few_answers": "#5b6270"}
+# One tap on +/- moves a target by a step a manager would think in.
+STEPS = {"nps": 1, "csat": 1, "ces": 0.1, "participation_rate": 0.5, "complaint_rate": 0.5,
+         "handling_median_s": 60}
+# Why a figure can be absent (station/scorecard.py): answers under min n for the survey
+# figures, no camera entries for participation, no resolved case for the handling time.
+GAP_KEYS = {"participation_rate": "goals.gaps.camera", "handling_median_s": "goals.gaps.cases"}
+LINE = pg.mkPen("#0b5cab", width=2)
+BAND = pg.mkBrush(11, 92, 171, 60)
+TARGET_PEN = pg.mkPen("#b3261e", width=2, style=Qt.DashLine)
+
+
+def _label(name: str = "", wrap: bool = True) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(wrap)
+    return label
+
+
+def plotted(kpi: str, value: float) -> float:
+    """The chart's unit: the handling time in minutes, everything else as stored."""
+    return value / 60 if kpi == "handling_median_s" else value
+
+
+class KpiGoal(QFrame):
+    """One KPI's card: name and status, target, overall figure, chart, gaps, reasons."""
+    change_requested = Signal(str)
+
+    def __init__(self, kpi: str, parent=None):
+        super().__init__(parent)
+        self.kpi = kpi
+        self.setObjectName("card")
+        self.name, self.status = _label("panel", wrap=False), _label("status", wrap=False)
+        self.target, self.overall, self.gaps = _label(), _label(), _label("subtle")
+        self.reasons = _label("subtle")
+        self.change = QPushButton()
+        self.change.clicked.connect(lambda: self.change_requested.emit(self.kpi))
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.setMinimumHeight(90)
+        head = QHBoxLayout()
+        head.addWidget(self.name)
+        head.addStretch(1)
+        head.addWidget(self.status)
+        foot = QHBoxLayout()
+        foot.addWidget(self.target, 1)
+        foot.addWidget(self.change)
+        # NPS's reasons sit beside its chart: under it they would squeeze the chart flat.
+        middle = QHBoxLayout()
+        middle.addWidget(self.plot, 3)
+        middle.addWidget(self.reasons, 2)
+        self.reasons.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(self.overall)
+        layout.addLayout(middle, 1)
+        layout.addWidget(self.gaps)
+        layout.addLayout(foot)
+        self.reasons.setVisible(kpi == "nps")
+
+    def draw(self, cells: list[dict], target_value: float) -> None:
+        """The value per period (a gap where absent), its interval as a band, the target."""
+        self.plot.clear()
+        xs = list(range(len(cells)))
+        values = [plotted(self.kpi, c["value"]) if c["value"] is not None else math.nan
+                  for c in cells]
+        # One band per run of periods that have an interval: a band across a gap would
+        # claim an interval for a period that has none.
+        run: list[int] = []
+        for i, cell in enumerate(cells + [{"interval": None}]):
+            if cell["interval"] is not None:
+                run.append(i)
+                continue
+            if run:
+                self._band(run, cells)
+            run = []
+        if any(v == v for v in values):           # all gaps: nothing to draw but the target
+            self.plot.addItem(pg.PlotDataItem(xs, values, pen=LINE, connect="finite",
+                                              symbol="o", symbolSize=6, symbolBrush="#0b5cab",
+                                              symbolPen=None))
+        target = plotted(self.kpi, target_value)
+        self.plot.addItem(pg.InfiniteLine(pos=target, angle=0, pen=TARGET_PEN))
+        lows = [plotted(self.kpi, c["interval"][0]) for c in cells if c["interval"]]
+        highs = [plotted(self.kpi, c["interval"][1]) for c in cells if c["interval"]]
+        low, high = min(lows + [target] + [v for v in values if v == v]), \
+            max(highs + [target] + [v for v in values if v == v])
+        pad = max(1e-6, (high - low) * 0.1) if high > low else max(1.0, abs(high) * 0.1)
+        self.plot.setYRange(low - pad, high + pad, padding=0)
+        # more room on the right: the newest period's label is centred on the last point
+        self.plot.setXRange(-0.5, len(cells) - 0.1, padding=0)
+        # room for the labels at 1280 px; NPS's chart shares its card with the reasons
+        every = max(1, math.ceil(len(cells) / (4 if self.kpi == "nps" else 6)))
+        ticks = [(i, _short(c["period"])) for i, c in enumerate(cells)][::-1][::every]
+        self.plot.getAxis("bottom").setTicks([ticks])
+
+    def _band(self, run: list[int], cells: list[dict]) -> None:
+        lows = [plotted(self.kpi, cells[i]["interval"][0]) for i in run]
+        highs = [plotted(self.kpi, cells[i]["interval"][1]) for i in run]
+        if len(run) == 1:            # a lone period: its interval as a short thick bar
+            self.plot.addItem(pg.PlotDataItem([run[0], run[0]], [lows[0], highs[0]],
+                                              pen=pg.mkPen(11, 92, 171, 110, width=8)))
+            return
+        # curves of their own: a PlotDataItem without a pen has no path for the fill to use
+        low = pg.PlotCurveItem(run, lows, pen=pg.mkPen(11, 92, 171, 90))
+        high = pg.PlotCurveItem(run, highs, pen=pg.mkPen(11, 92, 171, 90))
+        self.plot.addItem(low)
+        self.plot.addItem(high)
+        self.plot.addItem(pg.FillBetweenItem(low, high, brush=BAND))
+
+
+def _short(period: str) -> str:
+    """'2026-12-06' -> '06/12', '2026-W49' -> 'W49'."""
+    if "-W" in period:
+        return period.split("-")[1]
+    return f"{period[8:10]}/{period[5:7]}"
+
+
+class TargetEditor(QFrame):
+    """Value with touch-sized -/+ (the step per KPI), the period, save or cancel. The
+    direction is the KPI's own (station/targets.py) and is shown, not chosen."""
+    saved = Signal(object)            # Target
+    cancelled = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.kpi: str | None = None
+        self.value = 0.0
+        self.title, self.value_label, self.direction = (_label("panel", wrap=False),
+                                                        _label("figure", wrap=False),
+                                                        _label(wrap=False))
+        self.value_label.setAlignment(Qt.AlignCenter)
+        self.minus, self.plus = QPushButton("−"), QPushButton("+")
+        for button in (self.minus, self.plus):
+            button.setObjectName("step")
+        self.minus.clicked.connect(lambda: self.step(-1))
+        self.plus.clicked.connect(lambda: self.step(+1))
+        self.period_buttons = {p: QPushButton() for p in ("week", "month")}
+        group = QButtonGroup(self)
+        for button in self.period_buttons.values():
+            button.setCheckable(True)
+            group.addButton(button)
+        self.save_button, self.cancel_button = QPushButton(), QPushButton()
+        self.save_button.setObjectName("primary")
+        self.save_button.clicked.connect(self.save)
+        self.cancel_button.clicked.connect(self.cancelled)
+        row = QHBoxLayout(self)
+        row.addWidget(self.title)
+        row.addWidget(self.direction)
+        row.addStretch(1)
+        row.addWidget(self.minus)
+        row.addWidget(self.value_label)
+        row.addWidget(self.plus)
+        row.addSpacing(16)
+        for button in self.period_buttons.values():
+            row.addWidget(button)
+        row.addSpacing(16)
+        row.addWidget(self.save_button)
+        row.addWidget(self.cancel_button)
+        self.format = str
+
+    def start(self, target: Target, fmt) -> None:
+        self.kpi, self.value, self.format = target.kpi, float(target.value), fmt
+        self.period_buttons[target.period].setChecked(True)
+        self._show_value()
+
+    def step(self, sign: int) -> None:
+        spec = TARGET_KPIS[self.kpi]
+        # rounded to the step, so ten taps of 0.1 give 1.0 and not 0.9999999
+        step = STEPS[self.kpi]
+        value = round(round((self.value + sign * step) / step) * step, 6)
+        self.value = min(spec.high, max(spec.low, value))
+        self._show_value()
+
+    def period(self) -> str:
+        return next(p for p, b in self.period_buttons.items() if b.isChecked())
+
+    def target(self) -> Target:
+        return Target(self.kpi, self.value, TARGET_KPIS[self.kpi].direction, self.period())
+
+    def save(self) -> None:
+        self.saved.emit(self.target())
+
+    def _show_value(self) -> None:
+        self.value_label.setText(self.format(self.value))
+
+
+class GoalsPanel(QWidget):
+    """The Goals page. `refresh()` reads the trends on the kiosk's own connection (opened by
+    the manager, not on a timer, so a shopper's tap never waits behind it)."""
+    failed = Signal(str)
+
+    def __init__(self, config, strings, writer, parent=None):
+        super().__init__(parent)
+        self.config, self.strings, self.writer = config, strings, writer
+        self.lang = config.kiosk.default_language
+        self.span = "by_day"
+        self.trends: dict = {}
+        self.title = _label("panel", wrap=False)
+        self.span_buttons = {s: QPushButton() for s in ("by_day", "by_week")}
+        group = QButtonGroup(self)
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        for span, button in self.span_buttons.items():
+            button.setCheckable(True)
+            button.clicked.connect(lambda _=False, s=span: self.set_span(s))
+            group.addButton(button)
+            head.addWidget(button)
+        self.span_buttons[self.span].setChecked(True)
+        self.empty = _label()
+        self.cards: dict[str, KpiGoal] = {}
+        for kpi in TARGET_KPIS:
+            card = KpiGoal(kpi)
+            card.change_requested.connect(self.edit)
+            self.cards[kpi] = card
+        self.grid = QGridLayout()
+        self.editor = TargetEditor()
+        self.editor.saved.connect(self.save_target)
+        self.editor.cancelled.connect(self.editor.hide)
+        self.editor.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(head)
+        layout.addWidget(self.empty)
+        layout.addLayout(self.grid, 1)
+        layout.addWidget(self.editor)
+
+    # -- actions ---------------------------------------------------------------------------
+    def refresh(self, now: float | None = None) -> bool:
+        store = self.writer.store
+        try:
+            if store is None:
+                raise OSError(self.writer.last_error or "not open")
+            self.trends = build_trends(store, self.config, time.time() if now is None else now)
+        except DB_ERRORS as exc:
+            log.error("goals refresh failed: %s", exc)
+            self.failed.emit(str(exc))
+            return False
+        self.render()
+        return True
+
+    def set_span(self, span: str) -> None:
+        self.span = span
+        self.span_buttons[span].setChecked(True)
+        self.render()
+
+    def edit(self, kpi: str) -> None:
+        t = self.trends[kpi]["target"]
+        self.editor.start(Target(kpi, t["value"], t["direction"], t["period"]),
+                          lambda v: self.format(kpi, v))
+        self._label_editor()
+        self.editor.show()
+
+    def step(self, sign: int) -> None:
+        self.editor.step(sign)
+
+    def save(self) -> None:
+        self.editor.save()
+
+    def save_target(self, target: Target) -> None:
+        """The manager's target, stored with its audit row and HQ event (source 'admin')."""
+        store = self.writer.store
+        try:
+            if store is None:
+                raise OSError(self.writer.last_error or "not open")
+            store.set_target(target, "admin")
+        except DB_ERRORS as exc:
+            log.error("could not set the %s target: %s", target.kpi, exc)
+            self.failed.emit(str(exc))
+            return
+        self.editor.hide()
+        self.refresh()
+
+    # -- drawing ---------------------------------------------------------------------------
+    def get(self, key: str, **kw):
+        return self.strings.get(self.lang, key, **kw)
+
+    def format(self, kpi: str, value: float) -> str:
+        if kpi == "handling_median_s":
+            return self.get("goals.unit.min", n=value / 60)
+        if kpi == "nps":
+            return f"{value:+.0f}"
+        if kpi == "ces":
+            return f"{value:.1f}"
+        return f"{value:.1f}%" if value != int(value) else f"{value:.0f}%"
+
+    def retranslate(self, lang: str) -> None:
+        self.lang = lang
+        self.title.setText(self.get("goals.title"))
+        for span, button in self.span_buttons.items():
+            button.setText(self.get(f"goals.{span}"))
+        for card in self.cards.values():
+            card.change.setText(self.get("goals.change"))
+        for period, button in self.editor.period_buttons.items():
+            button.setText(self.get(f"goals.editor.{period}"))
+        self.editor.save_button.setText(self.get("goals.editor.save"))
+        self.editor.cancel_button.setText(self.get("goals.editor.cancel"))
+        if self.editor.kpi:
+            self._label_editor()
+        self.render()
+
+    def _label_editor(self) -> None:
+        kpi = self.editor.kpi
+        self.editor.title.setText(self.get("goals.editor.title",
+                                           kpi=self.get(f"goals.kpi.{kpi}")))
+        self.editor.direction.setText(self.get(f"goals.editor.{TARGET_KPIS[kpi].direction}"))
+        self.editor._show_value()
+
+    def render(self) -> None:
+        while self.grid.count():
+            self.grid.takeAt(0)
+        for card in self.cards.values():
+            card.setVisible(card.kpi in self.trends)
+        self.empty.setVisible(not self.trends)
+        self.empty.setText(self.get("goals.none"))
+        # Three columns: six cards fill two rows at 1920x1080 and at 1280x800.
+        for i, kpi in enumerate(k for k in TARGET_KPIS if k in self.trends):
+            self.grid.addWidget(self.cards[kpi], i // 3, i % 3)
+            self._render_card(self.cards[kpi], self.trends[kpi])
+
+    def _render_card(self, card: KpiGoal, trend: dict) -> None:
+        kpi, target, overall = card.kpi, trend["target"], trend["overall"]
+        days = SPAN_DAYS[target["period"]]
+        card.name.setText(self.get(f"goals.kpi.{kpi}"))
+        card.status.setText(self.get(f"goals.status.{overall['status']}"))
+        card.status.setStyleSheet(f"color: {STATUS_COLOURS[overall['status']]}; "
+                                  "font-weight: bold;")
+        card.status.setProperty("status", overall["status"])
+        card.target.setText(self.get(f"goals.target.{target['direction']}",
+                                     value=self.format(kpi, target["value"]),
+                                     period=self.get(f"goals.period.{target['period']}")))
+        if overall["value"] is None:
+            card.overall.setText(self.get("goals.overall.none", days=days, n=overall["n"]))
+        elif overall["interval"]:
+            low, high = overall["interval"]
+            card.overall.setText(self.get("goals.overall", days=days,
+                                          value=self.format(kpi, overall["value"]),
+                                          low=self.format(kpi, low), high=self.format(kpi, high),
+                                          n=overall["n"]))
+        else:
+            card.overall.setText(self.get("goals.overall.point", days=days,
+                                          value=self.format(kpi, overall["value"]),
+                                          n=overall["n"]))
+        cells = trend[self.span]
+        card.draw(cells, target["value"])
+        gaps = sum(c["value"] is None for c in cells)
+        card.gaps.setVisible(gaps > 0)
+        card.gaps.setText(self.get(GAP_KEYS.get(kpi, "goals.gaps.answers"), gaps=gaps,
+                                   total=len(cells), min_n=self.config.privacy.min_n))
+        if kpi == "nps":
+            card.reasons.setText(self._reasons_text(overall.get("detractor_reasons") or [],
+                                                    days))
+
+    def _reasons_text(self, reasons: list, days: int) -> str:
+        if not reasons:
+            return self.get("goals.reasons.none")
+        names = {r.id: getattr(r, self.lang) for r in self.config.kiosk.reasons.detractor}
+        return "\n".join([self.get("goals.reasons", days=days)] + [
+            self.get("goals.reason", reason=names.get(r["reason"], r["reason"]),
+                     count=r["count"], share=r["share"]) for r in reasons])

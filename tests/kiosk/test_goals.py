@@ -1,0 +1,112 @@
+"""The admin screen's Goals page on a real store: status per KPI, gaps and why, reasons beside
+NPS, the day/week toggle, and a target changed by the manager (stored, audited, sent to HQ)."""
+import time
+
+from kiosk.goals import STATUS_COLOURS
+from kiosk_testlib import read_store, tap
+from station.simulate import simulate
+from station.targets import Target
+from station.trends import build_trends
+
+
+def open_goals(qtbot, window, lang="en"):
+    window.set_language(lang)
+    window.open_admin()
+    admin = window.screens["admin"]
+    tap(qtbot, admin.goals_button)
+    return admin.goals
+
+
+def test_each_targeted_kpi_shows_its_status_in_plain_coloured_words(qtbot, kiosk, config):
+    window, writer = kiosk
+    now = time.time()
+    simulate(writer.store, config, responses=600, days=8, seed=3, now=now)
+    goals = open_goals(qtbot, window)
+    assert window.screens["admin"].pages.currentWidget() is goals
+    trends = build_trends(writer.store, config, time.time())
+    assert set(trends) == {t.kpi for t in config.targets.targets()}
+    for kpi, trend in trends.items():
+        card = goals.cards[kpi]
+        status = trend["overall"]["status"]
+        assert card.isVisible()
+        assert card.status.text() == window.strings.get("en", f"goals.status.{status}")
+        assert STATUS_COLOURS[status] in card.status.styleSheet()
+    # the demo's sample has detractors; their top reason, by name, beside NPS
+    top = trends["nps"]["overall"]["detractor_reasons"][0]
+    name = next(r.en for r in config.kiosk.reasons.detractor if r.id == top["reason"])
+    assert goals.cards["nps"].reasons.isVisible()
+    assert f"{name}: {top['count']} ({top['share']:.0f}%)" in goals.cards["nps"].reasons.text()
+    window.set_language("vi")
+    status = trends["nps"]["overall"]["status"]
+    assert goals.cards["nps"].status.text() == window.strings.get("vi", f"goals.status.{status}")
+
+
+def test_an_empty_store_shows_gaps_and_says_why(qtbot, kiosk, config):
+    window, _ = kiosk
+    goals = open_goals(qtbot, window)
+    nps = goals.cards["nps"]
+    assert nps.status.text() == "Too few answers"
+    assert nps.gaps.isVisible()
+    assert nps.gaps.text() == "Gaps: 12 of 12 with fewer than 30 answers"
+    assert goals.cards["participation_rate"].gaps.text() == \
+        "Gaps: 12 of 12 without camera entries"
+    goals.set_span("by_week")
+    assert nps.gaps.text() == "Gaps: 8 of 8 with fewer than 30 answers"
+    assert nps.reasons.text() == "No detractor reasons in this span"
+
+
+def test_day_and_week_toggle_redraws_the_charts(qtbot, kiosk, config):
+    window, writer = kiosk
+    simulate(writer.store, config, responses=400, days=8, seed=5, now=time.time())
+    goals = open_goals(qtbot, window)
+    ticks = lambda: goals.cards["csat"].plot.getAxis("bottom")._tickLevels[0]   # noqa: E731
+    assert all("/" in label for _, label in ticks())            # days: 06/12
+    tap(qtbot, goals.span_buttons["by_week"])
+    assert goals.span == "by_week"
+    assert all(label.startswith("W") for _, label in ticks())   # weeks: W49
+
+
+def test_a_target_changed_on_the_admin_screen_is_stored_audited_and_sent(qtbot, kiosk, config):
+    window, writer = kiosk
+    goals = open_goals(qtbot, window)
+    card = goals.cards["nps"]
+    before = config.targets.targets()
+    nps_before = next(t for t in before if t.kpi == "nps")
+    tap(qtbot, card.change)
+    assert goals.editor.isVisible()
+    assert goals.editor.direction.text() == "higher is better"
+    tap(qtbot, goals.editor.plus)
+    tap(qtbot, goals.editor.plus)
+    tap(qtbot, goals.editor.minus)
+    tap(qtbot, goals.editor.plus)
+    tap(qtbot, goals.editor.period_buttons["month"])
+    tap(qtbot, goals.editor.save_button)
+    expected = Target("nps", nps_before.value + 2, "higher", "month")
+    assert not goals.editor.isVisible()
+    # the panel shows it at once
+    assert card.target.text() == f"Target ≥ {expected.value:+.0f} per month"
+
+    store = read_store(config)
+    try:
+        assert store.target("nps") == expected
+        change = store.target_changes("nps")[-1]
+        assert change["source"] == "admin"
+        assert (change["new_value"], change["new_period"]) == (expected.value, "month")
+        event = next(e for e in store.pending_outbox() if e.seq == change["outbox_seq"])
+        assert event.type == "target"
+    finally:
+        store.close()
+
+
+def test_the_editor_keeps_a_target_in_its_range_and_steps_cleanly(qtbot, kiosk):
+    window, _ = kiosk
+    goals = open_goals(qtbot, window)
+    goals.edit("ces")
+    goals.editor.value = 6.8
+    for _ in range(5):
+        goals.step(+1)
+    assert goals.editor.value == 7.0                # CES is 1..7
+    goals.step(-1)
+    assert goals.editor.value == 6.9 and goals.editor.value_label.text() == "6.9"
+    goals.edit("complaint_rate")
+    assert goals.editor.direction.text() == "lower is better"
