@@ -11,7 +11,7 @@
 This is the one place an event type is defined: the station's store writes these records
 into its outbox, HQ checks each arriving event against its record's `check`, and HQ's views
 and export take their columns from its fields. Adding an event type is adding a record here
-and naming it in TYPES. A field's `key` is its name in the JSON (``in`` is a Python keyword);
+and naming it in TYPES (and a station write line for its topic in config/mosquitto/acl). A field's `key` is its name in the JSON (``in`` is a Python keyword);
 `sql_default` is what HQ's views show when an older station did not send the field. Extra
 fields in `data` are allowed: a newer station may send more than this HQ knows.
 """

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +65,13 @@ WRITERS = {"response": write_response, "case": write_case, "traffic": write_traf
 
 def test_every_event_type_has_a_writer_here():
     assert set(WRITERS) == set(events.TYPES)
+
+
+def test_the_broker_acl_lets_a_station_publish_every_event_type():
+    acl = (Path(__file__).resolve().parents[2] / "config" / "mosquitto" / "acl").read_text()
+    allowed = {line.split("/")[-1] for line in acl.splitlines()
+               if line.startswith("pattern write cx/v1/%u/")}
+    assert set(events.TYPES) <= allowed
 
 
 @pytest.mark.parametrize("type_", sorted(events.TYPES))

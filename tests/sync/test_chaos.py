@@ -33,10 +33,11 @@ class Writer(threading.Thread):
             while self.written < self.total:
                 n = min(self.chunk, self.total - self.written)
                 if n > 1 and self.written % (10 * self.chunk) == 0:
+                    before = self.store.outbox_status()["last_seq"]
                     self.store.append_response(Response(nps=self.written % 11))
-                    n -= 1                                      # (nps < 7 adds a case too)
-                    self.written += 1 + (self.written % 11 < 7)
-                    n = min(n, self.total - self.written)
+                    # nps < 7 adds a case, and an alert event when none is open or due
+                    self.written += self.store.outbox_status()["last_seq"] - before
+                    n = max(0, min(n - 1, self.total - self.written))
                 ts = start + self.ts_span_s * self.written / self.total
                 self.store.append_raw_events("traffic", [TRAFFIC] * n, ts=ts)
                 self.written += n

@@ -76,10 +76,11 @@ def test_responses_reach_hq_once_and_hq_ack_marks_the_outbox(tmp_path, broker, s
     services("sync", cfg)
     wait_until(lambda: store.outbox_status()["pending"] == 0, 30, message="HQ's ack")
     rows = hq_rows(tmp_path / "hq.db")
-    last = store.outbox_status()["last_seq"]          # 11 responses + 7 detractor cases
-    assert last == 18
-    assert (rows["count"], rows["min"], rows["max"], rows["gaps"]) == (18, 1, 18, [])
-    assert rows["acked_seq"] == 18 and rows["status"] == "online"
+    # 11 responses, 7 detractor cases and the one detractor alert counting all 7
+    last = store.outbox_status()["last_seq"]
+    assert last == 19
+    assert (rows["count"], rows["min"], rows["max"], rows["gaps"]) == (19, 1, 19, [])
+    assert rows["acked_seq"] == 19 and rows["status"] == "online"
 
 
 def test_puback_alone_never_marks_a_row_delivered(tmp_path, broker):
