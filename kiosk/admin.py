@@ -238,6 +238,7 @@ class AdminScreen(QWidget):
         the dashboard, the Goals page has its own day/week toggle."""
         self.goals_button.setChecked(on)
         if on:
+            self.goals.editor.hide()          # a half-made edit from an earlier visit is void
             self.goals.refresh()
         self.pages.setCurrentWidget(self.goals if on else self.overview)
 

@@ -118,7 +118,7 @@ class KpiGoal(QFrame):
         highs = [plotted(self.kpi, c["interval"][1]) for c in cells if c["interval"]]
         low, high = min(lows + [target] + [v for v in values if v == v]), \
             max(highs + [target] + [v for v in values if v == v])
-        pad = max(1e-6, (high - low) * 0.1) if high > low else max(1.0, abs(high) * 0.1)
+        pad = max(1e-6, (high - low) * 0.15) if high > low else max(1.0, abs(high) * 0.1)
         self.plot.setYRange(low - pad, high + pad, padding=0)
         # more room on the right: the newest period's label is centred on the last point
         self.plot.setXRange(-0.5, len(cells) - 0.1, padding=0)

@@ -70,9 +70,32 @@ class AttractScreen(Screen):
         self.long_press.setSingleShot(True)
         self.long_press.setInterval(self.LONG_PRESS_MS)
         self.long_press.timeout.connect(self.admin_requested)
+        # For staff, without the PIN: how many items wait (cases, alerts), never what they
+        # say -- a shopper sees it too. Taps go through it to the screen.
+        self.badge = _label("badge", wrap=False)
+        self.badge.setParent(self)
+        self.badge.setAttribute(Qt.WA_TransparentForMouseEvents)
+        self.badge.hide()
+        self.open_items = 0
+        self.lang = languages[0]
+
+    def set_open_items(self, n: int) -> None:
+        self.open_items = n
+        self.badge.setText(self.strings.get(self.lang, "attract.badge",
+                                            n=n if n <= 99 else "99+"))
+        self.badge.adjustSize()
+        self.badge.setVisible(n > 0)
+        self._place_badge()
+
+    def _place_badge(self) -> None:
+        margin = max(8, self.height() // 60)
+        self.badge.move(margin, margin)
+        self.badge.raise_()
+        self.corner.raise_()
 
     def retranslate(self, lang: str) -> None:
         super().retranslate(lang)
+        self.lang = lang
         self.welcome.setText(self.strings.get(lang, "attract.welcome", store=self.store_name))
         self.prompt.setText(self.strings.get(lang, "attract.prompt"))
         self.tap.setText(self.strings.get(lang, "attract.tap"))
@@ -80,7 +103,7 @@ class AttractScreen(Screen):
     def resizeEvent(self, event):
         side = max(80, min(self.width(), self.height()) // 8)
         self.corner.setGeometry(0, 0, side, side)
-        self.corner.raise_()
+        self._place_badge()
         super().resizeEvent(event)
 
     def mousePressEvent(self, event):

@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from kiosk.dashboard import PERIODS
+from kiosk.open_items import count_open_items
 from kiosk.service import build
 from station.simulate import simulate
 from station.store import Store
@@ -98,6 +99,12 @@ def _scenes(w):
         w.show_screen("admin")
         w.screens["admin"].set_period(SAMPLE_PERIOD)
 
+    def attract():
+        # counted here and now: the kiosk's own count arrives from a thread, maybe too late
+        w.survey = None
+        w.show_screen("attract")
+        w.screens["attract"].set_open_items(count_open_items(w.writer.store))
+
     def goals():
         admin()
         w.screens["admin"].show_goals()
@@ -107,7 +114,7 @@ def _scenes(w):
         w.screens["admin"].goals.edit("nps")
 
     return [
-        ("attract", lambda: (setattr(w, "survey", None), w.show_screen("attract"))),
+        ("attract", attract),
         ("score", survey(8, "score")),
         ("followup-detractor", survey(3, "followup")),
         ("followup-keyboard", keyboard),

@@ -20,6 +20,7 @@ from kiosk import theme
 from kiosk.admin import AdminScreen
 from kiosk.i18n import Strings
 from kiosk.lock import PinLock, PinScreen
+from kiosk.open_items import OpenItems
 from kiosk.qtfix import RefcountGuard
 from kiosk.screens import (AttractScreen, FollowUpScreen, ScaleScreen, ThanksScreen,
                            UnavailableScreen)
@@ -98,6 +99,11 @@ class KioskWindow(QWidget):
         writer.failed.connect(self.on_db_failed)
         writer.recovered.connect(self.on_db_recovered)
 
+        # the attract screen's staff badge: counted while it shows, at once after a commit
+        self.open_items = OpenItems(config, self)
+        self.open_items.counted.connect(s["attract"].set_open_items)
+        writer.committed.connect(lambda *_: self.open_items.count())
+
         self.refcount_guard = RefcountGuard.install(self)
         self.set_language(self.lang)
         self.show_attract()
@@ -119,6 +125,10 @@ class KioskWindow(QWidget):
     def show_screen(self, key: str) -> None:
         self.stack.setCurrentWidget(self.screens[key])
         self.screen_name = key
+        if key == "attract":
+            self.open_items.start()
+        else:
+            self.open_items.stop()
         if self.survey and key in SURVEY_SCREENS:
             steps = self.survey.steps
             self.screens[key].set_progress(self.lang, steps.index(key) + 1, len(steps))
@@ -252,6 +262,10 @@ class KioskWindow(QWidget):
                 return True
             self.last_release_at = time.perf_counter()
         return False
+
+    def closeEvent(self, event):
+        self.open_items.close()
+        super().closeEvent(event)
 
     def apply_scale(self, width: int, height: int) -> None:
         """Size type and touch targets for a screen of width x height pixels."""

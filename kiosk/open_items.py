@@ -1,0 +1,88 @@
+"""How many things wait for staff, for the attract screen's badge: a number, nothing else.
+
+    counter = OpenItems(config)
+    counter.counted.connect(attract.set_open_items)     # int, on the GUI thread
+    counter.start()                                     # counts now and every POLL_MS
+
+Open items are the open detractor cases, plus the open alerts other than `detractor` when the
+store has alerts (station/alerts.py): a detractor's alert is the same event as its case, so
+counting both would count one unhappy shopper twice. The count runs on a worker thread with a
+connection of its own, so a shopper's tap is never queued behind it. It reads the database
+(not the kiosk's own commits) so a case or an alert written by another process shows too.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from kiosk.writer import DB_ERRORS
+from station.store import Store
+
+log = logging.getLogger("kiosk.open_items")
+
+POLL_MS = 1000
+MAX_SHOWN = 99              # the badge says 99+ beyond; no need to count every row
+
+
+def count_open_items(store) -> int:
+    cases = len(store.cases(0, time.time() + 86400, open_only=True, limit=MAX_SHOWN + 1))
+    # Not every station's store has alerts yet (the alerts API arrived with issue 16).
+    alerts = getattr(store, "alerts", None)
+    others = 0
+    if alerts is not None:
+        others = sum(a.kind != "detractor" for a in alerts("open", limit=MAX_SHOWN + 1))
+    return cases + others
+
+
+class OpenItems(QObject):
+    counted = Signal(int)
+
+    def __init__(self, config, parent=None):
+        super().__init__(parent)
+        self.config = config
+        self._busy = threading.Lock()
+        self._store = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self.count)
+
+    def start(self) -> None:
+        self.count()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def count(self) -> bool:
+        """Count on a worker thread; False while the previous count is still running."""
+        if not self._busy.acquire(blocking=False):
+            return False
+
+        def work():
+            try:
+                if self._store is None:
+                    self._store = Store.open(self.config)
+                n = count_open_items(self._store)
+            except DB_ERRORS as exc:
+                log.warning("cannot count open items: %s", exc)
+                self._close()
+                return
+            finally:
+                self._busy.release()
+            self.counted.emit(n)
+
+        threading.Thread(target=work, name="open-items", daemon=True).start()
+        return True
+
+    def close(self) -> None:
+        self.timer.stop()
+        with self._busy:
+            self._close()
+
+    def _close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
