@@ -65,7 +65,16 @@ def build_report(store, config, since: float, until: float) -> dict:
             kpi.post_stratified_nps(known, known_footfall, min_n)).as_dict(),
         # Against target: the days and weeks up to the report's end (not bound to --since).
         "targets": build_trends(store, config, until),
+        # Alerts are the station's state now, not the period's: every unresolved one.
+        "alerts": [_alert(a, config) for a in store.alerts() if a.state != "resolved"],
     }
+
+
+def _alert(alert, config) -> dict:
+    return {"id": alert.id, "kind": alert.kind, "severity": alert.severity,
+            "subject": alert.subject, "state": alert.state, "count": alert.count,
+            "first_seen": iso_local(alert.first_seen, config),
+            "last_seen": iso_local(alert.last_seen, config), "context": alert.context}
 
 
 def utc_offset_s(config, ts: float) -> float:
@@ -116,6 +125,12 @@ def render_text(r: dict) -> str:
                       "and per day, oldest first)", f"  {STATUS_KEY}"]
         for name, trend in r["targets"].items():
             lines += _target_lines(name, trend)
+    if r["alerts"]:
+        lines += ["", "  Unresolved alerts (newest first):"]
+        for a in r["alerts"]:
+            lines.append(f"    {a['kind']:<18} {a['subject']:<20} {a['state']}, "
+                         f"{a['count']} time{'s' if a['count'] > 1 else ''} "
+                         f"{a['first_seen']} .. {a['last_seen']}")
     if r["demographics"]:
         lines += ["", f"  Visitors by age/gender (cells under {r['k_floor']} suppressed):"]
         for cell, n in r["demographics"].items():

@@ -398,13 +398,15 @@ class Store(Queries):
             self._send_alert(alert, at)
             return alert.id
         alert_id, first_seen, last_seen, count, state, sent_at = row
-        alert = Alert(alert_id, kind, severity, subject, first_seen, max(last_seen, at),
-                      count + 1, state, context)
+        # min/max: a backfill (simulated history, a replayed queue) may arrive out of order
+        alert = Alert(alert_id, kind, severity, subject, min(first_seen, at),
+                      max(last_seen, at), count + 1, state, context)
         resend = at - sent_at >= self.alert_resend_s
         self.db.execute(
-            "UPDATE alerts SET severity = ?, last_seen = ?, count = ?, context = ?, "
-            "sent_at = ? WHERE id = ?", (severity, alert.last_seen, alert.count,
-                                         json.dumps(context), at if resend else sent_at, alert_id))
+            "UPDATE alerts SET severity = ?, first_seen = ?, last_seen = ?, count = ?, "
+            "context = ?, sent_at = ? WHERE id = ?",
+            (severity, alert.first_seen, alert.last_seen, alert.count, json.dumps(context),
+             at if resend else sent_at, alert_id))
         if resend:
             self._send_alert(alert, at)
         return alert_id

@@ -128,3 +128,10 @@ def test_a_kpi_with_too_few_answers_raises_nothing(store, config):
     _answers(store, [0] * 20, T0 - 3600)             # 100 % complaints, but only 20 answers
     assert evaluate_targets(store, config, T0) == []
     assert [a.kind for a in store.alerts()] == [DETRACTOR]
+
+
+def test_answers_written_out_of_order_widen_first_and_last_seen(store):
+    for dt in (100, 0, 50):                          # a backfill: not in time order
+        store.append_response(Response(nps=3, ts=T0 + dt))
+    (alert,) = store.alerts()
+    assert (alert.first_seen, alert.last_seen, alert.count) == (T0, T0 + 100, 3)

@@ -188,3 +188,18 @@ def test_the_report_judges_each_target_in_json_and_text(station):
     text = render_text(report)
     assert "nps                  target >= 90 a week: below target, 0.0" in text
     assert "complaint_rate       target <= 60 a month: on target" in text
+
+
+def test_the_report_lists_the_unresolved_alerts(station):
+    store, config = station
+    _fill(store)                                   # two detractors: one alert, counted twice
+    resolved = store.raise_alert("kpi_below_target", "warning", "csat", {}, at=T0)
+    store.resolve_alert("kpi_below_target", "csat", at=T0 + 1)
+    report = json.loads(json.dumps(build_report(store, config, T0 - 3600, T0 + 3600)))
+    (alert,) = report["alerts"]
+    assert alert["id"] != resolved
+    assert (alert["kind"], alert["state"], alert["count"]) == ("detractor", "open", 2)
+    assert alert["first_seen"] == "2027-01-15T15:03:20+07:00"
+    assert alert["context"]["score"] == 0 and alert["context"]["age_bracket"] == "25-34"
+    assert "detractor          acme/hcm-01/kiosk-1  open, 2 times" in render_text(
+        build_report(store, config, T0 - 3600, T0 + 3600))
