@@ -221,6 +221,7 @@ class AdminScreen(QWidget):
         super().hideEvent(event)
 
     def close_connections(self) -> None:
+        self.goals.close_connections()
         with self._busy:
             if self._worker_store is not None:
                 self._worker_store.close()

@@ -5,7 +5,7 @@
     counter.start()                                     # counts now and every POLL_MS
 
 Open items are the open detractor cases, plus the open alerts other than `detractor` when the
-store has alerts (station/alerts.py): a detractor's alert is the same event as its case, so
+store's alerts (station/alerts.py): a detractor's alert is the same event as its case, so
 counting both would count one unhappy shopper twice. The count runs on a worker thread with a
 connection of its own, so a shopper's tap is never queued behind it. It reads the database
 (not the kiosk's own commits) so a case or an alert written by another process shows too.
@@ -19,6 +19,7 @@ import time
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from kiosk.writer import DB_ERRORS
+from station.alerts import DETRACTOR
 from station.store import Store
 
 log = logging.getLogger("kiosk.open_items")
@@ -29,12 +30,9 @@ MAX_SHOWN = 99              # the badge says 99+ beyond; no need to count every 
 
 def count_open_items(store) -> int:
     cases = len(store.cases(0, time.time() + 86400, open_only=True, limit=MAX_SHOWN + 1))
-    # Not every station's store has alerts yet (the alerts API arrived with issue 16).
-    alerts = getattr(store, "alerts", None)
-    others = 0
-    if alerts is not None:
-        others = sum(a.kind != "detractor" for a in alerts("open", limit=MAX_SHOWN + 1))
-    return cases + others
+    # 'open' only: an acknowledged alert is one the manager has already seen
+    alerts = store.alerts("open", limit=MAX_SHOWN + 1)
+    return cases + sum(a.kind != DETRACTOR for a in alerts)
 
 
 class OpenItems(QObject):

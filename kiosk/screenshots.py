@@ -108,6 +108,10 @@ def _scenes(w):
     def goals():
         admin()
         w.screens["admin"].show_goals()
+        panel = w.screens["admin"].goals
+        while panel.reading_now:                # the trends are read on a worker thread
+            QApplication.instance().processEvents()
+            time.sleep(0.01)
 
     def goal_editor():
         goals()

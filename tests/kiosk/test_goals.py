@@ -13,7 +13,8 @@ def open_goals(qtbot, window, lang="en"):
     window.set_language(lang)
     window.open_admin()
     admin = window.screens["admin"]
-    tap(qtbot, admin.goals_button)
+    with qtbot.waitSignal(admin.goals.drawn, timeout=10000):    # read on a worker thread
+        tap(qtbot, admin.goals_button)
     return admin.goals
 
 
@@ -80,11 +81,16 @@ def test_a_target_changed_on_the_admin_screen_is_stored_audited_and_sent(qtbot, 
     tap(qtbot, goals.editor.minus)
     tap(qtbot, goals.editor.plus)
     tap(qtbot, goals.editor.period_buttons["month"])
-    tap(qtbot, goals.editor.save_button)
-    expected = Target("nps", nps_before.value + 2, "higher", "month")
-    assert not goals.editor.isVisible()
-    # the panel shows it at once
-    assert card.target.text() == f"Target ≥ {expected.value:+.0f} per month"
+    with qtbot.waitSignal(goals.drawn, timeout=10000):
+        tap(qtbot, goals.editor.save_button, wait_ms=0)
+        # the panel shows it at once, before the trends are read again
+        expected = Target("nps", nps_before.value + 2, "higher", "month")
+        assert not goals.editor.isVisible()
+        assert card.target.text() == f"Target ≥ {expected.value:+.0f} per month"
+        assert card.overall.text().startswith("Last 7 days")      # not judged by month yet
+    assert goals.trends["nps"]["target"]["period"] == "month"
+    assert goals.trends["nps"]["overall"]["period"] == "last 30 days"     # judged by month
+    assert card.overall.text().startswith("Last 30 days")
 
     store = read_store(config)
     try:
