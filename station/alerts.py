@@ -13,7 +13,7 @@ The rules:
   bracket and dwell per zone.
 - ``kpi_below_target`` (subject: the KPI): a KPI whose overall status (station/trends.py) is
   below_target -- its whole 95 % interval on the wrong side of the target. A dip the interval
-  cannot tell from noise raises nothing. It resolves itself when the KPI is no longer below, so
+  cannot tell from noise raises nothing. It resolves itself when the KPI is back on target, so
   the next time it turns below raises a new alert.
 
 There is at most one unresolved alert per (kind, subject): a repeat adds to its count and
@@ -49,8 +49,8 @@ class Alert:
 
 def evaluate_targets(store, config, now: float) -> list[str]:
     """Rule 2: raise (or count again) a `kpi_below_target` alert for each KPI whose overall
-    status is below_target, resolve the one of each KPI that no longer is; returns the KPIs
-    below target."""
+    status is below_target, resolve the one of each KPI back on target; returns the KPIs below
+    target."""
     below = []
     for kpi, trend in build_trends(store, config, now, days=0, weeks=0).items():
         overall = trend["overall"]
@@ -62,6 +62,9 @@ def evaluate_targets(store, config, now: float) -> list[str]:
                 "value": overall["value"], "n": overall["n"], "interval": overall["interval"],
                 "span": overall["period"], "target": target["value"],
                 "direction": target["direction"], "target_period": target["period"]})
-        else:
+        elif overall["status"] == "on_target":
+            # Only a KPI back on target resolves: one that is merely not distinguishable (or
+            # without enough answers) keeps its alert, so a KPI hovering at the edge of its
+            # interval does not open and resolve an alert at every evaluation.
             store.resolve_alert(KPI_BELOW_TARGET, kpi, at=now)
     return below

@@ -135,3 +135,15 @@ def test_answers_written_out_of_order_widen_first_and_last_seen(store):
         store.append_response(Response(nps=3, ts=T0 + dt))
     (alert,) = store.alerts()
     assert (alert.first_seen, alert.last_seen, alert.count) == (T0, T0 + 100, 3)
+
+
+def test_a_kpi_alert_stays_open_while_the_kpi_is_only_not_distinguishable(store, config):
+    """Below (NPS 0 against 40), then 30 more answers bring it to +26.7 over 60, interval
+    +6.4 .. +44.4: not distinguishable from 40, so the alert neither resolves nor counts."""
+    store.set_target(Target("nps", 40, "higher", "week"), "admin")
+    _answers(store, [10] * 10 + [8] * 10 + [0] * 10, T0 - 3600)
+    assert evaluate_targets(store, config, T0) == ["nps"]
+    _answers(store, [10] * 18 + [8] * 10 + [5] * 2, T0 + 60)
+    assert evaluate_targets(store, config, T0 + 120) == []
+    (alert,) = [a for a in store.alerts() if a.kind == KPI_BELOW_TARGET]
+    assert (alert.state, alert.count) == ("open", 1)
