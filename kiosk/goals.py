@@ -74,6 +74,8 @@ class KpiGoal(QFrame):
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
         self.plot.setMinimumHeight(90)
+        # room above the axis: its top label is centred on the edge and was cut in half
+        self.plot.getPlotItem().setContentsMargins(0, 10, 4, 0)
         head = QHBoxLayout()
         head.addWidget(self.name)
         head.addStretch(1)
