@@ -39,6 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("alerts", help="the station's unresolved alerts (detractors, KPIs "
+                                       "below target)")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--evaluate", action="store_true",
+                   help="check every KPI against its target first (raise or resolve its alert); "
+                        "a timer or a service runs this every few minutes")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_alerts)
+
     p = sub.add_parser("simulate", help="write realistic synthetic data through the store API")
     p.add_argument("--config", required=True, type=Path)
     p.add_argument("--responses", type=int, required=True)
@@ -110,6 +119,22 @@ def cmd_report(args) -> int:
     store = _open_store(config)
     report = build_report(store, config, since, until)
     print(json.dumps(report, ensure_ascii=False) if args.json else render_text(report))
+    return 0
+
+
+def cmd_alerts(args) -> int:
+    from station.alerts import evaluate_targets
+    from station.report import alert_lines, unresolved_alerts
+    config = load_config(args.config)
+    store = _open_store(config)
+    below = evaluate_targets(store, config, time.time()) if args.evaluate else None
+    alerts = unresolved_alerts(store, config)
+    if args.json:
+        print(json.dumps({"below_target": below, "alerts": alerts}, ensure_ascii=False))
+    else:
+        if below is not None:
+            print(f"below target: {', '.join(below) or 'none'}")
+        print("\n".join(alert_lines(alerts)) if alerts else "no unresolved alerts")
     return 0
 
 

@@ -66,8 +66,13 @@ def build_report(store, config, since: float, until: float) -> dict:
         # Against target: the days and weeks up to the report's end (not bound to --since).
         "targets": build_trends(store, config, until),
         # Alerts are the station's state now, not the period's: every unresolved one.
-        "alerts": [_alert(a, config) for a in store.alerts() if a.state != "resolved"],
+        "alerts": unresolved_alerts(store, config),
     }
+
+
+def unresolved_alerts(store, config) -> list[dict]:
+    """Every open or acknowledged alert, newest activity first, as plain data."""
+    return [_alert(a, config) for a in store.alerts() if a.state != "resolved"]
 
 
 def _alert(alert, config) -> dict:
@@ -126,16 +131,18 @@ def render_text(r: dict) -> str:
         for name, trend in r["targets"].items():
             lines += _target_lines(name, trend)
     if r["alerts"]:
-        lines += ["", "  Unresolved alerts (newest first):"]
-        for a in r["alerts"]:
-            lines.append(f"    {a['kind']:<18} {a['subject']:<20} {a['state']}, "
-                         f"{a['count']} time{'s' if a['count'] > 1 else ''} "
-                         f"{a['first_seen']} .. {a['last_seen']}")
+        lines += ["", "  Unresolved alerts (newest first):", *alert_lines(r["alerts"])]
     if r["demographics"]:
         lines += ["", f"  Visitors by age/gender (cells under {r['k_floor']} suppressed):"]
         for cell, n in r["demographics"].items():
             lines.append(f"    {cell:<16} {n if n is not None else '<' + str(r['k_floor'])}")
     return "\n".join(lines)
+
+
+def alert_lines(alerts: list[dict]) -> list[str]:
+    return [f"    {a['kind']:<18} {a['subject']:<20} {a['state']}, "
+            f"{a['count']} time{'s' if a['count'] > 1 else ''} "
+            f"{a['first_seen']} .. {a['last_seen']}" for a in alerts]
 
 
 STATUS_MARK = {"on_target": "+", "below_target": "-", "not_distinguishable": "~",

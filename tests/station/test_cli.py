@@ -290,3 +290,18 @@ def test_prune_drops_only_old_acknowledged_events(demo_config):
     assert [e.seq for e in store.pending_outbox(limit=10_000)] == list(range(half + 1, last + 1))
     assert store.table_counts()["responses"] == 40         # survey rows are kept
     store.close()
+
+
+def test_alerts_lists_the_unresolved_ones_and_evaluate_checks_the_targets(demo_config):
+    result = run_cli("simulate", "--config", demo_config, "--responses", 60, "--seed", 3)
+    cases = int(re.search(r"(\d+) detractor cases", result.stdout).group(1))
+    listed = json.loads(run_cli("alerts", "--config", demo_config, "--json").stdout)
+    assert listed["below_target"] is None                   # nothing evaluated
+    (detractor,) = [a for a in listed["alerts"] if a["kind"] == "detractor"]
+    assert detractor["count"] == cases and detractor["state"] == "open"
+    evaluated = json.loads(run_cli("alerts", "--config", demo_config, "--evaluate",
+                                   "--json").stdout)
+    kpis = {a["subject"] for a in evaluated["alerts"] if a["kind"] == "kpi_below_target"}
+    assert kpis == set(evaluated["below_target"])
+    text = run_cli("alerts", "--config", demo_config).stdout
+    assert "detractor" in text and f"open, {cases} times" in text
