@@ -9,6 +9,7 @@ that names their database.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 
@@ -27,9 +28,24 @@ def connect(path, busy_timeout_ms: int, synchronous: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000,
                          check_same_thread=False)
     db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    db.execute("PRAGMA journal_mode = WAL")
+    _wal(db, busy_timeout_ms / 1000)
     db.execute(f"PRAGMA synchronous = {synchronous}")
     return db
+
+
+def _wal(db: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch a new file to WAL. Two processes creating one file at once (two HQ receivers
+    started together) make one of them see 'database is locked' here at once: the switch does
+    not wait on the busy timeout, so wait for it ourselves."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def user_version(db: sqlite3.Connection) -> int:
