@@ -15,6 +15,9 @@ def open_goals(qtbot, window, lang="en"):
     admin = window.screens["admin"]
     with qtbot.waitSignal(admin.goals.drawn, timeout=10000):    # read on a worker thread
         tap(qtbot, admin.goals_button)
+    # A read begun before the test wrote its data may be the one drawn first; the page then
+    # reads once more at once (reading_now): wait for that one too.
+    qtbot.waitUntil(lambda: not admin.goals.reading_now, timeout=10000)
     return admin.goals
 
 
