@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-import threading
 import time
 from datetime import datetime
 
@@ -22,8 +21,8 @@ from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel,
 from kiosk.dashboard import DWELL_EDGES_MIN, PERIODS, Dashboard, Figures
 from kiosk.goals import GoalsPanel
 from kiosk.keyboard import OnScreenKeyboard
+from kiosk.reader import StoreReader
 from kiosk.writer import DB_ERRORS
-from station.store import Store
 
 log = logging.getLogger("kiosk.admin")
 pg.setConfigOptions(antialias=False, background="w", foreground="#16181d")
@@ -99,8 +98,7 @@ class AdminScreen(QWidget):
         self.figures: Figures | None = None
         self.last_refresh_ms: float | None = None
         self.dashboard = Dashboard(config)
-        self._busy = threading.Lock()             # one reader of the dashboard at a time
-        self._worker_store = None
+        self.reader = StoreReader(config, "dashboard-refresh")
         self._ready.connect(self._on_ready)
         self.store_name = config.station.name or config.station.store
 
@@ -222,10 +220,7 @@ class AdminScreen(QWidget):
 
     def close_connections(self) -> None:
         self.goals.close_connections()
-        with self._busy:
-            if self._worker_store is not None:
-                self._worker_store.close()
-                self._worker_store = None
+        self.reader.close()
 
     # -- actions ---------------------------------------------------------------------------
     def set_period(self, period: str) -> None:
@@ -250,7 +245,7 @@ class AdminScreen(QWidget):
     def refresh(self) -> bool:
         """Re-read every figure for the current period now; False when the DB cannot be read."""
         start = time.perf_counter()
-        with self._busy:
+        with self.reader.lock:                    # not beside a background read
             store = self.writer.store
             try:
                 if store is None:
@@ -266,28 +261,14 @@ class AdminScreen(QWidget):
         ``refresh_in_background("30d", draw=False)`` at start-up fills the day cache, so the
         manager's first look at 30 days does not wait for a scan of the whole month.
         """
-        if not self._busy.acquire(blocking=False):
-            return False
         start = time.perf_counter()
         period = period or self.period
 
-        def work():
-            try:
-                if self._worker_store is None:
-                    self._worker_store = Store.open(self.config)
-                figures = self.dashboard.figures(self._worker_store, period)
-            except DB_ERRORS as exc:
-                if self._worker_store is not None:
-                    self._worker_store.close()
-                    self._worker_store = None
-                figures = exc
-            finally:
-                self._busy.release()
+        def done(figures):
             if draw or isinstance(figures, Exception):
                 self._ready.emit(figures, start)
 
-        threading.Thread(target=work, name="dashboard-refresh", daemon=True).start()
-        return True
+        return self.reader.read(lambda store: self.dashboard.figures(store, period), done)
 
     def _on_ready(self, figures, start: float) -> bool:
         if isinstance(figures, Exception):

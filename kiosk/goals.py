@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 
 import pyqtgraph as pg
@@ -23,8 +22,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel,
                                QPushButton, QVBoxLayout, QWidget)
 
+from kiosk.reader import StoreReader
 from kiosk.writer import DB_ERRORS
-from station.store import Store
 from station.targets import TARGET_KPIS, Target
 from station.trends import SPAN_DAYS, build_trends
 
@@ -237,10 +236,9 @@ class GoalsPanel(QWidget):
         self.lang = config.kiosk.default_language
         self.span = "by_day"
         self.trends: dict = {}
-        self._busy = threading.Lock()          # one reader at a time
+        self.reader = StoreReader(config, "goals-refresh")
         self._again = False                    # a refresh was asked for while one ran
         self.reading_now = False               # from refresh() until its trends are drawn
-        self._store = None
         self._ready.connect(self._on_ready)
         self.title = _label("panel", wrap=False)
         self.span_buttons = {s: QPushButton() for s in ("by_day", "by_week")}
@@ -277,28 +275,16 @@ class GoalsPanel(QWidget):
     def refresh(self, now: float | None = None) -> bool:
         """Read the trends off the GUI thread and draw them when done; False (and one more
         read afterwards) while a read is still running."""
-        if not self._busy.acquire(blocking=False):
+        at = time.time() if now is None else now
+        # _ready is queued to this (GUI) thread: it is handled after the flags below are set
+        if not self.reader.read(lambda store: build_trends(store, self.config, at),
+                                self._ready.emit):
             self._again = True
             return False
         self._again = False
         self.reading_now = True
         self.reading.setText(self.get("goals.reading"))
         self.reading.show()
-
-        def work():
-            try:
-                if self._store is None:
-                    self._store = Store.open(self.config)
-                result = build_trends(self._store, self.config,
-                                      time.time() if now is None else now)
-            except DB_ERRORS as exc:
-                self._close()
-                result = exc
-            finally:
-                self._busy.release()
-            self._ready.emit(result)
-
-        threading.Thread(target=work, name="goals-refresh", daemon=True).start()
         return True
 
     def _on_ready(self, result) -> None:
@@ -315,13 +301,7 @@ class GoalsPanel(QWidget):
             self.refresh()
 
     def close_connections(self) -> None:
-        with self._busy:
-            self._close()
-
-    def _close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self.reader.close()
 
     def set_span(self, span: str) -> None:
         self.span = span

@@ -13,14 +13,12 @@ connection of its own, so a shopper's tap is never queued behind it. It reads th
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from kiosk.writer import DB_ERRORS
+from kiosk.reader import StoreReader
 from station.alerts import DETRACTOR
-from station.store import Store
 
 log = logging.getLogger("kiosk.open_items")
 
@@ -41,8 +39,7 @@ class OpenItems(QObject):
     def __init__(self, config, parent=None):
         super().__init__(parent)
         self.config = config
-        self._busy = threading.Lock()
-        self._store = None
+        self.reader = StoreReader(config, "open-items")
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.count)
@@ -56,31 +53,14 @@ class OpenItems(QObject):
 
     def count(self) -> bool:
         """Count on a worker thread; False while the previous count is still running."""
-        if not self._busy.acquire(blocking=False):
-            return False
+        return self.reader.read(count_open_items, self._counted)
 
-        def work():
-            try:
-                if self._store is None:
-                    self._store = Store.open(self.config)
-                n = count_open_items(self._store)
-            except DB_ERRORS as exc:
-                log.warning("cannot count open items: %s", exc)
-                self._close()
-                return
-            finally:
-                self._busy.release()
+    def _counted(self, n) -> None:
+        if isinstance(n, Exception):
+            log.warning("cannot count open items: %s", n)
+        else:
             self.counted.emit(n)
-
-        threading.Thread(target=work, name="open-items", daemon=True).start()
-        return True
 
     def close(self) -> None:
         self.timer.stop()
-        with self._busy:
-            self._close()
-
-    def _close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self.reader.close()

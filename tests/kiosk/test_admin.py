@@ -179,8 +179,8 @@ def test_warm_up_fills_the_day_cache_without_drawing(qtbot, kiosk):
     add_responses(writer.store, [9, 3], ts=time.time() - 5 * 86400)
     admin = window.screens["admin"]
     assert admin.refresh_in_background("30d", draw=False)
-    qtbot.waitUntil(lambda: admin._busy.acquire(blocking=False), timeout=5000)
-    admin._busy.release()
+    qtbot.waitUntil(lambda: admin.reader.lock.acquire(blocking=False), timeout=5000)
+    admin.reader.lock.release()
     assert admin.figures is None                      # nothing drawn
     assert len(admin.dashboard._days) == 30 and admin.dashboard._marks["responses"] == 2
     admin.close_connections()
