@@ -45,6 +45,8 @@ class Alert:
     count: int
     state: str
     context: dict
+    note: str | None = None          # the manager's, when acknowledged or resolved
+    changed_by: str | None = None
 
 
 def evaluate_targets(store, config, now: float) -> list[str]:

@@ -293,6 +293,40 @@ class TargetsSection:
 
 
 @dataclass(frozen=True)
+class AlertsSection:
+    """The alert rules (station/alerts), each off at 0 or false, and where alerts go besides the
+    admin screen and HQ. cx-watch evaluates all but the detractor rule."""
+    detractor: bool = rule(True, doc="an alert for every detractor answer (score 0-6)")
+    kpi: bool = rule(True, doc="an alert when a KPI's whole 95 % interval misses its target")
+    kpi_every_s: float = rule(300.0, min=10, max=86400, doc="how often KPIs are checked")
+    camera_no_frame_s: float = rule(60.0, min=0, max=86400,
+                                    doc="alert when the camera gave no frame this long; 0 = off")
+    camera_min_fps: float = rule(2.0, min=0, max=120,
+                                 doc="alert when the camera runs under this many frames/s; 0 = off")
+    sync_ack_age_min: float = rule(30.0, min=0, max=100_000,
+                                   doc="alert when events wait and HQ acknowledged nothing for "
+                                       "this many minutes; 0 = off")
+    disk_free_min_mb: float = rule(500.0, min=0, doc="alert when the database's disk has less "
+                                                     "free space; 0 = off")
+    db_write_errors: bool = rule(True, doc="alert when a service could not write the database")
+    kiosk_quiet_hours: float = rule(2.0, min=0, max=24,
+                                    doc="alert when the kiosk got no answer for this many hours "
+                                        "while the camera counted entries; 0 = off")
+    kiosk_quiet_min_entries: int = rule(20, min=1,
+                                        doc="entries in those hours that make the silence odd")
+    clear_after_s: float = rule(600.0, min=0, max=86400,
+                                doc="a camera, sync or disk alert resolves itself only after "
+                                    "its condition stayed clear this long (no flapping)")
+    interval_s: float = rule(5.0, min=0.5, max=3600, doc="how often cx-watch looks")
+    command: list[str] = rule([], doc="argv run per alert with the alert as JSON on stdin, "
+                                      "e.g. a script posting to a chat webhook; [] = none")
+    command_timeout_s: float = rule(10.0, min=0.1, max=600)
+    command_on: list[str] = rule(["open"], choices=("open", "acknowledged", "resolved"),
+                                 doc="which alert changes run the command")
+    sound: bool = rule(False, doc="the admin screen beeps when a new alert or case comes in")
+
+
+@dataclass(frozen=True)
 class LoggingSection:
     level: str = rule("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 
@@ -309,6 +343,7 @@ class Config:
     retention: RetentionSection = rule(RetentionSection())
     privacy: PrivacySection = rule(PrivacySection())
     targets: TargetsSection = rule(TargetsSection())
+    alerts: AlertsSection = rule(AlertsSection())
     logging: LoggingSection = rule(LoggingSection())
     source: Path | None = None   # the file this came from (not a TOML key)
 

@@ -216,6 +216,9 @@ class Alert(Record):
     last_seen: str
     count: int
     context: dict
+    # the manager's note and name when they acknowledged or resolved it
+    note: str | None = field(default=None, metadata=_key("note", optional=True))
+    changed_by: str | None = field(default=None, metadata=_key("changed_by", optional=True))
 
     @staticmethod
     def check(data: dict) -> None:

@@ -84,8 +84,8 @@ class Goals:
         if severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {list(SEVERITIES)}, got {severity!r}")
         row = self.db.execute(
-            "SELECT id, first_seen, last_seen, count, state, sent_at FROM alerts "
-            "WHERE kind = ? AND subject = ? AND state != 'resolved'", (kind, subject)).fetchone()
+            "SELECT id, first_seen, last_seen, count, state, sent_at, note, changed_by "
+            "FROM alerts WHERE kind = ? AND subject = ? AND state != 'resolved'", (kind, subject)).fetchone()
         if row is None:
             alert = Alert(new_id(), kind, severity, subject, at, at, 1, "open", context)
             self.db.execute(
@@ -95,10 +95,10 @@ class Goals:
                  at))
             self._send_alert(alert, at)
             return alert.id
-        alert_id, first_seen, last_seen, count, state, sent_at = row
+        alert_id, first_seen, last_seen, count, state, sent_at, note, who = row
         # min/max: a backfill (simulated history, a replayed queue) may arrive out of order
         alert = Alert(alert_id, kind, severity, subject, min(first_seen, at),
-                      max(last_seen, at), count + 1, state, context)
+                      max(last_seen, at), count + 1, state, context, note, who)
         resend = at - sent_at >= self.alert_resend_s
         self.db.execute(
             "UPDATE alerts SET severity = ?, first_seen = ?, last_seen = ?, count = ?, "
@@ -109,27 +109,38 @@ class Goals:
             self._send_alert(alert, at)
         return alert_id
 
-    def acknowledge_alert(self, alert_id: str, at: float | None = None) -> Alert:
+    def acknowledge_alert(self, alert_id: str, note: str | None = None, who: str | None = None,
+                          at: float | None = None) -> Alert:
         """The manager has seen it; it stays unresolved (a repeat still counts on it)."""
-        return self._change_alert(alert_id, "acknowledged", at or time.time())
+        return self._change_alert(alert_id, "acknowledged", at or time.time(), note, who)
+
+    def close_alert(self, alert_id: str, note: str | None = None, who: str | None = None,
+                    at: float | None = None) -> Alert:
+        """The manager has dealt with it: resolved, with their note; the next one opens anew."""
+        return self._change_alert(alert_id, "resolved", at or time.time(), note, who)
 
     def resolve_alert(self, kind: str, subject: str, at: float | None = None) -> Alert | None:
-        """Close the unresolved alert of (kind, subject), if any: the next one opens anew."""
+        """A rule saw its condition clear: close the unresolved alert of (kind, subject), if
+        any."""
         with self.transaction():
             row = self.db.execute("SELECT id FROM alerts WHERE kind = ? AND subject = ? AND "
                                   "state != 'resolved'", (kind, subject)).fetchone()
             return self._change_alert(row[0], "resolved", at or time.time()) if row else None
 
-    def _change_alert(self, alert_id: str, state: str, at: float) -> Alert:
+    def _change_alert(self, alert_id: str, state: str, at: float, note: str | None = None,
+                      who: str | None = None) -> Alert:
         with self.transaction():
             alert = self.alert(alert_id)
             if alert is None:
                 raise StoreError(f"no alert with id {alert_id}")
             if alert.state == state or alert.state == "resolved":
                 return alert
-            alert = dataclasses.replace(alert, state=state)
-            self.db.execute("UPDATE alerts SET state = ?, changed_at = ?, sent_at = ? "
-                            "WHERE id = ?", (state, at, at, alert_id))
+            note = note.strip() or None if note else None
+            alert = dataclasses.replace(alert, state=state, note=note or alert.note,
+                                        changed_by=who or alert.changed_by)
+            self.db.execute("UPDATE alerts SET state = ?, changed_at = ?, sent_at = ?, note = ?, "
+                            "changed_by = ? WHERE id = ?",
+                            (state, at, at, alert.note, alert.changed_by, alert_id))
             self._send_alert(alert, at)
         return alert
 
@@ -140,7 +151,8 @@ class Goals:
                             subject=alert.subject, state=alert.state,
                             first_seen=rfc3339(alert.first_seen),
                             last_seen=rfc3339(alert.last_seen), count=alert.count,
-                            context=alert.context).to_data()
+                            context=alert.context, note=alert.note,
+                            changed_by=alert.changed_by).to_data()
         (seq,) = self._append_events("alert", [(new_id(), at, data)])
         self.db.execute("INSERT INTO alert_events (alert_id, ts, state, count, outbox_seq) "
                         "VALUES (?,?,?,?,?)", (alert.id, at, alert.state, alert.count, seq))

@@ -286,11 +286,11 @@ def _rowid_window(alias, since, until, ts_column, max_rowid, after_rowid):
 
 
 _ALERT_COLUMNS = ("id, kind, severity, subject, first_seen, last_seen, count, state, "
-                  "context")
+                  "context, note, changed_by")
 
 
 def _alert(row) -> Alert:
-    return Alert(*row[:8], json.loads(row[8]))
+    return Alert(*row[:8], json.loads(row[8]), *row[9:])
 
 
 def _case(row) -> Case:

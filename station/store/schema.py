@@ -6,7 +6,12 @@ Statements are idempotent (IF NOT EXISTS) so a half-applied manual run can be re
 Append new migrations at the end; never edit a released one.
 """
 
-from station.store.sqlite import drop_column
+from station.store.sqlite import add_column, drop_column
+
+def _alert_notes(db) -> None:
+    add_column(db, "alerts", "note", "TEXT")
+    add_column(db, "alerts", "changed_by", "TEXT")
+
 
 MIGRATIONS: list = [                # SQL text, or a function of the connection (idempotent too)
     # 1: survey data and the transactional outbox.
@@ -168,6 +173,9 @@ MIGRATIONS: list = [                # SQL text, or a function of the connection 
         WHERE state != 'resolved';
     CREATE INDEX IF NOT EXISTS alerts_last_seen ON alerts(last_seen);
     """,
+    # 7: the manager's note when acknowledging or resolving an alert, and who did it; the
+    # local alert hook's progress (alert_events it has run for) lives in settings.
+    lambda db: _alert_notes(db),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

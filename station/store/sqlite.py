@@ -87,6 +87,12 @@ def drop_column(db: sqlite3.Connection, table: str, column: str) -> None:
         db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
 
 
+def add_column(db: sqlite3.Connection, table: str, column: str, decl: str) -> None:
+    """ALTER TABLE ... ADD COLUMN, idempotent like every migration."""
+    if not any(row[1] == column for row in db.execute(f"PRAGMA table_info({table})")):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
+
 def split_sql(script: str) -> list[str]:
     """executescript() would COMMIT the open transaction, so run statement by statement."""
     statements, buffer = [], ""

@@ -26,6 +26,7 @@ class Store(Goals, Queries):
         self.kiosk_zone = kiosk_zone
         self.link_window_s = link_window_s
         self.alert_resend_s = RESEND_AFTER_S
+        self.detractor_alerts = True           # [alerts] detractor
         self._depth = 0
 
     # -- opening ---------------------------------------------------------------------------
@@ -37,13 +38,15 @@ class Store(Goals, Queries):
         shopper only for what is on disk. High-rate writers batch and may pass NORMAL.
         """
         kiosk_zone = config.vision.kiosk_zone if config.vision.enabled else ""
-        return cls.open_path(config.database.path, station=config.station.path,
+        store = cls.open_path(config.database.path, station=config.station.path,
                              kiosk_zone=kiosk_zone,
                              link_window_s=config.vision.kiosk_link_window_s,
                              busy_timeout_ms=config.database.busy_timeout_ms,
                              synchronous=synchronous,
                              entrance_lines=frozenset(line.name for line in config.vision.lines
                                                       if line.entrance))
+        store.detractor_alerts = config.alerts.detractor
+        return store
 
     @classmethod
     def open_path(cls, path, station: str, kiosk_zone: str = "",
@@ -212,9 +215,10 @@ class Store(Goals, Queries):
                  int(response.complete), presence, visit_id, seq))
             if response.group == "detractor":
                 case_id = self._open_case(response)
-                self._raise_alert(DETRACTOR, "warning", self.station,
-                                  self._detractor_context(response, visit_id, case_id),
-                                  response.ts)
+                if self.detractor_alerts:
+                    self._raise_alert(DETRACTOR, "warning", self.station,
+                                      self._detractor_context(response, visit_id, case_id),
+                                      response.ts)
                 return case_id
         return None
 

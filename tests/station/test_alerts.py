@@ -147,3 +147,28 @@ def test_a_kpi_alert_stays_open_while_the_kpi_is_only_not_distinguishable(store,
     assert evaluate_targets(store, config, T0 + 120) == []
     (alert,) = [a for a in store.alerts() if a.kind == KPI_BELOW_TARGET]
     assert (alert.state, alert.count) == ("open", 1)
+
+
+def test_the_manager_acknowledges_and_resolves_with_a_note_and_hq_gets_both(store):
+    store.append_response(Response(nps=1, ts=T0))
+    (alert,) = store.alerts()
+    seen = store.acknowledge_alert(alert.id, note="  on my way ", who="lan", at=T0 + 5)
+    assert (seen.state, seen.note, seen.changed_by) == ("acknowledged", "on my way", "lan")
+    done = store.close_alert(alert.id, note="called the customer back", who="lan", at=T0 + 60)
+    assert (done.state, done.note) == ("resolved", "called the customer back")
+    assert store.alert(alert.id) == done
+    assert [(e["state"], e.get("note"), e.get("changed_by")) for e in alert_events(store)] == [
+        ("open", None, None), ("acknowledged", "on my way", "lan"),
+        ("resolved", "called the customer back", "lan")]
+    # resolved is final: the next detractor opens a new alert
+    store.append_response(Response(nps=1, ts=T0 + 70))
+    assert [a.state for a in store.alerts()] == ["open", "resolved"]
+
+
+def test_the_detractor_rule_can_be_switched_off(tmp_path):
+    path = tmp_path / "station.toml"
+    path.write_text(CONFIG + "[alerts]\ndetractor = false\n", encoding="utf-8")
+    from station.store import Store
+    store = Store.open(load_config(path))
+    assert store.append_response(Response(nps=0, ts=T0)) is not None     # the case still opens
+    assert store.alerts() == [] and alert_events(store) == []

@@ -71,6 +71,16 @@ class StoreBeforeV6(Store):
         return None
 
 
+class StoreAtV6(Store):
+    """Schema version 6 had alerts without the manager's note (version 7)."""
+
+    def _raise_alert(self, kind, severity, subject, context, at):
+        self.db.execute(
+            "INSERT INTO alerts (id, kind, severity, subject, first_seen, last_seen, count, "
+            "state, context, changed_at, sent_at) VALUES (?,?,?,?,?,?,1,'open',?,?,?)",
+            (f"a-{at}", kind, severity, subject, at, at, json.dumps(context), at, at))
+
+
 class StoreBeforeV4(StoreBeforeV6):
     """The outbox writer of schema versions 1-3, which also stored each event's topic."""
 
@@ -93,7 +103,8 @@ KEPT = {"outbox": "seq, id, type, payload, created_at, acked_at", "responses": "
 @pytest.mark.parametrize("start", range(0, SCHEMA_VERSION))
 def test_migrating_from_every_previous_version_keeps_the_data(tmp_path, start):
     path = tmp_path / "s.db"
-    writer = StoreBeforeV4 if start < 4 else StoreBeforeV6 if start < 6 else Store
+    writer = StoreBeforeV4 if start < 4 else StoreBeforeV6 if start < 6 else \
+        StoreAtV6 if start == 6 else Store
     old = writer.open_path(path, station=STATION, migrate=False)
     assert old.schema_version == 0
     assert old.migrate(target=start) == start
@@ -110,6 +121,10 @@ def test_migrating_from_every_previous_version_keeps_the_data(tmp_path, start):
             == rows
     assert [r["id"] for r in store.recent_responses()][::-1] == made["responses"]
     assert all(store.case(c) is not None for c in made["cases"])
+    if start >= 6:                  # the detractor's alert, now with room for a note
+        (alert,) = store.alerts()
+        assert alert.kind == "detractor" and alert.note is None
+        assert store.close_alert(alert.id, note="called back", who="lan").note == "called back"
     outbox_consistency(store.db)
     # and the new tables work, continuing the same seq
     last = store.outbox_status()["last_seq"]
