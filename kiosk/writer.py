@@ -36,6 +36,7 @@ class ResponseWriter(QObject):
         self._store: Store | None = None
         self.pending: list[Response] = []
         self.last_error: str | None = None
+        self.write_errors = 0                # failed writes since start, for cx-watch's rule
         self.retry_timer = QTimer(self)
         self.retry_timer.setInterval(int(retry_s * 1000))
         self.retry_timer.timeout.connect(self.flush)
@@ -77,6 +78,7 @@ class ResponseWriter(QObject):
             self.committed.emit(response, case_id)
         if self.last_error is not None:
             log.info("database writable again; every pending response is saved")
+            self._report_errors(self.store, self.last_error)
             self.last_error = None
             self.retry_timer.stop()
             self.recovered.emit()
@@ -94,7 +96,17 @@ class ResponseWriter(QObject):
         except DB_ERRORS:
             return False
 
+    def _report_errors(self, store: Store, reason: str) -> None:
+        """Tell cx-watch (through the health table, once the database takes writes again)
+        how many writes failed: the manager gets an alert even though nothing was lost."""
+        try:
+            store.put_health("kiosk", {"write_errors": self.write_errors,
+                                       "last_write_error": reason})
+        except DB_ERRORS:
+            pass
+
     def _fail(self, exc: Exception) -> None:
+        self.write_errors += 1
         reason = f"{type(exc).__name__}: {exc}"
         if reason != self.last_error:
             log.error("cannot write to the station database (%d response(s) kept in memory, "

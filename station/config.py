@@ -296,6 +296,7 @@ class TargetsSection:
 class AlertsSection:
     """The alert rules (station/alerts), each off at 0 or false, and where alerts go besides the
     admin screen and HQ. cx-watch evaluates all but the detractor rule."""
+    enabled: bool = rule(True, doc="run cx-watch, which evaluates the timed rules")
     detractor: bool = rule(True, doc="an alert for every detractor answer (score 0-6)")
     kpi: bool = rule(True, doc="an alert when a KPI's whole 95 % interval misses its target")
     kpi_every_s: float = rule(300.0, min=10, max=86400, doc="how often KPIs are checked")

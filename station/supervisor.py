@@ -62,6 +62,7 @@ def plan_services(config, config_path: Path) -> tuple[list[Service], list[str]]:
         ("hq", config.hq.enabled and broker_ok, "hq", ["run", "--config", str(config.hq.config)]),
         ("sync", config.sync.enabled and broker_ok, "sync", ["run", "--config", cfg]),
         ("vision", config.vision.enabled, "vision", ["run", "--config", cfg]),
+        ("watch", config.alerts.enabled, "station.watch", ["run", "--config", cfg]),
         ("kiosk", config.kiosk.enabled, "kiosk", ["--config", cfg]),
     ]
     for name, enabled, module, args in wanted:

@@ -36,6 +36,7 @@ class EventRecorder:
         self._last_flush = time.monotonic()
         self.written = {"crossings": 0, "visits": 0, "presence": 0, "transactions": 0}
         self.failures = 0
+        self.last_error: str | None = None
 
     def crossing(self, crossing: Crossing) -> None:
         self._crossings.append(crossing)
@@ -78,6 +79,7 @@ class EventRecorder:
                     self.store.put_health("vision", self._health, ts=now)
         except Exception as exc:          # keep the batch; the next flush retries it
             self.failures += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
             log.warning("could not write %d vision events to the station DB (%s); will retry",
                         self.pending, exc)
             self._trim()

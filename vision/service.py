@@ -158,7 +158,10 @@ class PeopleCounter:
                 "last_frame": source.last_frame_ts, "reopens": source.reopens,
                 "skipped_frames": source.skipped, "open_visits": pipeline.open_visits,
                 "stage_ms": {k: round(v, 2) for k, v in pipeline.stage_ms().items()},
-                "pending_events": self.recorder.pending}
+                "pending_events": self.recorder.pending,
+                # failed writes, for cx-watch's database-write-errors rule
+                "write_errors": self.recorder.failures,
+                "last_write_error": self.recorder.last_error}
 
 
 def _person_detector(vision):

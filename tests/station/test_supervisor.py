@@ -152,7 +152,8 @@ def test_plan_services_lists_only_modules_that_exist(tmp_path):
                      broker={"managed": False})
     cfg = tmp_path / "station.toml"
     services, notes = plan_services(config, cfg)
-    modules = {"hq": "hq", "sync": "sync", "vision": "vision", "kiosk": "kiosk"}
+    modules = {"hq": "hq", "sync": "sync", "vision": "vision", "watch": "station.watch",
+               "kiosk": "kiosk"}
     planned = {s.name for s in services}
     for name, module in modules.items():
         exists = importlib.util.find_spec(f"{module}.__main__") is not None
@@ -164,12 +165,13 @@ def test_plan_services_lists_only_modules_that_exist(tmp_path):
         assert s.argv[:3] == [PY, "-m", modules[s.name]] and own in s.argv
     # start order: HQ and sync before the producers
     order = [s.name for s in services]
-    assert order == sorted(order, key=["hq", "sync", "vision", "kiosk"].index)
+    assert order == sorted(order, key=["hq", "sync", "vision", "watch", "kiosk"].index)
 
 
 def test_plan_services_leaves_out_what_the_config_disables(tmp_path):
     config = _config(tmp_path, kiosk={"enabled": False}, vision={"enabled": False},
-                     sync={"enabled": False}, hq={"enabled": False}, broker={"managed": False})
+                     sync={"enabled": False}, hq={"enabled": False}, broker={"managed": False},
+                     alerts={"enabled": False})
     assert plan_services(config, tmp_path / "x.toml") == ([], [])
 
 
