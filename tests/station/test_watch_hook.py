@@ -128,3 +128,34 @@ def test_a_missing_hook_program_is_a_logged_failure(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         watcher.check(time.time())
     assert "could not start" in caplog.text and watcher.hook.stats["failures"] == 1
+
+
+def test_the_documented_chat_webhook_example_posts_the_alert_without_the_comment(tmp_path):
+    import http.server
+    import threading
+    from pathlib import Path
+    posts = []
+
+    class Chat(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Chat)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        store, watcher, out = make(tmp_path)
+        script = Path(__file__).resolve().parents[2] / "config" / "hooks" / "chat-webhook.py"
+        watcher.hook.argv = [sys.executable, str(script),
+                             f"http://127.0.0.1:{server.server_port}/hooks/abc"]
+        store.append_response(Response(nps=2, reasons=["wait"], comment="my phone: 0903"))
+        watcher.check(time.time())
+    finally:
+        server.shutdown()
+    assert watcher.hook.stats == {"runs": 1, "failures": 0, "timeouts": 0}
+    (post,) = posts
+    assert post["text"] == "[WARNING] acme/hcm-01/kiosk-1: a customer answered 2/10; reasons: wait"
