@@ -41,6 +41,10 @@ def test_locked_database_shows_unavailable_then_saves_the_waiting_response(qtbot
     rows = read_store(config).recent_responses()
     assert sorted(r["nps"] for r in rows) == [2, 9]
     assert len(read_store(config).cases(0, 2e9)) == 1
+    # cx-watch learns of the failed writes from the kiosk's health row (its alert rule)
+    health = read_store(config).health()["kiosk"]
+    assert health["write_errors"] == writer.write_errors >= 1
+    assert "locked" in health["last_write_error"]
 
 
 @pytest.fixture

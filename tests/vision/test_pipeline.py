@@ -98,6 +98,7 @@ def test_a_locked_database_loses_no_events(pets_video, person_detector, tmp_path
         pipeline.process(frame)
     source.close()
     assert recorder.failures > 0 and recorder.pending > 0
+    assert "locked" in recorder.last_error       # vision's health row carries both (cx-watch)
     blocker.execute("ROLLBACK")
     pipeline.close(START + 600)
     assert recorder.pending == 0
