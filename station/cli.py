@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("alerts", help="the station's unresolved alerts (detractors, KPIs "
-                                       "below target)")
+                                       "below target, camera, sync, disk, database, kiosk)")
     p.add_argument("--config", required=True, type=Path)
     p.add_argument("--evaluate", action="store_true",
                    help="check every KPI against its target first (raise or resolve its alert); "

@@ -79,7 +79,8 @@ def _alert(alert, config) -> dict:
     return {"id": alert.id, "kind": alert.kind, "severity": alert.severity,
             "subject": alert.subject, "state": alert.state, "count": alert.count,
             "first_seen": iso_local(alert.first_seen, config),
-            "last_seen": iso_local(alert.last_seen, config), "context": alert.context}
+            "last_seen": iso_local(alert.last_seen, config), "context": alert.context,
+            "note": alert.note, "changed_by": alert.changed_by}
 
 
 def utc_offset_s(config, ts: float) -> float:
@@ -140,9 +141,10 @@ def render_text(r: dict) -> str:
 
 
 def alert_lines(alerts: list[dict]) -> list[str]:
-    return [f"    {a['kind']:<18} {a['subject']:<20} {a['state']}, "
+    return [f"    {a['severity']:<8} {a['kind']:<18} {a['subject']:<20} {a['state']}, "
             f"{a['count']} time{'s' if a['count'] > 1 else ''} "
-            f"{a['first_seen']} .. {a['last_seen']}" for a in alerts]
+            f"{a['first_seen']} .. {a['last_seen']}"
+            + (f"; note: {a['note']}" if a.get("note") else "") for a in alerts]
 
 
 STATUS_MARK = {"on_target": "+", "below_target": "-", "not_distinguishable": "~",
