@@ -13,6 +13,12 @@ complaint rate, case handling time, each absent with the reason below the n it n
 privacy.min_n for the survey figures). Demographic cells under privacy.k_floor visitors are
 suppressed. Aggregation runs in SQLite (GROUP BY); Python only sees grouped rows, so the
 report's memory does not grow with the number of events.
+
+Each store also has its KPI targets, judged over the report's period on these figures, and its
+alerts not yet resolved, counted by severity with the newest listed (hq/report_goals.py):
+
+    report["stores"][0]["targets"][0]["status"]          # 'below_target'
+    report["stores"][0]["alerts"]["by_severity"]         # {'critical': 0, 'warning': 1, ...}
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ from pathlib import Path
 from station import kpi
 from station.period import add_period_arguments
 from station.scorecard import build_scorecard, nps_cell, nps_figure
+from hq import report_goals as goals
 from hq import stats as hq_stats
 from hq.views import open_for_reading, period_clause, store_of
 
@@ -102,8 +109,11 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
     visits = _visit_mix(db, visit_period, visit_params)
     cases = _cases(db, visit_period, visit_params, end)
     stations = hq_stats.collect(db, now)["stations"]
+    targets = goals.current_targets(db, until)
+    alerts = goals.unresolved_alerts(db, until)
     store_names = sorted(set(scores) | set(traffic) | set(visits) | set(cases["opened"]) |
-                         {store_of(s["station"]) for s in stations})
+                         {store_of(s["station"]) for s in stations} | set(targets) |
+                         set(alerts))
     by_store_stations = {}
     for s in stations:
         by_store_stations.setdefault(store_of(s["station"]), []).append(s["station"])
@@ -115,13 +125,16 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
             store, by_store_stations.get(store, []), scores.get(store, [0] * 11),
             totals.get(store, (0, 0, 0, 0)), csat.get(store, {}), ces.get(store, {}),
             traffic.get(store, (0, 0)), visits.get(store, {}), cases, store, end,
-            segments.get(store, {}), min_n))
+            segments.get(store, {}), min_n, targets.get(store, {}), tz))
+        summaries[-1]["alerts"] = goals.alert_summary(alerts.get(store, []), tz)
     all_summary = _summary(
         "All stores", sorted(s["station"] for s in stations), _sum_lists(scores.values()),
         tuple(sum(t[i] or 0 for t in totals.values()) for i in range(4)),
         _sum_dicts(csat.values()), _sum_dicts(ces.values()),
         tuple(sum(t[i] for t in traffic.values()) for i in range(2)),
-        _sum_dicts(visits.values()), cases, None, end, _merge_segments(segments), min_n)
+        _sum_dicts(visits.values()), cases, None, end, _merge_segments(segments), min_n,
+        {}, tz)                  # targets are each store's own: none for the total
+    all_summary["alerts"] = goals.all_alert_summary([s["alerts"] for s in summaries])
 
     first, last = db.execute(f"SELECT min(ts_epoch), max(ts_epoch) FROM events WHERE "
                              f"{visit_period} AND type IN ('response', 'traffic', 'visit', "
@@ -148,7 +161,7 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
 
 # -- per store ---------------------------------------------------------------------------------
 def _summary(name, stations, counts, totals, csat, ces, traffic, visits, cases, store, end,
-             segments, min_n) -> dict:
+             segments, min_n, targets, tz) -> dict:
     responses, complete, no_presence, linked = (t or 0 for t in totals)
     entries, exits = traffic
     handling = [h for s, h in cases["handling"] if store is None or s == store]
@@ -172,6 +185,8 @@ def _summary(name, stations, counts, totals, csat, ces, traffic, visits, cases, 
         "oldest_open_case_age_s": None if oldest is None else round(end - oldest, 1),
         "nps_post_stratified": nps_figure(
             kpi.post_stratified_nps(segments, footfall, min_n)).as_dict(),
+        "targets": goals.judge(targets, goals.target_figures(card, csat, ces, entries,
+                                                             handling), tz),
     }
 
 
