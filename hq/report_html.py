@@ -39,12 +39,16 @@ td.hidden,td.sup{color:#8a8a8a;font-style:italic}
 .panel{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:8px}
 svg.chart{max-width:100%;height:auto;font-family:inherit}
 .small{font-size:12px}
+td.st{text-align:left;font-weight:bold}
+.st-on_target{color:#00704f}.st-below_target{color:#b34700}
+.st-not_distinguishable{color:#7a6200}.st-too_few_answers{color:#8a8a8a;font-style:italic}
 """
 
 
 def render_html(r: dict) -> str:
-    parts = [_header(r), _overview(r), _stores_table(r), _nps_charts(r), _weekly(r),
-             _traffic(r), _demographics(r), _cases(r), _reasons(r), _completeness(r), _method(r)]
+    parts = [_header(r), _overview(r), _stores_table(r), _targets(r), _alerts(r),
+             _nps_charts(r), _weekly(r), _traffic(r), _demographics(r), _cases(r), _reasons(r),
+             _completeness(r), _method(r)]
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{escape(r['title'])}</title><style>{CSS}</style></head><body><main>"
             + "".join(parts) + "</main></body></html>")
@@ -80,6 +84,9 @@ def _overview(r):
         ("participation", _pct(a["participation_rate"]["value"]), "responses ÷ entries"),
         ("open cases", f"{a['open_cases']:,}",
          f"oldest {_duration(a['oldest_open_case_age_s'])}" if a["open_cases"] else "none"),
+        ("unresolved alerts", f"{a['alerts']['unresolved']:,}",
+         ", ".join(f"{n:,} {severity}" for severity, n in a["alerts"]["by_severity"].items()
+                   if n) or "none"),
     ]
     return "<div class=\"cards\">" + "".join(
         f"<div class=\"card\"><div class=\"l\">{escape(l)}</div><div class=\"v\">{escape(v)}"
@@ -116,6 +123,127 @@ def _stores_table(r):
               "camera in the same period. The reweighted NPS gives each age bracket × gender "
               "the weight it has in the camera's footfall (only responses linked to a "
               "visitor; its interval uses Kish's effective n).</p>")
+
+
+STATUS_WORDS = {"on_target": "on target", "below_target": "below target",
+                "not_distinguishable": "not distinguishable", "too_few_answers": "too few answers"}
+KPI_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "participation_rate": "participation",
+             "complaint_rate": "complaint rate", "handling_median_s": "handling time (median)"}
+
+
+def _targets(r):
+    rows, differs = [], []
+    for s in r["stores"]:
+        for t in s["targets"]:
+            rows.append(_target_row(s["store"], t))
+            differs += [f"<li><b>{escape(o['station'])}</b> has {escape(_kpi_name(t['kpi']))} "
+                        f"{escape(_target_text(t['kpi'], o))} ({escape(o['source'])}, "
+                        f"{escape(_when(o['set_at']))})</li>" for o in t["differs"]]
+    if not rows:
+        return ("<h2>Targets</h2><p class=\"note\">No store has a KPI target yet (a station's "
+                "[targets] config or its manager's Goals page sets them).</p>")
+    head = ("store", "KPI", "target", "this period", "95 % CI", "n", "status", "set by", "set")
+    without = [s["store"] for s in r["stores"] if not s["targets"]]
+    return ("<h2>Targets</h2>" + _table(head, rows)
+            + (f"<p class=\"note\">Kiosks of one store with another target than the one "
+               f"judged (the one set last):</p><ul class=\"note\">{''.join(differs)}</ul>"
+               if differs else "")
+            + (f"<p class=\"note\">No targets: {escape(', '.join(without))}.</p>"
+               if without else "")
+            + "<p class=\"note\">Each target is judged here over this report's period (not "
+              "the target's own week or month) with the station's rules: <b>on target</b> — "
+              "the figure meets or beats it; <b>below target</b> — its whole 95 % interval "
+              "is on the wrong side; <b>not distinguishable</b> — the figure misses it but "
+              "the interval still holds it (the sample cannot tell a dip from noise); "
+              f"<b>too few answers</b> — the figure is hidden (under {r['min_n']} answers "
+              "for the survey figures).</p>")
+
+
+def _target_row(store: str, t: dict) -> str:
+    f = t["figure"]
+    if f is None:
+        figure = "<td class=\"hidden\" colspan=\"3\">not in this report</td>"
+    elif f["value"] is None:
+        figure = (f"<td class=\"hidden\" title=\"{escape(f['reason'] or '')}\">hidden</td>"
+                  f"<td>–</td><td>{f['n']:,}</td>")
+    else:
+        ci = (" … ".join(_kpi_value(t["kpi"], v) for v in f["interval"])
+              if f["interval"] else "–")
+        figure = (f"<td>{_kpi_value(t['kpi'], f['value'])}</td><td>{ci}</td>"
+                  f"<td>{f['n']:,}</td>")
+    status = t["status"]
+    word = STATUS_WORDS.get(status, "–") if status else "–"
+    who = t["source"] + (f" ({t['who']})" if t.get("who") else "")
+    return (f"<tr><td class=\"name\">{escape(store)}</td>"
+            f"<td class=\"name\">{escape(_kpi_name(t['kpi']))}</td>"
+            f"<td>{escape(_target_text(t['kpi'], t))}</td>{figure}"
+            f"<td class=\"st{' st-' + escape(status) if status else ''}\" "
+            f"data-cell=\"target|{escape(store)}|{escape(t['kpi'])}\">{escape(word)}</td>"
+            f"<td class=\"name\">{escape(who)}</td><td>{escape(_when(t['set_at']))}</td></tr>")
+
+
+def _alerts(r):
+    stores = r["stores"] + [r["all"]]
+    severities = list(dict.fromkeys(k for s in stores for k in s["alerts"]["by_severity"]))
+    head = ("store",) + tuple(severities) + ("unresolved", "of them acknowledged")
+    rows = [f"<tr><td class=\"name\">{escape(s['store'])}</td>"
+            + "".join(f"<td>{s['alerts']['by_severity'].get(v, 0):,}</td>" for v in severities)
+            + f"<td data-cell=\"alerts|{escape(s['store'])}\">{s['alerts']['unresolved']:,}</td>"
+            f"<td>{s['alerts']['by_state'].get('acknowledged', 0):,}</td></tr>"
+            for s in stores if s["alerts"]["unresolved"] or s is r["all"]]
+    out = ["<h2>Alerts not resolved</h2>" + _table(head, rows)
+           + "<p class=\"note\">Each station's alerts as it last reported them: open or "
+             "acknowledged by the store's manager, not yet resolved. What caused an alert "
+             "(a detractor's answer and comment) stays with the station and its case; only "
+             "kind, subject, severity, times and counts are shown.</p>"]
+    listed = [s for s in r["stores"] if s["alerts"]["newest"]]
+    if listed:
+        head = ("store", "kind", "subject", "severity", "state", "times", "first seen",
+                "last seen", "note")
+        rows = []
+        for s in listed:
+            a = s["alerts"]
+            rows += [f"<tr><td class=\"name\">{escape(s['store'])}</td>"
+                     f"<td class=\"name\">{escape(str(x['kind']))}</td>"
+                     f"<td class=\"name\">{escape(str(x['subject']))}</td>"
+                     f"<td class=\"name\">{escape(str(x['severity']))}</td>"
+                     f"<td class=\"name\">{escape(str(x['state']))}</td>"
+                     f"<td>{x['count']:,}</td><td>{escape(_when(x['first_seen']))}</td>"
+                     f"<td>{escape(_when(x['last_seen']))}</td>"
+                     f"<td class=\"why\">{escape(x['note'] or '')}</td></tr>"
+                     for x in a["newest"]]
+            if a["left_out"]:
+                rows.append(f"<tr><td class=\"name\">{escape(s['store'])}</td><td class=\"why\" "
+                            f"colspan=\"8\">and {a['left_out']:,} older, counted above and "
+                            f"listed on the station</td></tr>")
+        out.append("<h3>Newest first</h3>" + _table(head, rows, small=True))
+    return "".join(out)
+
+
+def _kpi_name(kpi: str) -> str:
+    return KPI_NAMES.get(kpi, kpi)
+
+
+def _kpi_value(kpi: str, value) -> str:
+    if value is None:
+        return "–"
+    if kpi == "nps":
+        return f"{value:+.1f}"
+    if kpi == "ces":
+        return f"{value:.2f}"
+    if kpi == "handling_median_s":
+        return _duration(value)
+    return _pct(value) if kpi in ("csat", "participation_rate", "complaint_rate") \
+        else f"{value:g}"
+
+
+def _target_text(kpi: str, t: dict) -> str:
+    sign = "≥" if t["direction"] == "higher" else "≤"
+    return f"{sign} {_kpi_value(kpi, t['value'])} a {t['period']}"
+
+
+def _when(iso: str | None) -> str:
+    return iso[:16].replace("T", " ") if iso else "–"
 
 
 def _nps_charts(r):
