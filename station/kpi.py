@@ -19,6 +19,8 @@ import math
 from dataclasses import dataclass
 from statistics import median
 
+from station.wording import quantity
+
 Z95 = 1.959963984540054
 
 
@@ -81,15 +83,19 @@ def nps_from_counts(counts: list[float], min_n: int = 30) -> NpsResult:
 
 
 def min_n_reason(n: float, min_n: int, answers: str, figure: str,
-                 why: str = "it is too uncertain") -> str:
+                 why: str = "it is too uncertain", counted: int | None = None) -> str:
     """Why a figure computed from n `answers` is not shown, or "" when it is: the one min-n
-    rule. n may be an effective n (post-stratification)."""
+    rule. n may be an effective n (post-stratification); `counted` is then the number of
+    answers actually counted, which the reason names beside it, so it matches the n shown."""
     if n <= 0:
         return f"no {answers} in this period"
     if n >= min_n:
         return ""
     # floor, not round: an effective n of 29.6 must not read "only 30 ... from 30 up"
-    return (f"only {math.floor(n)} {answers}; {figure} is shown from {min_n} {answers} up "
+    have = quantity(math.floor(n), answers)
+    if isinstance(counted, int) and counted != math.floor(n):
+        have = f"{quantity(counted, answers)}, worth {math.floor(n)} after weighting"
+    return (f"only {have}; {figure} is shown from {quantity(min_n, answers)} up "
             f"(below that {why})")
 
 
@@ -105,7 +111,7 @@ def _nps(n, promoters, passives, detractors, effective_n, min_n) -> NpsResult:
     # answer would fall outside its own interval, so the interval always spans the estimate.
     ci_low, ci_high = min(ci_low, score), max(ci_high, score)
     reason = min_n_reason(effective_n, min_n, "responses", "NPS",
-                          "the 95 % interval is too wide")
+                          "the 95 % interval is too wide", counted=_round(n))
     shown = not reason
     return NpsResult(_round(n), _round(promoters), _round(passives), _round(detractors),
                      100 * p, 100 * passives / n, 100 * d, score, se, ci_low, ci_high, shown,

@@ -10,6 +10,7 @@ from datetime import datetime
 from station import kpi
 from station.scorecard import Figure, build_scorecard, nps_cell, nps_figure
 from station.trends import build_trends
+from station.wording import quantity
 
 
 def build_report(store, config, since: float, until: float) -> dict:
@@ -142,7 +143,7 @@ def render_text(r: dict) -> str:
 
 def alert_lines(alerts: list[dict]) -> list[str]:
     return [f"    {a['severity']:<8} {a['kind']:<18} {a['subject']:<20} {a['state']}, "
-            f"{a['count']} time{'s' if a['count'] > 1 else ''} "
+            f"{quantity(a['count'], 'times')} "
             f"{a['first_seen']} .. {a['last_seen']}"
             + (f"; note: {a['note']}" if a.get("note") else "") for a in alerts]
 
