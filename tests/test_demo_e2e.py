@@ -141,6 +141,27 @@ def test_demo_station_delivers_a_tapped_survey_and_traffic_to_hq(qtbot, tmp_path
                 data["csat"], data["ces"], data["reasons"]) == \
             (response_id, 9, "linked", visit_id, 5, 6, ["staff"])
 
+        # Goals and alerts reach HQ too: the config's targets, and a detractor's alert.
+        hq_targets = wait_for("the configured targets in the HQ database", lambda: {
+            json.loads(d)["kpi"] for (d,) in hq_rows(
+                hq, "SELECT data FROM events WHERE type = 'target'")} or None, 60, proc)
+        assert hq_targets == {t.kpi for t in config.targets.targets()}
+        window.thanks_timer.timeout.emit()
+        window.cooldown_until = 0.0               # the next shopper, without the wait
+        tap(qtbot, s["attract"])
+        tap(qtbot, s["score"].scale.buttons[2])
+        tap(qtbot, s["followup"].next)
+        tap(qtbot, s["csat"].skip)
+        tap(qtbot, s["ces"].skip)
+        writer.close()
+        (alert,) = wait_for("the detractor's alert in the HQ database", lambda: [
+            json.loads(d) for (d,) in hq_rows(hq, "SELECT data FROM events WHERE type = 'alert'")
+        ], 60, proc)
+        assert (alert["kind"], alert["state"], alert["context"]["score"]) == \
+            ("detractor", "open", 2)
+        assert "checked_at" in wait_for("cx-watch's health row",
+                                        lambda: store.health().get("watch"), 30, proc)
+
         # Traffic travels as per-minute roll-ups: wait for a closed minute with crossings.
         traffic = wait_for("camera traffic counts in the HQ database", lambda: [
             json.loads(d) for (d,) in hq_rows(hq, "SELECT data FROM events WHERE type = 'traffic'")
