@@ -96,6 +96,14 @@ class KioskSection:
                                 doc="from `cx-station pin-hash`; empty disables the admin screen")
     admin_idle_s: float = rule(120.0, min=10, max=3600)
     fullscreen: bool = rule(False)
+    screen_diagonal_in: float = rule(21.5, min=5, max=100,
+                                     doc="the kiosk screen's diagonal in inches: with the "
+                                         "window's pixels it gives the DPI, so every touch "
+                                         "target is at least 9 mm on the glass")
+    brand_color: str = rule("#0b5cab", pattern=r"^#[0-9a-fA-F]{6}$",
+                            doc="the store's colour (#rrggbb) for the attract screen and buttons")
+    logo: Path | None = rule(None, path=True, doc="the store's logo (PNG or SVG) on the "
+                                                  "attract screen; none = the store name")
     reasons: ReasonsSection = rule(ReasonsSection())
 
     def __post_init__(self):
@@ -104,6 +112,9 @@ class KioskSection:
         if self.default_language not in self.languages:
             raise ConfigError("kiosk.default_language",
                               f"{self.default_language!r} is not in kiosk.languages {self.languages}")
+        if self.logo is not None and not Path(self.logo).is_file():
+            raise ConfigError("kiosk.logo", f"{self.logo} is not a file (a PNG or SVG logo; "
+                                            f"leave it out to show the store name)")
 
 
 @dataclass(frozen=True)

@@ -220,3 +220,18 @@ def test_camera_sources_other_than_files_are_kept_as_written(tmp_path, camera, k
     config = load_config(_write(tmp_path, MINIMAL + f'\n[vision]\ncamera = "{camera}"\n'))
     assert config.vision.camera == camera
     assert config.vision.camera_kind == kind
+
+
+def test_the_kiosk_brand_is_checked_when_the_config_loads(tmp_path):
+    from station.config import ConfigError, parse_config
+    base = {"station": {"org": "a", "store": "s", "id": "k"}, "database": {"path": "x.db"}}
+    with pytest.raises(ConfigError) as err:
+        parse_config({**base, "kiosk": {"logo": "logo.png"}}, tmp_path)
+    assert err.value.path == "kiosk.logo" and "not a file" in err.value.message
+    with pytest.raises(ConfigError) as err:
+        parse_config({**base, "kiosk": {"brand_color": "blue"}}, tmp_path)
+    assert err.value.path == "kiosk.brand_color"
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG")
+    config = parse_config({**base, "kiosk": {"logo": "logo.png", "brand_color": "#aa0000"}},
+                          tmp_path)
+    assert config.kiosk.logo == tmp_path / "logo.png" and config.kiosk.brand_color == "#aa0000"
