@@ -20,6 +20,7 @@ a monthly one, up to now). Beside NPS, each period names its top detractor reaso
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time as dtime, timedelta
 
 from station import kpi
@@ -39,28 +40,92 @@ def build_trends(store, config, now: float, days: int = 12, weeks: int = 8) -> d
         return {}
     periods = {"by_day": day_periods(now, config.tz, days),
                "by_week": week_periods(now, config.tz, weeks)}
-    tallies = {}                    # (since, until) -> figures, shared by the KPIs
+    spans = {name: (now - SPAN_DAYS[target.period] * 86400, now)
+             for name, target in targets.items()}
+    tallies = Tallies(store, config, [edge for span in spans.values() for edge in span] +
+                      [edge for key in periods.values() for _, *span in key for edge in span])
 
-    def figures(since, until):
-        if (since, until) not in tallies:
-            tallies[since, until] = period_figures(store, config, since, until)
-        return tallies[since, until]
-
-    def cell(target, label, since, until, period):
-        return _cell(store, config.tz, target, label, since, until, period)
+    def cell(target, label, since, until):
+        return _cell(config.tz, target, label, since, until, tallies.figures(since, until),
+                     lambda: tallies.detractor_reasons(since, until))
 
     out = {}
     for name, target in sorted(targets.items()):
-        span = (now - SPAN_DAYS[target.period] * 86400, now)
         out[name] = {
             "target": {"value": target.value, "direction": target.direction,
                        "period": target.period},
-            "overall": cell(target, f"last {SPAN_DAYS[target.period]} days", *span,
-                            figures(*span)),
-            **{key: [cell(target, label, since, until, figures(since, until))
-                     for label, since, until in spans] for key, spans in periods.items()},
+            "overall": cell(target, f"last {SPAN_DAYS[target.period]} days", *spans[name]),
+            **{key: [cell(target, label, since, until) for label, since, until in spans_]
+               for key, spans_ in periods.items()},
         }
     return out
+
+
+class Tallies:
+    """What the trend's figures are made of, read once per segment between consecutive
+    `edges` (every period's start and end) and summed per period: a row is read once, not
+    once per period holding it (a week holds days, the overall span holds weeks), and each
+    segment's responses in one pass (scores, CSAT, CES and the count together), from the
+    covering indexes of schema migration 8. Sums of counts, so a period's figures are exactly
+    its own queries' (period_figures; tests/station/test_trends_tallies.py)."""
+
+    def __init__(self, store, config, edges):
+        self.config = config
+        self.lines = [line.name for line in config.vision.lines if line.entrance]
+        self.edges = sorted(set(edges))
+        self.segments = [self._read(store, since, until)
+                         for since, until in zip(self.edges, self.edges[1:])]
+        self._figures: dict[tuple[float, float], dict] = {}
+
+    def _read(self, store, since: float, until: float) -> dict:
+        scores, csat, ces = [0] * 11, {}, {}
+        for nps, c, e, n in store.db.execute(
+                "SELECT nps, csat, ces, count(*) FROM responses WHERE ts >= ? AND ts < ? "
+                "GROUP BY nps, csat, ces", (since, until)):
+            scores[nps] += n
+            if c is not None:
+                csat[c] = csat.get(c, 0) + n
+            if e is not None:
+                ces[e] = ces.get(e, 0) + n
+        reasons: dict[str, int] = {}        # detractors giving each reason
+        for given, n in store.db.execute(
+                "SELECT reasons, count(*) FROM responses WHERE nps <= 6 AND ts >= ? AND ts < ? "
+                "GROUP BY reasons", (since, until)):
+            for reason in set(json.loads(given)):
+                reasons[reason] = reasons.get(reason, 0) + n
+        return {"scores": scores, "csat": csat, "ces": ces, "reasons": reasons,
+                "entries": store.entries(since, until, self.lines)["entries"],
+                "cases": store.case_totals(since, until)}
+
+    def _sum(self, since: float, until: float) -> dict:
+        first, last = self.edges.index(since), self.edges.index(until)
+        parts = self.segments[first:last]
+        out = {"scores": [sum(p["scores"][i] for p in parts) for i in range(11)],
+               "entries": sum(p["entries"] for p in parts),
+               "opened": sum(p["cases"]["opened"] for p in parts),
+               "handling_s": [d for p in parts for d in p["cases"]["handling_s"]]}
+        for key in ("csat", "ces", "reasons"):
+            total: dict = {}
+            for part in parts:
+                for value, n in part[key].items():
+                    total[value] = total.get(value, 0) + n
+            out[key] = total
+        return out
+
+    def figures(self, since: float, until: float) -> dict:
+        """period_figures(store, config, since, until), from the segments."""
+        if (since, until) not in self._figures:
+            t = self._sum(since, until)
+            self._figures[since, until] = kpi_figures(
+                self.config, t["scores"], dict(sorted(t["csat"].items())),
+                dict(sorted(t["ces"].items())), sum(t["scores"]), t["entries"],
+                {"opened": t["opened"], "handling_s": t["handling_s"]})
+        return self._figures[since, until]
+
+    def detractor_reasons(self, since: float, until: float) -> list:
+        """top_detractor_reasons(store, since, until), from the segments."""
+        t = self._sum(since, until)
+        return rank_reasons(sum(t["scores"][:7]), t["reasons"])
 
 
 def period_figures(store, config, since: float, until: float) -> dict:
@@ -72,6 +137,12 @@ def period_figures(store, config, since: float, until: float) -> dict:
     lines = [line.name for line in config.vision.lines if line.entrance]
     entries = store.entries(since, until, lines)["entries"]
     cases = store.case_totals(since, until)
+    return kpi_figures(config, counts, csat, ces, responses, entries, cases)
+
+
+def kpi_figures(config, counts: list[int], csat: dict[int, int], ces: dict[int, int],
+                responses: int, entries: int, cases: dict) -> dict:
+    """period_figures from a period's counts."""
     card = build_scorecard(score_counts=counts, csat_counts=csat, ces_counts=ces,
                            responses=responses, entries=entries, cases_opened=cases["opened"],
                            handling_s=cases["handling_s"], min_n=config.privacy.min_n)
@@ -103,20 +174,23 @@ def overall_status(trend: dict) -> str:
     return trend["overall"]["status"]
 
 
-def _cell(store, tz, target, label, since, until, figures) -> dict:
+def _cell(tz, target, label, since, until, figures, detractor_reasons) -> dict:
     figure, interval = figures[target.kpi]
     cell = {"period": label, "since": _local(since, tz), "until": _local(until, tz),
             "value": figure.value,
             "n": figure.n, "interval": list(interval) if figure.shown and interval else None,
             "reason": figure.reason, "status": status(figure, interval, target)}
     if target.kpi == "nps":
-        cell["detractor_reasons"] = top_detractor_reasons(store, since, until)
+        cell["detractor_reasons"] = detractor_reasons()
     return cell
 
 
 def top_detractor_reasons(store, since: float, until: float, top: int = TOP_REASONS) -> list:
     """The most given detractor reasons: count and share of the period's detractors (%)."""
-    detractors, reasons = store.detractor_reasons(since, until)
+    return rank_reasons(*store.detractor_reasons(since, until), top=top)
+
+
+def rank_reasons(detractors: int, reasons: dict[str, int], top: int = TOP_REASONS) -> list:
     ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return [{"reason": reason, "count": n, "share": 100 * n / detractors}
             for reason, n in ranked]
