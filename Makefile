@@ -5,7 +5,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 APT_PACKAGES := mosquitto libgl1 libegl1 libfontconfig1 libdbus-1-3 libglib2.0-0 \
-                libxkbcommon0 fonts-dejavu-core systemd
+                libxkbcommon0 fonts-dejavu-core systemd \
+                xvfb xdotool libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 \
+                libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
+                libxcb-shape0 libxcb-xfixes0 libxcb-xkb1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test system-deps venv models bench clean-demo
@@ -18,7 +21,8 @@ demo: system-deps venv models
 test: system-deps venv models
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
 
-# Debian packages: the MQTT broker and the libraries Qt needs offscreen. Skipped when present.
+# Debian packages: the MQTT broker, the libraries Qt needs offscreen, and a virtual X screen
+# (Xvfb, xdotool, Qt's xcb libraries) for the kiosk's real-window test. Skipped when present.
 system-deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
