@@ -185,6 +185,12 @@ MIGRATIONS: list = [                # SQL text, or a function of the connection 
         WHERE nps <= 6;
     CREATE INDEX IF NOT EXISTS cases_opened_resolved ON cases(opened_at, resolved_at);
     """,
+    # 9: when HQ last acknowledged an event, without reading every acknowledged row (cx-watch's
+    # sync rule, outbox_status): a week of them is kept ([retention] acked_outbox_days). Only
+    # acknowledged rows are in it, so appending an event does not write it.
+    """
+    CREATE INDEX IF NOT EXISTS outbox_acked ON outbox(acked_at) WHERE acked_at IS NOT NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
