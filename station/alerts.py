@@ -54,19 +54,22 @@ def evaluate_targets(store, config, now: float) -> list[str]:
     status is below_target, resolve the one of each KPI back on target; returns the KPIs below
     target."""
     below = []
-    for kpi, trend in build_trends(store, config, now, days=0, weeks=0).items():
-        overall = trend["overall"]
-        if overall["status"] == "below_target":
-            below.append(kpi)
-            target = trend["target"]
-            # flat, so HQ's export gives each its own column (context.target, ...)
-            store.raise_alert(KPI_BELOW_TARGET, "warning", kpi, at=now, context={
-                "value": overall["value"], "n": overall["n"], "interval": overall["interval"],
-                "span": overall["period"], "target": target["value"],
-                "direction": target["direction"], "target_period": target["period"]})
-        elif overall["status"] == "on_target":
-            # Only a KPI back on target resolves: one that is merely not distinguishable (or
-            # without enough answers) keeps its alert, so a KPI hovering at the edge of its
-            # interval does not open and resolve an alert at every evaluation.
-            store.resolve_alert(KPI_BELOW_TARGET, kpi, at=now)
+    trends = build_trends(store, config, now, days=0, weeks=0)    # read before the write lock
+    with store.transaction():       # one commit for every KPI: the kiosk waits on it at most once
+        for kpi, trend in trends.items():
+            overall = trend["overall"]
+            if overall["status"] == "below_target":
+                below.append(kpi)
+                target = trend["target"]
+                # flat, so HQ's export gives each its own column (context.target, ...)
+                store.raise_alert(KPI_BELOW_TARGET, "warning", kpi, at=now, context={
+                    "value": overall["value"], "n": overall["n"],
+                    "interval": overall["interval"], "span": overall["period"],
+                    "target": target["value"], "direction": target["direction"],
+                    "target_period": target["period"]})
+            elif overall["status"] == "on_target":
+                # Only a KPI back on target resolves: one that is merely not distinguishable
+                # (or without enough answers) keeps its alert, so a KPI hovering at the edge of
+                # its interval does not open and resolve an alert at every evaluation.
+                store.resolve_alert(KPI_BELOW_TARGET, kpi, at=now)
     return below
