@@ -9,6 +9,12 @@ BASE = {"huge": 64, "title": 40, "button": 30, "body": 26, "small": 20, "touch":
         "small_touch": 56, "key": 60, "pad": 12, "smallpad": 8, "radius": 14, "chipradius": 40,
         "border": 2}
 
+# An alert's severity (station/alerts.py): its text colour, dark enough on its tint and on
+# white for WCAG AA small text, and the row's tint. Info is the kiosk's blue, critical the
+# Goals page's red, warning a shade darker than its amber (for the tint).
+SEVERITY_COLOURS = {"info": "#0b5cab", "warning": "#7a4f00", "critical": "#b3261e"}
+SEVERITY_TINTS = {"info": "#e8f0fa", "warning": "#fcf1dc", "critical": "#fbe7e5"}
+
 
 def scale_for(width: int, height: int) -> float:
     return max(0.5, min(width / 1920, height / 1080))
