@@ -1,13 +1,16 @@
 """The store manager's dashboard (behind the PIN): KPIs for today / 7 / 30 days, charts,
-the detractor case inbox and station health.
+the detractor case inbox and station health; the Goals and Alerts pages beside it.
 
 Figures come from `kiosk.dashboard.Dashboard`, the headline ones as a `station.scorecard`
 Scorecard; charts are pyqtgraph. An absent figure says why (too few answers, privacy floor,
-no camera yet) instead of showing a misleading number.
+no camera yet) instead of showing a misleading number. While the screen is open a new alert or
+case, whoever wrote it, shows within about a second (kiosk/arrivals.py), with a beep when
+[alerts] sound is on.
 """
 from __future__ import annotations
 
 import html
+import itertools
 import logging
 import time
 from datetime import datetime
@@ -18,6 +21,8 @@ from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QPushButton,
                                QStackedWidget, QVBoxLayout, QWidget)
 
+from kiosk.alerts_panel import AlertsPanel
+from kiosk.arrivals import ArrivalWatch
 from kiosk.dashboard import DWELL_EDGES_MIN, PERIODS, Dashboard, Figures
 from kiosk.goals import GoalsPanel
 from kiosk.keyboard import OnScreenKeyboard
@@ -87,7 +92,8 @@ class AdminScreen(QWidget):
     tap on the same process is never queued behind the dashboard's queries."""
     closed = Signal()
     exit_requested = Signal()
-    _ready = Signal(object, float)               # Figures | Exception, start time (worker)
+    chimed = Signal()                            # a beep for a new alert or case
+    _ready = Signal(object, float, int)          # Figures | Exception, start time, read no.
 
     def __init__(self, config, strings, writer, parent=None):
         super().__init__(parent)
@@ -100,6 +106,11 @@ class AdminScreen(QWidget):
         self.dashboard = Dashboard(config)
         self.reader = StoreReader(config, "dashboard-refresh")
         self._ready.connect(self._on_ready)
+        # reads are numbered as they begin (under the reader's lock): an older read finishing
+        # late never draws over a newer one
+        self._reads = itertools.count(1)
+        self._drawn_read = 0
+        self._case_asked: str | None = None      # the newest case the case list was read for
         self.store_name = config.station.name or config.station.store
 
         self.title = _text("figure")
@@ -120,6 +131,10 @@ class AdminScreen(QWidget):
         self.goals_button.setCheckable(True)
         self.goals_button.clicked.connect(self.show_goals)
         top.addWidget(self.goals_button)
+        self.alerts_button = QPushButton()
+        self.alerts_button.setCheckable(True)
+        self.alerts_button.clicked.connect(self.show_alerts)
+        top.addWidget(self.alerts_button)
         self.refresh_button, self.close_button, self.exit_button = (QPushButton() for _ in range(3))
         self.refresh_button.clicked.connect(self.refresh)
         self.close_button.clicked.connect(self.closed)
@@ -195,9 +210,13 @@ class AdminScreen(QWidget):
         overview.addLayout(bottom, 3)
         self.goals = GoalsPanel(config, strings, writer)
         self.goals.failed.connect(self._show_error)
+        self.alerts = AlertsPanel(config, strings, writer)
+        self.alerts.failed.connect(self._show_error)
+        self.alerts.drawn.connect(self._label_alerts_button)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.overview)
         self.pages.addWidget(self.goals)
+        self.pages.addWidget(self.alerts)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
@@ -209,34 +228,80 @@ class AdminScreen(QWidget):
         self.auto_refresh = QTimer(self)
         self.auto_refresh.setInterval(AUTO_REFRESH_S * 1000)
         self.auto_refresh.timeout.connect(self.refresh_in_background)
+        self.auto_refresh.timeout.connect(self.alerts.refresh)
+        # ... and within a second when the watch sees one come in
+        self.watch = ArrivalWatch(config, self)
+        self.watch.changed.connect(self._on_arrival)
+        self.watch.chimed.connect(self.chimed)
+        self.cases_retry = QTimer(self)       # the dashboard's reader was busy: try again
+        self.cases_retry.setSingleShot(True)
+        self.cases_retry.setInterval(250)
+        self.cases_retry.timeout.connect(self._refresh_cases)
 
     def showEvent(self, event):
         self.auto_refresh.start()
+        self._case_asked = None
+        self.watch.start()
         super().showEvent(event)
 
     def hideEvent(self, event):
         self.auto_refresh.stop()
+        self.watch.stop()
+        self.cases_retry.stop()
         super().hideEvent(event)
 
     def close_connections(self) -> None:
+        self.watch.close()
         self.goals.close_connections()
+        self.alerts.close_connections()
         self.reader.close()
 
     # -- actions ---------------------------------------------------------------------------
     def set_period(self, period: str) -> None:
         self.period = period
         self.period_buttons[period].setChecked(True)
-        self.show_goals(False)
+        self.show_page(self.overview)
         self.refresh()
 
     def show_goals(self, on: bool = True) -> None:
         """The Goals page (read now) or back to the dashboard; the period buttons stay for
         the dashboard, the Goals page has its own day/week toggle."""
-        self.goals_button.setChecked(on)
-        if on:
+        self.show_page(self.goals if on else self.overview)
+
+    def show_alerts(self, on: bool = True) -> None:
+        """The Alerts page (read now) or back to the dashboard."""
+        self.show_page(self.alerts if on else self.overview)
+
+    def show_page(self, page: QWidget) -> None:
+        self.goals_button.setChecked(page is self.goals)
+        self.alerts_button.setChecked(page is self.alerts)
+        if page is self.goals:
             self.goals.editor.hide()          # a half-made edit from an earlier visit is void
             self.goals.refresh()
-        self.pages.setCurrentWidget(self.goals if on else self.overview)
+        if page is self.alerts:
+            self.alerts.keyboard.hide()
+            self.alerts.refresh()
+        self.pages.setCurrentWidget(page)
+
+    def _on_arrival(self, news: bool) -> None:
+        """Something changed in the alerts or cases (or the watch's first look): read the
+        Alerts page again, and the case list when it lacks the newest case (once per case:
+        the newest may be resolved, or older than the period shown)."""
+        self.alerts.refresh()
+        case = self.watch.last.case
+        shown = self.figures is not None and any(c.id == case for c in self.figures.open_cases)
+        if case is not None and not shown and case != self._case_asked:
+            self._case_asked = case
+            self._refresh_cases()
+
+    def _refresh_cases(self) -> None:
+        if not self.refresh_in_background():
+            self.cases_retry.start()
+
+    def _label_alerts_button(self) -> None:
+        n = self.alerts.unresolved
+        self.alerts_button.setText(self.strings.get(self.lang, "admin.alerts.count", n=n) if n
+                                   else self.strings.get(self.lang, "admin.alerts"))
 
     def _show_error(self, reason: str) -> None:
         self.error.setText(self.strings.get(self.lang, "admin.unavailable", reason=reason))
@@ -246,6 +311,7 @@ class AdminScreen(QWidget):
         """Re-read every figure for the current period now; False when the DB cannot be read."""
         start = time.perf_counter()
         with self.reader.lock:                    # not beside a background read
+            read = next(self._reads)
             store = self.writer.store
             try:
                 if store is None:
@@ -253,7 +319,7 @@ class AdminScreen(QWidget):
                 figures = self.dashboard.figures(store, self.period)
             except DB_ERRORS as exc:
                 figures = exc
-        return self._on_ready(figures, start)
+        return self._on_ready(figures, start, read)
 
     def refresh_in_background(self, period: str | None = None, draw: bool = True) -> bool:
         """Read on a worker thread and draw when done; False if a read is still running.
@@ -263,14 +329,22 @@ class AdminScreen(QWidget):
         """
         start = time.perf_counter()
         period = period or self.period
+        read = []
+
+        def work(store):
+            read.append(next(self._reads))
+            return self.dashboard.figures(store, period)
 
         def done(figures):
             if draw or isinstance(figures, Exception):
-                self._ready.emit(figures, start)
+                self._ready.emit(figures, start, read[0] if read else 0)
 
-        return self.reader.read(lambda store: self.dashboard.figures(store, period), done)
+        return self.reader.read(work, done)
 
-    def _on_ready(self, figures, start: float) -> bool:
+    def _on_ready(self, figures, start: float, read: int) -> bool:
+        if read and read < self._drawn_read:
+            return True                       # a newer read is on screen already
+        self._drawn_read = max(self._drawn_read, read)     # 0: failed before it began
         if isinstance(figures, Exception):
             log.error("admin refresh failed: %s", figures)
             self.error.setText(self.strings.get(self.lang, "admin.unavailable",
@@ -312,7 +386,9 @@ class AdminScreen(QWidget):
         self.close_button.setText(get("admin.close"))
         self.exit_button.setText(get("admin.exit"))
         self.goals_button.setText(get("admin.goals"))
+        self._label_alerts_button()
         self.goals.retranslate(lang)
+        self.alerts.retranslate(lang)
         for key, label in self.labels.items():
             label.setText(get(f"admin.{key}"))
         self.charts["scores"].title.setText(get("admin.chart.scores"))
@@ -432,6 +508,9 @@ class AdminScreen(QWidget):
 
     def _render_cases(self, get) -> None:
         f = self.figures
+        # the manager's choice survives a redraw (a new case may come in while they type)
+        chosen = self.case_list.currentItem()
+        chosen = chosen.data(Qt.UserRole) if chosen is not None else None
         self.case_list.clear()
         reason_names = {r.id: getattr(r, self.lang) for r in self.config.kiosk.reasons.detractor}
         for case in f.open_cases:
@@ -446,7 +525,8 @@ class AdminScreen(QWidget):
         if not f.open_cases:
             self.case_list.addItem(QListWidgetItem(get("admin.cases.none")))
         else:
-            self.case_list.setCurrentRow(0)
+            ids = [case.id for case in f.open_cases]
+            self.case_list.setCurrentRow(ids.index(chosen) if chosen in ids else 0)
 
     def _render_health(self, get) -> None:
         f, now = self.figures, time.time()

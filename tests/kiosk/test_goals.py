@@ -2,6 +2,8 @@
 NPS, the day/week toggle, and a target changed by the manager (stored, audited, sent to HQ)."""
 import time
 
+from PySide6.QtWidgets import QApplication
+
 from kiosk.goals import STATUS_COLOURS
 from kiosk_testlib import read_store, tap
 from station.simulate import simulate
@@ -18,6 +20,10 @@ def open_goals(qtbot, window, lang="en"):
     # A read begun before the test wrote its data may be the one drawn first; the page then
     # reads once more at once (reading_now): wait for that one too.
     qtbot.waitUntil(lambda: not admin.goals.reading_now, timeout=10000)
+    # A card first put in the grid is shown by a call Qt queues: let it run before the test
+    # looks at what is visible (the admin screen's other reads can finish first and leave it
+    # pending).
+    QApplication.processEvents()
     return admin.goals
 
 
