@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install CX Station as systemd services on a Debian box. Run as root from a checkout:
 #
-#   sudo systemd/install.sh                 # vision, kiosk, sync (a store station)
+#   sudo systemd/install.sh                 # vision, kiosk, sync, watch (a store station)
 #   sudo systemd/install.sh --with-hq       # also the HQ receiver (single-site box)
 #   systemd/install.sh --dry-run            # print every step, change nothing
 #
@@ -58,8 +58,9 @@ STATE_DIR=/var/lib/cx-station
 MODELS_DIR=$STATE_DIR/models
 UNIT_DIR=/etc/systemd/system
 DOC_DIR=$OPT_DIR/share/systemd
-UNITS=(cx-vision.service cx-kiosk.service cx-sync.service cx-hq.service cx-station.target)
-ENABLE=(cx-vision.service cx-kiosk.service cx-sync.service)
+UNITS=(cx-vision.service cx-kiosk.service cx-sync.service cx-watch.service cx-hq.service
+       cx-station.target)
+ENABLE=(cx-vision.service cx-kiosk.service cx-sync.service cx-watch.service)
 [ "$WITH_HQ" = 1 ] && ENABLE+=(cx-hq.service)
 ENABLE+=(cx-station.target)
 
@@ -213,5 +214,5 @@ if [ -z "$DESTDIR" ]; then
     note "installed. Edit $ETC_DIR/station.toml and $CREDENTIALS, check the config with"
     note "  $VENV_DIR/bin/cx-station config check $ETC_DIR/station.toml"
     note "then: systemctl start cx-station.target"
-    note "      journalctl -u cx-vision -u cx-kiosk -u cx-sync -f"
+    note "      journalctl -u cx-vision -u cx-kiosk -u cx-sync -u cx-watch -f"
 fi

@@ -2,8 +2,8 @@
 # Smoke test under a real systemd: boot a throw-away copy of this Debian machine (systemd-nspawn
 # on an overlay of /, writes go to RAM), install CX Station into it with install.sh (venv, pip,
 # models, user, units, systemctl enable), start cx-station.target with the demo config, wait past
-# the watchdog, and check that every service is up with no restart and that events reached the
-# HQ database through the box's mosquitto.
+# the watchdog, and check that every service is up with no restart, that cx-watch runs its alert
+# hook inside its sandbox, and that events reached the HQ database through the box's mosquitto.
 #
 #   sudo systemd/smoke-nspawn.sh            # about 3 minutes; leaves nothing behind
 #
@@ -13,7 +13,7 @@
 set -euo pipefail
 
 SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-WAIT_S=${WAIT_S:-45}                      # > WatchdogSec=30s: a missed watchdog would show
+WAIT_S=${WAIT_S:-65}                      # > WatchdogSec (60s at most): a missed one would show
 [ "$(id -u)" = 0 ] || { echo "smoke-nspawn.sh: run as root" >&2; exit 1; }
 command -v systemd-nspawn >/dev/null || { echo "smoke-nspawn.sh: apt-get install systemd-container" >&2; exit 1; }
 
@@ -60,6 +60,19 @@ sed -e 's#^path = .*station.db"#path = "/var/lib/cx-station/station.db"#' \
     -e 's#^managed = true#managed = false#' \
     -e 's#^data_dir = .*#data_dir = "/var/lib/cx-station/mosquitto"#' \
     "$SOURCE/config/demo.toml" >"$M/etc/cx-station/station.toml"
+# cx-watch's alert hook as README.md sets it up: the example chat webhook, run inside cx-watch's
+# sandbox (exec, IPv4), posting to a stand-in chat server on the container's loopback.
+install -d -m 0750 "$M/etc/cx-station/hooks"
+install -m 0640 "$SOURCE/config/hooks/chat-webhook.py" "$M/etc/cx-station/hooks/"
+chroot "$M" chgrp -R cx-station /etc/cx-station/hooks
+CHAT_PORT=18765
+grep -q '^\[alerts\]' "$M/etc/cx-station/station.toml" \
+    || cat >>"$M/etc/cx-station/station.toml" <<EOF
+
+[alerts]
+command = ["/opt/cx-station/venv/bin/python", "/etc/cx-station/hooks/chat-webhook.py",
+           "http://127.0.0.1:$CHAT_PORT/hooks/smoke"]
+EOF
 mkdir -p "$M/etc/systemd/system/cx-kiosk.service.d"
 printf '[Service]\nEnvironment=QT_QPA_PLATFORM=offscreen\n' \
     >"$M/etc/systemd/system/cx-kiosk.service.d/smoke-offscreen.conf"
@@ -90,7 +103,7 @@ at_boot=$(inside systemctl is-active cx-station.target || true)
 echo "cx-station.target after boot: $at_boot"
 [ "$at_boot" = active ] || failed=1
 sleep "$WAIT_S"
-for unit in cx-vision cx-kiosk cx-sync cx-hq; do
+for unit in cx-vision cx-kiosk cx-sync cx-watch cx-hq; do
     state=$(inside systemctl show "$unit" -p ActiveState --value)
     restarts=$(inside systemctl show "$unit" -p NRestarts --value)
     status=$(inside systemctl show "$unit" -p StatusText --value)
@@ -101,7 +114,29 @@ for unit in cx-vision cx-kiosk cx-sync cx-hq; do
     fi
     inside systemd-analyze security "$unit" --no-pager 2>/dev/null | tail -1 || true
 done
+# New survey answers with detractors: cx-watch must run the hook for their alert, and the hook
+# must reach the chat server.
+inside systemd-run --quiet --unit=cx-smoke-chat /usr/bin/python3 -c "
+import http.server
+class Chat(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['Content-Length']))
+        with open('/run/cx-smoke-chat.log', 'ab') as log:
+            log.write(body + b'\n')
+        self.send_response(200)
+        self.end_headers()
+http.server.HTTPServer(('127.0.0.1', $CHAT_PORT), Chat).serve_forever()"
+sleep 1
+inside runuser -u cx-station -- /opt/cx-station/venv/bin/cx-station simulate \
+    --config /etc/cx-station/station.toml --responses 40 --seed 7 >/dev/null || failed=1
+hooked=no
+for _ in $(seq 30); do
+    inside grep -q 'a customer answered' /run/cx-smoke-chat.log 2>/dev/null && { hooked=yes; break; }
+    sleep 1
+done
+echo "cx-watch alert hook ran: $hooked"
+[ "$hooked" = yes ] || { failed=1; inside journalctl -u cx-watch --no-pager -n 20; }
 inside runuser -u cx-station -- /opt/cx-station/venv/bin/cx-hq stats \
-    --config /etc/cx-station/station.toml || failed=1
+    --config /etc/cx-station/hq.toml || failed=1
 inside find /var/lib/cx-station /etc/cx-station -maxdepth 1 -printf '%M %u:%g %p\n'
 [ "$failed" = 0 ] && echo "smoke-nspawn.sh: OK" || { echo "smoke-nspawn.sh: FAILED" >&2; exit 1; }

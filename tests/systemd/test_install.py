@@ -19,8 +19,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "systemd" / "install.sh"
-UNITS = ["cx-vision.service", "cx-kiosk.service", "cx-sync.service", "cx-hq.service",
-         "cx-station.target"]
+UNITS = ["cx-vision.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
+         "cx-hq.service", "cx-station.target"]
 
 
 def install(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -80,7 +80,8 @@ def test_destdir_install_places_units_config_and_credentials_with_their_modes(de
 def test_destdir_install_enables_the_station_so_the_tree_boots_into_it(destdir):
     wants = destdir / "etc/systemd/system/cx-station.target.wants"
     assert sorted(p.name for p in wants.iterdir()) == [
-        "cx-kiosk.service", "cx-sync.service", "cx-vision.service"]      # no cx-hq by default
+        "cx-kiosk.service", "cx-sync.service", "cx-vision.service",
+        "cx-watch.service"]                                              # no cx-hq by default
     boot = destdir / "etc/systemd/system/multi-user.target.wants/cx-station.target"
     assert os.readlink(boot) == "/etc/systemd/system/cx-station.target"
 

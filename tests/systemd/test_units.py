@@ -18,7 +18,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT_DIR = REPO / "systemd"
-SERVICES = ["cx-vision.service", "cx-kiosk.service", "cx-sync.service", "cx-hq.service"]
+SERVICES = ["cx-vision.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
+            "cx-hq.service"]
 UNITS = SERVICES + ["cx-station.target"]
 CONFIG = "/etc/cx-station/station.toml"
 # HQ has its own config file (config/hq.example.toml).
@@ -215,15 +216,16 @@ def test_target_starts_at_boot():
 def test_memory_ceilings_fit_a_small_box():
     ceilings = {name: bytes_(last(service(name), "MemoryMax")) for name in SERVICES}
     assert all(c > 0 for c in ceilings.values())
-    station = sum(ceilings[n] for n in ("cx-vision.service", "cx-kiosk.service", "cx-sync.service"))
-    assert station <= 2 << 30, f"vision+kiosk+sync may take {station >> 20} MiB"
+    station = sum(ceilings[n] for n in ("cx-vision.service", "cx-kiosk.service", "cx-sync.service",
+                                        "cx-watch.service"))
+    assert station <= 2 << 30, f"vision+kiosk+sync+watch may take {station >> 20} MiB"
     for name in SERVICES:
         high = last(service(name), "MemoryHigh")
         assert high is None or bytes_(high) < ceilings[name]
 
 
 def test_services_with_no_device_get_a_private_dev():
-    for name in ("cx-sync.service", "cx-hq.service"):
+    for name in ("cx-sync.service", "cx-watch.service", "cx-hq.service"):
         section = service(name)
         assert last(section, "PrivateDevices") == "yes"
         assert "DeviceAllow" not in section
@@ -247,12 +249,14 @@ def test_kiosk_reaches_only_the_display_and_input_devices():
     assert env["QT_QPA_FB_DRM"] == "1"
 
 
-def test_only_sync_and_hq_may_open_network_sockets():
+def test_only_sync_hq_and_the_alert_hook_may_open_network_sockets():
     families = {name: words(service(name), "RestrictAddressFamilies") for name in SERVICES}
     assert families == {
         "cx-vision.service": {"AF_UNIX"},
         "cx-kiosk.service": {"AF_UNIX"},
         "cx-sync.service": {"AF_UNIX", "AF_INET", "AF_INET6"},
+        # the [alerts] command hook, e.g. curl posting to the store's chat webhook
+        "cx-watch.service": {"AF_UNIX", "AF_INET", "AF_INET6"},
         "cx-hq.service": {"AF_UNIX", "AF_INET", "AF_INET6"},
     }
     for name in ("cx-vision.service", "cx-kiosk.service"):
@@ -262,7 +266,8 @@ def test_only_sync_and_hq_may_open_network_sockets():
 def test_write_execute_memory_is_denied_where_no_code_is_generated():
     for name in ("cx-sync.service", "cx-hq.service"):
         assert last(service(name), "MemoryDenyWriteExecute") == "yes"
-    for name in ("cx-vision.service", "cx-kiosk.service"):
+    # cx-watch runs the [alerts] command hook: any program, maybe one with a JIT.
+    for name in ("cx-vision.service", "cx-kiosk.service", "cx-watch.service"):
         assert "MemoryDenyWriteExecute" not in service(name)
         # Left off on purpose; the unit must say why.
         assert "MemoryDenyWriteExecute= is left off" in (UNIT_DIR / name).read_text()
@@ -274,6 +279,24 @@ def test_system_calls_are_filtered_without_killing_the_service(name):
     assert section["SystemCallFilter"][0] == "@system-service"
     assert any(v.startswith("~") and "@privileged" in v for v in section["SystemCallFilter"])
     assert last(section, "SystemCallErrorNumber") == "EPERM"
+
+
+def test_watch_may_run_its_alert_hook():
+    """cx-watch execs `[alerts] command` (a program, e.g. curl): nothing may forbid that."""
+    section = service("cx-watch.service")
+    denied = " ".join(v.lstrip("~") for v in section["SystemCallFilter"] if v.startswith("~"))
+    for group in ("@process", "@default", "@network-io", "@file-system"):
+        assert group not in denied.split()
+    for call in ("execve", "execveat", "fork", "vfork", "clone", "clone3", "wait4", "kill"):
+        assert call not in denied.split()
+    if shutil.which("systemd-analyze"):
+        listed = subprocess.run(["systemd-analyze", "syscall-filter", *denied.split()],
+                                capture_output=True, text=True, timeout=60).stdout.split()
+        for call in ("execve", "fork", "vfork", "clone", "clone3", "wait4", "statfs"):
+            assert call not in listed, f"{call} is denied by SystemCallFilter=~{denied}"
+    # A hook that outlives its timeout is killed by cx-watch; one running at a stop finishes.
+    assert last(section, "KillMode") == "mixed"
+    assert seconds(last(section, "TimeoutStopSec")) >= 10
 
 
 def test_parser_keeps_repeated_keys_and_rejects_stray_lines(tmp_path):
