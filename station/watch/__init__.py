@@ -135,6 +135,9 @@ class WatchService:
         notify.ready(f"watching {len(self.watcher.rules)} rules")
         while not stop.is_set():
             self.watcher.check(time.time())
-            notify.watchdog()
-            stop.wait(self.config.alerts.interval_s)
+            next_check = time.monotonic() + self.config.alerts.interval_s
+            # pet the watchdog through a long interval too
+            while not stop.is_set() and time.monotonic() < next_check:
+                notify.watchdog()
+                stop.wait(min(1.0, max(0.0, next_check - time.monotonic())))
         self.watcher.store.close()

@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
+import time
 from dataclasses import asdict
 
+from station import notify
 from station.events import rfc3339
 
 MARK = "alert_hook_mark"
@@ -37,8 +39,10 @@ class AlertHook:
     def enabled(self) -> bool:
         return bool(self.argv)
 
-    def run_pending(self, store) -> int:
-        """Run the command for each alert change after the mark; returns how many it ran."""
+    def run_pending(self, store, budget_s: float = 20.0) -> int:
+        """Run the command for each alert change after the mark, for at most about `budget_s`
+        (the rest waits for the next check, so a dead webhook cannot starve the other rules);
+        returns how many it ran."""
         if not self.enabled:
             return 0
         mark = store.setting(MARK)
@@ -50,11 +54,14 @@ class AlertHook:
         rows = store.db.execute(
             "SELECT id, alert_id, ts, state FROM alert_events WHERE id > ? ORDER BY id LIMIT ?",
             (mark, BATCH)).fetchall()
-        ran = 0
+        ran, deadline = 0, time.monotonic() + budget_s
         for event_id, alert_id, ts, state in rows:
+            if time.monotonic() > deadline:
+                break
             alert = store.alert(alert_id)
             if state in self.states and alert is not None:
                 self.run(alert_payload(self.station, alert, state, ts))
+                notify.watchdog()          # each run may take command_timeout_s
                 ran += 1
             store.set_setting(MARK, event_id)
         return ran

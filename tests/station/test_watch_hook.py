@@ -159,3 +159,15 @@ def test_the_documented_chat_webhook_example_posts_the_alert_without_the_comment
     assert watcher.hook.stats == {"runs": 1, "failures": 0, "timeouts": 0}
     (post,) = posts
     assert post["text"] == "[WARNING] acme/hcm-01/kiosk-1: a customer answered 2/10; reasons: wait"
+
+
+def test_a_dead_webhook_cannot_hold_a_check_past_its_budget(tmp_path):
+    store, watcher, out = make(tmp_path, timeout=0.4)
+    for i in range(6):                        # six alerts whose hook hangs
+        store.append_response(Response(nps=1, comment="slow"))
+        store.resolve_alert("detractor", store.station)
+    start = time.monotonic()
+    assert watcher.hook.run_pending(store, budget_s=1.0) in (3, 4)
+    assert time.monotonic() - start < 3
+    assert watcher.hook.run_pending(store, budget_s=30) >= 2      # the rest, next check
+    assert watcher.hook.stats["timeouts"] == 6
