@@ -1,7 +1,17 @@
-"""Render every kiosk screen in every configured language to PNG files (offscreen).
+"""Every kiosk screen, in every configured language, at the kiosk's screen sizes (offscreen).
 
-    paths = render_all(config, "out/", sizes=[(1920, 1080), (1280, 800)])
-    python -m kiosk.screenshots          # the repository's set (IN_REPO) into kiosk/screenshots/
+    python -m kiosk.screenshots          # all of them into kiosk/screenshots/, stale ones removed
+    paths = render_all(config, "out/", sizes=[(1280, 800)])
+    with sample_config(config) as sample:           # what tests/kiosk/test_layout.py checks
+        stage = Stage(sample, (1280, 800))
+        stage.show("admin-goals", "vi")              # any of SCENES, then look at stage.window
+
+Files are named <scene>-<lang>-<W>x<H>.png. A scene is one screen in one state: the attract
+screen with its staff badge, each question, the follow-up of each group with its reasons, the
+comment with the on-screen keyboard, the thank-you of each group (the promoter's with the
+review QR code), the PIN pad (and after a wrong PIN), the admin dashboard for each period,
+a case being resolved on the keyboard, the Goals page and its target editor, the Alerts page
+and an alert's note on the keyboard.
 
 The admin screen is drawn from a throw-away database of a simulated week with a few alerts,
 through the real query path; nothing is written to the station's own DB.
@@ -10,11 +20,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
+from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication
 
 from kiosk.dashboard import PERIODS
@@ -30,14 +43,29 @@ SAMPLE_PERIOD = "7d"
 SAMPLE_RESPONSES = 700
 SAMPLE_VISITS = 4000
 REPO = Path(__file__).resolve().parents[1]
-SIZES = ((1920, 1080), (1280, 800))
-EVERY = {(lang, size) for lang in ("en", "vi") for size in SIZES}
-# What kiosk/screenshots/ holds (the README shows some): scene -> (language, size) pairs.
-IN_REPO = {
-    "attract": EVERY, "admin-goals": EVERY, "admin-alerts": EVERY,
-    "score": {("vi", (1920, 1080))}, "admin": {("en", (1920, 1080))},
-    "followup-keyboard": {("vi", (1280, 800))}, "thanks-promoter": {("vi", (1280, 800))},
-}
+FOLDER = REPO / "kiosk" / "screenshots"
+# The kiosk's screens: full HD and a 10" 1280x800 panel landscape, full HD portrait.
+SIZES = ((1920, 1080), (1280, 800), (1080, 1920))
+# Every scene, in the order they are drawn (the admin dashboard of SAMPLE_PERIOD is "admin").
+SCENES = (
+    "attract", "score", "followup-detractor", "followup-passive", "followup-promoter",
+    "followup-keyboard", "csat", "ces", "thanks-promoter", "thanks-passive", "thanks-detractor",
+    "unavailable", "pin", "pin-wrong", "admin-today", "admin", "admin-30d",
+    "admin-case-keyboard", "admin-goals", "admin-goal-editor", "admin-alerts",
+    "admin-alerts-keyboard",
+)
+NAME = re.compile(r"^(?P<scene>[a-z0-9-]+)-(?P<lang>[a-z]{2})-(?P<w>\d+)x(?P<h>\d+)\.png$")
+
+
+def file_name(scene: str, lang: str, size: tuple[int, int]) -> str:
+    return f"{scene}-{lang}-{size[0]}x{size[1]}.png"
+
+
+@contextmanager
+def sample_config(config, now: float | None = None):
+    """`config` on a throw-away copy of the sample database, removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        yield _sample_store(config, Path(tmp), now)
 
 
 def _sample_store(config, folder: Path, now: float | None = None):
@@ -90,40 +118,80 @@ def _sample_alerts(store, config, now: float) -> None:
                       at=now - 25 * 3600)
 
 
-def render_all(config, out_dir, sizes=((1920, 1080),), keep=None) -> list[Path]:
+class Stage:
+    """The kiosk's real window at one screen size, shown offscreen, that can be put in any
+    scene. `config` is the sample's (sample_config): the admin scenes read its database."""
+
+    def __init__(self, config, size: tuple[int, int]):
+        self.size = tuple(size)
+        self.window, self.writer = build(config)
+        # scaled before it is sized: the old scale's minimum sizes would stop it shrinking
+        self.window.apply_scale(*self.size)
+        self.window.resize(*self.size)
+        self.window.show()
+        self.scenes = _scenes(self.window)
+
+    def show(self, scene: str, lang: str) -> None:
+        """Put the window in `scene` in language `lang`, laid out and painted once. The
+        window is sized for the screen again: it only stays bigger if the scene needs it."""
+        app = QApplication.instance()
+        if self.window.lang != lang:
+            self.window.set_language(lang)
+        self.scenes[scene]()
+        app.processEvents()
+        self.window.resize(*self.size)
+        app.processEvents()
+        # pyqtgraph widens an axis for longer tick labels while painting: paint once, let it
+        # lay out again, then it is what a picture shows.
+        self.window.grab()
+        app.processEvents()
+
+    def save(self, path) -> None:
+        """What the screen shows: a window that grew past it (a layout that does not fit,
+        tests/kiosk/test_layout.py) is cut at the screen's edge, as on the kiosk."""
+        self.window.grab(QRect(0, 0, *self.size)).save(str(path))
+
+    def close(self) -> None:
+        admin = self.window.screens.get("admin")
+        if admin is not None and hasattr(admin, "close_connections"):
+            admin.close_connections()
+        self.window.close()
+        self.writer.close()
+
+
+def render_all(config, out_dir, sizes=SIZES, keep=None) -> list[Path]:
     """Every scene at each size in each language; `keep(name, lang, (w, h))` picks some."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance()
     paths = []
-    with tempfile.TemporaryDirectory() as tmp:
-        config = _sample_store(config, Path(tmp))
-        for width, height in sizes:
-            window, writer = build(config)
-            window.apply_scale(width, height)
-            window.resize(width, height)
-            window.show()
-            for lang in config.kiosk.languages:
-                window.set_language(lang)
-                for name, setup in _scenes(window):
-                    if keep is not None and not keep(name, lang, (width, height)):
-                        continue
-                    setup()
-                    app.processEvents()
-                    # pyqtgraph widens an axis for longer tick labels while painting: paint
-                    # once, let it lay out again, then take the picture.
-                    window.grab()
-                    app.processEvents()
-                    path = out / f"{name}-{lang}-{width}x{height}.png"
-                    window.grab().save(str(path))
-                    paths.append(path)
-            window.close()
-            writer.close()
+    with sample_config(config) as sample:
+        for size in sizes:
+            stage = Stage(sample, size)
+            try:
+                for lang in config.kiosk.languages:
+                    for name in SCENES:
+                        if keep is not None and not keep(name, lang, tuple(size)):
+                            continue
+                        stage.show(name, lang)
+                        path = out / file_name(name, lang, size)
+                        stage.save(path)
+                        paths.append(path)
+            finally:
+                stage.close()
     return paths
 
 
-def _scenes(w):
-    """(name, how to get there) for every screen; the survey ones use a sample group."""
+def wait(panel, timeout_s: float = 30.0) -> None:
+    """Until `panel` (the Goals or Alerts page) has drawn what its worker thread read."""
+    app, until = QApplication.instance(), time.monotonic() + timeout_s
+    while panel.reading_now and time.monotonic() < until:
+        app.processEvents()
+        time.sleep(0.01)
+    app.processEvents()
+
+
+def _scenes(w) -> dict:
+    """How to get `w` (a KioskWindow) into each scene, whatever it showed before."""
     from kiosk.survey import Survey
 
     def survey(score, screen, group=None):
@@ -142,11 +210,37 @@ def _scenes(w):
         survey(3, "followup")()
         w.screens["followup"].keyboard.show()
 
-    def admin():
-        w.survey = None
-        w.screens["admin"].retranslate(w.lang)
-        w.show_screen("admin")
-        w.screens["admin"].set_period(SAMPLE_PERIOD)
+    def pin(wrong: bool):
+        def go():
+            w.survey = None
+            screen = w.screens["pin"]
+            screen.start(w.lang)
+            if wrong:                      # a wrong PIN: the message with the tries left
+                for key in ("0", "0", "0", "0", "ok"):
+                    screen.press(key)
+            for key in ("1", "2"):
+                screen.press(key)
+            w.show_screen("pin")
+        return go
+
+    def admin(period=SAMPLE_PERIOD):
+        def go():
+            w.survey = None
+            screen = w.screens["admin"]
+            screen.keyboard.hide()
+            w.show_screen("admin")
+            screen.set_period(period)
+            # the Alerts button counts what the Alerts page read (a worker thread): read now
+            # and wait, so the button is labelled and laid out before the picture
+            screen.alerts.refresh()
+            wait(screen.alerts)
+        return go
+
+    def case_keyboard():
+        admin()()
+        screen = w.screens["admin"]
+        screen.case_list.setCurrentRow(0)
+        screen.keyboard.show()
 
     def attract():
         # counted here and now: the kiosk's own count arrives from a thread, maybe too late
@@ -155,63 +249,93 @@ def _scenes(w):
         w.screens["attract"].set_open_items(count_open_items(w.writer.store))
 
     def goals():
-        admin()
+        admin()()
         w.screens["admin"].show_goals()
-        panel = w.screens["admin"].goals
-        while panel.reading_now:                # the trends are read on a worker thread
-            QApplication.instance().processEvents()
-            time.sleep(0.01)
+        wait(w.screens["admin"].goals)          # the trends are read on a worker thread
 
     def goal_editor():
         goals()
         w.screens["admin"].goals.edit("nps")
 
-    def alerts():
-        admin()
-        w.screens["admin"].show_alerts()
-        panel = w.screens["admin"].alerts
-        while panel.reading_now:                # read on a worker thread
-            QApplication.instance().processEvents()
-            time.sleep(0.01)
-        # the detractor's alert, the one with the most to say
-        panel.select(next(a.id for a in panel.alerts if a.kind == "detractor"))
+    def alerts(keyboard=False):
+        def go():
+            admin()()
+            w.screens["admin"].show_alerts()
+            panel = w.screens["admin"].alerts
+            wait(panel)                         # read on a worker thread
+            # the detractor's alert, the one with the most to say
+            panel.select(next(a.id for a in panel.alerts if a.kind == "detractor"))
+            if keyboard:
+                panel.keyboard.show()
+        return go
 
-    return [
-        ("attract", attract),
-        ("score", survey(8, "score")),
-        ("followup-detractor", survey(3, "followup")),
-        ("followup-keyboard", keyboard),
-        ("followup-promoter", survey(10, "followup")),
-        ("csat", survey(8, "csat")),
-        ("ces", survey(8, "ces")),
-        ("thanks-promoter", survey(10, "thanks", "promoter")),
-        ("thanks-detractor", survey(2, "thanks", "detractor")),
-        ("unavailable", lambda: w.show_screen("unavailable")),
-        ("pin", lambda: (w.screens["pin"].start(w.lang), w.show_screen("pin"))),
-        ("admin", admin),
-        ("admin-goals", goals),
-        ("admin-goal-editor", goal_editor),
-        ("admin-alerts", alerts),
-    ]
+    def unavailable():
+        w.survey = None
+        w.show_screen("unavailable")
+
+    scenes = {
+        "attract": attract,
+        "score": survey(8, "score"),
+        "followup-detractor": survey(3, "followup"),
+        "followup-passive": survey(7, "followup"),
+        "followup-promoter": survey(10, "followup"),
+        "followup-keyboard": keyboard,
+        "csat": survey(8, "csat"),
+        "ces": survey(8, "ces"),
+        "thanks-promoter": survey(10, "thanks", "promoter"),
+        "thanks-passive": survey(8, "thanks", "passive"),
+        "thanks-detractor": survey(2, "thanks", "detractor"),
+        "unavailable": unavailable,
+        "pin": pin(wrong=False),
+        "pin-wrong": pin(wrong=True),
+        "admin-today": admin("today"),
+        "admin": admin(),
+        "admin-30d": admin("30d"),
+        "admin-case-keyboard": case_keyboard,
+        "admin-goals": goals,
+        "admin-goal-editor": goal_editor,
+        "admin-alerts": alerts(),
+        "admin-alerts-keyboard": alerts(keyboard=True),
+    }
+    assert tuple(scenes) == SCENES
+    return scenes
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Regenerate the repository's screenshots (IN_REPO) from the demo config."""
+    """Regenerate kiosk/screenshots/: every scene at every size in every language of the demo
+    config (PNGs of a scene no longer drawn are removed)."""
     from kiosk import service
 
     parser = argparse.ArgumentParser(prog="python -m kiosk.screenshots",
                                      description=main.__doc__)
     parser.add_argument("--config", default=str(REPO / "config" / "demo.toml"))
-    parser.add_argument("--out", default=str(REPO / "kiosk" / "screenshots"))
+    parser.add_argument("--out", default=str(FOLDER))
+    parser.add_argument("--only", metavar="SCENE", action="append", choices=SCENES,
+                        help="just this scene (repeatable); nothing is removed then")
     args = parser.parse_args(argv)
     started = service.start(args.config, offscreen=True)
     if started is None:
         return 2
     config, _app = started
-    for path in render_all(config, args.out, SIZES,
-                           keep=lambda name, lang, size: (lang, size) in IN_REPO.get(name, ())):
+    keep = None if not args.only else (lambda name, lang, size: name in args.only)
+    paths = render_all(config, args.out, SIZES, keep=keep)
+    for path in paths:
         print(path)
+    if keep is None:
+        for stale in remove_stale(args.out, paths):
+            print(f"removed {stale}")
     return 0
+
+
+def remove_stale(folder, written) -> list[Path]:
+    """Delete the screenshots in `folder` (<scene>-<lang>-<W>x<H>.png) not among `written`:
+    a scene renamed or dropped leaves no old picture behind. Other files are left alone."""
+    keep = {Path(p).name for p in written}
+    gone = [p for p in sorted(Path(folder).glob("*.png"))
+            if NAME.match(p.name) and p.name not in keep]
+    for path in gone:
+        path.unlink()
+    return gone
 
 
 if __name__ == "__main__":
