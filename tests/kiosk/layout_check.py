@@ -71,9 +71,10 @@ def check_window(window: QWidget, where: str = "", min_touch: int | None = None,
         checker.add(window, f"grew to {window.width()}x{window.height()}: its layout does "
                             f"not fit {size[0]}x{size[1]} (the rest is cut off on the screen)"
                             + _too_big(window, size))
-    for widget in [window] + window.findChildren(QWidget):
-        if widget is window or widget.isVisibleTo(window):
-            checker.widget(widget)
+    shown = [w for w in window.findChildren(QWidget) if w.isVisibleTo(window)]
+    for widget in [window] + shown:
+        checker.widget(widget)
+    checker.covered(shown)
     checker.finish()
     return checker.problems
 
@@ -121,7 +122,7 @@ class _Checker:
 
     def finish(self) -> None:
         for (name, what), widgets in self.small.items():
-            texts = [t for t in (_text_of(x) for x in widgets) if t]
+            texts = list(dict.fromkeys(t for t in (_text_of(x) for x in widgets) if t))
             said = ", ".join(f"'{_short(t, 24)}'" for t in texts[:6])
             said += ", ..." if len(texts) > 6 else ""
             said = f" text {said}" if said else ""
@@ -150,6 +151,30 @@ class _Checker:
             self.list_rows(w)
         if isinstance(w, (QLabel, QAbstractButton, QLineEdit)):
             self.inside(w)
+
+    def covered(self, shown: list[QWidget]) -> None:
+        """A widget laid over others (one in no layout: a floating keyboard, a badge) must
+        not hide part of a text or a button, nor any of a text field (what is typed would
+        not show). Wholly hiding a label or button is what an overlay is for."""
+        overlays = [b for b in shown if _floats(b)]
+        if not overlays:
+            return
+        targets = [a for a in shown if isinstance(a, (QLabel, QAbstractButton, QLineEdit))
+                   and (_text_of(a) or isinstance(a, QLineEdit))]
+        for b in overlays:
+            top = QRect(b.mapTo(self.window, b.rect().topLeft()), b.size())
+            for a in targets:
+                if a is b or b.isAncestorOf(a) or a.isAncestorOf(b):
+                    continue
+                rect = QRect(a.mapTo(self.window, a.rect().topLeft()), a.size())
+                hidden = rect.intersected(top)
+                if hidden.isEmpty() or not _above(b, a):
+                    continue
+                whole = hidden == rect
+                if whole and not isinstance(a, QLineEdit):
+                    continue
+                how = "wholly" if whole else f"{hidden.width()}x{hidden.height()} of it"
+                self.add(a, f"is covered by {name_of(b)} ({how})", _text_of(a))
 
     def inside(self, w: QWidget) -> None:
         """The whole of `w` shows: within each ancestor up to the window (a scroll area's
@@ -274,7 +299,7 @@ class _Checker:
         """Each row in sight: its text fits (a list that scrolls sideways cuts it, one that
         elides puts an '…'), and a row that can be chosen is touch high."""
         view = w.viewport().rect()
-        small = []
+        small, cut = [], {}
         for row in range(w.count()):
             item = w.item(row)
             if item.isHidden():
@@ -309,14 +334,18 @@ class _Checker:
                 need = QSize(max(fm.horizontalAdvance(line) for line in text.split("\n")),
                              len(text.split("\n")) * fm.height())
             if need.width() > room.width() + SLACK:
-                how = ("is cut at the list's edge (the list scrolls sideways)"
+                how = ("cut at the list's edge (the list scrolls sideways)"
                        if rect.width() > shown else
-                       "is elided" if w.textElideMode() != Qt.ElideNone else "is clipped")
-                self.add(w, f"{what} {how}: needs {need.width()} px wide, has {room.width()}",
-                         text)
+                       "elided" if w.textElideMode() != Qt.ElideNone else "clipped")
+                cut.setdefault(how, []).append((row, need.width(), room.width(), text))
             if need.height() > room.height() + SLACK:
                 self.add(w, f"{what} is clipped: needs {need.height()} px high, has "
                             f"{room.height()}", text)
+        for how, rows in cut.items():          # one line per list and way of cutting
+            row, need, room, text = max(rows, key=lambda r: r[1] - r[2])
+            many = f"{len(rows)} rows are" if len(rows) > 1 else f"row {row} is"
+            worst = f", the worst row {row}" if len(rows) > 1 else ""
+            self.add(w, f"{many} {how}{worst} needs {need} px wide, has {room}", text)
         if small:
             rows = small[0][0] if len(small) == 1 else f"{small[0][0]}-{small[-1][0]}"
             heights = sorted({h for _, h, _ in small})
@@ -349,6 +378,48 @@ def lone_words(text: str, font, width: int) -> list[str]:
             continue
         alone += [line.strip() for line in lines if len(line.split()) == 1]
     return alone
+
+
+def _in_layout(layout, widget) -> bool:
+    for i in range(layout.count()):
+        item = layout.itemAt(i)
+        if item.widget() is widget:
+            return True
+        if item.layout() is not None and _in_layout(item.layout(), widget):
+            return True
+    return False
+
+
+def _floats(w: QWidget) -> bool:
+    """Placed by hand over its parent's other children (no layout holds it), and painted:
+    not a see-through hot-spot, not a scroll area's own parts."""
+    parent = w.parentWidget()
+    if parent is None or w.isWindow() or w.testAttribute(Qt.WA_TranslucentBackground):
+        return False
+    ancestor = parent
+    while ancestor is not None:
+        if isinstance(ancestor, QAbstractScrollArea):
+            return False
+        ancestor = ancestor.parentWidget()
+    return parent.layout() is None or not _in_layout(parent.layout(), w)
+
+
+def _above(b: QWidget, a: QWidget) -> bool:
+    """Is `b` painted over `a`? Siblings later in their parent's children are on top."""
+    chain_a = [a]
+    while chain_a[-1].parentWidget() is not None:
+        chain_a.append(chain_a[-1].parentWidget())
+    chain_b = [b]
+    while chain_b[-1].parentWidget() is not None:
+        chain_b.append(chain_b[-1].parentWidget())
+    for i, ancestor in enumerate(chain_a):
+        if ancestor in chain_b:
+            j = chain_b.index(ancestor)
+            if i == 0 or j == 0:
+                return False
+            kids = ancestor.children()
+            return kids.index(chain_b[j - 1]) > kids.index(chain_a[i - 1])
+    return False
 
 
 def _text_of(w: QWidget) -> str | None:

@@ -170,3 +170,35 @@ def test_a_window_that_grew_past_its_screen_says_which_page_needs_more(window):
     found = problems(window, size=(600, 400))
     assert len(found) == 1 and "grew to 600x700" in found[0], found
     assert "QWidget#big needs 500x700" in found[0]
+
+
+def test_an_overlay_over_part_of_a_button_or_any_of_a_field_covers_it(window):
+    layout = QVBoxLayout(window)
+    go = QPushButton("Continue")
+    go.setMinimumHeight(60)
+    field = QLineEdit()
+    field.setMinimumHeight(56)
+    layout.addWidget(go)
+    layout.addWidget(field)
+    layout.addStretch(1)
+    window.resize(600, 400)
+    overlay = QWidget(window)               # in no layout: laid over the others
+    overlay.setGeometry(0, 0, 600, go.y() + 20)
+    overlay.show()
+    found = problems(window)
+    assert len(found) == 1 and "'Continue' is covered by" in found[0], found
+    overlay.setGeometry(0, 0, 600, 400)     # over all of them: the field is hidden
+    found = problems(window)
+    assert len(found) == 1 and "QLineEdit" in found[0] and "wholly" in found[0], found
+
+
+def test_widgets_in_nested_layouts_are_no_overlays(window):
+    outer = QVBoxLayout(window)
+    inner = QVBoxLayout()
+    outer.addLayout(inner)
+    inner.addWidget(QPushButton("One"))
+    inner.addWidget(QPushButton("Two"))
+    for button in window.findChildren(QPushButton):
+        button.setMinimumHeight(60)
+    window.resize(600, 400)
+    assert problems(window) == []
