@@ -26,9 +26,11 @@ minimum touch size is `kiosk.theme.min_touch_px` where the theme has it, else it
 from __future__ import annotations
 
 import re
+import sys
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QFontMetrics, QTextDocument, QTextLayout, QTextOption
+from PySide6.QtGui import (QFontMetrics, QImage, QPainter, QTextDocument, QTextLayout,
+                           QTextOption)
 from PySide6.QtGui import Qt as GuiQt
 from PySide6.QtWidgets import (QAbstractButton, QAbstractScrollArea, QApplication, QLabel,
                                QLineEdit, QListWidget, QStackedWidget, QStyle,
@@ -75,6 +77,7 @@ def check_window(window: QWidget, where: str = "", min_touch: int | None = None,
     for widget in [window] + shown:
         checker.widget(widget)
     checker.covered(shown)
+    checker.charts(shown)
     checker.finish()
     return checker.problems
 
@@ -175,6 +178,64 @@ class _Checker:
                     continue
                 how = "wholly" if whole else f"{hidden.width()}x{hidden.height()} of it"
                 self.add(a, f"is covered by {name_of(b)} ({how})", _text_of(a))
+
+    def charts(self, shown: list[QWidget]) -> None:
+        """pyqtgraph's axes: tick labels that overlap, an axis title cut by the chart's edge,
+        and a label given with setTicks that pyqtgraph left out for want of room (it drops a
+        label that would cross the axis's edge)."""
+        pg = sys.modules.get("pyqtgraph")
+        if pg is None:
+            return
+        image = QImage(8, 8, QImage.Format_ARGB32)
+        for plot in [w for w in shown if isinstance(w, pg.PlotWidget)]:
+            item = plot.getPlotItem()
+            for side in ("left", "bottom", "right", "top"):
+                axis = item.getAxis(side)
+                if axis is None or not axis.isVisible():
+                    continue
+                painter = QPainter(image)
+                try:
+                    specs = axis.generateDrawSpecs(painter)
+                finally:
+                    painter.end()
+                if specs is None:
+                    continue
+                self.axis(plot, side, axis, specs[2])
+
+    def axis(self, plot, side: str, axis, text_specs) -> None:
+        where = f"{side} axis"
+        across = side in ("bottom", "top")
+        rects = sorted(((rect, text) for rect, _, text in text_specs),
+                       key=lambda rt: rt[0].left() if across else rt[0].top())
+        for (a, ta), (b, tb) in zip(rects, rects[1:]):
+            both = a.intersected(b)
+            if both.width() > SLACK and both.height() > SLACK:
+                along = both.width() if across else both.height()
+                self.add(plot, f"{where}: tick labels '{ta}' and '{tb}' overlap "
+                               f"({along:.0f} px)")
+        levels = getattr(axis, "_tickLevels", None)       # what setTicks was given
+        if levels:
+            low, high = sorted(axis.range)
+            wanted = [text for level in levels for value, text in level
+                      if low <= value <= high and str(text).strip()]
+            drawn = {text for _, text in rects}
+            missing = [text for text in wanted if text not in drawn]
+            if missing:
+                said = ", ".join(f"'{t}'" for t in missing)
+                self.add(plot, f"{where}: tick label(s) {said} not drawn (no room at the "
+                               f"axis's edge)")
+        label = getattr(axis, "label", None)
+        if label is not None and label.isVisible() and label.toPlainText().strip():
+            # the title's text (less its document's margin), where the view shows it
+            margin = label.document().documentMargin()
+            box = label.boundingRect().adjusted(margin, margin, -margin, -margin)
+            seen = plot.mapFromScene(label.mapRectToScene(box)).boundingRect()
+            view = plot.viewport().rect()
+            if not view.adjusted(-SLACK, -SLACK, SLACK, SLACK).contains(seen):
+                shown = seen.intersected(view)
+                self.add(plot, f"{where}: its title is cut by the chart's edge "
+                               f"({shown.width()}x{shown.height()} of {seen.width()}x"
+                               f"{seen.height()} shows)", label.toPlainText())
 
     def inside(self, w: QWidget) -> None:
         """The whole of `w` shows: within each ancestor up to the window (a scroll area's

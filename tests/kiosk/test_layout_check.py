@@ -202,3 +202,28 @@ def test_widgets_in_nested_layouts_are_no_overlays(window):
         button.setMinimumHeight(60)
     window.resize(600, 400)
     assert problems(window) == []
+
+
+def test_chart_tick_labels_that_overlap_or_are_left_out_and_a_cut_title(window):
+    import pyqtgraph as pg
+
+    plot = place(pg.PlotWidget(), window, 10, 10, 200, 150)
+    plot.setXRange(0, 5, padding=0)
+    plot.getAxis("bottom").setTicks([[(i, f"label {i} long") for i in range(6)]])
+    plot.setLabel("left", "a title far longer than the chart is high")
+    window.repaint()
+    found = problems(window)
+    assert any("bottom axis: tick labels" in p and "overlap" in p for p in found), found
+    assert any("not drawn" in p and "'label 5 long'" in p for p in found), found
+    assert any("left axis: its title is cut" in p for p in found), found
+
+
+def test_a_roomy_chart_passes(window):
+    import pyqtgraph as pg
+
+    plot = place(pg.PlotWidget(), window, 10, 10, 560, 360)
+    plot.setXRange(-0.5, 3.5, padding=0)
+    plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(4)]])
+    plot.setLabel("left", "count")
+    window.repaint()
+    assert problems(window) == []
