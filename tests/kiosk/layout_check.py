@@ -157,15 +157,21 @@ class _Checker:
 
     def covered(self, shown: list[QWidget]) -> None:
         """A widget laid over others (one in no layout: a floating keyboard, a badge) must
-        not hide part of a text or a button, nor any of a text field (what is typed would
-        not show). Wholly hiding a label or button is what an overlay is for."""
+        hide none of a text field (what is typed would not show), must leave of a button it
+        partly hides a touch-sized part or nothing, and must not hide part of a text, unless
+        it is a sheet (docked across the window at its top or bottom edge: text slides under
+        it, as under a phone's keyboard). Wholly hiding a label or button is what an overlay
+        is for."""
         overlays = [b for b in shown if _floats(b)]
         if not overlays:
             return
         targets = [a for a in shown if isinstance(a, (QLabel, QAbstractButton, QLineEdit))
                    and (_text_of(a) or isinstance(a, QLineEdit))]
+        screen = self.window.rect()
         for b in overlays:
             top = QRect(b.mapTo(self.window, b.rect().topLeft()), b.size())
+            sheet = (top.left() <= screen.left() and top.right() >= screen.right() and
+                     (top.top() <= screen.top() or top.bottom() >= screen.bottom()))
             for a in targets:
                 if a is b or b.isAncestorOf(a) or a.isAncestorOf(b):
                     continue
@@ -174,10 +180,19 @@ class _Checker:
                 if hidden.isEmpty() or not _above(b, a):
                     continue
                 whole = hidden == rect
-                if whole and not isinstance(a, QLineEdit):
-                    continue
                 how = "wholly" if whole else f"{hidden.width()}x{hidden.height()} of it"
-                self.add(a, f"is covered by {name_of(b)} ({how})", _text_of(a))
+                if isinstance(a, QLineEdit):
+                    self.add(a, f"is covered by {name_of(b)} ({how})", _text_of(a))
+                elif whole:
+                    continue
+                elif isinstance(a, QAbstractButton):
+                    left = _uncovered(rect, top)
+                    if a.isEnabled() and min(left.width(), left.height()) < self.min_touch:
+                        self.add(a, f"is covered by {name_of(b)} but for a {left.width()}x"
+                                    f"{left.height()} px sliver, under the {self.min_touch} px "
+                                    f"touch minimum", _text_of(a))
+                elif not sheet:
+                    self.add(a, f"is covered by {name_of(b)} ({how})", _text_of(a))
 
     def charts(self, shown: list[QWidget]) -> None:
         """pyqtgraph's axes: tick labels that overlap, an axis title cut by the chart's edge,
@@ -463,6 +478,16 @@ def _floats(w: QWidget) -> bool:
             return False
         ancestor = ancestor.parentWidget()
     return parent.layout() is None or not _in_layout(parent.layout(), w)
+
+
+def _uncovered(rect: QRect, cover: QRect) -> QRect:
+    """The biggest strip of `rect` outside `cover` (a cover across it leaves a strip)."""
+    strips = [QRect(rect.left(), rect.top(), rect.width(), cover.top() - rect.top()),
+              QRect(rect.left(), cover.bottom() + 1, rect.width(), rect.bottom() - cover.bottom()),
+              QRect(rect.left(), rect.top(), cover.left() - rect.left(), rect.height()),
+              QRect(cover.right() + 1, rect.top(), rect.right() - cover.right(), rect.height())]
+    strips = [r for r in strips if r.width() > 0 and r.height() > 0]
+    return max(strips, key=lambda r: r.width() * r.height(), default=QRect())
 
 
 def _above(b: QWidget, a: QWidget) -> bool:

@@ -3,8 +3,8 @@ finds what it is for, and a window where everything fits passes."""
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import (QLabel, QLineEdit, QListWidget, QPushButton, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QLabel, QLineEdit, QListWidget, QPushButton,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from layout_check import check_window, lone_words
 
@@ -172,22 +172,33 @@ def test_a_window_that_grew_past_its_screen_says_which_page_needs_more(window):
     assert "QWidget#big needs 500x700" in found[0]
 
 
-def test_an_overlay_over_part_of_a_button_or_any_of_a_field_covers_it(window):
+def test_an_overlay_may_not_hide_a_field_part_of_a_text_or_leave_a_sliver_of_a_button(window):
     layout = QVBoxLayout(window)
     go = QPushButton("Continue")
     go.setMinimumHeight(60)
+    note = QLabel("Some words to read")
+    note.setMinimumHeight(40)
     field = QLineEdit()
     field.setMinimumHeight(56)
-    layout.addWidget(go)
-    layout.addWidget(field)
+    for widget in (go, note, field):
+        layout.addWidget(widget)
     layout.addStretch(1)
     window.resize(600, 400)
-    overlay = QWidget(window)               # in no layout: laid over the others
-    overlay.setGeometry(0, 0, 600, go.y() + 20)
-    overlay.show()
+    QApplication.processEvents()
+    badge = QLabel("3", window)             # in no layout: laid over the others
+    badge.setGeometry(0, note.y() + 10, 60, 20)
+    badge.show()
     found = problems(window)
-    assert len(found) == 1 and "'Continue' is covered by" in found[0], found
-    overlay.setGeometry(0, 0, 600, 400)     # over all of them: the field is hidden
+    assert len(found) == 1 and "'Some words to read' is covered by" in found[0], found
+    badge.hide()
+    sheet = QWidget(window)                 # docked across the top: text may slide under
+    sheet.setGeometry(0, 0, 600, go.y() + go.height() - 10)
+    sheet.show()
+    found = problems(window)
+    assert len(found) == 1 and "'Continue' is covered" in found[0] and "sliver" in found[0]
+    sheet.setGeometry(0, 0, 600, note.y() + 20)            # the button wholly, the text half
+    assert problems(window) == []
+    sheet.setGeometry(0, 0, 600, 400)       # over everything: the field is hidden
     found = problems(window)
     assert len(found) == 1 and "QLineEdit" in found[0] and "wholly" in found[0], found
 
