@@ -59,7 +59,12 @@ sed -e 's#^path = .*station.db"#path = "/var/lib/cx-station/station.db"#' \
     -e 's#^report_path = .*#report_path = "/var/lib/cx-station/hq-report.html"#' \
     -e 's#^managed = true#managed = false#' \
     -e 's#^data_dir = .*#data_dir = "/var/lib/cx-station/mosquitto"#' \
+    -e 's#^logo = "\([^"/]*\)"#logo = "/etc/cx-station/\1"#' \
     "$SOURCE/config/demo.toml" >"$M/etc/cx-station/station.toml"
+# the demo's logo beside its config, as an installed station keeps it
+for logo in "$SOURCE"/config/demo-logo.*; do
+    if [ -e "$logo" ]; then install -m 0644 "$logo" "$M/etc/cx-station/"; fi
+done
 # cx-watch's alert hook as README.md sets it up: the example chat webhook, run inside cx-watch's
 # sandbox (exec, IPv4), posting to a stand-in chat server on the container's loopback.
 install -d -m 0750 "$M/etc/cx-station/hooks"

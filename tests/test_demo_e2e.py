@@ -54,6 +54,8 @@ def demo_config(tmp_path: Path) -> Path:
     text = re.sub(r'(?m)^(broker_)?port = \d+', lambda m: f"{m.group(1) or ''}port = {port}", text)
     text = text.replace("[kiosk]\n", "[kiosk]\nenabled = false\ndebounce_ms = 100\n", 1)
     text = text.replace('config = "demo-hq.toml"', f'config = "{tmp_path / "hq.toml"}"')
+    text = re.sub(r'(?m)^logo = "([^"/]+)"',
+                  lambda m: f'logo = "{ROOT / "config" / m.group(1)}"', text)
     path = tmp_path / "station.toml"
     path.write_text(text)
     hq = (ROOT / "config" / "demo-hq.toml").read_text()

@@ -34,6 +34,9 @@ def demo_text(tmp_path: Path) -> str:
     for pattern, replacement in subs:
         text, n = re.subn(pattern, lambda _m, r=replacement: r, text)
         assert n == 1, f"demo.toml changed shape: {pattern} matched {n} times"
+    # files the demo reads beside it (its logo) stay where they are
+    text = re.sub(r'(?m)^logo = "([^"/]+)"', lambda m: f'logo = "{DEMO.parent / m.group(1)}"',
+                  text)
     hq = (DEMO.parent / "demo-hq.toml").read_text(encoding="utf-8")
     for pattern, replacement in [(r'(?m)^path = "[^"]*hq\.db"', f'path = "{tmp_path / "hq.db"}"'),
                                  (r'(?m)^path = "[^"]*\.html"',
