@@ -48,6 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_alerts)
 
+    p = sub.add_parser("pos", help="point-of-sale counts: the numerator of conversion")
+    psub = p.add_subparsers(dest="pos_command", required=True)
+    c = psub.add_parser("import", help="import a POS CSV export (hour or timestamp, "
+                                       "transactions, optional revenue); re-importing the same "
+                                       "hours replaces them")
+    c.add_argument("file", type=Path)
+    c.add_argument("--config", required=True, type=Path)
+    c.set_defaults(func=cmd_pos_import)
+
     p = sub.add_parser("simulate", help="write realistic synthetic data through the store API")
     p.add_argument("--config", required=True, type=Path)
     p.add_argument("--responses", type=int, required=True)
@@ -135,6 +144,21 @@ def cmd_alerts(args) -> int:
         if below is not None:
             print(f"below target: {', '.join(below) or 'none'}")
         print("\n".join(alert_lines(alerts)) if alerts else "no unresolved alerts")
+    return 0
+
+
+def cmd_pos_import(args) -> int:
+    from station.pos import PosFileError, read_pos_csv
+    config = load_config(args.config)
+    try:
+        hours = read_pos_csv(args.file, config.tz)
+    except PosFileError as exc:
+        print(f"POS file refused, nothing imported: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    store = _open_store(config)
+    counts = store.import_pos(hours, source=args.file.name)
+    print(f"imported {args.file}: {len(hours)} hours ({counts['new']} new, "
+          f"{counts['replaced']} replaced, {counts['unchanged']} unchanged)")
     return 0
 
 

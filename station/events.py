@@ -234,8 +234,32 @@ class Alert(Record):
             raise Invalid(f"alert context must be an object, got {show(data.get('context'))}")
 
 
+@dataclass(frozen=True)
+class Pos(Record):
+    """One hour's point-of-sale transactions as imported at the station (station/pos.py); a
+    re-import sends the hour again, and the latest seq of an hour is its figure."""
+    TYPE: ClassVar[str] = "pos"
+    VIEW: ClassVar[str] = "pos_hours"
+    hour: str
+    transactions: int
+    source: str
+    revenue: float | None = field(default=None, metadata=_key("revenue", optional=True))
+
+    @staticmethod
+    def check(data: dict) -> None:
+        if type(data.get("hour")) is not str:
+            raise Invalid(f"pos hour must be an RFC 3339 time, got {show(data.get('hour'))}")
+        count = data.get("transactions")
+        if type(count) is not int or count < 0:
+            raise Invalid(f"pos transactions must be a whole number >= 0, got {show(count)}")
+        revenue = data.get("revenue")
+        if revenue is not None and (type(revenue) not in (int, float) or revenue != revenue
+                                    or revenue < 0):
+            raise Invalid(f"pos revenue must be a number >= 0, got {show(revenue)}")
+
+
 TYPES: dict[str, type[Record]] = {r.TYPE: r for r in (Response, Case, Traffic, Visit, Target,
-                                                      Alert)}
+                                                      Alert, Pos)}
 
 
 def columns(type_: str) -> list[tuple[str, str, str | None]]:

@@ -149,6 +149,11 @@ def participation_rate(responses: int, entries: int) -> float | None:
     return 100 * responses / entries if entries else None
 
 
+def conversion_rate(transactions: int, entries: int) -> float | None:
+    """Point-of-sale transactions per camera-counted entry, in percent; None without entries."""
+    return 100 * transactions / entries if entries else None
+
+
 def handling_time(durations_s: list[float]) -> tuple[float | None, float | None]:
     """(median, p90) of case resolution times in seconds."""
     if not durations_s:

@@ -191,6 +191,18 @@ MIGRATIONS: list = [                # SQL text, or a function of the connection 
     """
     CREATE INDEX IF NOT EXISTS outbox_acked ON outbox(acked_at) WHERE acked_at IS NOT NULL;
     """,
+    # 10: point-of-sale transactions per hour (station/pos.py), the numerator of conversion; a
+    # re-imported hour replaces its row, and each import that changed it sends a `pos` event.
+    """
+    CREATE TABLE IF NOT EXISTS pos_hours (
+        hour         REAL PRIMARY KEY,               -- epoch seconds at the local hour's start
+        transactions INTEGER NOT NULL CHECK (transactions >= 0),
+        revenue      REAL,
+        source       TEXT NOT NULL,                  -- the file it came from
+        imported_at  REAL NOT NULL,
+        outbox_seq   INTEGER NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -199,4 +211,4 @@ SCHEMA_VERSION = len(MIGRATIONS)
 EVENT_REFERENCES = (("responses", "outbox_seq"), ("cases", "opened_seq"),
                     ("cases", "resolved_seq"), ("visits", "outbox_seq"),
                     ("traffic", "outbox_seq"), ("target_changes", "outbox_seq"),
-                    ("alert_events", "outbox_seq"))
+                    ("alert_events", "outbox_seq"), ("pos_hours", "outbox_seq"))

@@ -59,8 +59,16 @@ def write_alert(store):
     store.acknowledge_alert(alert_id, at=NOW - 30)
 
 
+def write_pos(store):
+    from station.pos import PosHour
+    hour = NOW // 3600 * 3600 - 7200
+    store.import_pos([PosHour(hour, 14, 3_250_000.0)], source="sales.csv", at=NOW - 60)
+    store.import_pos([PosHour(hour, 15, None)], source="sales-fixed.csv", at=NOW - 30)
+
+
 WRITERS = {"response": write_response, "case": write_case, "traffic": write_traffic,
-           "visit": write_visit, "target": write_target, "alert": write_alert}
+           "visit": write_visit, "target": write_target, "alert": write_alert,
+           "pos": write_pos}
 
 
 def test_every_event_type_has_a_writer_here():

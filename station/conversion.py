@@ -1,0 +1,55 @@
+"""Conversion: the share of the store's visitors who buy, from point-of-sale transactions.
+
+    figures = pos_conversion(store, since, until)
+    figures["rate"], figures["interval"], figures["by_day"]
+
+Definition (source: POS). For every local hour with a POS figure, conversion is that hour's
+transactions divided by the camera's entries on entrance lines. Over a day or a period it is
+the sum of transactions over the sum of entries of the hours that have both: an hour with sales
+but no entries counted (camera down, store closed to the camera) would inflate the rate, so it
+is left out and counted in `hours_without_entries`. Hours with entries and no POS figure are
+not in it either (no file covered them). A rate can pass 100 % (several receipts for one
+visitor, staff sales); it is shown as it is and has no interval then. The 95 % interval treats
+the period's transactions as successes among its entries (Wilson).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from station import kpi
+
+
+def pos_conversion(store, since: float, until: float, tz=None) -> dict:
+    lines = None if store.entrance_lines is None else sorted(store.entrance_lines)
+    hours, days = [], {}
+    transactions = entries = without = 0
+    for hour, count, revenue in store.pos_hours(since, until):
+        seen = store.entries(hour, hour + 3600, lines)["entries"]
+        row = {"hour": hour, "transactions": count, "revenue": revenue, "entries": seen,
+               "rate": kpi.conversion_rate(count, seen)}
+        hours.append(row)
+        if not seen:
+            without += 1
+            continue
+        transactions += count
+        entries += seen
+        if tz is not None:
+            day = datetime.fromtimestamp(hour, tz).date().isoformat()
+            cell = days.setdefault(day, {"transactions": 0, "entries": 0})
+            cell["transactions"] += count
+            cell["entries"] += seen
+    for cell in days.values():
+        cell["rate"] = kpi.conversion_rate(cell["transactions"], cell["entries"])
+    return {"source": "pos", "transactions": transactions, "entries": entries,
+            "rate": kpi.conversion_rate(transactions, entries),
+            "interval": _interval(transactions, entries), "hours": hours, "by_day": days,
+            "hours_without_entries": without,
+            "reason": "" if entries else ("no POS figures in this period" if not hours else
+                                          "no camera entries in the hours with POS figures")}
+
+
+def _interval(successes: int, n: int):
+    if not n or successes > n:
+        return None
+    low, high = kpi.proportion_interval(successes, n)
+    return [low, high]
