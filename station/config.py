@@ -137,6 +137,9 @@ class Line:
 class Zone:
     name: str = rule(pattern=ID_PATTERN)
     polygon: list[list[float]] = rule(doc="[[x, y], ...] pixels, at least 3 points")
+    role: str = rule("", choices=("", "checkout"),
+                     doc="'checkout': a visit that reaches it counts as a buyer (camera "
+                         "conversion)")
 
     def __post_init__(self):
         if len(self.polygon) < 3 or any(len(p) != 2 for p in self.polygon):

@@ -1,7 +1,8 @@
-"""Conversion: the share of the store's visitors who buy, from point-of-sale transactions.
+"""Conversion: the share of the store's visitors who buy, from either of two sources.
 
-    figures = pos_conversion(store, since, until)
-    figures["rate"], figures["interval"], figures["by_day"]
+    figures = pos_conversion(store, since, until, tz)       # point-of-sale transactions
+    figures = camera_conversion(store, config, since, until) # visits reaching a checkout zone
+    figures["rate"], figures["interval"], figures["source"]
 
 Definition (source: POS). For every local hour with a POS figure, conversion is that hour's
 transactions divided by the camera's entries on entrance lines. Over a day or a period it is
@@ -11,6 +12,9 @@ is left out and counted in `hours_without_entries`. Hours with entries and no PO
 not in it either (no file covered them). A rate can pass 100 % (several receipts for one
 visitor, staff sales); it is shown as it is and has no interval then. The 95 % interval treats
 the period's transactions as successes among its entries (Wilson).
+
+Definition (source: camera). Visits that ended in the period having stood in a zone with
+`role = "checkout"` divided by the period's entries on entrance lines; Wilson interval.
 """
 from __future__ import annotations
 
@@ -46,6 +50,21 @@ def pos_conversion(store, since: float, until: float, tz=None) -> dict:
             "hours_without_entries": without,
             "reason": "" if entries else ("no POS figures in this period" if not hours else
                                           "no camera entries in the hours with POS figures")}
+
+
+def camera_conversion(store, config, since: float, until: float) -> dict | None:
+    """None when no zone has the checkout role."""
+    checkout = {z.name for z in config.vision.zones if z.role == "checkout"}
+    if not checkout:
+        return None
+    lines = None if store.entrance_lines is None else sorted(store.entrance_lines)
+    entries = store.entries(since, until, lines)["entries"]
+    buyers = sum(1 for v in store.visit_rows(since, until)
+                 if any((v["dwell"] or {}).get(zone, 0) > 0 for zone in checkout))
+    return {"source": "camera", "checkout_zones": sorted(checkout), "visits_at_checkout": buyers,
+            "entries": entries, "rate": kpi.conversion_rate(buyers, entries),
+            "interval": _interval(buyers, entries),
+            "reason": "" if entries else "no camera entries in this period"}
 
 
 def _interval(successes: int, n: int):

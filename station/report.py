@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from station import kpi
+from station.conversion import camera_conversion, pos_conversion
 from station.scorecard import Figure, build_scorecard, nps_cell, nps_figure
 from station.trends import build_trends
 from station.wording import quantity
@@ -64,11 +65,20 @@ def build_report(store, config, since: float, until: float) -> dict:
                                for a, c in nps_by_age.items()},
         "nps_post_stratified": nps_figure(
             kpi.post_stratified_nps(known, known_footfall, min_n)).as_dict(),
+        "conversion": conversion_figures(store, config, since, until),
         # Against target: the days and weeks up to the report's end (not bound to --since).
         "targets": build_trends(store, config, until),
         # Alerts are the station's state now, not the period's: every unresolved one.
         "alerts": unresolved_alerts(store, config),
     }
+
+
+def conversion_figures(store, config, since: float, until: float) -> dict:
+    """Conversion from each source the station has (POS file, checkout zone), named."""
+    pos = pos_conversion(store, since, until, config.tz)
+    out = {"pos": {k: v for k, v in pos.items() if k != "hours"} if pos["hours"] else None,
+           "camera": camera_conversion(store, config, since, until)}
+    return out
 
 
 def unresolved_alerts(store, config) -> list[dict]:
@@ -116,6 +126,10 @@ def render_text(r: dict) -> str:
     row("CES (mean of 7)", _figure(r["ces"], "{:.2f}"))
     row("entries / exits (camera)", f"{r['entries']} / {r['exits']}")
     row("participation rate", _figure(r["participation_rate"], "{:.1f} %", with_n=False))
+    for source, name in (("pos", "conversion (POS)"), ("camera", "conversion (checkout zone)")):
+        c = r["conversion"][source]
+        if c is not None:
+            row(name, _conversion_text(c))
     row("detractor cases", f"{r['cases_opened']} opened, {r['cases_resolved']} resolved")
     row("complaint rate", _figure(r["complaint_rate"], "{:.1f} %", with_n=False))
     median, p90 = r["handling_median_s"], r["handling_p90_s"]
@@ -139,6 +153,21 @@ def render_text(r: dict) -> str:
         for cell, n in r["demographics"].items():
             lines.append(f"    {cell:<16} {n if n is not None else '<' + str(r['k_floor'])}")
     return "\n".join(lines)
+
+
+def _conversion_text(c: dict) -> str:
+    if c["rate"] is None:
+        return f"none: {c['reason']}"
+    buyers = c["transactions"] if c["source"] == "pos" else c["visits_at_checkout"]
+    what = "transactions" if c["source"] == "pos" else "visits at checkout"
+    text = f"{c['rate']:.1f} %"
+    if c["interval"]:
+        text += f" (95 % CI {c['interval'][0]:.1f} .. {c['interval'][1]:.1f})"
+    text += f", {buyers} {what} / {quantity(c['entries'], 'entries')}"
+    if c.get("hours_without_entries"):
+        text += (f"; {quantity(c['hours_without_entries'], 'hours')} with sales but no "
+                 f"entries left out")
+    return text
 
 
 def alert_lines(alerts: list[dict]) -> list[str]:

@@ -132,3 +132,32 @@ def test_the_cli_imports_and_a_bad_file_imports_nothing(tmp_path):
         result.stderr
     again = run_cli("pos", "import", str(good), "--config", str(config))
     assert "(0 new, 0 replaced, 2 unchanged)" in again.stdout
+
+
+def test_the_report_names_each_conversion_source(tmp_path):
+    import dataclasses
+    from station.config import load_config
+    from station.report import build_report, render_text
+    from station.store import Store, Visit
+    path = tmp_path / "station.toml"
+    path.write_text(demo_text(tmp_path), encoding="utf-8")
+    config = load_config(path)
+    zones = [dataclasses.replace(z, role="checkout") if z.name == config.vision.zones[-1].name
+             else z for z in config.vision.zones]
+    config = dataclasses.replace(config, vision=dataclasses.replace(config.vision, zones=zones))
+    checkout = zones[-1].name
+    store = Store.open(config)
+    door = next(line.name for line in config.vision.lines if line.entrance)
+    entries(store, H9, 20, line=door)
+    store.import_pos([PosHour(H9, 5, None), PosHour(H9 + 3600, 2, None)], "a.csv")
+    store.append_visits([Visit(H9 + 100, H9 + 900, dwell={checkout: 30.0}),
+                         Visit(H9 + 200, H9 + 800, dwell={checkout: 0.0}),
+                         Visit(H9 + 300, H9 + 700, dwell={})])
+    report = build_report(store, config, H9, H9 + 7200)
+    pos, camera = report["conversion"]["pos"], report["conversion"]["camera"]
+    assert (pos["rate"], pos["hours_without_entries"]) == (25.0, 1)
+    assert (camera["rate"], camera["visits_at_checkout"]) == (5.0, 1)
+    text = render_text(report)
+    assert "conversion (POS)             25.0 %" in text
+    assert "5 transactions / 20 entries; 1 hour with sales but no entries left out" in text
+    assert "conversion (checkout zone)   5.0 %" in text
