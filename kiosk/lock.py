@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
+from kiosk import theme
 from kiosk.screens import Screen, _label
 from station.pin import verify_pin
 
@@ -51,53 +52,63 @@ class PinLock:
 
 
 class PinScreen(Screen):
-    """A numeric keypad; the digits are shown as dots."""
+    """A regular 3x4 keypad (1-9, then Backspace 0 OK) of equal square keys, each at least
+    `theme.min_touch_px`; a row of boxes shows how many digits were entered (a dot each, never
+    the digit). Cancel is a key as high (and at least as wide) under the first column, half a
+    key below the pad: away from OK, which means the opposite."""
     accepted = Signal()
     cancelled = Signal()
+    KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "backspace", "0", "ok")
+    MIN_BOXES = 4                     # a PIN has 4 to 12 digits (station/pin.py)
+    MAX_DIGITS = 12
 
-    def __init__(self, strings, languages, lock: PinLock, parent=None):
+    def __init__(self, strings, languages, lock: PinLock,
+                 diagonal_in: float = theme.DEFAULT_DIAGONAL_IN, parent=None):
         super().__init__(strings, languages, parent)
         self.setProperty("typing", True)
         self.languages.hide()
         self.lock = lock
+        self.diagonal_in = diagonal_in
         self.lang = None
         self.pin = ""
         self.title = _label("question")
         self.prompt = _label("prompt")
-        self.dots = _label("welcome")
         self.message = _label("hint")
+        self.digits = QWidget()
+        self.digits.setLayout(QHBoxLayout())
+        self.digits.layout().setContentsMargins(0, 0, 0, 0)
+        self.boxes: list[QLabel] = []
+        self.pad = QWidget()              # keys placed by hand: equal, aligned, exact
+        self.pad.setObjectName("pinpad")
         self.keys: dict[str, QPushButton] = {}
-        pad = QGridLayout()
-        for i, key in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "ok"]):
-            button = QPushButton(key)
-            button.setObjectName("primary" if key == "ok" else "key")
+        for key in self.KEYS:
+            button = QPushButton(key if key.isdigit() else "", self.pad)
+            button.setObjectName("primary" if key == "ok" else "pinkey")
             button.clicked.connect(lambda _=False, k=key: self.press(k))
-            pad.addWidget(button, i // 3, i % 3)
             self.keys[key] = button
-        self.cancel = QPushButton()
+        self.cancel = QPushButton(self.pad)
+        self.cancel.setObjectName("pincancel")
         self.cancel.clicked.connect(self._cancel)
         self.keys["cancel"] = self.cancel
-        for w in (self.title, self.prompt, self.dots, self.message):
+        self.body.addStretch(1)
+        for w in (self.title, self.prompt):
             self.body.addWidget(w)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addLayout(pad, 2)
-        row.addStretch(1)
-        self.body.addLayout(row)
-        cancel_row = QHBoxLayout()
-        cancel_row.addStretch(1)
-        cancel_row.addWidget(self.cancel)
-        self.body.addLayout(cancel_row)
+        self.body.addWidget(self.digits, 0, Qt.AlignHCenter)
+        self.body.addWidget(self.message)
+        self.body.addWidget(self.pad, 0, Qt.AlignHCenter)
+        self.body.addStretch(1)
+        self._show_digits()
 
     def start(self, lang: str) -> None:
         self.pin = ""
         self.message.setText("")
+        self._show_digits()
         self.retranslate(lang)
         self._show_lock_state()
 
     def press(self, key: str) -> None:
-        if key == "clear":
-            self.pin = ""
+        if key == "backspace":
+            self.pin = self.pin[:-1]
         elif key == "ok":
             pin, self.pin = self.pin, ""
             if self.lock.try_pin(pin):
@@ -106,9 +117,9 @@ class PinScreen(Screen):
             elif not self._show_lock_state():
                 self.message.setText(self.strings.get(self.lang, "pin.wrong",
                                                       left=self.lock.tries_left))
-        elif len(self.pin) < 12:
+        elif len(self.pin) < self.MAX_DIGITS:
             self.pin += key
-        self.dots.setText("●" * len(self.pin))
+        self._show_digits()
 
     def _show_lock_state(self) -> bool:
         if not self.lock.enabled:
@@ -123,8 +134,64 @@ class PinScreen(Screen):
 
     def _cancel(self):
         self.pin = ""
-        self.dots.setText("")
+        self._show_digits()
         self.cancelled.emit()
+
+    def _show_digits(self) -> None:
+        """One box per digit entered (at least MIN_BOXES), a dot in each digit's box."""
+        wanted = max(self.MIN_BOXES, len(self.pin))
+        while len(self.boxes) < wanted:
+            box = QLabel()
+            box.setObjectName("digit")
+            box.setAlignment(Qt.AlignCenter)
+            self.digits.layout().addWidget(box)
+            self.boxes.append(box)
+        while len(self.boxes) > wanted:
+            box = self.boxes.pop()
+            box.hide()                    # deleteLater waits for the event loop
+            box.setParent(None)
+            box.deleteLater()
+        for i, box in enumerate(self.boxes):
+            box.setText("●" if i < len(self.pin) else "")
+        self._size_keys()
+
+    @property
+    def entered(self) -> int:
+        """How many boxes show a digit (what the manager sees)."""
+        return sum(1 for box in self.boxes if box.text())
+
+    # -- sizes -----------------------------------------------------------------------------
+    def key_px(self) -> int:
+        """A key's side: bigger than the touch minimum where the window has room (the pad,
+        Cancel and the gap above it take 5.5 keys of height), never under it."""
+        window = self.window()
+        width, height = window.width(), window.height()
+        least = theme.min_touch_px((width, height), self.diagonal_in)
+        return max(least, min(2 * least, int(height * 0.55 / 5.5), int(width * 0.7 / 3)))
+
+    def _size_keys(self) -> None:
+        key = self.key_px()
+        gap = theme.sizes(theme.scale_for(self.window().width(), self.window().height()))["pad"]
+        for i, name in enumerate(self.KEYS):
+            row, column = divmod(i, 3)
+            self.keys[name].setGeometry(column * (key + gap), row * (key + gap), key, key)
+        below = 4 * (key + gap) - gap + key // 2
+        self.cancel.ensurePolished()          # its font is the style sheet's
+        text = self.cancel.fontMetrics().horizontalAdvance(self.cancel.text())
+        self.cancel.setGeometry(0, below, min(2 * key + gap, max(key, text + 2 * gap)), key)
+        self.pad.setFixedSize(3 * key + 2 * gap, below + key)
+        box = round(key * 0.6)
+        for label in self.boxes:
+            label.setFixedSize(box, box)
+        self.digits.layout().setSpacing(gap)
+
+    def resizeEvent(self, event):
+        self._size_keys()
+        super().resizeEvent(event)
+
+    def showEvent(self, event):
+        self._size_keys()
+        super().showEvent(event)
 
     def retranslate(self, lang: str) -> None:
         self.lang = lang
@@ -132,5 +199,6 @@ class PinScreen(Screen):
         self.title.setText(get(lang, "pin.title"))
         self.prompt.setText(get(lang, "pin.prompt"))
         self.keys["ok"].setText(get(lang, "pin.ok"))
-        self.keys["clear"].setText(get(lang, "pin.clear"))
+        self.keys["backspace"].setText(get(lang, "pin.backspace"))
         self.cancel.setText(get(lang, "pin.cancel"))
+        self._size_keys()

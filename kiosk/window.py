@@ -66,7 +66,8 @@ class KioskWindow(QWidget):
             "ces": ScaleScreen(self.strings, langs, "ces", 1, 7),
             "thanks": ThanksScreen(self.strings, langs, self.kiosk.review_url),
             "unavailable": UnavailableScreen(self.strings, langs),
-            "pin": PinScreen(self.strings, langs, PinLock(self.kiosk.admin_pin_hash)),
+            "pin": PinScreen(self.strings, langs, PinLock(self.kiosk.admin_pin_hash),
+                             self.kiosk.screen_diagonal_in),
             "admin": AdminScreen(config, self.strings, writer),
         }
         self.stack = QStackedWidget()

@@ -1,8 +1,11 @@
-"""The manager PIN on the real keypad: hidden long-press, five wrong tries lock it."""
-from PySide6.QtCore import QPoint, Qt
+"""The manager PIN on the real keypad: hidden long-press, five wrong tries lock it; a regular
+pad of equal touch-sized keys, boxes that count the digits, Cancel away from OK."""
+import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
 
+from kiosk import theme
 from kiosk_testlib import tap
-from kiosk.lock import PinLock
+from kiosk.lock import PinLock, PinScreen
 
 
 def long_press_corner(qtbot, window):
@@ -77,3 +80,84 @@ def _demo_hash():
     from kiosk_testlib import DEMO
     from station.config import load_config
     return load_config(DEMO).kiosk.admin_pin_hash
+
+
+# -- the keypad as a finger meets it ---------------------------------------------------------
+SIZES = [(1920, 1080), (1280, 800), (1080, 1920)]
+
+
+def rect_in(window, widget) -> QRect:
+    return QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+
+
+def open_pad(qtbot, window, size, lang):
+    window.resize(*size)
+    window.set_language(lang)
+    qtbot.wait(30)
+    before = window.size()
+    long_press_corner(qtbot, window)
+    qtbot.wait(30)
+    assert window.size() == before                  # the pad never resizes the window
+    return window.screens["pin"]
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("size", SIZES)
+def test_pad_is_a_regular_grid_of_equal_touch_keys(qtbot, kiosk, size, lang):
+    window, _ = kiosk
+    pad = open_pad(qtbot, window, size, lang)
+    least = theme.min_touch_px((window.width(), window.height()), window.kiosk.screen_diagonal_in)
+    rects = {name: rect_in(window, pad.keys[name]) for name in PinScreen.KEYS}
+    assert {r.size().toTuple() for r in rects.values()} == {rects["1"].size().toTuple()}
+    side = rects["1"].width()
+    assert rects["1"].height() == side >= least
+    grid = [PinScreen.KEYS[i:i + 3] for i in range(0, 12, 3)]
+    assert grid[-1] == ("backspace", "0", "ok")
+    for row in grid:                                # rows line up, columns too
+        assert len({rects[k].top() for k in row}) == 1
+    for column in zip(*grid):
+        assert len({rects[k].left() for k in column}) == 1
+    area = QRect(QPoint(0, 0), window.size())
+    cancel = rect_in(window, pad.cancel)
+    assert cancel.height() == side and cancel.width() >= side
+    for rect in [*rects.values(), cancel]:
+        assert area.contains(rect)
+        assert not any(rect.intersects(other) for other in rects.values() if other != rect)
+    for name in PinScreen.KEYS:                     # the label fits its key
+        button = pad.keys[name]
+        assert button.fontMetrics().horizontalAdvance(button.text()) < button.width()
+    assert pad.cancel.fontMetrics().horizontalAdvance(pad.cancel.text()) < cancel.width()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_cancel_is_apart_from_ok(qtbot, kiosk, size):
+    window, _ = kiosk
+    pad = open_pad(qtbot, window, size, "vi")
+    ok, cancel = rect_in(window, pad.keys["ok"]), rect_in(window, pad.cancel)
+    side = ok.width()
+    # not beside, above or below OK: under the first column, half a key below the pad
+    assert cancel.top() - ok.bottom() >= side // 2
+    assert ok.left() - cancel.right() > side // 2
+    assert cancel.left() == rect_in(window, pad.keys["backspace"]).left()
+    tap(qtbot, pad.cancel)
+    assert window.current == "attract"
+
+
+def test_boxes_count_the_digits_and_never_show_them(qtbot, kiosk):
+    window, _ = kiosk
+    long_press_corner(qtbot, window)
+    pad = window.screens["pin"]
+    assert (len(pad.boxes), pad.entered) == (4, 0)
+    for digit in "123":
+        qtbot.mouseClick(pad.keys[digit], Qt.LeftButton)
+    assert (len(pad.boxes), pad.entered) == (4, 3)
+    for digit in "4567":
+        qtbot.mouseClick(pad.keys[digit], Qt.LeftButton)
+    assert (len(pad.boxes), pad.entered) == (7, 7)   # one box per digit past four
+    shown = "".join(box.text() for box in pad.boxes)
+    assert shown == "●" * 7 and not any(c.isdigit() for c in shown)
+    qtbot.mouseClick(pad.keys["backspace"], Qt.LeftButton)
+    assert (len(pad.boxes), pad.entered, pad.pin) == (6, 6, "123456")
+    qtbot.mouseClick(pad.keys["ok"], Qt.LeftButton)  # wrong: the boxes empty for a new try
+    assert (len(pad.boxes), pad.entered) == (4, 0)
+    assert pad.message.text() == window.strings.get("vi", "pin.wrong", left=4)
