@@ -2,15 +2,40 @@
 the flow between them lives in `kiosk.window`."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+import logging
+import math
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.keyboard import OnScreenKeyboard
-from kiosk.widgets import AnswerScale, LanguageBar, ReasonChips, qr_pixmap
+from kiosk.widgets import (AnswerScale, BalancedLabel, LanguageBar, ReasonChips, logo_pixmap,
+                           qr_pixmap)
+from station.wording import quantity
+
+log = logging.getLogger("kiosk")
+
+# Seconds a shopper takes per screen of the survey, reading included (the comment is optional
+# and not counted): what the attract screen promises, rounded up to 5 s.
+SECONDS = {"score": 8, "followup": 10, "csat": 6, "ces": 6}
+NBSP = "\u00a0"
+
+
+def length_promise(steps: list[str], lang: str) -> dict[str, str]:
+    """'4 quick questions' and 'about 30 seconds' for a survey of these steps, in `lang`
+    (station.wording decides 1 question / 2 questions; a number never parts from its noun).
+
+        length_promise(["score", "followup", "csat", "ces"], "en")
+        # {'questions': '4 quick questions', 'seconds': '30 seconds'}
+    """
+    seconds = 5 * math.ceil(sum(SECONDS.get(step, 8) for step in steps) / 5)
+    return {"questions": quantity(len(steps), "quick questions", lang).replace(" ", NBSP, 1),
+            "seconds": quantity(seconds, "seconds", lang).replace(" ", NBSP, 1)}
 
 
 def _label(name: str, wrap: bool = True, align=Qt.AlignCenter) -> QLabel:
-    label = QLabel()
+    """A label styled by `name`; centred wrapped text gets balanced lines (no lone last word)."""
+    label = BalancedLabel() if wrap and align == Qt.AlignCenter else QLabel()
     label.setObjectName(name)
     label.setWordWrap(wrap)
     label.setAlignment(align)
@@ -39,25 +64,46 @@ class Screen(QWidget):
         self.progress.setText(self.strings.get(lang, "progress", step=step, total=total)
                               if step else "")
 
+    def fit(self, size: tuple[int, int], min_touch: int) -> None:
+        """Called by the window when it is sized for a (width, height) screen whose touch
+        targets must be at least `min_touch` px: what a screen lays out by the screen's
+        size, not its own (a hidden page of the stack keeps an old size)."""
+
 
 class AttractScreen(Screen):
-    """Store name and an invitation; a tap anywhere starts. A long press in the top-left
-    corner (invisible, for staff) asks for the manager PIN."""
+    """The store's logo (on a white card, as logos are drawn for paper) or its name on the
+    store's colour, an invitation that says how long the survey takes, and 'tap anywhere'.
+    A tap anywhere starts. A long press in the top-left corner (invisible, for staff) asks
+    for the manager PIN.
+
+        screen = AttractScreen(strings, ["vi", "en"], "CX Demo Store", logo="logo.svg",
+                               steps=["score", "followup", "csat"])
+    """
     tapped = Signal()
     admin_requested = Signal()
     LONG_PRESS_MS = 1500
 
-    def __init__(self, strings, languages, store_name: str, parent=None):
+    def __init__(self, strings, languages, store_name: str, logo=None, steps=("score",
+                 "followup"), parent=None):
         super().__init__(strings, languages, parent)
+        self.setObjectName("attract")
+        self.setAttribute(Qt.WA_StyledBackground, True)     # the store's colour, from QSS
         self.store_name = store_name
+        self.logo_path = logo
+        self.steps = list(steps)
+        self.logo = QLabel()
+        self.logo.setObjectName("logo")
+        self.logo.setAlignment(Qt.AlignCenter)
+        self.logo.hide()
         self.welcome = _label("welcome")
         self.prompt = _label("prompt")
-        self.tap = _label("tap")
+        self.tap = _label("tap", wrap=False)
         self.body.addStretch(2)
+        self.body.addWidget(self.logo, 0, Qt.AlignHCenter)
         for label in (self.welcome, self.prompt):
             self.body.addWidget(label)
         self.body.addStretch(1)
-        self.body.addWidget(self.tap)
+        self.body.addWidget(self.tap, 0, Qt.AlignHCenter)
         self.body.addStretch(2)
         self.corner = QWidget(self)          # the hidden staff hot-spot
         self.corner.setObjectName("corner")
@@ -78,6 +124,31 @@ class AttractScreen(Screen):
         self.badge.hide()
         self.open_items = 0
         self.lang = languages[0]
+        self.logo_box = QSize()
+
+    @property
+    def has_logo(self) -> bool:
+        return not self.logo.isHidden()
+
+    def fit(self, size: tuple[int, int], min_touch: int) -> None:
+        """Space the lines for a window of `size` and size the logo: up to a quarter of the
+        short side high and two thirds of the width wide."""
+        width, height = size
+        self.body.setSpacing(min_touch // 4)
+        box = QSize(int(width * 2 / 3), int(min(width, height) / 4))
+        if box == self.logo_box or self.logo_path is None:
+            return
+        self.logo_box = box
+        pixmap = logo_pixmap(self.logo_path, box)
+        if pixmap.isNull():
+            log.warning("the logo %s cannot be read: the store name is shown instead",
+                        self.logo_path)
+            self.logo_path = None
+            self.logo.hide()
+        else:
+            self.logo.setPixmap(pixmap)
+            self.logo.show()
+        self.retranslate(self.lang)
 
     def set_open_items(self, n: int) -> None:
         self.open_items = n
@@ -96,9 +167,13 @@ class AttractScreen(Screen):
     def retranslate(self, lang: str) -> None:
         super().retranslate(lang)
         self.lang = lang
-        self.welcome.setText(self.strings.get(lang, "attract.welcome", store=self.store_name))
-        self.prompt.setText(self.strings.get(lang, "attract.prompt"))
-        self.tap.setText(self.strings.get(lang, "attract.tap"))
+        get = self.strings.get
+        if self.has_logo:
+            self.welcome.setText(get(lang, "attract.welcome.logo"))
+        else:
+            self.welcome.setText(get(lang, "attract.welcome", store=self.store_name))
+        self.prompt.setText(get(lang, "attract.prompt", **length_promise(self.steps, lang)))
+        self.tap.setText(get(lang, "attract.tap"))
 
     def resizeEvent(self, event):
         side = max(80, min(self.width(), self.height()) // 8)
@@ -134,6 +209,7 @@ class ScaleScreen(Screen):
         self.scale = AnswerScale(lo, hi)
         self.scale.chosen.connect(self.chosen)
         self.skip = QPushButton()
+        self.skip.setObjectName("skip")
         self.skip.clicked.connect(self.skipped)
         self.skip.setVisible(skippable)
         self.body.addStretch(1)
@@ -152,6 +228,19 @@ class ScaleScreen(Screen):
         self.question.setText(get(lang, f"{self.key}.question", store=self.store_name))
         self.scale.set_labels(get(lang, f"{self.key}.low"), get(lang, f"{self.key}.high"))
         self.skip.setText(get(lang, "button.skip"))
+
+    def fit(self, size: tuple[int, int], min_touch: int) -> None:
+        """One row of buttons where each gets at least 1.25 touch sizes across, else two rows
+        (0-10 on a portrait screen); a button at most twice the touch size high."""
+        margins = self.body.contentsMargins()
+        room = size[0] - margins.left() - margins.right()
+        gap = max(6, min_touch // 8)
+        count = len(self.scale.buttons)
+        one_row = (room - gap * (count - 1)) / count >= 1.25 * min_touch
+        self.scale.grid.setSpacing(gap)
+        self.scale.set_per_row(count if one_row else math.ceil(count / 2))
+        for button in self.scale.buttons.values():
+            button.setMaximumHeight(2 * min_touch)
 
 
 class FollowUpScreen(Screen):
@@ -211,29 +300,48 @@ class FollowUpScreen(Screen):
         self.keyboard.set_language(lang)
         self.next.setText(get(lang, "button.next"))
 
+    def fit(self, size: tuple[int, int], min_touch: int) -> None:
+        """The reason chips in as many columns as their texts have room for."""
+        margins = self.body.contentsMargins()
+        self.chips.set_room(size[0] - margins.left() - margins.right())
+
 
 class ThanksScreen(Screen):
-    """A thank-you that fits the shopper's answer; promoters also get the review QR code."""
+    """A thank-you that fits the shopper's answer; promoters also get the review QR code, two
+    fifths of the screen's short side (scannable from arm's length), with a caption.
+
+    The code is sized from the window, not from this page: a page of a QStackedWidget that
+    has never shown keeps Qt's 640x480 until it does, and the first promoter would get a
+    code a third the size of the next one's."""
     tapped = Signal()
+    QR_SHARE = 0.4                       # of the short side, quiet zone included
 
     def __init__(self, strings, languages, review_url: str, parent=None):
         super().__init__(strings, languages, parent)
         self.languages.hide()
         self.review_url = review_url
         self.group = "promoter"
+        self.lang = languages[0]
         self.thanks = _label("thanks")
         self.review = _label("prompt")
         self.qr = QLabel()
+        self.qr.setObjectName("qr")
         self.qr.setAlignment(Qt.AlignCenter)
+        self.caption = _label("caption")
+        self.qr_side = 0
         self.body.addStretch(1)
         self.body.addWidget(self.thanks)
         self.body.addWidget(self.review)
         self.body.addWidget(self.qr)
+        self.body.addWidget(self.caption)
         self.body.addStretch(1)
 
     def start(self, group: str, lang: str) -> None:
         self.group = group
         self.retranslate(lang)
+
+    def fit(self, size: tuple[int, int], min_touch: int) -> None:
+        self._show_qr(size)
 
     def mousePressEvent(self, event):
         event.accept()
@@ -242,13 +350,26 @@ class ThanksScreen(Screen):
         self.tapped.emit()
 
     def retranslate(self, lang: str) -> None:
-        self.thanks.setText(self.strings.get(lang, f"thanks.{self.group}"))
+        self.lang = lang
+        get = self.strings.get
+        self.thanks.setText(get(lang, f"thanks.{self.group}"))
         show_qr = self.group == "promoter" and bool(self.review_url)
-        self.review.setText(self.strings.get(lang, "thanks.review") if show_qr else "")
-        self.review.setVisible(show_qr)
-        self.qr.setVisible(show_qr)
+        self.review.setText(get(lang, "thanks.review") if show_qr else "")
+        self.caption.setText(get(lang, "thanks.qr.caption") if show_qr else "")
+        for widget in (self.review, self.qr, self.caption):
+            widget.setVisible(show_qr)
         if show_qr:
-            self.qr.setPixmap(qr_pixmap(self.review_url, max(160, self.height() // 3)))
+            self._show_qr()
+
+    def _show_qr(self, size: tuple[int, int] | None = None) -> None:
+        if not self.review_url:
+            return
+        window = self.window()
+        width, height = size or (window.width(), window.height())
+        side = math.ceil(min(width, height) * self.QR_SHARE)
+        if side != self.qr_side:
+            self.qr_side = side
+            self.qr.setPixmap(qr_pixmap(self.review_url, side))
 
 
 class UnavailableScreen(Screen):

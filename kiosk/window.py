@@ -30,6 +30,7 @@ from kiosk.writer import ResponseWriter
 log = logging.getLogger("kiosk")
 
 SURVEY_SCREENS = ("score", "followup", "csat", "ces")
+SHOPPER_SCREENS = ("attract", *SURVEY_SCREENS, "thanks", "unavailable")
 TAP_EVENTS = (QEvent.MouseButtonPress, QEvent.MouseButtonDblClick, QEvent.TouchBegin)
 RELEASE_EVENTS = (QEvent.MouseButtonRelease, QEvent.TouchEnd)
 
@@ -58,7 +59,8 @@ class KioskWindow(QWidget):
 
         langs, name = self.kiosk.languages, config.station.name or config.station.store
         self.screens: dict[str, QWidget] = {
-            "attract": AttractScreen(self.strings, langs, name),
+            "attract": AttractScreen(self.strings, langs, name, self.kiosk.logo,
+                                     Survey(self.kiosk, self.lang).steps),
             "score": ScaleScreen(self.strings, langs, "score", 0, 10, name, skippable=False),
             "followup": FollowUpScreen(self.strings, langs, self.kiosk.reasons,
                                        self.kiosk.free_text),
@@ -269,11 +271,23 @@ class KioskWindow(QWidget):
         super().closeEvent(event)
 
     def apply_scale(self, width: int, height: int) -> None:
-        """Size type and touch targets for a screen of width x height pixels."""
+        """Size type and touch targets for a screen of width x height pixels (every target at
+        least theme.min_touch_px on this kiosk's glass), in the store's colour. The shopper's
+        screens take theme.shopper_scale_for (full size on a portrait screen too) and then fit
+        themselves to the screen (the score's rows, the QR code, the logo)."""
+        brand, diagonal = self.kiosk.brand_color, self.kiosk.screen_diagonal_in
         scale = theme.scale_for(width, height)
-        if scale != self._scale:
-            self._scale = scale
-            self.setStyleSheet(theme.stylesheet(scale))
+        min_touch = theme.min_touch_px((width, height), diagonal)
+        shopper = theme.shopper_scale_for(width, height)
+        shopper_touch = max(min_touch, theme.sizes(shopper)["touch"])
+        if (scale, min_touch, shopper) != self._scale:
+            self._scale = (scale, min_touch, shopper)
+            self.setStyleSheet(theme.stylesheet(scale, brand, min_touch))
+            sheet = theme.stylesheet(shopper, brand, shopper_touch) if shopper != scale else ""
+            for key in SHOPPER_SCREENS:
+                self.screens[key].setStyleSheet(sheet)
+        for key in SHOPPER_SCREENS:
+            self.screens[key].fit((width, height), shopper_touch)
 
     def resizeEvent(self, event):
         self.apply_scale(self.width(), self.height())
