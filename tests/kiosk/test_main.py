@@ -35,6 +35,7 @@ def test_kiosk_process_tells_systemd_it_is_ready_pets_the_watchdog_and_stops_on_
     text = DEMO.read_text(encoding="utf-8").replace('"../var/demo/station.db"',
                                                     f'"{tmp_path / "station.db"}"')
     text = text.replace('camera = "../../shared/data/pets2009-s2l1/vtest.avi"', 'camera = ""')
+    text = text.replace('logo = "demo-logo.svg"', f'logo = "{DEMO.parent / "demo-logo.svg"}"')
     config.write_text(text, encoding="utf-8")
     address = str(tmp_path / "notify.sock")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
