@@ -180,7 +180,8 @@ class AdminScreen(QWidget):
         self.case_note.setMaxLength(300)
         self.resolve_button = QPushButton()
         self.resolve_button.clicked.connect(self.resolve_selected)
-        self.keyboard = OnScreenKeyboard(strings)
+        # floats over the window clear of the note (kiosk/keyboard.py): never resizes it
+        self.keyboard = OnScreenKeyboard(strings, self, config.kiosk.screen_diagonal_in)
         self.keyboard.attach(self.case_note)
         self.keyboard.done.connect(self.keyboard.hide)
         self.keyboard.hide()
@@ -223,7 +224,6 @@ class AdminScreen(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.error)
         layout.addWidget(self.pages, 1)
-        layout.addWidget(self.keyboard)
         # New cases show up on their own while the manager keeps the dashboard open.
         self.auto_refresh = QTimer(self)
         self.auto_refresh.setInterval(AUTO_REFRESH_S * 1000)

@@ -95,7 +95,8 @@ class AlertsPanel(QWidget):
         self.resolve_button.setObjectName("primary")
         self.acknowledge_button.clicked.connect(self.acknowledge)
         self.resolve_button.clicked.connect(self.resolve)
-        self.keyboard = OnScreenKeyboard(strings)
+        # floats over the window clear of the note (kiosk/keyboard.py): never resizes it
+        self.keyboard = OnScreenKeyboard(strings, self, config.kiosk.screen_diagonal_in)
         self.keyboard.attach(self.note)
         self.keyboard.done.connect(self.keyboard.hide)
         self.keyboard.hide()
@@ -119,7 +120,6 @@ class AlertsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(head)
         layout.addLayout(body, 1)
-        layout.addWidget(self.keyboard)
 
     # -- reading ---------------------------------------------------------------------------
     def refresh(self) -> bool:

@@ -9,6 +9,7 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.keyboard import OnScreenKeyboard
+from kiosk.theme import DEFAULT_DIAGONAL_IN
 from kiosk.widgets import (AnswerScale, BalancedLabel, LanguageBar, ReasonChips, logo_pixmap,
                            qr_pixmap)
 from station.wording import quantity
@@ -245,10 +246,12 @@ class ScaleScreen(Screen):
 
 class FollowUpScreen(Screen):
     """'What went wrong / what would make it a 10 / what did you like': reason chips from the
-    config and an optional comment typed on the on-screen keyboard."""
+    config and an optional comment typed on the on-screen keyboard, which floats over the
+    window clear of the comment field (kiosk/keyboard.py), so Continue stays where it is."""
     submitted = Signal(list, str)
 
-    def __init__(self, strings, languages, reasons, free_text: bool, parent=None):
+    def __init__(self, strings, languages, reasons, free_text: bool,
+                 diagonal_in: float = DEFAULT_DIAGONAL_IN, parent=None):
         super().__init__(strings, languages, parent)
         self.reasons = reasons                  # config.kiosk.reasons
         self.group = "promoter"
@@ -259,7 +262,7 @@ class FollowUpScreen(Screen):
         self.comment = QLineEdit()
         self.comment.setMaxLength(500)
         self.comment.setVisible(free_text)
-        self.keyboard = OnScreenKeyboard(strings)
+        self.keyboard = OnScreenKeyboard(strings, self, diagonal_in)
         self.keyboard.attach(self.comment)
         self.keyboard.hide()
         self.keyboard.done.connect(self.keyboard.hide)
@@ -274,7 +277,6 @@ class FollowUpScreen(Screen):
         self.body.addWidget(self.chips)
         self.body.addStretch(1)
         self.body.addWidget(self.comment)
-        self.body.addWidget(self.keyboard)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.next)

@@ -63,7 +63,7 @@ class KioskWindow(QWidget):
                                      Survey(self.kiosk, self.lang).steps),
             "score": ScaleScreen(self.strings, langs, "score", 0, 10, name, skippable=False),
             "followup": FollowUpScreen(self.strings, langs, self.kiosk.reasons,
-                                       self.kiosk.free_text),
+                                       self.kiosk.free_text, self.kiosk.screen_diagonal_in),
             "csat": ScaleScreen(self.strings, langs, "csat", 1, 5),
             "ces": ScaleScreen(self.strings, langs, "ces", 1, 7),
             "thanks": ThanksScreen(self.strings, langs, self.kiosk.review_url),
