@@ -24,12 +24,14 @@ import time
 import unicodedata
 
 from PySide6.QtCore import QEvent, QRect, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLineEdit, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
 
 from kiosk import theme
 
 DOUBLE_TAP_S = 0.5
+EDGE = "#8a93a3"                      # the line along the tray's open edge: the keys' border
 # how wide a key is in its row, in units of a letter key's width
 WIDTH = {"shift": 1.5, "backspace": 1.5, "space": 5, "done": 2, "tone": 1.5}
 
@@ -216,6 +218,16 @@ class OnScreenKeyboard(QFrame):
         self.docked = "top" if fits_above and not fits_below else "bottom"
         self.setGeometry(0, 0 if self.docked == "top" else bottom, window.width(), height)
         self.raise_()
+
+    def paintEvent(self, event):
+        """The tray, and a line along the edge it shows to the page (what it covers ends
+        there, instead of seeming cut)."""
+        super().paintEvent(event)
+        line = max(2, self.layout_.spacing() // 4)
+        painter = QPainter(self)
+        y = self.height() - line if self.docked == "top" else 0
+        painter.fillRect(0, y, self.width(), line, QColor(EDGE))
+        painter.end()
 
     def _field_rect(self) -> QRect | None:
         """The target field in the window's coordinates (None when it is not on show)."""
