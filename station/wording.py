@@ -24,6 +24,7 @@ NOUNS = {
     "resolved cases": ("resolved case", "trường hợp đã xử lý"),
     "open items": ("open item", "việc cần xử lý"),
     "alerts": ("alert", "cảnh báo"),
+    "events": ("event", "sự kiện"),
     "quick questions": ("quick question", "câu hỏi ngắn"),
     "times": ("time", "lần"),
     "days": ("day", "ngày"),

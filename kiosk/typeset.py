@@ -1,0 +1,28 @@
+"""Text that wraps without leaving a word alone on its last line.
+
+    keep_together("50 chưa xử lý")           # '50 chưa xử\u00a0lý': 'lý' never wraps alone
+    keep_together("Camera: 9.8 fps\nSync: 3 waiting")    # each line on its own
+
+The last two words of each line (of three words or more) are joined by a no-break space, so
+wherever Qt wraps the label at whatever width the screen gives it, the last line holds at
+least two words. Shorter lines are left as they are.
+"""
+from __future__ import annotations
+
+NBSP = "\u00a0"
+
+
+def keep_together(text: str) -> str:
+    return "\n".join(_line(line) for line in text.split("\n"))
+
+
+def _line(line: str) -> str:
+    head, space, last = line.rstrip().rpartition(" ")
+    if not space or len(line.split()) < 3:
+        return line
+    return f"{head}{NBSP}{last}"
+
+
+def plain(text: str) -> str:
+    """`text` with ordinary spaces again (what a test compares with a translation)."""
+    return text.replace(NBSP, " ")
