@@ -1,11 +1,19 @@
 """The store manager's dashboard (behind the PIN): KPIs for today / 7 / 30 days, charts,
 the detractor case inbox and station health; the Goals and Alerts pages beside it.
 
+    admin = AdminScreen(config, strings, writer)
+    admin.open()                 # shown at once; the figures follow from a background read
+    admin.set_period("7d")       # read and drawn now
+    admin.fit((1080, 1920))      # laid out for the window's size (done on its every resize)
+
 Figures come from `kiosk.dashboard.Dashboard`, the headline ones as a `station.scorecard`
-Scorecard; charts are pyqtgraph. An absent figure says why (too few answers, privacy floor,
-no camera yet) instead of showing a misleading number. While the screen is open a new alert or
-case, whoever wrote it, shows within about a second (kiosk/arrivals.py), with a beep when
-[alerts] sound is on.
+Scorecard; charts are pyqtgraph (kiosk/charts.py). An absent figure says why (too few answers,
+privacy floor, no camera yet) instead of showing a misleading number; counts and intervals
+are said in plain words ('from 42 responses', '9 in 10 within 58 min'), never 'n =' or 'p90'.
+The layout is a row of KPI cards over the charts and people, with the case inbox beside them
+(landscape) or under them (portrait). While the screen is open a new alert or case, whoever
+wrote it, shows within about a second (kiosk/arrivals.py), with a beep when [alerts] sound is
+on.
 """
 from __future__ import annotations
 
@@ -15,24 +23,27 @@ import logging
 import time
 from datetime import datetime
 
-import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QPushButton,
-                               QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QBoxLayout, QButtonGroup, QFrame, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QStackedWidget, QVBoxLayout, QWidget)
 
+from kiosk import theme
 from kiosk.alerts_panel import AlertsPanel
 from kiosk.arrivals import ArrivalWatch
+from kiosk.case_list import CasePanel
+from kiosk.charts import BarChart
 from kiosk.dashboard import DWELL_EDGES_MIN, PERIODS, Dashboard, Figures
 from kiosk.goals import GoalsPanel
 from kiosk.keyboard import OnScreenKeyboard
 from kiosk.reader import StoreReader
+from kiosk.typeset import keep_together
 from kiosk.writer import DB_ERRORS
+from station.wording import number, quantity
 
 log = logging.getLogger("kiosk.admin")
-pg.setConfigOptions(antialias=False, background="w", foreground="#16181d")
-BAR = pg.mkBrush("#0b5cab")
 AUTO_REFRESH_S = 30
+AFTER_PAINT_MS = 100
+CARDS = ("nps", "csat", "participation", "complaints")
 
 
 def _card(title_label: QLabel, *widgets) -> QFrame:
@@ -53,47 +64,26 @@ def _text(name: str = "", wrap: bool = True) -> QLabel:
     return label
 
 
-class BarChart(QWidget):
-    """A titled pyqtgraph bar chart that can say 'no data' instead of drawing empty axes."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.title = _text("panel")
-        self.plot = pg.PlotWidget()
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(False, False)
-        self.plot.hideButtons()
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=BAR)
-        self.plot.addItem(self.bars)
-        self.empty = _text("subtle")
-        self.empty.setAlignment(Qt.AlignCenter)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.empty, 1)
-
-    def set_bars(self, x, heights, ticks=None, empty_text: str | None = None) -> None:
-        self.plot.setVisible(empty_text is None)
-        self.empty.setVisible(empty_text is not None)
-        self.empty.setText(empty_text or "")
-        if empty_text is not None:
-            return
-        self.bars.setOpts(x=list(x), height=list(heights), width=0.8)
-        if ticks is not None:
-            self.plot.getAxis("bottom").setTicks([ticks])
-        self.plot.setXRange(min(x) - 0.6, max(x) + 0.6, padding=0)
-        self.plot.setYRange(0, max(1, max(heights)) * 1.1, padding=0)
+def _row(*widgets, stretch_first: bool = False) -> QWidget:
+    """Widgets side by side in a box of their own (moved as one between layouts)."""
+    box = QWidget()
+    layout = QHBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for i, w in enumerate(widgets):
+        layout.addWidget(w, 1 if stretch_first and i == 0 else 0)
+    return box
 
 
 class AdminScreen(QWidget):
-    """The dashboard page. `refresh()` reads and draws at once (opening, period buttons);
-    the automatic refresh reads on a worker thread with its own connection, so a shopper's
+    """The dashboard page. `open()` shows it at once and reads on a worker thread;
+    `refresh()` reads and draws at once (period buttons, after resolving a case); the
+    automatic refresh reads on the worker thread too, with its own connection, so a shopper's
     tap on the same process is never queued behind the dashboard's queries."""
     closed = Signal()
     exit_requested = Signal()
     chimed = Signal()                            # a beep for a new alert or case
-    _ready = Signal(object, float, int)          # Figures | Exception, start time, read no.
+    # Figures | Exception, start time, read no., whether to draw it
+    _ready = Signal(object, float, int, bool)
 
     def __init__(self, config, strings, writer, parent=None):
         super().__init__(parent)
@@ -110,107 +100,26 @@ class AdminScreen(QWidget):
         # late never draws over a newer one
         self._reads = itertools.count(1)
         self._drawn_read = 0
+        self._again = False                      # asked to read while a read ran
         self._case_asked: str | None = None      # the newest case the case list was read for
         self.store_name = config.station.name or config.station.store
+        self.portrait: bool | None = None
+        self.min_touch = 0
+        self.font_px = theme.BASE["small"]
+        self._fitted: tuple | None = None
+        self._window: QWidget | None = None
+        self._after_paint: list = []             # to start once the screen has been painted
 
-        self.title = _text("figure")
-        self.period_buttons: dict[str, QPushButton] = {}
-        group = QButtonGroup(self)
-        top = QHBoxLayout()
-        top.addWidget(self.title, 1)
-        for period in PERIODS:
-            button = QPushButton()
-            button.setCheckable(True)
-            button.clicked.connect(lambda _=False, p=period: self.set_period(p))
-            group.addButton(button)
-            top.addWidget(button)
-            self.period_buttons[period] = button
-        self.period_buttons[self.period].setChecked(True)
-        # Goals is a page of its own: its six charts do not fit beside the dashboard's.
-        self.goals_button = QPushButton()
-        self.goals_button.setCheckable(True)
-        self.goals_button.clicked.connect(self.show_goals)
-        top.addWidget(self.goals_button)
-        self.alerts_button = QPushButton()
-        self.alerts_button.setCheckable(True)
-        self.alerts_button.clicked.connect(self.show_alerts)
-        top.addWidget(self.alerts_button)
-        self.refresh_button, self.close_button, self.exit_button = (QPushButton() for _ in range(3))
-        self.refresh_button.clicked.connect(self.refresh)
-        self.close_button.clicked.connect(self.closed)
-        self.exit_button.clicked.connect(self.exit_requested)
-        for button in (self.refresh_button, self.close_button, self.exit_button):
-            top.addWidget(button)
+        self._build_head()
         self.error = _text("subtle")
         self.error.hide()
-
-        # KPI cards
-        self.labels = {k: _text("panel") for k in ("nps", "csat", "ces", "participation",
-                                                    "complaints", "demographics", "cases",
-                                                    "health")}
-        self.nps_value, self.nps_detail, self.nps_groups = _text("figure"), _text(), _text()
-        self.csat_value, self.ces_value = _text(), _text()
-        self.participation_value, self.partial_value = _text(), _text()
-        self.complaints_value, self.handling_value = _text(), _text()
-        cards = QHBoxLayout()
-        cards.addWidget(_card(self.labels["nps"], self.nps_value, self.nps_detail,
-                              self.nps_groups), 3)
-        cards.addWidget(_card(self.labels["csat"], self.csat_value, self.labels["ces"],
-                              self.ces_value), 2)
-        # Participation's two lines are the longest text in a card (more so in Vietnamese), and
-        # the row is as tall as its labels' size hints, which do not allow for extra wrapping.
-        cards.addWidget(_card(self.labels["participation"], self.participation_value,
-                              self.partial_value), 3)
-        cards.addWidget(_card(self.labels["complaints"], self.complaints_value,
-                              self.handling_value), 2)
-
-        # charts
-        self.charts = {k: BarChart() for k in ("scores", "traffic", "dwell")}
-        charts = QHBoxLayout()
-        for chart in self.charts.values():
-            charts.addWidget(chart, 1)
-
-        # bottom row: demographics, cases, health
-        # Not wrapped: the table keeps its natural width and the card grows to show every column.
-        self.demographics = _text(wrap=False)
-        self.demographics.setTextFormat(Qt.RichText)
-        self.demographics_note = _text("subtle")
-        self.case_list = QListWidget()
-        self.case_note = QLineEdit()
-        self.case_note.setMaxLength(300)
-        self.resolve_button = QPushButton()
-        self.resolve_button.clicked.connect(self.resolve_selected)
-        # floats over the window clear of the note (kiosk/keyboard.py): never resizes it
-        self.keyboard = OnScreenKeyboard(strings, self, config.kiosk.screen_diagonal_in)
-        self.keyboard.attach(self.case_note)
-        self.keyboard.done.connect(self.keyboard.hide)
-        self.keyboard.hide()
-        self.case_note.mousePressEvent = lambda event: self.keyboard.show()
-        self.health = _text()
-        note_row = QHBoxLayout()
-        note_row.addWidget(self.case_note, 1)
-        note_row.addWidget(self.resolve_button)
-        cases_box = QVBoxLayout()
-        cases_box.addWidget(self.labels["cases"])
-        cases_box.addWidget(self.case_list, 1)
-        cases_box.addLayout(note_row)
-        cases_frame = QFrame()
-        cases_frame.setObjectName("card")
-        cases_frame.setLayout(cases_box)
-        bottom = QHBoxLayout()
-        bottom.addWidget(_card(self.labels["demographics"], self.demographics,
-                               self.demographics_note), 1)
-        bottom.addWidget(cases_frame, 1)
-        bottom.addWidget(_card(self.labels["health"], self.health), 1)
-
-        self.overview = QWidget()
-        overview = QVBoxLayout(self.overview)
-        overview.setContentsMargins(0, 0, 0, 0)
-        overview.addLayout(cards)
-        overview.addLayout(charts, 3)
-        overview.addLayout(bottom, 3)
+        self.reading = _text("subtle")
+        self.reading.hide()
+        self._build_overview()
         self.goals = GoalsPanel(config, strings, writer)
         self.goals.failed.connect(self._show_error)
+        self.nav.layout().addWidget(self.goals.span_box)      # its day/week toggle up here
+        self.goals.span_box.hide()
         self.alerts = AlertsPanel(config, strings, writer)
         self.alerts.failed.connect(self._show_error)
         self.alerts.drawn.connect(self._label_alerts_button)
@@ -221,8 +130,9 @@ class AdminScreen(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
-        layout.addLayout(top)
+        layout.addLayout(self.head)
         layout.addWidget(self.error)
+        layout.addWidget(self.reading)
         layout.addWidget(self.pages, 1)
         # New cases show up on their own while the manager keeps the dashboard open.
         self.auto_refresh = QTimer(self)
@@ -237,12 +147,226 @@ class AdminScreen(QWidget):
         self.cases_retry.setSingleShot(True)
         self.cases_retry.setInterval(250)
         self.cases_retry.timeout.connect(self._refresh_cases)
+        self.arrange(portrait=False)
+        # once in a window: fitted to it from then on, shown or not
+        QTimer.singleShot(0, self._watch_window)
+
+    # -- building --------------------------------------------------------------------------
+    def _build_head(self) -> None:
+        """The title; the pages (Dashboard, Goals, Alerts) and the dashboard's periods; the
+        refresh, close and exit buttons. One row on a landscape screen, two on a portrait
+        one."""
+        self.title = _text("figure")
+        self.dashboard_button, self.goals_button, self.alerts_button = (
+            QPushButton() for _ in range(3))
+        pages = QButtonGroup(self)
+        for button, show in ((self.dashboard_button, self.show_dashboard),
+                             (self.goals_button, self.show_goals),
+                             (self.alerts_button, self.show_alerts)):
+            button.setCheckable(True)
+            button.clicked.connect(lambda _=False, show=show: show())
+            pages.addButton(button)
+        self.dashboard_button.setChecked(True)
+        self.period_buttons: dict[str, QPushButton] = {}
+        group = QButtonGroup(self)
+        for period in PERIODS:
+            button = QPushButton()
+            button.setCheckable(True)
+            button.clicked.connect(lambda _=False, p=period: self.set_period(p))
+            group.addButton(button)
+            self.period_buttons[period] = button
+        self.period_buttons[self.period].setChecked(True)
+        self.refresh_button, self.close_button, self.exit_button = (QPushButton() for _ in range(3))
+        self.refresh_button.clicked.connect(self.refresh_page)
+        self.close_button.clicked.connect(self.closed)
+        self.exit_button.clicked.connect(self.exit_requested)
+        self.nav = _row(self.dashboard_button, self.goals_button, self.alerts_button,
+                        *self.period_buttons.values())
+        self.nav.layout().insertSpacing(3, 16)
+        self.actions = _row(self.refresh_button, self.close_button, self.exit_button)
+        # landscape: title, nav, actions in the first line; portrait: nav on a line of its own
+        self.head = QVBoxLayout()
+        self.head_line, self.nav_line = QHBoxLayout(), QHBoxLayout()
+        self.head_line.addWidget(self.title, 1)
+        self.head_line.addWidget(self.actions)
+        self.head.addLayout(self.head_line)
+        self.head.addLayout(self.nav_line)
+
+    def _build_overview(self) -> None:
+        # KPI cards
+        self.labels = {k: _text("panel") for k in ("nps", "csat", "ces", "participation",
+                                                    "complaints", "demographics", "cases",
+                                                    "health")}
+        self.nps_value, self.nps_detail, self.nps_groups = _text("figure"), _text(), _text()
+        self.csat_value, self.ces_value = _text(), _text()
+        self.participation_value, self.partial_value = _text(), _text()
+        self.complaints_value, self.handling_value = _text(), _text()
+        self.cards = {
+            "nps": _card(self.labels["nps"], self.nps_value, self.nps_detail, self.nps_groups),
+            "csat": _card(self.labels["csat"], self.csat_value, self.labels["ces"],
+                          self.ces_value),
+            "participation": _card(self.labels["participation"], self.participation_value,
+                                   self.partial_value),
+            "complaints": _card(self.labels["complaints"], self.complaints_value,
+                                self.handling_value),
+        }
+        # two pairs of cards: side by side in one row (landscape), one over the other (portrait)
+        self.card_row = QWidget()
+        self.card_box = QBoxLayout(QBoxLayout.LeftToRight, self.card_row)
+        self.card_box.setContentsMargins(0, 0, 0, 0)
+        for pair in (("nps", "csat"), ("participation", "complaints")):
+            line = QHBoxLayout()
+            line.addWidget(self.cards[pair[0]], 3)
+            line.addWidget(self.cards[pair[1]], 2)
+            self.card_box.addLayout(line, 1)
+
+        # charts
+        self.charts = {k: BarChart() for k in ("scores", "traffic", "dwell")}
+        self.chart_row = _row(*self.charts.values())
+        for chart in self.charts.values():
+            self.chart_row.layout().setStretchFactor(chart, 1)
+            chart.plot.hide()                 # drawn when the first figures come in
+
+        # demographics and health
+        # Not wrapped: the table keeps its natural width and the card grows to show every column.
+        self.demographics = _text(wrap=False)
+        self.demographics.setTextFormat(Qt.RichText)
+        self.demographics_note = _text("subtle")
+        self.health = _text()
+        self.people_card = _card(self.labels["demographics"], self.demographics,
+                                 self.demographics_note)
+        self.health_card = _card(self.labels["health"], self.health)
+        self.people_row = _row(self.people_card, self.health_card)
+        self.people_row.layout().setStretchFactor(self.health_card, 1)
+
+        # the case inbox
+        self.case_panel = CasePanel()
+        self.case_list = self.case_panel.list
+        self.case_note = QLineEdit()
+        self.case_note.setMaxLength(300)
+        self.resolve_button = QPushButton()
+        self.resolve_button.clicked.connect(self.resolve_selected)
+        # floats over the window clear of the note (kiosk/keyboard.py): never resizes it
+        self.keyboard = OnScreenKeyboard(self.strings, self, self.config.kiosk.screen_diagonal_in)
+        self.keyboard.attach(self.case_note)
+        self.keyboard.done.connect(self.keyboard.hide)
+        self.keyboard.hide()
+        self.case_note.mousePressEvent = lambda event: self.keyboard.show()
+        self.note_row = QBoxLayout(QBoxLayout.TopToBottom)
+        self.note_row.addWidget(self.case_note, 1)
+        self.note_row.addWidget(self.resolve_button)
+        self.cases_card = QFrame()
+        self.cases_card.setObjectName("card")
+        cases_box = QVBoxLayout(self.cases_card)
+        cases_box.addWidget(self.labels["cases"])
+        cases_box.addWidget(self.case_panel, 1)
+        cases_box.addLayout(self.note_row)
+
+        # the cards over the rest; the charts over people and health, beside the cases
+        # (landscape) or over them (portrait)
+        self.overview = QWidget()
+        overview = QVBoxLayout(self.overview)
+        overview.setContentsMargins(0, 0, 0, 0)
+        overview.addWidget(self.card_row)
+        self.body = QBoxLayout(QBoxLayout.LeftToRight)
+        figures = QVBoxLayout()
+        figures.addWidget(self.chart_row, 3)
+        figures.addWidget(self.people_row, 2)
+        self.body.addLayout(figures, 2)
+        self.body.addWidget(self.cases_card, 1)
+        overview.addLayout(self.body, 1)
+
+    # -- fitting to the screen -------------------------------------------------------------
+    def _watch_window(self) -> None:
+        """Fit to the window now and on each of its resizes: a hidden page is resized only
+        when shown, which would put the fitting between the PIN's OK and the first paint."""
+        window = self.window()
+        if window is self or window is self._window:
+            return
+        self._window = window
+        window.installEventFilter(self)
+        self.fit((window.width(), window.height()))
+        self.ensurePolished()                    # its style sheet applied now, not at the OK
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self._window and event.type() == QEvent.Resize:
+            self.fit((watched.width(), watched.height()))
+        return False
+
+    def fit(self, size: tuple[int, int], min_touch: int = 0) -> None:
+        """Lay out for a window of `size`: case rows at least the touch minimum high, chart
+        text the theme's small size, and on a portrait screen a column at the sizes of the
+        same glass turned (the window's stylesheet is for a landscape admin screen)."""
+        width, height = size
+        portrait = height > width
+        scale = theme.scale_for(height, width) if portrait else theme.scale_for(width, height)
+        touch = max(theme.min_touch_px(size, self.config.kiosk.screen_diagonal_in),
+                    theme.sizes(scale)["touch"], min_touch)
+        if (scale, touch, portrait) == self._fitted:
+            return
+        self._fitted = (scale, touch, portrait)
+        self.setStyleSheet(theme.stylesheet(scale, self.config.kiosk.brand_color, touch)
+                           if portrait else "")
+        self.min_touch = touch
+        self.case_panel.set_min_row(touch)
+        self.font_px = theme.sizes(scale)["small"]
+        for chart in self.charts.values():
+            chart.set_font_px(self.font_px)
+        self.goals.set_font_px(self.font_px)
+        self.goals.set_columns(2 if portrait else 3)
+        self.alerts.set_portrait(portrait)
+        self.arrange(portrait)
+
+    def arrange(self, portrait: bool) -> None:
+        """Landscape: one line of buttons, the cards in a row, the cases in a column beside
+        the charts. Portrait: the page buttons on a line of their own, the cards two by two,
+        the cases under everything, their note beside its button."""
+        if portrait == self.portrait:
+            return
+        self.portrait = portrait
+        self.head_line.removeWidget(self.nav)
+        self.nav_line.removeWidget(self.nav)
+        if portrait:
+            self.nav_line.addWidget(self.nav)
+            self.nav_line.addStretch(1)
+        else:
+            self.head_line.insertWidget(1, self.nav)
+            while self.nav_line.count():
+                self.nav_line.takeAt(0)
+        self.card_box.setDirection(QBoxLayout.TopToBottom if portrait else QBoxLayout.LeftToRight)
+        self.body.setDirection(QBoxLayout.TopToBottom if portrait else QBoxLayout.LeftToRight)
+        self.body.setStretch(0, 3 if portrait else 2)
+        self.body.setStretch(1, 2 if portrait else 1)
+        self.note_row.setDirection(QBoxLayout.LeftToRight if portrait else QBoxLayout.TopToBottom)
 
     def showEvent(self, event):
+        if self._fitted is None:                 # shown before the event loop ran
+            self._watch_window()
         self.auto_refresh.start()
         self._case_asked = None
-        self.watch.start()
+        self.after_paint(self._start_watch)
         super().showEvent(event)
+
+    def _start_watch(self) -> None:
+        if self.isVisible():
+            self.watch.start()
+
+    def after_paint(self, work) -> None:
+        """`work` once the screen has been painted (or after AFTER_PAINT_MS at the latest):
+        what starts a worker thread waits for the first frame, so the frame is not late."""
+        if not self._after_paint:
+            QTimer.singleShot(AFTER_PAINT_MS, self._run_after_paint)
+        self._after_paint.append(work)
+
+    def paintEvent(self, event):
+        super().paintEvent(event)
+        if self._after_paint:
+            QTimer.singleShot(0, self._run_after_paint)
+
+    def _run_after_paint(self) -> None:
+        work, self._after_paint = self._after_paint, []
+        for one in work:
+            one()
 
     def hideEvent(self, event):
         self.auto_refresh.stop()
@@ -257,15 +381,40 @@ class AdminScreen(QWidget):
         self.reader.close()
 
     # -- actions ---------------------------------------------------------------------------
+    def open(self) -> None:
+        """Show the screen now (the PIN's OK never waits for the database): what was drawn
+        last, or nothing yet, says that the figures are being read; they are drawn when the
+        background read returns."""
+        self.reading.setText(self._get("admin.reading"))
+        self.reading.show()
+        self.after_paint(self._read_now)
+
+    def _read_now(self) -> None:
+        if not self.refresh_in_background():
+            self._again = True                   # the start-up warm-up runs: read after it
+
+    def refresh_page(self) -> None:
+        """The Refresh button: read again what the page on show shows, off the GUI thread."""
+        page = self.pages.currentWidget()
+        if page is self.goals:
+            self.goals.refresh()
+        elif page is self.alerts:
+            self.alerts.refresh()
+        else:
+            self.open()
+
     def set_period(self, period: str) -> None:
         self.period = period
         self.period_buttons[period].setChecked(True)
         self.show_page(self.overview)
         self.refresh()
 
+    def show_dashboard(self) -> None:
+        self.show_page(self.overview)
+
     def show_goals(self, on: bool = True) -> None:
-        """The Goals page (read now) or back to the dashboard; the period buttons stay for
-        the dashboard, the Goals page has its own day/week toggle."""
+        """The Goals page (read now) or back to the dashboard; the Goals page has its own
+        day/week toggle."""
         self.show_page(self.goals if on else self.overview)
 
     def show_alerts(self, on: bool = True) -> None:
@@ -273,8 +422,16 @@ class AdminScreen(QWidget):
         self.show_page(self.alerts if on else self.overview)
 
     def show_page(self, page: QWidget) -> None:
+        """`page` on show; the period buttons only with the dashboard (they mean nothing on
+        the Goals and Alerts pages)."""
+        self.dashboard_button.setChecked(page is self.overview)
         self.goals_button.setChecked(page is self.goals)
         self.alerts_button.setChecked(page is self.alerts)
+        for button in self.period_buttons.values():
+            button.setVisible(page is self.overview)
+        self.goals.span_box.setVisible(page is self.goals)
+        if page is not self.overview:
+            self.keyboard.hide()
         if page is self.goals:
             self.goals.editor.hide()          # a half-made edit from an earlier visit is void
             self.goals.refresh()
@@ -319,7 +476,7 @@ class AdminScreen(QWidget):
                 figures = self.dashboard.figures(store, self.period)
             except DB_ERRORS as exc:
                 figures = exc
-        return self._on_ready(figures, start, read)
+        return self._on_ready(figures, start, read, True)
 
     def refresh_in_background(self, period: str | None = None, draw: bool = True) -> bool:
         """Read on a worker thread and draw when done; False if a read is still running.
@@ -336,15 +493,25 @@ class AdminScreen(QWidget):
             return self.dashboard.figures(store, period)
 
         def done(figures):
-            if draw or isinstance(figures, Exception):
-                self._ready.emit(figures, start, read[0] if read else 0)
+            self._ready.emit(figures, start, read[0] if read else 0, draw)
 
         return self.reader.read(work, done)
 
-    def _on_ready(self, figures, start: float, read: int) -> bool:
+    def _on_ready(self, figures, start: float, read: int, draw: bool = True) -> bool:
+        again, self._again = self._again, False
+        try:
+            return self._draw_read(figures, start, read, draw)
+        finally:
+            if again:
+                self.refresh_in_background()
+
+    def _draw_read(self, figures, start: float, read: int, draw: bool) -> bool:
+        if not draw and not isinstance(figures, Exception):
+            return True                       # the warm-up: the day cache is filled
         if read and read < self._drawn_read:
             return True                       # a newer read is on screen already
         self._drawn_read = max(self._drawn_read, read)     # 0: failed before it began
+        self.reading.hide()
         if isinstance(figures, Exception):
             log.error("admin refresh failed: %s", figures)
             self.error.setText(self.strings.get(self.lang, "admin.unavailable",
@@ -360,10 +527,11 @@ class AdminScreen(QWidget):
     def resolve_selected(self) -> None:
         item = self.case_list.currentItem()
         note = self.case_note.text().strip()
-        if item is None or not note or self.writer.store is None:
+        case_id = item.data(Qt.UserRole) if item is not None else None
+        if case_id is None or not note or self.writer.store is None:
             return
         try:
-            case = self.writer.store.resolve_case(item.data(Qt.UserRole), note)
+            case = self.writer.store.resolve_case(case_id, note)
             self.dashboard.invalidate(case.opened_at)
         except DB_ERRORS as exc:
             log.error("could not resolve case: %s", exc)
@@ -375,98 +543,124 @@ class AdminScreen(QWidget):
         self.refresh()
 
     # -- drawing ---------------------------------------------------------------------------
+    def _get(self, key: str, **kw):
+        return self.strings.get(self.lang, key, **kw)
+
+    def _count(self, n: float, noun: str) -> str:
+        return quantity(n, noun, self.lang)
+
+    def _number(self, value: float, decimals: int = 0) -> str:
+        return number(value, self.lang, decimals)
+
     def retranslate(self, lang: str) -> None:
         self.lang = lang
         self.keyboard.set_language(lang)
-        get = lambda key, **kw: self.strings.get(lang, key, **kw)     # noqa: E731
-        self.title.setText(get("admin.title", store=self.store_name))
+        get = self._get
+        self.title.setText(keep_together(get("admin.title", store=self.store_name)))
         for period, button in self.period_buttons.items():
             button.setText(get(f"admin.period.{period}"))
         self.refresh_button.setText(get("admin.refresh"))
         self.close_button.setText(get("admin.close"))
         self.exit_button.setText(get("admin.exit"))
+        self.dashboard_button.setText(get("admin.dashboard"))
         self.goals_button.setText(get("admin.goals"))
         self._label_alerts_button()
         self.goals.retranslate(lang)
         self.alerts.retranslate(lang)
         for key, label in self.labels.items():
-            label.setText(get(f"admin.{key}"))
-        self.charts["scores"].title.setText(get("admin.chart.scores"))
-        self.charts["traffic"].title.setText(get("admin.chart.traffic"))
-        self.charts["dwell"].title.setText(get("admin.chart.dwell"))
+            label.setText(keep_together(get(f"admin.{key}")))
+        for name, chart in self.charts.items():
+            chart.title.setText(keep_together(get(f"admin.chart.{name}")))
+            chart.set_axis_titles(get(f"admin.axis.{name}.x"), get(f"admin.axis.{name}.y"))
         self.case_note.setPlaceholderText(get("admin.cases.note"))
         self.resolve_button.setText(get("admin.cases.resolve"))
+        self.case_panel.set_words(lambda n: get("admin.cases.more", cases=self._count(n, "cases")),
+                                  get("admin.cases.top"))
+        if self.reading.isVisible():
+            self.reading.setText(get("admin.reading"))
         if self.figures is not None:
             self.render()
 
     def render(self) -> None:
-        f, lang = self.figures, self.lang
-        get = lambda key, **kw: self.strings.get(lang, key, **kw)     # noqa: E731
+        f, get = self.figures, self._get
         card = f.scorecard
         self._render_nps(get, card)
-        self.csat_value.setText(self._answers_text(get, card.csat, "admin.csat.value",
-                                                   card.min_n))
-        self.ces_value.setText(self._answers_text(get, card.ces, "admin.ces.value", card.min_n))
-        self.participation_value.setText(
-            get("admin.participation.value", value=card.participation_rate.value,
-                responses=card.responses, entries=f.entries)
+        self._set(self.csat_value, self._answers_text(card.csat, "admin.csat.value", card.min_n,
+                                                      decimals=0))
+        self._set(self.ces_value, self._answers_text(card.ces, "admin.ces.value", card.min_n,
+                                                     decimals=1))
+        self._set(self.participation_value, get(
+            "admin.participation.value", value=self._number(card.participation_rate.value, 1),
+            responses=self._count(card.responses, "responses"),
+            entries=self._count(f.entries, "entries"))
             if card.participation_rate.shown else get("admin.participation.nocamera"))
-        self.partial_value.setText(get("admin.partial",
-                                       partial=f.totals["responses"] - f.totals["complete"],
-                                       no_presence=f.totals["no_presence"]))
-        self.complaints_value.setText(
-            get("admin.complaints.value", rate=card.complaint_rate.value, open=len(f.open_cases))
-            if card.complaint_rate.shown else
-            get("admin.complaints.hidden", open=len(f.open_cases), min_n=card.min_n))
+        self._set(self.partial_value, get(
+            "admin.partial", partial=self._number(f.totals["responses"] - f.totals["complete"]),
+            no_presence=self._number(f.totals["no_presence"])))
+        cases = self._count(len(f.open_cases), "cases")
+        self._set(self.complaints_value, get(
+            "admin.complaints.value", rate=self._number(card.complaint_rate.value, 1),
+            open=cases) if card.complaint_rate.shown else
+            get("admin.complaints.hidden", open=cases, min_n=card.min_n))
         median, p90 = card.handling_median_s, card.handling_p90_s
-        self.handling_value.setText(get("admin.handling", median=self._duration(median.value),
-                                        p90=self._duration(p90.value))
-                                    if median.shown else get("admin.handling.none"))
+        self._set(self.handling_value, get("admin.handling", median=self._duration(median.value),
+                                           p90=self._duration(p90.value))
+                  if median.shown else get("admin.handling.none"))
         self._render_charts(get)
         self._render_people(get)
         self._render_cases(get)
         self._render_health(get)
+
+    @staticmethod
+    def _set(label: QLabel, text: str) -> None:
+        """A figure's words, its lines wrapping without a word alone at the end."""
+        label.setText(keep_together(text))
 
     def _render_nps(self, get, card) -> None:
         """NPS with its interval and the group shares, all three absent together below min n."""
         nps = card.nps
         if nps.shown:
             low, high = nps.interval
-            self.nps_value.setText(get("admin.nps.value", nps=nps.value))
-            self.nps_detail.setText(get("admin.nps.ci", low=low, high=high, n=nps.n))
-            self.nps_groups.setText(get("admin.groups", p=card.promoter_share.value,
-                                        pa=card.passive_share.value,
-                                        d=card.detractor_share.value))
+            # whole numbers, so a figure just under zero is '+0', never '-0'
+            self.nps_value.setText(get("admin.nps.value", nps=round(nps.value)))
+            self._set(self.nps_detail, get("admin.nps.ci", low=round(low), high=round(high),
+                                           responses=self._count(nps.n, "responses")))
+            self._set(self.nps_groups, get("admin.groups", p=card.promoter_share.value,
+                                           pa=card.passive_share.value,
+                                           d=card.detractor_share.value))
             return
         self.nps_value.setText("—")
-        self.nps_detail.setText(get("admin.nps.hidden", n=nps.n, min_n=card.min_n) if nps.n
-                                else get("admin.nps.none"))
+        self._set(self.nps_detail, get("admin.nps.hidden", responses=self._count(nps.n,
+                                                                                 "responses"),
+                                       min_n=card.min_n) if nps.n else get("admin.nps.none"))
         self.nps_groups.setText("")
 
-    @staticmethod
-    def _answers_text(get, figure, key: str, min_n: int) -> str:
+    def _answers_text(self, figure, key: str, min_n: int, decimals: int) -> str:
         """A follow-up question's figure (CSAT, CES), or why there is none."""
+        answers = self._count(figure.n or 0, "answers")
         if figure.shown:
-            return get(key, value=figure.value, n=figure.n)
-        return get("admin.hidden", n=figure.n, min_n=min_n) if figure.n else get("admin.none")
+            return self._get(key, value=self._number(figure.value, decimals), answers=answers)
+        return (self._get("admin.hidden", answers=answers, min_n=min_n) if figure.n
+                else self._get("admin.none"))
 
     def _render_charts(self, get) -> None:
-        f = self.figures
+        f, lang = self.figures, self.lang
         self.charts["scores"].set_bars(range(11), f.score_counts,
-                                       ticks=[(i, str(i)) for i in range(11)])
-        no_camera = get("admin.nocamera")
+                                       ticks=[(i, str(i)) for i in range(11)], lang=lang,
+                                       steps=(1, 2, 5))
+        no_camera = keep_together(get("admin.nocamera"))
         if f.traffic_by_hour:
             hours = list(range(24))
             self.charts["traffic"].set_bars(hours, [f.traffic_by_hour.get(h, 0) for h in hours],
-                                            ticks=[(h, f"{h:02d}") for h in hours[::3]])
+                                            ticks=[(h, f"{h:02d}") for h in hours], lang=lang,
+                                            steps=(3, 6, 12))
         else:
             self.charts["traffic"].set_bars([], [], empty_text=no_camera)
         if any(f.dwell_counts):
-            edges = DWELL_EDGES_MIN
-            ticks = [(i, f"{a}–{b}") for i, (a, b) in enumerate(zip(edges, edges[1:]))]
-            ticks[-1] = (len(edges) - 2, f"{edges[-2]}+")
+            # the bins' edges under the bars' sides: 0 1 2 5 10 20 30 60 (the last bar: 60+)
+            edges = [(i - 0.5, str(edge)) for i, edge in enumerate(DWELL_EDGES_MIN)]
             self.charts["dwell"].set_bars(range(len(f.dwell_counts)), f.dwell_counts,
-                                          ticks=ticks)
+                                          ticks=edges, lang=lang, steps=(1, 2, 3))
         else:
             self.charts["dwell"].set_bars([], [], empty_text=no_camera)
 
@@ -496,15 +690,15 @@ class AdminScreen(QWidget):
             rows.append(row(get(f"admin.gender.{g or 'unknown'}"), cells))
         scores = [f.nps_by_age.get("" if a == "?" else a) for a in ages]
         rows.append(row(get("admin.nps_by_age.row"),
-                        [f"<b>{r.value:+.0f}</b>" if r and r.shown else "–" for r in scores]))
+                        [f"<b>{round(r.value):+d}</b>" if r and r.shown else "–" for r in scores]))
         answers = [r.n if r else 0 for r in scores]
         rows.append(row(get("admin.nps_by_age.answers"),
                         [str(n) if n == 0 or n >= k else below_k for n in answers]))
         self.demographics.setText("<table>" + "".join(rows) + "</table>")
         # Rich text gives no minimum width of its own; without one the last columns are cut.
         self.demographics.setMinimumWidth(self.demographics.sizeHint().width())
-        self.demographics_note.setText(get("admin.demographics.note", k=k) + " " +
-                                       get("admin.nps_by_age.note", min_n=min_n))
+        self._set(self.demographics_note, get("admin.demographics.note", k=k) + "\n" +
+                  get("admin.nps_by_age.note", min_n=min_n))
 
     def _render_cases(self, get) -> None:
         f = self.figures
@@ -518,43 +712,47 @@ class AdminScreen(QWidget):
             reasons = ", ".join(reason_names.get(r, r) for r in case.reasons)
             if case.comment:
                 reasons = f"{reasons} — “{case.comment}”" if reasons else f"“{case.comment}”"
-            item = QListWidgetItem(get("admin.cases.item", time=when, nps=case.nps,
-                                       reasons=reasons or "—"))
-            item.setData(Qt.UserRole, case.id)
-            self.case_list.addItem(item)
+            self.case_list.addItem(keep_together(get("admin.cases.item", time=when,
+                                                     nps=case.nps, reasons=reasons or "—")))
+            self.case_list.item(self.case_list.count() - 1).setData(Qt.UserRole, case.id)
         if not f.open_cases:
-            self.case_list.addItem(QListWidgetItem(get("admin.cases.none")))
+            self.case_list.addItem(get("admin.cases.none"))
+            self.case_list.item(0).setFlags(Qt.ItemIsEnabled)
         else:
             ids = [case.id for case in f.open_cases]
             self.case_list.setCurrentRow(ids.index(chosen) if chosen in ids else 0)
+        self.case_panel.fit()
 
     def _render_health(self, get) -> None:
         f, now = self.figures, time.time()
         lines = []
         vision = f.health.get("vision")
         if vision and isinstance(vision.get("last_frame"), (int, float)):
-            lines.append(get("admin.health.camera", fps=float(vision.get("fps") or 0),
+            lines.append(get("admin.health.camera", fps=self._number(vision.get("fps") or 0, 1),
                              ago=self._ago(now - vision["last_frame"])))
         else:
             lines.append(get("admin.health.camera.none"))
         out = f.outbox
+        events = self._count(out["pending"], "events")
         if out.get("last_acked_at"):
-            lines.append(get("admin.health.sync", pending=out["pending"],
+            lines.append(get("admin.health.sync", events=events,
                              ago=self._ago(now - out["last_acked_at"])))
         else:
-            lines.append(get("admin.health.sync.never", pending=out["pending"]))
+            lines.append(get("admin.health.sync.never", events=events))
         if f.disk_free_bytes is not None:
-            lines.append(get("admin.health.disk", gb=f.disk_free_bytes / 1e9))
-        self.health.setText("\n".join(lines))
+            lines.append(get("admin.health.disk", gb=self._number(f.disk_free_bytes / 1e9, 1)))
+        self._set(self.health, "\n".join(lines))
 
     def _ago(self, seconds: float) -> str:
         s = max(0, int(seconds))
-        for key, unit in (("d", 86400), ("h", 3600), ("min", 60)):
+        if s >= 86400:
+            return self._get("admin.ago.d", days=self._count(s // 86400, "days"))
+        for key, unit in (("h", 3600), ("min", 60)):
             if s >= unit:
-                return self.strings.get(self.lang, f"admin.ago.{key}", n=s // unit)
-        return self.strings.get(self.lang, "admin.ago.s", n=s)
+                return self._get(f"admin.ago.{key}", n=s // unit)
+        return self._get("admin.ago.s", n=s)
 
     def _duration(self, seconds: float) -> str:
         if seconds < 3600:
-            return self.strings.get(self.lang, "admin.duration.min", n=seconds / 60)
-        return self.strings.get(self.lang, "admin.duration.h", n=seconds / 3600)
+            return self._get("admin.duration.min", n=self._number(seconds / 60))
+        return self._get("admin.duration.h", n=self._number(seconds / 3600, 1))

@@ -6,8 +6,8 @@
     words.facts(alert)                    # ['Score 2 of 10', 'Reasons: Long wait', ...]
 
 Facts per kind read the context the rule wrote (station/alerts.py, station/watch/rules.py):
-a detractor's score, reasons, comment, kiosk dwell and age bracket; a KPI's value, interval
-and target; the camera's, sync's, disk's and database's figures. A context this kiosk cannot
+a detractor's score, reasons, comment, kiosk dwell and age bracket; a KPI's value, its 95 %
+interval and what it rests on in words ('from 240 responses', never 'n ='), and its target; the camera's, sync's, disk's and database's figures. A context this kiosk cannot
 read is listed as its own `key: value` lines rather than hidden. No Qt here.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from datetime import datetime
 
 from station.alerts import KPI_BELOW_TARGET, Alert
 from station.trends import SPAN_DAYS
+from station.wording import number, quantity
 
 log = logging.getLogger("kiosk.alert_words")
 
@@ -24,6 +25,10 @@ log = logging.getLogger("kiosk.alert_words")
 # a list row leaves it out, the selected alert's details show it.
 SUBJECT_IN_NAME = {"camera_no_frame", "camera_fps_low", "disk_low", "kiosk_quiet",
                    "sync_stalled"}
+# What a KPI's n counts (station/scorecard.py), as a noun of station/wording.NOUNS.
+KPI_NOUNS = {"nps": "responses", "csat": "answers", "ces": "answers",
+             "participation_rate": "entries", "complaint_rate": "responses",
+             "handling_median_s": "resolved cases"}
 
 
 class AlertWords:
@@ -70,8 +75,8 @@ class AlertWords:
         if s < 120:
             return self.get("alerts.duration.s", n=s)
         if s < 7200:
-            return self.get("admin.duration.min", n=s / 60)
-        return self.get("admin.duration.h", n=s / 3600)
+            return self.get("admin.duration.min", n=number(s / 60, self.lang))
+        return self.get("admin.duration.h", n=number(s / 3600, self.lang, decimals=1))
 
     def facts(self, alert: Alert) -> list[str]:
         """Its context's key facts in plain words, one per line."""
@@ -101,10 +106,11 @@ class AlertWords:
         fmt = lambda v: kpi_text(kpi, v, self.get)           # noqa: E731
         interval = c.get("interval")
         period = c.get("target_period", "week")
+        count = quantity(c["n"], KPI_NOUNS.get(kpi, "responses"), self.lang)
         return [
             self.get("alerts.fact.kpi", value=fmt(c["value"]), low=fmt(interval[0]),
-                     high=fmt(interval[1]), n=c["n"]) if interval else
-            self.get("alerts.fact.kpi.point", value=fmt(c["value"]), n=c["n"]),
+                     high=fmt(interval[1]), count=count) if interval else
+            self.get("alerts.fact.kpi.point", value=fmt(c["value"]), count=count),
             self.get(f"goals.target.{c['direction']}", value=fmt(c["target"]),
                      period=self.get(f"goals.period.{period}")),
             self.get("alerts.fact.span", days=SPAN_DAYS[period]),
@@ -122,7 +128,8 @@ class AlertWords:
 
     def _sync_stalled(self, c: dict, subject: str) -> list:
         acked, oldest = c.get("last_acked_at"), c.get("oldest_waiting_age_s")
-        return [self.get("alerts.fact.backlog", n=c["backlog"]),
+        return [self.get("alerts.fact.backlog", events=quantity(c["backlog"], "events",
+                                                                  self.lang)),
                 self.get("alerts.fact.last_ack", time=self.time(acked)) if acked
                 else self.get("alerts.fact.last_ack.never"),
                 oldest is not None and self.get("alerts.fact.oldest",
@@ -148,7 +155,7 @@ def kpi_text(kpi: str, value: float, get) -> str:
     if kpi == "handling_median_s":
         return get("goals.unit.min", n=value / 60)
     if kpi == "nps":
-        return f"{value:+.0f}"
+        return f"{round(value):+d}"               # never '-0'
     if kpi == "ces":
         return f"{value:.1f}"
     return f"{value:.1f}%" if value != int(value) else f"{value:.0f}%"

@@ -20,7 +20,7 @@ import logging
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+from PySide6.QtWidgets import (QBoxLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from kiosk.alert_words import AlertWords
@@ -113,7 +113,8 @@ class AlertsPanel(QWidget):
         buttons.addWidget(self.acknowledge_button, 1)
         buttons.addWidget(self.resolve_button, 1)
         detail.addLayout(buttons)
-        body = QHBoxLayout()
+        # the list beside the selected alert (landscape), over it (portrait)
+        self.body = body = QBoxLayout(QBoxLayout.LeftToRight)
         body.addWidget(self.list, 3)
         body.addWidget(self.detail, 2)
         layout = QVBoxLayout(self)
@@ -146,6 +147,9 @@ class AlertsPanel(QWidget):
 
     def close_connections(self) -> None:
         self.reader.close()
+
+    def set_portrait(self, portrait: bool) -> None:
+        self.body.setDirection(QBoxLayout.TopToBottom if portrait else QBoxLayout.LeftToRight)
 
     @property
     def unresolved(self) -> int:

@@ -9,7 +9,8 @@ Per KPI: its overall status in plain words (station/trends.py's four statuses, c
 chart of the value per period with its 95 % interval as a band and the target as a dashed
 line, a gap where the period's figure is absent (and a line saying why), and beside NPS the
 top detractor reasons of the target's span. Only what the trends give is drawn: a figure
-under its minimum n is never plotted.
+under its minimum n is never plotted. The charts' ticks and axis titles are the theme's small
+text size (`set_font_px`), the figures' counts said in words ('from 42 responses').
 """
 from __future__ import annotations
 
@@ -19,13 +20,18 @@ import time
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import (QBoxLayout, QButtonGroup, QFrame, QGridLayout, QHBoxLayout,
+                               QLabel, QPushButton, QVBoxLayout, QWidget)
 
+from kiosk.alert_words import KPI_NOUNS
+from kiosk.charts import chart_font, fit_ticks, legible_axes, value_ticks
 from kiosk.reader import StoreReader
+from kiosk.typeset import keep_together
 from kiosk.writer import DB_ERRORS
 from station.targets import TARGET_KPIS, Target
 from station.trends import SPAN_DAYS, build_trends
+from station.wording import quantity
 
 log = logging.getLogger("kiosk.goals")
 
@@ -75,12 +81,22 @@ class KpiGoal(QFrame):
         self.plot.setMinimumHeight(90)
         # room above the axis: its top label is centred on the edge and was cut in half
         self.plot.getPlotItem().setContentsMargins(0, 10, 4, 0)
-        head = QHBoxLayout()
-        head.addWidget(self.name)
-        head.addStretch(1)
+        self.font_px = 14
+        self.titles: tuple[str | None, str | None] = (None, None)
+        self.ticks: list[tuple[int, str]] = []        # every period's label, oldest first
+        self.y_range = (0.0, 1.0)
+        self.lang = "en"
+        # name and status on one line where both fit, else the status under the name
+        self.head = head = QBoxLayout(QBoxLayout.LeftToRight)
+        self.name.setMinimumWidth(1)          # the card's width decides the direction, not it
+        head.addWidget(self.name, 1)
         head.addWidget(self.status)
+        # the target and the gaps beside the button: the chart keeps the height
+        notes = QVBoxLayout()
+        notes.addWidget(self.target)
+        notes.addWidget(self.gaps)
         foot = QHBoxLayout()
-        foot.addWidget(self.target, 1)
+        foot.addLayout(notes, 1)
         foot.addWidget(self.change)
         # NPS's reasons sit beside its chart: under it they would squeeze the chart flat.
         middle = QHBoxLayout()
@@ -91,9 +107,15 @@ class KpiGoal(QFrame):
         layout.addLayout(head)
         layout.addWidget(self.overall)
         layout.addLayout(middle, 1)
-        layout.addWidget(self.gaps)
         layout.addLayout(foot)
         self.reasons.setVisible(kpi == "nps")
+
+    def set_axes(self, px: int, bottom: str | None = None, left: str | None = None) -> None:
+        """Tick labels and axis titles `px` pixels high; a title None keeps the one set."""
+        self.font_px = px
+        self.titles = (bottom or self.titles[0], left or self.titles[1])
+        legible_axes(self.plot, px, *self.titles)
+        self._fit_x()
 
     def draw(self, cells: list[dict], target_value: float) -> None:
         """The value per period (a gap where absent), its interval as a band, the target."""
@@ -122,13 +144,44 @@ class KpiGoal(QFrame):
         low, high = min(lows + [target] + [v for v in values if v == v]), \
             max(highs + [target] + [v for v in values if v == v])
         pad = max(1e-6, (high - low) * 0.15) if high > low else max(1.0, abs(high) * 0.1)
-        self.plot.setYRange(low - pad, high + pad, padding=0)
-        # more room on the right: the newest period's label is centred on the last point
-        self.plot.setXRange(-0.5, len(cells) - 0.1, padding=0)
-        # room for the labels at 1280 px; NPS's chart shares its card with the reasons
-        every = max(1, math.ceil(len(cells) / (4 if self.kpi == "nps" else 6)))
-        ticks = [(i, _short(c["period"])) for i, c in enumerate(cells)][::-1][::every]
+        self.y_range = (low - pad, high + pad)
+        self.plot.setYRange(*self.y_range, padding=0)
+        self.ticks = [(i, _short(c["period"])) for i, c in enumerate(cells)]
+        self._fit_x()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.fit_head()
+        self._fit_x()
+
+    def fit_head(self) -> None:
+        margins = self.layout().contentsMargins()
+        room = self.width() - margins.left() - margins.right()
+        need = (self.name.sizeHint().width() + self.head.spacing() +
+                self.status.sizeHint().width())
+        self.head.setDirection(QBoxLayout.LeftToRight if need <= room
+                               else QBoxLayout.TopToBottom)
+
+    def _fit_x(self) -> None:
+        """The values' and periods' labels that have room at the chart's size (the newest
+        period always), and the range widened for the outer ones."""
+        if not self.ticks:
+            return
+        left, font = self.plot.getAxis("left"), chart_font(self.font_px)
+        height = self.plot.height() - self.plot.getAxis("bottom").height() - 10
+        low, high = self.y_range
+        fmt = (lambda v: f"{v:+.0f}") if self.kpi == "nps" else None
+        values = value_ticks(low, high, height, font, self.lang, fmt)
+        left.setTicks([values])
+        left.textWidth = max((QFontMetrics(font).horizontalAdvance(label)
+                              for _, label in values), default=0)
+        left._adjustSize()
+        length = self.plot.width() - left.width() - 12
+        ticks, low, high = fit_ticks(self.ticks, -0.5, len(self.ticks) - 0.5, length,
+                                     chart_font(self.font_px), steps=range(1, 13),
+                                     from_end=True)
         self.plot.getAxis("bottom").setTicks([ticks])
+        self.plot.setXRange(low, high, padding=0)
 
     def _band(self, run: list[int], cells: list[dict]) -> None:
         lows = [plotted(self.kpi, cells[i]["interval"][0]) for i in run]
@@ -181,9 +234,12 @@ class TargetEditor(QFrame):
         self.save_button.setObjectName("primary")
         self.save_button.clicked.connect(self.save)
         self.cancel_button.clicked.connect(self.cancelled)
-        row = QHBoxLayout(self)
-        row.addWidget(self.title)
-        row.addWidget(self.direction)
+        # what is edited, then the controls: on one line (landscape) or two (portrait)
+        self.lines = QBoxLayout(QBoxLayout.LeftToRight, self)
+        what, row = QHBoxLayout(), QHBoxLayout()
+        what.addWidget(self.title)
+        what.addWidget(self.direction)
+        what.addStretch(1)
         row.addStretch(1)
         row.addWidget(self.minus)
         row.addWidget(self.value_label)
@@ -194,6 +250,8 @@ class TargetEditor(QFrame):
         row.addSpacing(16)
         row.addWidget(self.save_button)
         row.addWidget(self.cancel_button)
+        self.lines.addLayout(what, 1)
+        self.lines.addLayout(row)
         self.format = str
 
     def start(self, target: Target, fmt) -> None:
@@ -237,20 +295,27 @@ class GoalsPanel(QWidget):
         self.span = "by_day"
         self.trends: dict = {}
         self.reader = StoreReader(config, "goals-refresh")
+        self.font_px = 14                      # chart text (the theme's small size)
+        self.columns = 3                       # cards a row: 2 on a portrait screen
         self._again = False                    # a refresh was asked for while one ran
         self.reading_now = False               # from refresh() until its trends are drawn
         self._ready.connect(self._on_ready)
-        self.title = _label("panel", wrap=False)
+        self.title = _label("panel")
         self.span_buttons = {s: QPushButton() for s in ("by_day", "by_week")}
         group = QButtonGroup(self)
-        head = QHBoxLayout()
-        head.addWidget(self.title, 1)
+        # the day/week toggle in a box of its own: the admin screen puts it in its header
+        self.span_box = QWidget()
+        spans = QHBoxLayout(self.span_box)
+        spans.setContentsMargins(0, 0, 0, 0)
         for span, button in self.span_buttons.items():
             button.setCheckable(True)
             button.clicked.connect(lambda _=False, s=span: self.set_span(s))
             group.addButton(button)
-            head.addWidget(button)
+            spans.addWidget(button)
         self.span_buttons[self.span].setChecked(True)
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.span_box)
         self.empty = _label()
         self.reading = _label("subtle", wrap=False)
         head.insertWidget(1, self.reading)
@@ -303,9 +368,26 @@ class GoalsPanel(QWidget):
     def close_connections(self) -> None:
         self.reader.close()
 
+    def set_font_px(self, px: int) -> None:
+        """The charts' tick labels and axis titles `px` pixels high."""
+        self.font_px = px
+        for card in self.cards.values():
+            card.set_axes(px)
+
+    def set_columns(self, columns: int) -> None:
+        """Cards a row: 3 on a landscape screen, 2 on a portrait one (where the editor's
+        controls go on a line of their own too)."""
+        self.editor.lines.setDirection(QBoxLayout.LeftToRight if columns > 2
+                                       else QBoxLayout.TopToBottom)
+        if columns != self.columns:
+            self.columns = columns
+            self.render()
+
     def set_span(self, span: str) -> None:
         self.span = span
         self.span_buttons[span].setChecked(True)
+        for card in self.cards.values():
+            card.set_axes(self.font_px, self.get(f"goals.axis.{span}"))
         self.render()
 
     def edit(self, kpi: str) -> None:
@@ -349,18 +431,22 @@ class GoalsPanel(QWidget):
         if kpi == "handling_median_s":
             return self.get("goals.unit.min", n=value / 60)
         if kpi == "nps":
-            return f"{value:+.0f}"
+            return f"{round(value):+d}"               # never '-0'
         if kpi == "ces":
             return f"{value:.1f}"
         return f"{value:.1f}%" if value != int(value) else f"{value:.0f}%"
 
     def retranslate(self, lang: str) -> None:
         self.lang = lang
-        self.title.setText(self.get("goals.title"))
+        for card in self.cards.values():
+            card.lang = lang
+        self.title.setText(keep_together(self.get("goals.title")))
         for span, button in self.span_buttons.items():
             button.setText(self.get(f"goals.{span}"))
         for card in self.cards.values():
             card.change.setText(self.get("goals.change"))
+            card.set_axes(self.font_px, self.get(f"goals.axis.{self.span}"),
+                          self.get(f"goals.axis.{card.kpi}"))
         for period, button in self.editor.period_buttons.items():
             button.setText(self.get(f"goals.editor.{period}"))
         self.editor.save_button.setText(self.get("goals.editor.save"))
@@ -383,9 +469,12 @@ class GoalsPanel(QWidget):
             card.setVisible(card.kpi in self.trends)
         self.empty.setVisible(not self.trends)
         self.empty.setText(self.get("goals.none"))
-        # Three columns: six cards fill two rows at 1920x1080 and at 1280x800.
+        # Three columns: six cards fill two rows at 1920x1080 and at 1280x800; two on a
+        # portrait screen, three rows.
+        for column in range(3):
+            self.grid.setColumnStretch(column, 1 if column < self.columns else 0)
         for i, kpi in enumerate(k for k in TARGET_KPIS if k in self.trends):
-            self.grid.addWidget(self.cards[kpi], i // 3, i % 3)
+            self.grid.addWidget(self.cards[kpi], i // self.columns, i % self.columns)
             self._render_card(self.cards[kpi], self.trends[kpi])
 
     def _render_card(self, card: KpiGoal, trend: dict) -> None:
@@ -396,38 +485,39 @@ class GoalsPanel(QWidget):
         card.status.setStyleSheet(f"color: {STATUS_COLOURS[overall['status']]}; "
                                   "font-weight: bold;")
         card.status.setProperty("status", overall["status"])
+        card.fit_head()
         self._render_target(card, target)
+        count = quantity(overall["n"] or 0, KPI_NOUNS[kpi], self.lang)
         if overall["value"] is None:
-            card.overall.setText(self.get("goals.overall.none", days=days, n=overall["n"]))
+            text = self.get("goals.overall.none", days=days, count=count)
         elif overall["interval"]:
             low, high = overall["interval"]
-            card.overall.setText(self.get("goals.overall", days=days,
-                                          value=self.format(kpi, overall["value"]),
-                                          low=self.format(kpi, low), high=self.format(kpi, high),
-                                          n=overall["n"]))
+            text = self.get("goals.overall", days=days, value=self.format(kpi, overall["value"]),
+                            low=self.format(kpi, low), high=self.format(kpi, high), count=count)
         else:
-            card.overall.setText(self.get("goals.overall.point", days=days,
-                                          value=self.format(kpi, overall["value"]),
-                                          n=overall["n"]))
+            text = self.get("goals.overall.point", days=days,
+                            value=self.format(kpi, overall["value"]), count=count)
+        card.overall.setText(keep_together(text))
         cells = trend[self.span]
         card.draw(cells, target["value"])
         gaps = sum(c["value"] is None for c in cells)
         card.gaps.setVisible(gaps > 0)
-        card.gaps.setText(self.get(GAP_KEYS.get(kpi, "goals.gaps.answers"), gaps=gaps,
-                                   total=len(cells), min_n=self.config.privacy.min_n))
+        card.gaps.setText(keep_together(self.get(
+            GAP_KEYS.get(kpi, "goals.gaps.answers"), gaps=gaps, total=len(cells),
+            min_n=self.config.privacy.min_n)))
         if kpi == "nps":
             card.reasons.setText(self._reasons_text(overall.get("detractor_reasons") or [],
                                                     days))
 
     def _render_target(self, card: KpiGoal, target: dict) -> None:
-        card.target.setText(self.get(f"goals.target.{target['direction']}",
-                                     value=self.format(card.kpi, target["value"]),
-                                     period=self.get(f"goals.period.{target['period']}")))
+        card.target.setText(keep_together(self.get(
+            f"goals.target.{target['direction']}", value=self.format(card.kpi, target["value"]),
+            period=self.get(f"goals.period.{target['period']}"))))
 
     def _reasons_text(self, reasons: list, days: int) -> str:
         if not reasons:
-            return self.get("goals.reasons.none")
+            return keep_together(self.get("goals.reasons.none"))
         names = {r.id: getattr(r, self.lang) for r in self.config.kiosk.reasons.detractor}
-        return "\n".join([self.get("goals.reasons", days=days)] + [
+        return keep_together("\n".join([self.get("goals.reasons", days=days)] + [
             self.get("goals.reason", reason=names.get(r["reason"], r["reason"]),
-                     count=r["count"], share=r["share"]) for r in reasons])
+                     count=r["count"], share=r["share"]) for r in reasons]))

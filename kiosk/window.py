@@ -232,8 +232,9 @@ class KioskWindow(QWidget):
         self.admin_idle.start()
 
     def open_admin(self) -> None:
+        """The admin screen at once; its figures follow from a background read."""
         self.show_screen("admin")
-        self.screens["admin"].refresh()
+        self.screens["admin"].open()
         self.admin_idle.start()
 
     def close_admin(self) -> None:

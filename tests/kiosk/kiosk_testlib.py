@@ -33,5 +33,15 @@ def tap(qtbot, widget, wait_ms=DEBOUNCE_MS + 30):
 
 
 
+def open_admin(qtbot, window, timeout_ms: int = 5000):
+    """The manager's PIN accepted: the admin screen shows at once and reads its figures on a
+    worker thread; wait until they are drawn."""
+    window.open_admin()
+    admin = window.screens["admin"]
+    qtbot.waitUntil(lambda: admin.figures is not None and not admin.reading.isVisible(),
+                    timeout=timeout_ms)
+    return admin
+
+
 def read_store(config) -> Store:
     return Store.open(config)

@@ -5,6 +5,7 @@ import time
 from PySide6.QtWidgets import QApplication
 
 from kiosk.goals import STATUS_COLOURS
+from kiosk.typeset import plain
 from kiosk_testlib import read_store, tap
 from station.simulate import simulate
 from station.targets import Target
@@ -45,7 +46,8 @@ def test_each_targeted_kpi_shows_its_status_in_plain_coloured_words(qtbot, kiosk
     top = trends["nps"]["overall"]["detractor_reasons"][0]
     name = next(r.en for r in config.kiosk.reasons.detractor if r.id == top["reason"])
     assert goals.cards["nps"].reasons.isVisible()
-    assert f"{name}: {top['count']} ({top['share']:.0f}%)" in goals.cards["nps"].reasons.text()
+    assert f"{name}: {top['count']} ({top['share']:.0f}%)" in \
+        plain(goals.cards["nps"].reasons.text())
     window.set_language("vi")
     status = trends["nps"]["overall"]["status"]
     assert goals.cards["nps"].status.text() == window.strings.get("vi", f"goals.status.{status}")
@@ -57,12 +59,12 @@ def test_an_empty_store_shows_gaps_and_says_why(qtbot, kiosk, config):
     nps = goals.cards["nps"]
     assert nps.status.text() == "Too few answers"
     assert nps.gaps.isVisible()
-    assert nps.gaps.text() == "Gaps: 12 of 12 with fewer than 30 answers"
-    assert goals.cards["participation_rate"].gaps.text() == \
+    assert plain(nps.gaps.text()) == "Gaps: 12 of 12 with fewer than 30 answers"
+    assert plain(goals.cards["participation_rate"].gaps.text()) == \
         "Gaps: 12 of 12 without camera entries"
     goals.set_span("by_week")
-    assert nps.gaps.text() == "Gaps: 8 of 8 with fewer than 30 answers"
-    assert nps.reasons.text() == "No detractor reasons in this span"
+    assert plain(nps.gaps.text()) == "Gaps: 8 of 8 with fewer than 30 answers"
+    assert plain(nps.reasons.text()) == "No detractor reasons in this span"
 
 
 def test_day_and_week_toggle_redraws_the_charts(qtbot, kiosk, config):
@@ -95,7 +97,7 @@ def test_a_target_changed_on_the_admin_screen_is_stored_audited_and_sent(qtbot, 
         # the panel shows it at once, before the trends are read again
         expected = Target("nps", nps_before.value + 2, "higher", "month")
         assert not goals.editor.isVisible()
-        assert card.target.text() == f"Target ≥ {expected.value:+.0f} per month"
+        assert plain(card.target.text()) == f"Target ≥ {expected.value:+.0f} per month"
         assert card.overall.text().startswith("Last 7 days")      # not judged by month yet
     assert goals.trends["nps"]["target"]["period"] == "month"
     assert goals.trends["nps"]["overall"]["period"] == "last 30 days"     # judged by month

@@ -3,7 +3,7 @@ import json
 
 from PySide6.QtCore import Qt
 
-from kiosk_testlib import DEBOUNCE_MS, make_config, read_store, tap
+from kiosk_testlib import DEBOUNCE_MS, make_config, open_admin, read_store, tap
 
 
 def run_survey(qtbot, window, score, reasons=(), csat=None, ces=None):
@@ -49,7 +49,7 @@ def test_detractor_opens_a_case_that_the_admin_inbox_shows(qtbot, kiosk, config)
     assert [e.type for e in store.pending_outbox()] == ["response", "case", "alert"]
     assert window.screens["thanks"].thanks.text() == window.strings.get("vi", "thanks.detractor")
     admin = window.screens["admin"]
-    window.open_admin()
+    open_admin(qtbot, window)                # shown at once, the figures read in the background
     assert window.current == "admin"
     assert admin.case_list.count() == 1
     assert "3" in admin.case_list.item(0).text()
@@ -59,8 +59,7 @@ def test_detractor_opens_a_case_that_the_admin_inbox_shows(qtbot, kiosk, config)
 def test_resolving_a_case_on_the_admin_screen_writes_the_note_and_an_event(qtbot, kiosk, config):
     window, writer = kiosk
     run_survey(qtbot, window, 0, csat=1, ces=1)
-    window.open_admin()
-    admin = window.screens["admin"]
+    admin = open_admin(qtbot, window)
     admin.case_note.setText("Refunded, apologised")
     tap(qtbot, admin.resolve_button)
     store = read_store(config)
