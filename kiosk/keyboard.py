@@ -38,6 +38,7 @@ WIDTH = {"shift": 1.5, "backspace": 1.5, "space": 5, "done": 2, "tone": 1.5}
 
 class OnScreenKeyboard(QFrame):
     done = Signal()
+    shown = Signal(bool)                  # True as it opens, False as it closes
 
     def __init__(self, strings, parent=None, diagonal_in: float = theme.DEFAULT_DIAGONAL_IN,
                  clock=time.monotonic):
@@ -169,6 +170,7 @@ class OnScreenKeyboard(QFrame):
         if visible:
             self.place()
             QTimer.singleShot(0, self._place_if_visible)   # once pending layouts have run
+        self.shown.emit(visible)
 
     def _place_if_visible(self) -> None:
         if self.isVisible():

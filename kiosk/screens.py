@@ -247,7 +247,9 @@ class ScaleScreen(Screen):
 class FollowUpScreen(Screen):
     """'What went wrong / what would make it a 10 / what did you like': reason chips from the
     config and an optional comment typed on the on-screen keyboard, which floats over the
-    window clear of the comment field (kiosk/keyboard.py), so Continue stays where it is."""
+    window clear of the comment field (kiosk/keyboard.py), so Continue stays where it is.
+    While it is open the chips and their hint step aside (still chosen): a chip half under the
+    keyboard would leave a sliver to tap by mistake."""
     submitted = Signal(list, str)
 
     def __init__(self, strings, languages, reasons, free_text: bool,
@@ -266,6 +268,8 @@ class FollowUpScreen(Screen):
         self.keyboard.attach(self.comment)
         self.keyboard.hide()
         self.keyboard.done.connect(self.keyboard.hide)
+        self.keyboard.shown.connect(lambda typing: (self.chips.setVisible(not typing),
+                                                    self.hint.setVisible(not typing)))
         self.comment.mousePressEvent = lambda event: self.keyboard.show()
         self.next = QPushButton()
         self.next.setObjectName("primary")

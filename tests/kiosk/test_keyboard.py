@@ -60,6 +60,20 @@ def press(qtbot, keyboard, *names):
         qtbot.mouseClick(keyboard.keys[name], Qt.LeftButton)      # typing is not debounced
 
 
+def test_reason_chips_step_aside_while_typing_and_stay_chosen(qtbot, kiosk):
+    window, _ = kiosk
+    follow = open_comment_keyboard(qtbot, window)
+    assert not follow.chips.isVisible()        # none half under the keyboard
+    tap(qtbot, follow.keyboard.keys["done"])
+    chip = next(iter(follow.chips.chips.values()))
+    assert chip.isVisible()
+    tap(qtbot, chip)
+    qtbot.mouseClick(follow.comment, Qt.LeftButton)
+    assert not chip.isVisible()
+    tap(qtbot, follow.keyboard.keys["done"])
+    assert chip.isVisible() and chip.isChecked()
+
+
 @pytest.mark.parametrize("keys, expected", [
     (["h", "o", "a", "huyền", "n"], "hoàn"),          # the mark moves to where it belongs
     (["q", "u", "sắc", "a"], "quá"),
