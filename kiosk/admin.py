@@ -36,7 +36,7 @@ from kiosk.dashboard import DWELL_EDGES_MIN, PERIODS, Dashboard, Figures
 from kiosk.goals import GoalsPanel
 from kiosk.keyboard import OnScreenKeyboard
 from kiosk.reader import StoreReader
-from kiosk.typeset import keep_together
+from kiosk.typeset import keep_together, unbroken
 from kiosk.writer import DB_ERRORS
 from station.wording import number, quantity
 
@@ -260,7 +260,12 @@ class AdminScreen(QWidget):
         cases_box = QVBoxLayout(self.cases_card)
         cases_box.addWidget(self.labels["cases"])
         cases_box.addWidget(self.case_panel, 1)
+        # which case the note is for: in sight when the keyboard covers the list
+        self.case_chosen = _text("subtle")
+        self.case_chosen.hide()
+        cases_box.addWidget(self.case_chosen)
         cases_box.addLayout(self.note_row)
+        self.case_list.currentRowChanged.connect(lambda _: self._show_chosen())
 
         # the cards over the rest; the charts over people and health, beside the cases
         # (landscape) or over them (portrait)
@@ -335,7 +340,7 @@ class AdminScreen(QWidget):
                 self.nav_line.takeAt(0)
         self.card_box.setDirection(QBoxLayout.TopToBottom if portrait else QBoxLayout.LeftToRight)
         self.body.setDirection(QBoxLayout.TopToBottom if portrait else QBoxLayout.LeftToRight)
-        self.body.setStretch(0, 3 if portrait else 2)
+        self.body.setStretch(0, 2)
         self.body.setStretch(1, 2 if portrait else 1)
         self.note_row.setDirection(QBoxLayout.LeftToRight if portrait else QBoxLayout.TopToBottom)
 
@@ -547,7 +552,8 @@ class AdminScreen(QWidget):
         return self.strings.get(self.lang, key, **kw)
 
     def _count(self, n: float, noun: str) -> str:
-        return quantity(n, noun, self.lang)
+        """'620 câu trả lời', kept on one line."""
+        return unbroken(quantity(n, noun, self.lang))
 
     def _number(self, value: float, decimals: int = 0) -> str:
         return number(value, self.lang, decimals)
@@ -721,7 +727,16 @@ class AdminScreen(QWidget):
         else:
             ids = [case.id for case in f.open_cases]
             self.case_list.setCurrentRow(ids.index(chosen) if chosen in ids else 0)
+        self._show_chosen()
         self.case_panel.fit()
+
+    def _show_chosen(self) -> None:
+        item = self.case_list.currentItem()
+        case = item.data(Qt.UserRole) if item is not None else None
+        self.case_chosen.setVisible(case is not None)
+        if case is not None:
+            first = item.text().split("\n")[0]
+            self._set(self.case_chosen, self._get("admin.cases.chosen", case=first))
 
     def _render_health(self, get) -> None:
         f, now = self.figures, time.time()
@@ -744,15 +759,16 @@ class AdminScreen(QWidget):
         self._set(self.health, "\n".join(lines))
 
     def _ago(self, seconds: float) -> str:
+        """'18 s ago', kept on one line."""
         s = max(0, int(seconds))
         if s >= 86400:
-            return self._get("admin.ago.d", days=self._count(s // 86400, "days"))
+            return unbroken(self._get("admin.ago.d", days=self._count(s // 86400, "days")))
         for key, unit in (("h", 3600), ("min", 60)):
             if s >= unit:
-                return self._get(f"admin.ago.{key}", n=s // unit)
-        return self._get("admin.ago.s", n=s)
+                return unbroken(self._get(f"admin.ago.{key}", n=s // unit))
+        return unbroken(self._get("admin.ago.s", n=s))
 
     def _duration(self, seconds: float) -> str:
         if seconds < 3600:
-            return self._get("admin.duration.min", n=self._number(seconds / 60))
-        return self._get("admin.duration.h", n=self._number(seconds / 3600, 1))
+            return unbroken(self._get("admin.duration.min", n=self._number(seconds / 60)))
+        return unbroken(self._get("admin.duration.h", n=self._number(seconds / 3600, 1)))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -133,6 +133,21 @@ def fit_ticks(ticks: list[tuple[float, str]], low: float, high: float, length: f
     return chosen, lo, hi
 
 
+class Plot(pg.PlotWidget):
+    """A PlotWidget that asks for about a dozen lines of its text in height (pyqtgraph's own
+    wish, 480 px, would take the room of the case list on a portrait screen)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.font_px = 14
+
+    def sizeHint(self) -> QSize:
+        return QSize(20 * self.font_px, 12 * self.font_px)
+
+
 class BarChart(QWidget):
     """A titled bar chart that can say 'no data' instead of drawing empty axes."""
 
@@ -141,10 +156,7 @@ class BarChart(QWidget):
         self.title = QLabel()
         self.title.setObjectName("panel")
         self.title.setWordWrap(True)
-        self.plot = pg.PlotWidget()
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(False, False)
-        self.plot.hideButtons()
+        self.plot = Plot()
         # the top tick label is centred on the edge: room for its upper half
         self.plot.getPlotItem().setContentsMargins(0, 8, 8, 0)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=BAR)
@@ -164,9 +176,10 @@ class BarChart(QWidget):
 
     def set_font_px(self, px: int) -> None:
         if px != self.font_px:
-            self.font_px = px
+            self.font_px = self.plot.font_px = px
             legible_axes(self.plot, px, *self.titles)
             self._fit_axes()
+            self.plot.updateGeometry()
 
     def set_axis_titles(self, bottom: str, left: str) -> None:
         self.titles = (bottom, left)

@@ -170,7 +170,7 @@ class KpiGoal(QFrame):
         left, font = self.plot.getAxis("left"), chart_font(self.font_px)
         height = self.plot.height() - self.plot.getAxis("bottom").height() - 10
         low, high = self.y_range
-        fmt = (lambda v: f"{v:+.0f}") if self.kpi == "nps" else None
+        fmt = (lambda v: f"{round(v):+d}" if round(v) else "0") if self.kpi == "nps" else None
         values = value_ticks(low, high, height, font, self.lang, fmt)
         left.setTicks([values])
         left.textWidth = max((QFontMetrics(font).horizontalAdvance(label)

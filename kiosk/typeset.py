@@ -2,6 +2,7 @@
 
     keep_together("50 chưa xử lý")           # '50 chưa xử\u00a0lý': 'lý' never wraps alone
     keep_together("Camera: 9.8 fps\nSync: 3 waiting")    # each line on its own
+    unbroken("620 câu trả lời")              # a count that wraps as one word
 
 The last two words of each line (of three words or more) are joined by a no-break space, so
 wherever Qt wraps the label at whatever width the screen gives it, the last line holds at
@@ -21,6 +22,11 @@ def _line(line: str) -> str:
     if not space or len(line.split()) < 3:
         return line
     return f"{head}{NBSP}{last}"
+
+
+def unbroken(text: str) -> str:
+    """`text` that never wraps inside: a count or a time ('620 câu trả lời', '18 s ago')."""
+    return text.replace(" ", NBSP)
 
 
 def plain(text: str) -> str:
