@@ -9,7 +9,8 @@ the detractor case inbox and station health; the Goals and Alerts pages beside i
 Figures come from `kiosk.dashboard.Dashboard`, the headline ones as a `station.scorecard`
 Scorecard; charts are pyqtgraph (kiosk/charts.py). An absent figure says why (too few answers,
 privacy floor, no camera yet) instead of showing a misleading number; counts and intervals
-are said in plain words ('from 42 responses', '9 in 10 within 58 min'), never 'n =' or 'p90'.
+are said in plain words ('from 42 responses', '9 in 10 within 58 min'), never 'n =' or 'p90'
+(kiosk/admin_words.py).
 The layout is a row of KPI cards over the charts and people, with the case inbox beside them
 (landscape) or under them (portrait). While the screen is open a new alert or case, whoever
 wrote it, shows within about a second (kiosk/arrivals.py), with a beep when [alerts] sound is
@@ -17,17 +18,16 @@ on.
 """
 from __future__ import annotations
 
-import html
 import itertools
 import logging
 import time
-from datetime import datetime
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QBoxLayout, QButtonGroup, QFrame, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QStackedWidget, QVBoxLayout, QWidget)
 
 from kiosk import theme
+from kiosk.admin_words import AdminWords
 from kiosk.alerts_panel import AlertsPanel
 from kiosk.arrivals import ArrivalWatch
 from kiosk.case_list import CasePanel
@@ -36,9 +36,8 @@ from kiosk.dashboard import DWELL_EDGES_MIN, PERIODS, Dashboard, Figures
 from kiosk.goals import GoalsPanel
 from kiosk.keyboard import OnScreenKeyboard
 from kiosk.reader import StoreReader
-from kiosk.typeset import keep_together, unbroken
+from kiosk.typeset import keep_together
 from kiosk.writer import DB_ERRORS
-from station.wording import number, quantity
 
 log = logging.getLogger("kiosk.admin")
 AUTO_REFRESH_S = 30
@@ -94,6 +93,7 @@ class AdminScreen(QWidget):
         self.figures: Figures | None = None
         self.last_refresh_ms: float | None = None
         self.dashboard = Dashboard(config)
+        self.words = AdminWords(config, strings, self.lang)
         self.reader = StoreReader(config, "dashboard-refresh")
         self._ready.connect(self._on_ready)
         # reads are numbered as they begin (under the reader's lock): an older read finishing
@@ -551,15 +551,9 @@ class AdminScreen(QWidget):
     def _get(self, key: str, **kw):
         return self.strings.get(self.lang, key, **kw)
 
-    def _count(self, n: float, noun: str) -> str:
-        """'620 câu trả lời', kept on one line."""
-        return unbroken(quantity(n, noun, self.lang))
-
-    def _number(self, value: float, decimals: int = 0) -> str:
-        return number(value, self.lang, decimals)
-
     def retranslate(self, lang: str) -> None:
         self.lang = lang
+        self.words = AdminWords(self.config, self.strings, lang)
         self.keyboard.set_language(lang)
         get = self._get
         self.title.setText(keep_together(get("admin.title", store=self.store_name)))
@@ -580,74 +574,31 @@ class AdminScreen(QWidget):
             chart.set_axis_titles(get(f"admin.axis.{name}.x"), get(f"admin.axis.{name}.y"))
         self.case_note.setPlaceholderText(get("admin.cases.note"))
         self.resolve_button.setText(get("admin.cases.resolve"))
-        self.case_panel.set_words(lambda n: get("admin.cases.more", cases=self._count(n, "cases")),
-                                  get("admin.cases.top"))
+        self.case_panel.set_words(
+            lambda n: get("admin.cases.more", cases=self.words.count(n, "cases")),
+            get("admin.cases.top"))
         if self.reading.isVisible():
             self.reading.setText(get("admin.reading"))
         if self.figures is not None:
             self.render()
 
     def render(self) -> None:
-        f, get = self.figures, self._get
+        f, w = self.figures, self.words
         card = f.scorecard
-        self._render_nps(get, card)
-        self._set(self.csat_value, self._answers_text(card.csat, "admin.csat.value", card.min_n,
-                                                      decimals=0))
-        self._set(self.ces_value, self._answers_text(card.ces, "admin.ces.value", card.min_n,
-                                                     decimals=1))
-        self._set(self.participation_value, get(
-            "admin.participation.value", value=self._number(card.participation_rate.value, 1),
-            responses=self._count(card.responses, "responses"),
-            entries=self._count(f.entries, "entries"))
-            if card.participation_rate.shown else get("admin.participation.nocamera"))
-        self._set(self.partial_value, get(
-            "admin.partial", partial=self._number(f.totals["responses"] - f.totals["complete"]),
-            no_presence=self._number(f.totals["no_presence"])))
-        cases = self._count(len(f.open_cases), "cases")
-        self._set(self.complaints_value, get(
-            "admin.complaints.value", rate=self._number(card.complaint_rate.value, 1),
-            open=cases) if card.complaint_rate.shown else
-            get("admin.complaints.hidden", open=cases, min_n=card.min_n))
-        median, p90 = card.handling_median_s, card.handling_p90_s
-        self._set(self.handling_value, get("admin.handling", median=self._duration(median.value),
-                                           p90=self._duration(p90.value))
-                  if median.shown else get("admin.handling.none"))
-        self._render_charts(get)
-        self._render_people(get)
-        self._render_cases(get)
-        self._render_health(get)
-
-    @staticmethod
-    def _set(label: QLabel, text: str) -> None:
-        """A figure's words, its lines wrapping without a word alone at the end."""
-        label.setText(keep_together(text))
-
-    def _render_nps(self, get, card) -> None:
-        """NPS with its interval and the group shares, all three absent together below min n."""
-        nps = card.nps
-        if nps.shown:
-            low, high = nps.interval
-            # whole numbers, so a figure just under zero is '+0', never '-0'
-            self.nps_value.setText(get("admin.nps.value", nps=round(nps.value)))
-            self._set(self.nps_detail, get("admin.nps.ci", low=round(low), high=round(high),
-                                           responses=self._count(nps.n, "responses")))
-            self._set(self.nps_groups, get("admin.groups", p=card.promoter_share.value,
-                                           pa=card.passive_share.value,
-                                           d=card.detractor_share.value))
-            return
-        self.nps_value.setText("—")
-        self._set(self.nps_detail, get("admin.nps.hidden", responses=self._count(nps.n,
-                                                                                 "responses"),
-                                       min_n=card.min_n) if nps.n else get("admin.nps.none"))
-        self.nps_groups.setText("")
-
-    def _answers_text(self, figure, key: str, min_n: int, decimals: int) -> str:
-        """A follow-up question's figure (CSAT, CES), or why there is none."""
-        answers = self._count(figure.n or 0, "answers")
-        if figure.shown:
-            return self._get(key, value=self._number(figure.value, decimals), answers=answers)
-        return (self._get("admin.hidden", answers=answers, min_n=min_n) if figure.n
-                else self._get("admin.none"))
+        value, detail, groups = w.nps(card)
+        self.nps_value.setText(value)
+        self.nps_detail.setText(detail)
+        self.nps_groups.setText(groups)
+        self.csat_value.setText(w.answers(card.csat, "admin.csat.value", card.min_n, 0))
+        self.ces_value.setText(w.answers(card.ces, "admin.ces.value", card.min_n, 1))
+        self.participation_value.setText(w.participation(card, f.entries))
+        self.partial_value.setText(w.partial(f.totals))
+        self.complaints_value.setText(w.complaints(card, len(f.open_cases)))
+        self.handling_value.setText(w.handling(card))
+        self._render_charts(self._get)
+        self._render_people()
+        self._render_cases()
+        self.health.setText(w.health(f, time.time()))
 
     def _render_charts(self, get) -> None:
         f, lang = self.figures, self.lang
@@ -670,59 +621,29 @@ class AdminScreen(QWidget):
         else:
             self.charts["dwell"].set_bars([], [], empty_text=no_camera)
 
-    def _render_people(self, get) -> None:
-        """Visitors by age bracket and gender, and under the same columns each bracket's NPS
-        and number of answers (so a bracket's NPS is read against its visitors)."""
-        f, k, min_n = self.figures, self.config.privacy.k_floor, self.config.privacy.min_n
-        if not f.visitor_mix:
+    def _render_people(self) -> None:
+        if not self.figures.visitor_mix:
             self.demographics.setMinimumWidth(0)
-            self.demographics.setText(get("admin.nocamera"))
+            self.demographics.setText(self._get("admin.nocamera"))
             self.demographics_note.setText("")
             return
-        ages = sorted({a or "?" for a, _ in f.visitor_mix} | {a or "?" for a in f.nps_by_age})
-        below_k = html.escape(get("admin.demographics.suppressed", k=k))
-
-        def row(name: str, cells: list[str]) -> str:
-            return (f"<tr><td>{html.escape(name)}</td>" +
-                    "".join(f"<td align='right'>&nbsp;&nbsp;{c}</td>" for c in cells) + "</tr>")
-
-        rows = ["<tr><th></th>" + "".join(f"<th align='right'>&nbsp;&nbsp;{a}</th>"
-                                         for a in ages) + "</tr>"]
-        for g in ("female", "male", None):
-            cells = []
-            for a in ages:
-                value = f.visitor_mix.get((None if a == "?" else a, g), 0)
-                cells.append(str(value) if value is not None else below_k)
-            rows.append(row(get(f"admin.gender.{g or 'unknown'}"), cells))
-        scores = [f.nps_by_age.get("" if a == "?" else a) for a in ages]
-        rows.append(row(get("admin.nps_by_age.row"),
-                        [f"<b>{round(r.value):+d}</b>" if r and r.shown else "–" for r in scores]))
-        answers = [r.n if r else 0 for r in scores]
-        rows.append(row(get("admin.nps_by_age.answers"),
-                        [str(n) if n == 0 or n >= k else below_k for n in answers]))
-        self.demographics.setText("<table>" + "".join(rows) + "</table>")
+        table, note = self.words.people(self.figures)
+        self.demographics.setText(table)
         # Rich text gives no minimum width of its own; without one the last columns are cut.
         self.demographics.setMinimumWidth(self.demographics.sizeHint().width())
-        self._set(self.demographics_note, get("admin.demographics.note", k=k) + "\n" +
-                  get("admin.nps_by_age.note", min_n=min_n))
+        self.demographics_note.setText(note)
 
-    def _render_cases(self, get) -> None:
+    def _render_cases(self) -> None:
         f = self.figures
         # the manager's choice survives a redraw (a new case may come in while they type)
         chosen = self.case_list.currentItem()
         chosen = chosen.data(Qt.UserRole) if chosen is not None else None
         self.case_list.clear()
-        reason_names = {r.id: getattr(r, self.lang) for r in self.config.kiosk.reasons.detractor}
         for case in f.open_cases:
-            when = datetime.fromtimestamp(case.opened_at, self.config.tz).strftime("%d/%m %H:%M")
-            reasons = ", ".join(reason_names.get(r, r) for r in case.reasons)
-            if case.comment:
-                reasons = f"{reasons} — “{case.comment}”" if reasons else f"“{case.comment}”"
-            self.case_list.addItem(keep_together(get("admin.cases.item", time=when,
-                                                     nps=case.nps, reasons=reasons or "—")))
+            self.case_list.addItem(self.words.case(case))
             self.case_list.item(self.case_list.count() - 1).setData(Qt.UserRole, case.id)
         if not f.open_cases:
-            self.case_list.addItem(get("admin.cases.none"))
+            self.case_list.addItem(self._get("admin.cases.none"))
             self.case_list.item(0).setFlags(Qt.ItemIsEnabled)
         else:
             ids = [case.id for case in f.open_cases]
@@ -736,39 +657,5 @@ class AdminScreen(QWidget):
         self.case_chosen.setVisible(case is not None)
         if case is not None:
             first = item.text().split("\n")[0]
-            self._set(self.case_chosen, self._get("admin.cases.chosen", case=first))
-
-    def _render_health(self, get) -> None:
-        f, now = self.figures, time.time()
-        lines = []
-        vision = f.health.get("vision")
-        if vision and isinstance(vision.get("last_frame"), (int, float)):
-            lines.append(get("admin.health.camera", fps=self._number(vision.get("fps") or 0, 1),
-                             ago=self._ago(now - vision["last_frame"])))
-        else:
-            lines.append(get("admin.health.camera.none"))
-        out = f.outbox
-        events = self._count(out["pending"], "events")
-        if out.get("last_acked_at"):
-            lines.append(get("admin.health.sync", events=events,
-                             ago=self._ago(now - out["last_acked_at"])))
-        else:
-            lines.append(get("admin.health.sync.never", events=events))
-        if f.disk_free_bytes is not None:
-            lines.append(get("admin.health.disk", gb=self._number(f.disk_free_bytes / 1e9, 1)))
-        self._set(self.health, "\n".join(lines))
-
-    def _ago(self, seconds: float) -> str:
-        """'18 s ago', kept on one line."""
-        s = max(0, int(seconds))
-        if s >= 86400:
-            return unbroken(self._get("admin.ago.d", days=self._count(s // 86400, "days")))
-        for key, unit in (("h", 3600), ("min", 60)):
-            if s >= unit:
-                return unbroken(self._get(f"admin.ago.{key}", n=s // unit))
-        return unbroken(self._get("admin.ago.s", n=s))
-
-    def _duration(self, seconds: float) -> str:
-        if seconds < 3600:
-            return unbroken(self._get("admin.duration.min", n=self._number(seconds / 60)))
-        return unbroken(self._get("admin.duration.h", n=self._number(seconds / 3600, 1)))
+            self.case_chosen.setText(keep_together(self._get("admin.cases.chosen",
+                                                             case=first)))

@@ -230,3 +230,17 @@ def test_the_screen_shows_before_its_figures_are_read(qtbot, kiosk, monkeypatch)
                     timeout=5000)
     assert admin.case_list.count() == 2
     admin.removeEventFilter(paints)
+
+
+def test_times_and_counts_in_words(config):
+    from kiosk.admin_words import AdminWords
+    from kiosk.i18n import Strings
+    strings = Strings.load(["vi", "en"])
+    en, vi = AdminWords(config, strings, "en"), AdminWords(config, strings, "vi")
+    assert plain(en.ago(86400 + 5)) == "1 day ago"                 # not '1 days ago'
+    assert plain(en.ago(3 * 86400)) == "3 days ago"
+    assert plain(vi.ago(3 * 86400)) == "3 ngày trước"
+    assert plain(vi.duration(5400)) == "1,5 giờ" and plain(en.duration(5400)) == "1.5 h"
+    assert plain(en.count(1, "responses")) == "1 response"
+    assert " " not in en.count(1234, "responses")                  # one word to the wrapping
+    assert plain(vi.count(1234, "responses")) == "1.234 câu trả lời"

@@ -1,0 +1,176 @@
+"""The dashboard's figures in the store manager's words, in one language. No Qt here.
+
+    words = AdminWords(config, strings, "vi")
+    words.nps(card)       # ('+7', 'Khoảng tin cậy 95%: +1 đến +14, dựa trên 620 câu trả lời',
+                          #  'Ủng hộ 37% · Trung lập 33% · Không ủng hộ 30%')
+    words.handling(card)  # 'Thời gian xử lý: một nửa xong trong 19 phút, 9 trên 10 xong ...'
+    words.case(case)      # '07/12 03:29 · điểm 3\\nChờ quá lâu — “Chờ thanh toán gần 15 phút”'
+
+Plain words, never 'n =', 'p90' or 'CI': a figure says what it rests on ('from 620
+responses', counted by station.wording), an interval is the '95% interval', the handling time
+is 'half within 19 min, 9 in 10 within 58 min'. Numbers are written the language's way
+('18,7%' in Vietnamese); a count or a time never wraps inside, and each line keeps its last
+two words together (kiosk/typeset.py), so a label wraps without a word alone.
+"""
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from kiosk.typeset import keep_together, unbroken
+from station.wording import number, quantity
+
+
+class AdminWords:
+    def __init__(self, config, strings, lang: str):
+        self.config, self.strings, self.lang = config, strings, lang
+
+    def get(self, key: str, **kw) -> str:
+        return self.strings.get(self.lang, key, **kw)
+
+    def count(self, n: float, noun: str) -> str:
+        """'620 câu trả lời', kept on one line."""
+        return unbroken(quantity(n, noun, self.lang))
+
+    def number(self, value: float, decimals: int = 0) -> str:
+        return number(value, self.lang, decimals)
+
+    # -- the cards -------------------------------------------------------------------------
+    def nps(self, card) -> tuple[str, str, str]:
+        """(value, interval and what it rests on, group shares); below min n: '—', why, ''
+        (the shares would give the NPS away)."""
+        nps = card.nps
+        if not nps.shown:
+            why = (self.get("admin.nps.hidden", responses=self.count(nps.n, "responses"),
+                            min_n=card.min_n) if nps.n else self.get("admin.nps.none"))
+            return "—", keep_together(why), ""
+        low, high = nps.interval
+        # whole numbers, so a figure just under zero is '+0', never '-0'
+        detail = self.get("admin.nps.ci", low=round(low), high=round(high),
+                          responses=self.count(nps.n, "responses"))
+        groups = self.get("admin.groups", p=card.promoter_share.value,
+                          pa=card.passive_share.value, d=card.detractor_share.value)
+        # each share wraps as one: 'Không ủng hộ 30%', not 'Không ủng' / 'hộ 30%'
+        groups = " · ".join(unbroken(part) for part in groups.split(" · "))
+        return self.get("admin.nps.value", nps=round(nps.value)), keep_together(detail), groups
+
+    def answers(self, figure, key: str, min_n: int, decimals: int) -> str:
+        """A follow-up question's figure (CSAT, CES) and its answers, or why there is none."""
+        answers = self.count(figure.n or 0, "answers")
+        if figure.shown:
+            text = self.get(key, value=self.number(figure.value, decimals), answers=answers)
+        elif figure.n:
+            text = self.get("admin.hidden", answers=answers, min_n=min_n)
+        else:
+            text = self.get("admin.none")
+        return keep_together(text)
+
+    def participation(self, card, entries: int) -> str:
+        if not card.participation_rate.shown:
+            return keep_together(self.get("admin.participation.nocamera"))
+        return keep_together(self.get(
+            "admin.participation.value", value=self.number(card.participation_rate.value, 1),
+            responses=self.count(card.responses, "responses"),
+            entries=self.count(entries, "entries")))
+
+    def partial(self, totals: dict) -> str:
+        return keep_together(self.get(
+            "admin.partial", partial=self.number(totals["responses"] - totals["complete"]),
+            no_presence=self.number(totals["no_presence"])))
+
+    def complaints(self, card, open_cases: int) -> str:
+        cases = self.count(open_cases, "cases")
+        if card.complaint_rate.shown:
+            text = self.get("admin.complaints.value",
+                            rate=self.number(card.complaint_rate.value, 1), open=cases)
+        else:
+            text = self.get("admin.complaints.hidden", open=cases, min_n=card.min_n)
+        return keep_together(text)
+
+    def handling(self, card) -> str:
+        """Half the cases resolved within the median, 9 in 10 within the 90th percentile."""
+        median, p90 = card.handling_median_s, card.handling_p90_s
+        if not median.shown:
+            return keep_together(self.get("admin.handling.none"))
+        return keep_together(self.get("admin.handling", median=self.duration(median.value),
+                                      p90=self.duration(p90.value)))
+
+    # -- people, cases, health -------------------------------------------------------------
+    def people(self, figures) -> tuple[str, str]:
+        """Visitors by age bracket and gender, and under the same columns each bracket's NPS
+        and number of answers (a bracket's NPS read against its visitors), as an HTML table;
+        and the note under it."""
+        f, k = figures, self.config.privacy.k_floor
+        ages = sorted({a or "?" for a, _ in f.visitor_mix} | {a or "?" for a in f.nps_by_age})
+        below_k = html.escape(self.get("admin.demographics.suppressed", k=k))
+
+        def row(name: str, cells: list[str]) -> str:
+            return (f"<tr><td>{html.escape(name)}</td>" +
+                    "".join(f"<td align='right'>&nbsp;&nbsp;{c}</td>" for c in cells) + "</tr>")
+
+        rows = ["<tr><th></th>" + "".join(f"<th align='right'>&nbsp;&nbsp;{a}</th>"
+                                         for a in ages) + "</tr>"]
+        for g in ("female", "male", None):
+            cells = []
+            for a in ages:
+                value = f.visitor_mix.get((None if a == "?" else a, g), 0)
+                cells.append(str(value) if value is not None else below_k)
+            rows.append(row(self.get(f"admin.gender.{g or 'unknown'}"), cells))
+        scores = [f.nps_by_age.get("" if a == "?" else a) for a in ages]
+        rows.append(row(self.get("admin.nps_by_age.row"),
+                        [f"<b>{round(r.value):+d}</b>" if r and r.shown else "–" for r in scores]))
+        answers = [r.n if r else 0 for r in scores]
+        rows.append(row(self.get("admin.nps_by_age.answers"),
+                        [str(n) if n == 0 or n >= k else below_k for n in answers]))
+        note = (self.get("admin.demographics.note", k=k) + "\n" +
+                self.get("admin.nps_by_age.note", min_n=self.config.privacy.min_n))
+        return "<table>" + "".join(rows) + "</table>", keep_together(note)
+
+    def case(self, case) -> str:
+        """A case row: when and the score, then the reasons and the comment."""
+        names = {r.id: getattr(r, self.lang) for r in self.config.kiosk.reasons.detractor}
+        when = datetime.fromtimestamp(case.opened_at, self.config.tz).strftime("%d/%m %H:%M")
+        reasons = ", ".join(names.get(r, r) for r in case.reasons)
+        if case.comment:
+            reasons = f"{reasons} — “{case.comment}”" if reasons else f"“{case.comment}”"
+        return keep_together(self.get("admin.cases.item", time=when, nps=case.nps,
+                                      reasons=reasons or "—"))
+
+    def health(self, figures, now: float) -> str:
+        """The camera, the sync to HQ and the disk, a line each."""
+        f, lines = figures, []
+        vision = f.health.get("vision")
+        if vision and isinstance(vision.get("last_frame"), (int, float)):
+            lines.append(self.get("admin.health.camera",
+                                  fps=self.number(vision.get("fps") or 0, 1),
+                                  ago=self.ago(now - vision["last_frame"])))
+        else:
+            lines.append(self.get("admin.health.camera.none"))
+        out = f.outbox
+        events = self.count(out["pending"], "events")
+        if out.get("last_acked_at"):
+            lines.append(self.get("admin.health.sync", events=events,
+                                  ago=self.ago(now - out["last_acked_at"])))
+        else:
+            lines.append(self.get("admin.health.sync.never", events=events))
+        if f.disk_free_bytes is not None:
+            lines.append(self.get("admin.health.disk",
+                                  gb=self.number(f.disk_free_bytes / 1e9, 1)))
+        return keep_together("\n".join(lines))
+
+    # -- times -----------------------------------------------------------------------------
+    def ago(self, seconds: float) -> str:
+        """'18 s ago', '2 days ago', kept on one line."""
+        s = max(0, int(seconds))
+        if s >= 86400:
+            return unbroken(self.get("admin.ago.d", days=self.count(s // 86400, "days")))
+        for key, unit in (("h", 3600), ("min", 60)):
+            if s >= unit:
+                return unbroken(self.get(f"admin.ago.{key}", n=s // unit))
+        return unbroken(self.get("admin.ago.s", n=s))
+
+    def duration(self, seconds: float) -> str:
+        """'19 min', '1,5 giờ', kept on one line."""
+        if seconds < 3600:
+            return unbroken(self.get("admin.duration.min", n=self.number(seconds / 60)))
+        return unbroken(self.get("admin.duration.h", n=self.number(seconds / 3600, 1)))
