@@ -103,7 +103,7 @@ class AlertWords:
         ]
 
     def _kpi_below_target(self, c: dict, kpi: str) -> list:
-        fmt = lambda v: kpi_text(kpi, v, self.get)           # noqa: E731
+        fmt = lambda v: kpi_text(kpi, v, self.get, self.lang)           # noqa: E731
         interval = c.get("interval")
         period = c.get("target_period", "week")
         count = quantity(c["n"], KPI_NOUNS.get(kpi, "responses"), self.lang)
@@ -150,12 +150,12 @@ class AlertWords:
         return [self.get("alerts.fact.quiet", hours=float(c["hours"]), entries=c["entries"])]
 
 
-def kpi_text(kpi: str, value: float, get) -> str:
-    """A KPI's figure in its unit, as the Goals page writes it."""
+def kpi_text(kpi: str, value: float, get, lang: str = "en") -> str:
+    """A KPI's figure in its unit, as the Goals page writes it ('72,5%' in Vietnamese)."""
     if kpi == "handling_median_s":
         return get("goals.unit.min", n=value / 60)
     if kpi == "nps":
         return f"{round(value):+d}"               # never '-0'
     if kpi == "ces":
-        return f"{value:.1f}"
-    return f"{value:.1f}%" if value != int(value) else f"{value:.0f}%"
+        return number(value, lang, decimals=1)
+    return number(value, lang, decimals=0 if value == int(value) else 1) + "%"

@@ -24,7 +24,7 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (QBoxLayout, QButtonGroup, QFrame, QGridLayout, QHBoxLayout,
                                QLabel, QPushButton, QVBoxLayout, QWidget)
 
-from kiosk.alert_words import KPI_NOUNS
+from kiosk.alert_words import KPI_NOUNS, kpi_text
 from kiosk.charts import chart_font, fit_ticks, legible_axes, value_ticks
 from kiosk.reader import StoreReader
 from kiosk.typeset import keep_together
@@ -428,13 +428,7 @@ class GoalsPanel(QWidget):
         return self.strings.get(self.lang, key, **kw)
 
     def format(self, kpi: str, value: float) -> str:
-        if kpi == "handling_median_s":
-            return self.get("goals.unit.min", n=value / 60)
-        if kpi == "nps":
-            return f"{round(value):+d}"               # never '-0'
-        if kpi == "ces":
-            return f"{value:.1f}"
-        return f"{value:.1f}%" if value != int(value) else f"{value:.0f}%"
+        return kpi_text(kpi, value, self.get, self.lang)
 
     def retranslate(self, lang: str) -> None:
         self.lang = lang
