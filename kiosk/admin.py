@@ -285,8 +285,8 @@ class AdminScreen(QWidget):
     def _watch_window(self) -> None:
         """Fit to the window now and on each of its resizes: a hidden page is resized only
         when shown, which would put the fitting between the PIN's OK and the first paint."""
-        window = self.window()
-        if window is self or window is self._window:
+        window = self.window()                   # itself when shown on its own (a bench)
+        if window is self._window:
             return
         self._window = window
         window.installEventFilter(self)
