@@ -21,11 +21,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from station import kpi
 from station.alerts import SEVERITIES
 from station.scorecard import Figure, Scorecard
 from station.targets import TARGET_KPIS, Target
-from station.trends import status as target_status
+from station.trends import scorecard_intervals, status as target_status
 from hq.views import store_of
 
 ALERTS_SHOWN = 20          # unresolved alerts listed per store, newest first (all are counted)
@@ -74,20 +73,9 @@ def unresolved_alerts(db, until: float | None) -> dict[str, list[dict]]:
 # -- targets against the report's figures ------------------------------------------------------
 def target_figures(card: Scorecard, csat_counts: dict[int, int], ces_counts: dict[int, int],
                    entries: int, handling_s: list[float]) -> dict[str, tuple[Figure, tuple]]:
-    """Each targetable KPI of the report's scorecard with its 95 % interval, the intervals
-    station/trends.py's period_figures gives the station (tests/hq/test_report_goals.py
-    checks that the two agree)."""
-    top_two = sum(c for v, c in csat_counts.items() if v >= 4)
-    return {
-        "nps": (card.nps, card.nps.interval),
-        "csat": (card.csat, kpi.proportion_interval(top_two, card.csat.n)),
-        "ces": (card.ces, kpi.mean_interval(ces_counts)),
-        "participation_rate": (card.participation_rate,
-                               kpi.proportion_interval(card.responses, entries)),
-        "complaint_rate": (card.complaint_rate,
-                           kpi.proportion_interval(card.cases_opened, card.responses)),
-        "handling_median_s": (card.handling_median_s, kpi.median_interval(handling_s)),
-    }
+    """Each targetable KPI of the report's scorecard with its 95 % interval, paired as the
+    station pairs them (station/trends.scorecard_intervals)."""
+    return scorecard_intervals(card, csat_counts, ces_counts, entries, handling_s)
 
 
 def judge(targets: dict[str, list[dict]], figures: dict, tz) -> list[dict]:

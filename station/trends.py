@@ -149,16 +149,23 @@ def kpi_figures(config, counts: list[int], csat: dict[int, int], ces: dict[int, 
     card = build_scorecard(score_counts=counts, csat_counts=csat, ces_counts=ces,
                            responses=responses, entries=entries, cases_opened=cases["opened"],
                            handling_s=cases["handling_s"], min_n=config.privacy.min_n)
+    return scorecard_intervals(card, csat, ces, entries, cases["handling_s"])
+
+
+def scorecard_intervals(card, csat: dict[int, int], ces: dict[int, int], entries: int,
+                        handling_s: list[float]) -> dict[str, tuple[Figure, tuple | None]]:
+    """Each targetable KPI of a scorecard with its 95 % interval: the one place that pairs a
+    KPI with its interval, for the station's trends and HQ's report alike."""
     top_two = sum(c for v, c in csat.items() if v >= 4)
     return {
         "nps": (card.nps, card.nps.interval),
         "csat": (card.csat, kpi.proportion_interval(top_two, card.csat.n)),
         "ces": (card.ces, kpi.mean_interval(ces)),
         "participation_rate": (card.participation_rate,
-                               kpi.proportion_interval(responses, entries)),
+                               kpi.proportion_interval(card.responses, entries)),
         "complaint_rate": (card.complaint_rate,
-                           kpi.proportion_interval(cases["opened"], responses)),
-        "handling_median_s": (card.handling_median_s, kpi.median_interval(cases["handling_s"])),
+                           kpi.proportion_interval(card.cases_opened, card.responses)),
+        "handling_median_s": (card.handling_median_s, kpi.median_interval(handling_s)),
     }
 
 
