@@ -185,7 +185,8 @@ def cmd_prune(args) -> int:
     store = _open_store(config)
     r = config.retention
     counts = store.prune(time.time(), raw_vision_days=r.raw_vision_days,
-                         acked_outbox_days=r.acked_outbox_days, rollup_days=r.rollup_days)
+                         acked_outbox_days=r.acked_outbox_days, rollup_days=r.rollup_days,
+                         comment_days=r.comment_days)
     print("pruned " + ", ".join(f"{n} {table}" for table, n in counts.items()))
     return 0
 

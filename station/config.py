@@ -260,6 +260,10 @@ class RetentionSection:
     raw_vision_days: float = rule(30.0, min=0.01, max=3650)
     rollup_days: float = rule(800.0, min=1, max=36500)
     acked_outbox_days: float = rule(7.0, min=0, max=3650)
+    comment_days: float = rule(90.0, min=1, max=3650,
+                               doc="shoppers' free-text comments (in responses, cases and "
+                                   "detractor alerts) are blanked after this many days; the "
+                                   "scores and reasons stay")
 
 
 @dataclass(frozen=True)

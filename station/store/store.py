@@ -354,11 +354,15 @@ class Store(Goals, Sales, Queries):
 
     # -- retention -------------------------------------------------------------------------
     def prune(self, now: float, raw_vision_days: float, acked_outbox_days: float,
-              rollup_days: float) -> dict:
-        """Drop old raw vision rows and acked outbox rows; pending events are never dropped."""
+              rollup_days: float, comment_days: float | None = None) -> dict:
+        """Drop old raw vision rows and acked outbox rows (pending events are never dropped),
+        and blank shoppers' comments older than `comment_days` where the station keeps them
+        (a comment still waiting in the outbox goes to HQ first, then leaves with its row)."""
         with self.transaction():
             raw_cut = now - raw_vision_days * 86400
-            counts = {
+            counts = self._prune_comments(now - comment_days * 86400) \
+                if comment_days is not None else {}
+            counts |= {
                 "crossings": self.db.execute(
                     "DELETE FROM crossings WHERE ts < ? AND ts < coalesce("
                     "(SELECT max(minute) + 60 FROM traffic), 0)", (raw_cut,)).rowcount,
@@ -377,6 +381,20 @@ class Store(Goals, Sales, Queries):
                     (now - rollup_days * 86400,)).rowcount,
             }
         return counts
+
+    def _prune_comments(self, cut: float) -> dict:
+        return {
+            "response comments": self.db.execute(
+                "UPDATE responses SET comment = NULL WHERE ts < ? AND comment IS NOT NULL",
+                (cut,)).rowcount,
+            "case comments": self.db.execute(
+                "UPDATE cases SET comment = NULL WHERE opened_at < ? AND comment IS NOT NULL",
+                (cut,)).rowcount,
+            "alert comments": self.db.execute(
+                "UPDATE alerts SET context = json_remove(context, '$.comment') "
+                "WHERE last_seen < ? AND json_extract(context, '$.comment') IS NOT NULL",
+                (cut,)).rowcount,
+        }
 
     # -- tests and benchmarks only ---------------------------------------------------------
     def append_raw_events(self, type_: str, datas: list[dict], ts: float | None = None) -> list[int]:

@@ -722,3 +722,22 @@ def test_a_failed_nested_block_rolls_back_only_its_own_rows(store):
     counts = store.table_counts()
     assert counts["responses"] == counts["outbox"] == 2
     assert [e.seq for e in store.pending_outbox()] == [1, 2]
+
+
+def test_prune_blanks_old_comments_and_keeps_the_answers(store):
+    old = Response(nps=2, reasons=["wait"], comment="call me 0903", ts=T0)
+    new = Response(nps=1, reasons=["staff"], comment="rude", ts=T0 + 100 * 86400)
+    old_case = store.append_response(old)
+    store.resolve_alert("detractor", store.station, at=T0 + 1)
+    new_case = store.append_response(new)
+    counts = store.prune(now=T0 + 100 * 86400 + 60, raw_vision_days=30, acked_outbox_days=7,
+                         rollup_days=800, comment_days=90)
+    assert (counts["response comments"], counts["case comments"],
+            counts["alert comments"]) == (1, 1, 1)
+    rows = dict(store.db.execute("SELECT id, comment FROM responses").fetchall())
+    assert rows == {old.id: None, new.id: "rude"}
+    assert store.case(old_case).comment is None and store.case(new_case).comment == "rude"
+    assert store.case(old_case).reasons == ["wait"] and store.case(old_case).nps == 2
+    contexts = {a.context["case_id"]: a.context for a in store.alerts()}
+    assert "comment" not in contexts[old_case] and contexts[new_case]["comment"] == "rude"
+    assert contexts[old_case]["score"] == 2
