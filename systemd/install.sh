@@ -59,8 +59,8 @@ MODELS_DIR=$STATE_DIR/models
 UNIT_DIR=/etc/systemd/system
 DOC_DIR=$OPT_DIR/share/systemd
 UNITS=(cx-vision.service cx-kiosk.service cx-sync.service cx-watch.service cx-hq.service
-       cx-station.target)
-ENABLE=(cx-vision.service cx-kiosk.service cx-sync.service cx-watch.service)
+       cx-prune.service cx-prune.timer cx-station.target)
+ENABLE=(cx-vision.service cx-kiosk.service cx-sync.service cx-watch.service cx-prune.timer)
 [ "$WITH_HQ" = 1 ] && ENABLE+=(cx-hq.service)
 ENABLE+=(cx-station.target)
 

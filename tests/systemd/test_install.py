@@ -20,7 +20,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "systemd" / "install.sh"
 UNITS = ["cx-vision.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
-         "cx-hq.service", "cx-station.target"]
+         "cx-hq.service", "cx-prune.service", "cx-prune.timer", "cx-station.target"]
+# --with-hq enables these (the prune service runs from its timer)
+ENABLED = ["cx-vision.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
+           "cx-prune.timer", "cx-hq.service", "cx-station.target"]
 
 
 def install(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -80,7 +83,7 @@ def test_destdir_install_places_units_config_and_credentials_with_their_modes(de
 def test_destdir_install_enables_the_station_so_the_tree_boots_into_it(destdir):
     wants = destdir / "etc/systemd/system/cx-station.target.wants"
     assert sorted(p.name for p in wants.iterdir()) == [
-        "cx-kiosk.service", "cx-sync.service", "cx-vision.service",
+        "cx-kiosk.service", "cx-prune.timer", "cx-sync.service", "cx-vision.service",
         "cx-watch.service"]                                              # no cx-hq by default
     boot = destdir / "etc/systemd/system/multi-user.target.wants/cx-station.target"
     assert os.readlink(boot) == "/etc/systemd/system/cx-station.target"
@@ -152,12 +155,12 @@ def test_dry_run_on_the_real_system_plans_user_owners_modes_and_systemctl():
         assert "systemctl not found" in result.stdout
     elif Path("/run/systemd/system").is_dir():
         assert ["systemctl", "daemon-reload"] in cmds
-        assert ["systemctl", "enable", *UNITS] in cmds
+        assert ["systemctl", "enable", *ENABLED] in cmds
     else:
         # Not booted with systemd (CI container, image chroot): symlinks only, no reload.
         assert "systemd is not running as PID 1" in result.stdout
         assert [c for c in cmds if c[0] == "systemctl"] == [
-            ["systemctl", "--root=/", "enable", *UNITS]]
+            ["systemctl", "--root=/", "enable", *ENABLED]]
 
 
 def test_unknown_option_is_refused_with_the_usage():

@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 UNIT_DIR = REPO / "systemd"
 SERVICES = ["cx-vision.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
             "cx-hq.service"]
-UNITS = SERVICES + ["cx-station.target"]
+# cx-prune is a oneshot on a timer: verified with the others, not held to the services' rules.
+UNITS = SERVICES + ["cx-prune.service", "cx-prune.timer", "cx-station.target"]
 CONFIG = "/etc/cx-station/station.toml"
 # HQ has its own config file (config/hq.example.toml).
 CONFIGS = {name: "/etc/cx-station/hq.toml" if name == "cx-hq.service" else CONFIG
@@ -306,3 +307,13 @@ def test_parser_keeps_repeated_keys_and_rejects_stray_lines(tmp_path):
     unit.write_text("DeviceAllow=a\n")
     with pytest.raises(ValueError, match="x.service:1"):
         parse_unit(unit)
+
+
+def test_retention_runs_daily_offline_and_catches_up_after_a_power_cut():
+    timer = parse_unit(UNIT_DIR / "cx-prune.timer")
+    assert timer["Timer"]["Persistent"] == ["true"] and timer["Timer"]["OnCalendar"]
+    assert timer["Install"]["WantedBy"] == ["cx-station.target"]
+    prune = service("cx-prune.service")
+    assert prune["Type"] == ["oneshot"]
+    assert prune["ExecStart"] == [f"/opt/cx-station/venv/bin/cx-station prune --config {CONFIG}"]
+    assert prune["PrivateNetwork"] == ["yes"] and prune["User"] == ["cx-station"]
