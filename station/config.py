@@ -52,6 +52,8 @@ class StationSection:
     id: str = rule(pattern=ID_PATTERN)
     name: str = rule("", doc="store name shown to shoppers")
     timezone: str = rule("UTC")
+    opening_time: str = rule("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                             doc="local HH:MM the store opens: occupancy starts from 0 then")
 
     @property
     def path(self) -> str:
