@@ -35,11 +35,7 @@ def build_report(store, config, since: float, until: float) -> dict:
                       if seg[0] is not None and seg[1] is not None}
     demographics = kpi.suppress_small_cells(
         {f"{a}/{g}": n for (a, g), n in sorted(known_footfall.items())}, k)
-    nps_by_age = {}
-    for (age, gender), c in sorted(known.items(), key=lambda kv: str(kv[0])):
-        merged = nps_by_age.setdefault(age, [0] * 11)
-        for i, v in enumerate(c):
-            merged[i] += v
+    nps_by_age = dict(sorted(merge_counts(known, key=lambda seg: seg[0]).items()))
     by_hour = store.scores_by_bucket(since, until, offset, "hour")
     by_day = store.scores_by_bucket(since, until, offset, "day")
     entries_by_hour = store.entries_by_hour(since, until, offset, entrance_lines)
@@ -59,10 +55,20 @@ def build_report(store, config, since: float, until: float) -> dict:
         "entries_by_hour": entries_by_hour,
         "visits": sum(footfall.values()),
         "demographics": demographics,
-        "nps_by_age_bracket": {a: nps_cell(c, min_n) if sum(c) >= k else
-                               Figure(None, None, reason=f"fewer than {k} respondents "
-                                                         f"(k-anonymity floor)").as_dict()
-                               for a, c in nps_by_age.items()},
+        "nps_by_age_bracket": {a: segment_cell(c, min_n, k) for a, c in nps_by_age.items()},
+        # Segments (issue 17): each behind the privacy floor (k) and the min-n rule.
+        "nps_by_gender": {g: segment_cell(c, min_n, k)
+                          for g, c in sorted(merge_counts(known, key=lambda seg: seg[1]).items())},
+        "nps_by_age_gender": {f"{a}/{g}": segment_cell(c, min_n, k)
+                              for (a, g), c in sorted(known.items())},
+        "nps_by_weekday": {WEEKDAYS[int(d)]: nps_cell(c, min_n) for d, c in sorted(
+            store.scores_by_bucket(since, until, offset, "weekday").items(),
+            key=lambda kv: (int(kv[0]) + 6) % 7)},
+        "participation_by_hour": {h: {"responses": sum(by_hour.get(h, [])),
+                                      "entries": entries_by_hour.get(h, 0),
+                                      "rate": kpi.participation_rate(sum(by_hour.get(h, [])),
+                                                                     entries_by_hour.get(h, 0))}
+                                  for h in sorted(set(by_hour) | set(entries_by_hour))},
         "nps_post_stratified": nps_figure(
             kpi.post_stratified_nps(known, known_footfall, min_n)).as_dict(),
         "conversion": conversion_figures(store, config, since, until),
@@ -71,6 +77,27 @@ def build_report(store, config, since: float, until: float) -> dict:
         # Alerts are the station's state now, not the period's: every unresolved one.
         "alerts": unresolved_alerts(store, config),
     }
+
+
+WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")     # strftime('%w') order
+
+
+def segment_cell(counts: list[int], min_n: int, k: int) -> dict:
+    """A demographic segment's NPS: suppressed under k respondents (k-anonymity), then the
+    min-n rule."""
+    if sum(counts) < k:
+        return Figure(None, None, reason=f"fewer than {k} respondents (k-anonymity floor)"
+                      ).as_dict()
+    return nps_cell(counts, min_n)
+
+
+def merge_counts(by_segment: dict, key) -> dict:
+    out: dict = {}
+    for segment, counts in by_segment.items():
+        merged = out.setdefault(key(segment), [0] * 11)
+        for i, c in enumerate(counts):
+            merged[i] += c
+    return out
 
 
 def conversion_figures(store, config, since: float, until: float) -> dict:
@@ -141,6 +168,19 @@ def render_text(r: dict) -> str:
         for hour, cell in r["nps_by_hour"].items():
             value = f"{cell['value']:+.0f}" if cell["value"] is not None else "  -"
             lines.append(f"    {hour}h  {value:>5}  (n={cell['n']})")
+    if r["participation_by_hour"]:
+        lines += ["", "  Participation by local hour (responses / camera entries):"]
+        for hour, p in r["participation_by_hour"].items():
+            rate = f"{p['rate']:.1f} %" if p["rate"] is not None else "-"
+            lines.append(f"    {hour}h  {rate:>7}  ({p['responses']} / {p['entries']})")
+    for key, title in (("nps_by_weekday", "NPS by weekday"), ("nps_by_gender", "NPS by gender"),
+                       ("nps_by_age_gender", "NPS by age bracket and gender")):
+        if r[key]:
+            lines += ["", f"  {title} (n):"]
+            for name, cell in r[key].items():
+                value = f"{cell['value']:+.0f}" if cell["value"] is not None else "  -"
+                shown = f"n={cell['n']}" if cell["n"] is not None else cell["reason"]
+                lines.append(f"    {name:<14} {value:>5}  ({shown})")
     if r["targets"]:
         lines += ["", "  Against target (overall: the target's last 7 or 30 days; then per week "
                       "and per day, oldest first)", f"  {STATUS_KEY}"]

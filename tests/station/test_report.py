@@ -203,3 +203,39 @@ def test_the_report_lists_the_unresolved_alerts(station):
     assert alert["context"]["score"] == 0 and alert["context"]["age_bracket"] == "25-34"
     assert "detractor          acme/hcm-01/kiosk-1  open, 2 times" in render_text(
         build_report(store, config, T0 - 3600, T0 + 3600))
+
+
+def test_segments_keep_the_privacy_floor_and_the_min_n_rule(tmp_path):
+    """NPS by gender, by age x gender and by weekday; participation by hour (issue 17)."""
+    import dataclasses
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    from station.config import parse_config
+    from station.report import build_report, render_text
+    from station.store import Crossing, Response, Store, Visit
+    config = parse_config({"station": {"org": "a", "store": "s", "id": "k",
+                                       "timezone": "Asia/Ho_Chi_Minh"},
+                           "database": {"path": "s.db"}, "privacy": {"min_n": 3, "k_floor": 2},
+                           "vision": {"lines": [{"name": "door", "a": [0, 0], "b": [1, 1]}]}},
+                          tmp_path)
+    store = Store.open(config)
+    monday9 = datetime(2026, 11, 30, 9, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).timestamp()
+    people = [("25-34", "female", 10), ("25-34", "female", 9), ("25-34", "female", 3),
+              ("35-44", "male", 10)]
+    for i, (age, gender, score) in enumerate(people):
+        visit = Visit(monday9 + i * 60, monday9 + i * 60 + 30, age_bracket=age, gender=gender)
+        store.append_visits([visit])
+        store.db.execute("UPDATE visits SET id = ? WHERE id = ?", (f"v{i}", visit.id))
+        store.append_response(Response(nps=score, ts=monday9 + i * 60 + 40))
+        store.db.execute("UPDATE responses SET visit_id = ? WHERE ts = ?",
+                         (f"v{i}", monday9 + i * 60 + 40))
+    store.append_crossings([Crossing(monday9 + i, "door", "in") for i in range(8)])
+    store.roll_up_traffic(monday9 + 600)
+    r = build_report(store, config, monday9 - 3600, monday9 + 3600)
+    assert r["nps_by_gender"]["female"]["value"] == pytest.approx(100 * (2 - 1) / 3)
+    assert r["nps_by_gender"]["male"]["reason"].startswith("fewer than 2 respondents")
+    assert r["nps_by_age_gender"]["25-34/female"]["n"] == 3
+    assert list(r["nps_by_weekday"]) == ["Mon"] and r["nps_by_weekday"]["Mon"]["n"] == 4
+    assert r["participation_by_hour"]["09"] == {"responses": 4, "entries": 8, "rate": 50.0}
+    text = render_text(r)
+    assert "NPS by gender" in text and "09h   50.0 %  (4 / 8)" in text
