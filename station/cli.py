@@ -174,7 +174,8 @@ def cmd_simulate(args) -> int:
     from station.alerts import evaluate_targets
     below = evaluate_targets(store, config, time.time())
     print(f"simulated {result['responses']} responses, {result['visits']} visits, "
-          f"{result['cases']} detractor cases ({result['cases_resolved']} resolved) "
+          f"{result['cases']} detractor cases ({result['cases_resolved']} resolved), "
+          f"{result['pos_hours']} hours of POS counts "
           f"into {config.database.path}" +
           (f"; below target: {', '.join(below)}" if below else ""))
     return 0

@@ -41,6 +41,9 @@ def simulate(store, config, responses: int, visits: int = 0, days: float = 14,
         if kiosk_zone:
             store.update_presence([_kiosk_presence(v, kiosk_zone) for v in kiosk_visits])
     store.roll_up_traffic(now)
+    pos_hours = _pos_hours(rng, visits_made, now)
+    if pos_hours:
+        store.import_pos(pos_hours, source="simulated-pos.csv")
 
     reasons = config.kiosk.reasons
     cases, made = [], 0
@@ -67,7 +70,23 @@ def simulate(store, config, responses: int, visits: int = 0, days: float = 14,
                                                     "Spoke to the team"]), at=opened + handling)
             resolved += 1
     return {"responses": responses, "visits": len(visits_made), "cases": len(cases),
-            "cases_resolved": resolved}
+            "cases_resolved": resolved, "pos_hours": len(pos_hours)}
+
+
+def _pos_hours(rng, visits: list[Visit], now: float) -> list:
+    """A till's hourly counts for the simulated visitors: about a quarter of them buy (some
+    twice), in the hour they leave; the current hour is not exported yet."""
+    from station.pos import PosHour
+    per_hour: dict[float, list] = {}
+    for v in visits:
+        if rng.random() < 0.27:
+            hour = v.left_at // 3600 * 3600
+            if hour + 3600 <= now:
+                cell = per_hour.setdefault(hour, [0, 0.0])
+                receipts = 2 if rng.random() < 0.05 else 1
+                cell[0] += receipts
+                cell[1] += round(receipts * rng.lognormvariate(math.log(250_000), 0.7), -3)
+    return [PosHour(h, n, revenue) for h, (n, revenue) in sorted(per_hour.items())]
 
 
 def _visitors(rng, count, days, now, config) -> list[Visit]:

@@ -35,7 +35,7 @@ def simulated(tmp_path_factory):
                      "--seed", 7, cwd="/")
     assert result.returncode == 0, result.stderr
     m = re.search(r"simulated (\d+) responses, (\d+) visits, (\d+) detractor cases "
-                  r"\((\d+) resolved\)", result.stdout)
+                  r"\((\d+) resolved\), \d+ hours of POS counts", result.stdout)
     assert m, result.stdout
     made = dict(zip(("responses", "visits", "cases", "resolved"), map(int, m.groups())))
     return path, made
@@ -65,8 +65,10 @@ def test_simulate_writes_into_the_configured_database(simulated):
     traffic = db.execute("SELECT count(*) FROM traffic").fetchone()[0]
     targets = db.execute("SELECT count(*) FROM target_changes").fetchone()[0]
     alerts = db.execute("SELECT count(*) FROM outbox WHERE type = 'alert'").fetchone()[0]
+    pos = db.execute("SELECT count(*) FROM pos_hours").fetchone()[0]
+    assert pos > 0
     assert n_events == (RESPONSES + VISITS + made["cases"] + made["resolved"] + traffic +
-                        targets + alerts)
+                        targets + alerts + pos)
     # every detractor counted on the one detractor alert
     assert db.execute("SELECT sum(count) FROM alerts WHERE kind = 'detractor'"
                       ).fetchone()[0] == made["cases"]

@@ -54,6 +54,9 @@ def test_simulated_data_is_plausible_and_consistent(demo_config):
     assert_seqs_contiguous(db)
     ages = {a for (a,) in db.execute("SELECT DISTINCT age_bracket FROM visits")}
     assert ages - {None} <= set(AGE_BRACKETS) and None in ages
+    # a till's hourly counts beside the camera's, for conversion: about a quarter buy
+    sold, pos_hours = db.execute("SELECT sum(transactions), count(*) FROM pos_hours").fetchone()
+    assert pos_hours == result["pos_hours"] > 0 and 0.15 * 800 < sold < 0.4 * 800
 
 
 def test_younger_visitors_score_lower_so_post_stratification_has_work(demo_config):
@@ -68,4 +71,4 @@ def test_younger_visitors_score_lower_so_post_stratification_has_work(demo_confi
 def test_zero_responses_and_zero_visits_write_nothing(demo_config):
     config, result, rows = _run(demo_config, seed=1, responses=0, visits=0)
     assert rows == [] and result == {"responses": 0, "visits": 0, "cases": 0,
-                                     "cases_resolved": 0}
+                                     "cases_resolved": 0, "pos_hours": 0}
