@@ -5,10 +5,12 @@
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from station import kpi
 from station.conversion import camera_conversion, pos_conversion
+from station.dwell import visit_length, zone_dwell
+from station.occupancy import occupancy
 from station.scorecard import Figure, build_scorecard, nps_cell, nps_figure
 from station.trends import build_trends
 from station.wording import quantity
@@ -72,11 +74,41 @@ def build_report(store, config, since: float, until: float) -> dict:
         "nps_post_stratified": nps_figure(
             kpi.post_stratified_nps(known, known_footfall, min_n)).as_dict(),
         "conversion": conversion_figures(store, config, since, until),
+        # People in the store at the report's end, counted from that day's opening time.
+        "occupancy": local_times(occupancy(store, until, opening_ts(config, until)), config,
+                                 "peak_at", "since", "until"),
+        # Dwell per zone and the whole visit's length, each titled for what it is.
+        "zone_dwell": {zone: _without_buckets(f) for zone, f in
+                       zone_dwell(store, since, until, config.tz).items()},
+        "visit_length": _without_buckets(visit_length(store, since, until, config.tz)),
         # Against target: the days and weeks up to the report's end (not bound to --since).
         "targets": build_trends(store, config, until),
         # Alerts are the station's state now, not the period's: every unresolved one.
         "alerts": unresolved_alerts(store, config),
     }
+
+
+def opening_ts(config, at: float) -> float:
+    """The store's opening time ([station] opening_time) on the local day of `at`; before it
+    opens, the previous day's."""
+    hours, minutes = map(int, config.station.opening_time.split(":"))
+    local = datetime.fromtimestamp(at, config.tz)
+    opening = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+    if opening > local:
+        opening = (local - timedelta(days=1)).replace(hour=hours, minute=minutes, second=0,
+                                                      microsecond=0)
+    return opening.timestamp()
+
+
+def local_times(figures: dict, config, *keys: str) -> dict:
+    """`figures` with each of `keys` (epoch seconds or None) also as local ISO time."""
+    return {**figures, **{f"{k}_local": iso_local(figures[k], config)
+                          for k in keys if figures.get(k) is not None}}
+
+
+def _without_buckets(figure: dict) -> dict:
+    """A dwell figure for the report: the whole period (by_day stays, by_hour is long)."""
+    return {k: v for k, v in figure.items() if k != "by_hour"}
 
 
 WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")     # strftime('%w') order
@@ -163,6 +195,14 @@ def render_text(r: dict) -> str:
     row("handling time median/p90", f"{median['value']:.0f} s / {p90['value']:.0f} s"
         if median["value"] is not None else f"hidden: {median['reason']}")
     row("visits (camera)", r["visits"])
+    occ = r["occupancy"]
+    row("in the store now (camera)", f"{occ['people']} (peak today {occ['peak']}"
+        + (f" at {occ['peak_at_local'][11:16]})" if occ["peak_at"] else ")"))
+    for name, f in [("visit length", r["visit_length"])] + [
+            (f"dwell in {zone}", f) for zone, f in r["zone_dwell"].items()]:
+        if f["visits"]:
+            row(name, f"median {f['median_s'] / 60:.1f} min, 9 in 10 under "
+                      f"{f['p90_s'] / 60:.1f} min ({quantity(f['visits'], 'visits')})")
     if r["nps_by_hour"]:
         lines += ["", "  NPS by local hour (n):"]
         for hour, cell in r["nps_by_hour"].items():

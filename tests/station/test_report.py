@@ -239,3 +239,33 @@ def test_segments_keep_the_privacy_floor_and_the_min_n_rule(tmp_path):
     assert r["participation_by_hour"]["09"] == {"responses": 4, "entries": 8, "rate": 50.0}
     text = render_text(r)
     assert "NPS by gender" in text and "09h   50.0 %  (4 / 8)" in text
+
+
+def test_the_report_has_occupancy_from_opening_and_dwell_per_zone(tmp_path):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    from station.config import parse_config
+    from station.report import build_report, render_text
+    from station.store import Crossing, Store, Visit
+    config = parse_config({"station": {"org": "a", "store": "s", "id": "k",
+                                       "timezone": "Asia/Ho_Chi_Minh", "opening_time": "09:00"},
+                           "database": {"path": "s.db"},
+                           "vision": {"lines": [{"name": "door", "a": [0, 0], "b": [1, 1]}]}},
+                          tmp_path)
+    store = Store.open(config)
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    t = lambda h, m: datetime(2026, 11, 30, h, m, tzinfo=tz).timestamp()   # noqa: E731
+    store.append_crossings([Crossing(t(8, 50), "door", "in"),        # before opening
+                            Crossing(t(9, 5), "door", "in"), Crossing(t(9, 6), "door", "in"),
+                            Crossing(t(9, 7), "door", "in"), Crossing(t(9, 30), "door", "out")])
+    store.append_visits([Visit(t(9, 5), t(9, 25), dwell={"shelf": 120.0}),
+                         Visit(t(9, 6), t(9, 16), dwell={"shelf": 60.0, "till": 30.0})])
+    r = build_report(store, config, t(0, 0), t(10, 0))
+    occ = r["occupancy"]
+    assert (occ["people"], occ["peak"], occ["peak_at_local"]) == \
+        (2, 3, "2026-11-30T09:07:00+07:00")
+    assert r["zone_dwell"]["shelf"]["visits"] == 2 and r["zone_dwell"]["till"]["median_s"] == 30
+    assert r["visit_length"]["median_s"] == 900
+    text = render_text(r)
+    assert "in the store now (camera)    2 (peak today 3 at 09:07)" in text
+    assert "dwell in shelf" in text and "visit length" in text
