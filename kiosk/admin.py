@@ -638,6 +638,8 @@ class AdminScreen(QWidget):
         # the manager's choice survives a redraw (a new case may come in while they type)
         chosen = self.case_list.currentItem()
         chosen = chosen.data(Qt.UserRole) if chosen is not None else None
+        # ... and so does the page they turned to (the auto refresh redraws the list)
+        page = self.case_list.verticalScrollBar().value()
         self.case_list.clear()
         for case in f.open_cases:
             self.case_list.addItem(self.words.case(case))
@@ -648,6 +650,8 @@ class AdminScreen(QWidget):
         else:
             ids = [case.id for case in f.open_cases]
             self.case_list.setCurrentRow(ids.index(chosen) if chosen in ids else 0)
+            bar = self.case_list.verticalScrollBar()
+            bar.setValue(min(page, bar.maximum()))
         self._show_chosen()
         self.case_panel.fit()
 
