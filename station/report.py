@@ -196,7 +196,8 @@ def render_text(r: dict) -> str:
         if median["value"] is not None else f"hidden: {median['reason']}")
     row("visits (camera)", r["visits"])
     occ = r["occupancy"]
-    row("in the store now (camera)", f"{occ['people']} (peak today {occ['peak']}"
+    row("in the store now (camera)", f"{occ['people']} (since opening at "
+        f"{occ['since_local'][11:16]}: peak {occ['peak']}"
         + (f" at {occ['peak_at_local'][11:16]})" if occ["peak_at"] else ")"))
     for name, f in [("visit length", r["visit_length"])] + [
             (f"dwell in {zone}", f) for zone, f in r["zone_dwell"].items()]:

@@ -267,5 +267,5 @@ def test_the_report_has_occupancy_from_opening_and_dwell_per_zone(tmp_path):
     assert r["zone_dwell"]["shelf"]["visits"] == 2 and r["zone_dwell"]["till"]["median_s"] == 30
     assert r["visit_length"]["median_s"] == 900
     text = render_text(r)
-    assert "in the store now (camera)    2 (peak today 3 at 09:07)" in text
+    assert "in the store now (camera)    2 (since opening at 09:00: peak 3 at 09:07)" in text
     assert "dwell in shelf" in text and "visit length" in text
