@@ -29,12 +29,13 @@ import re
 import sys
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import (QFontMetrics, QImage, QPainter, QTextDocument, QTextLayout,
-                           QTextOption)
+from PySide6.QtGui import QFontMetrics, QImage, QPainter, QTextDocument
 from PySide6.QtGui import Qt as GuiQt
 from PySide6.QtWidgets import (QAbstractButton, QAbstractScrollArea, QApplication, QLabel,
                                QLineEdit, QListWidget, QStackedWidget, QStyle,
                                QStyleOptionButton, QStyleOptionFrame, QWidget)
+
+from kiosk.widgets import wrapped_lines
 
 ELLIPSIS = "…"
 BIG = 100_000
@@ -432,24 +433,12 @@ class _Checker:
 
 def lone_words(text: str, font, width: int) -> list[str]:
     """The words left alone on a line when `text` wraps at `width` px (a paragraph of three
-    or more words only): Qt's own line breaks, from QTextLayout."""
+    or more words only): Qt's own line breaks, as the kiosk computes them."""
     alone = []
-    option = QTextOption()
-    option.setWrapMode(QTextOption.WordWrap)
     for paragraph in text.split("\n"):
         if len(paragraph.split()) < 3:
             continue
-        layout = QTextLayout(paragraph, font)
-        layout.setTextOption(option)
-        layout.beginLayout()
-        lines = []
-        while True:
-            line = layout.createLine()
-            if not line.isValid():
-                break
-            line.setLineWidth(width)
-            lines.append(paragraph[line.textStart():line.textStart() + line.textLength()])
-        layout.endLayout()
+        lines = wrapped_lines(paragraph, font, width)
         if len(lines) < 2:
             continue
         alone += [line.strip() for line in lines if len(line.split()) == 1]
