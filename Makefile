@@ -9,22 +9,31 @@ APT_PACKAGES := mosquitto libgl1 libegl1 libfontconfig1 libdbus-1-3 libglib2.0-0
                 xvfb xdotool libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 \
                 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
                 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1
+# Only the tests need these: a PostgreSQL server they start themselves for HQ, and a real
+# browser for the HQ dashboard.
+TEST_APT_PACKAGES := postgresql chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test system-deps venv models bench clean-demo
+.PHONY: demo test system-deps test-deps apt-install venv models bench clean-demo
 
 demo: system-deps venv models
 	@[ -f var/demo/station.db ] || $(BIN)/cx-station simulate --config config/demo.toml \
 	    --responses 400 --visits 3000 --days 14 --seed 7
 	$(BIN)/cx-station run --config config/demo.toml
 
-test: system-deps venv models
+test: system-deps test-deps venv models
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
 
 # Debian packages: the MQTT broker, the libraries Qt needs offscreen, and a virtual X screen
 # (Xvfb, xdotool, Qt's xcb libraries) for the kiosk's real-window test. Skipped when present.
 system-deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
+
+test-deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(TEST_APT_PACKAGES)"
+
+apt-install:
+	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	    if command -v apt-get >/dev/null; then \
 	        echo "installing Debian packages: $$missing"; \
