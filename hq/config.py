@@ -34,8 +34,41 @@ class ReceiverSection(BrokerLink):
 
 @dataclass(frozen=True)
 class HqDatabaseSection:
-    path: Path = rule(Path("/var/lib/cx-hq/hq.db"), path=True)
+    """[database]: SQLite at `path` (one machine, the demo) unless `url` names PostgreSQL."""
+    path: Path = rule(Path("/var/lib/cx-hq/hq.db"), path=True,
+                      doc="the SQLite file, when url is empty")
+    url: str = rule("", pattern=r"^((postgresql|postgres)://\S+)?$",
+                    doc="postgresql://user@host/db (libpq URL; the password in ~/.pgpass or "
+                        "PGPASSWORD): selects PostgreSQL, shared by several receivers")
     busy_timeout_ms: int = rule(30_000, min=100, max=600_000)
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.url else "sqlite"
+
+
+# Event types HQ keeps for a set number of days ([retention]); 0 keeps them for ever.
+RETENTION_TYPES = ("response", "case", "traffic", "visit", "target", "alert", "pos")
+
+
+@dataclass(frozen=True)
+class HqRetentionSection:
+    """[retention]: days HQ keeps each event type (0 = for ever), for `cx-hq prune`.
+
+    Targets and alerts are state, not measurements: each station's latest one is kept
+    whatever its age, so the report still knows a target set long ago."""
+    response: int = rule(0, min=0, max=36_500, doc="days of survey answers (0 = keep)")
+    case: int = rule(0, min=0, max=36_500)
+    traffic: int = rule(0, min=0, max=36_500, doc="days of per-minute line counts")
+    visit: int = rule(0, min=0, max=36_500)
+    target: int = rule(0, min=0, max=36_500)
+    alert: int = rule(0, min=0, max=36_500)
+    pos: int = rule(0, min=0, max=36_500)
+    dead_letters: int = rule(90, min=0, max=36_500, doc="days of refused messages")
+
+    def days(self) -> dict[str, int]:
+        """{event type: days} of the types with a limit."""
+        return {t: getattr(self, t) for t in RETENTION_TYPES if getattr(self, t)}
 
 
 @dataclass(frozen=True)
@@ -53,6 +86,7 @@ class HqConfig:
     hq: ReceiverSection = rule(ReceiverSection())
     database: HqDatabaseSection = rule(HqDatabaseSection())
     reports: ReportsSection = rule(ReportsSection())
+    retention: HqRetentionSection = rule(HqRetentionSection())
     logging: LoggingSection = rule(LoggingSection())
     source: Path | None = None   # the file this came from (not a TOML key)
 

@@ -130,8 +130,9 @@ def _where(type_, since, until, station):
 
 
 def _rows(db, where, params):
-    cursor = db.execute(f"SELECT station, seq, id, ts, data FROM events WHERE {where} "
-                        f"ORDER BY station, seq", params)
+    # data_text: the station's exact JSON where `data` had to be made storable (hq/db.py)
+    cursor = db.execute(f"SELECT station, seq, id, ts, coalesce(data_text, CAST(data AS TEXT)) "
+                        f"FROM events WHERE {where} ORDER BY station, seq", params)
     for station, seq, event_id, ts, data in cursor:
         row = {"station": station, "store": store_of(station), "seq": seq,
                "event_id": event_id, "ts": ts}

@@ -11,7 +11,7 @@ scorecard (station/scorecard.py, as in `cx-station report` and the kiosk's admin
 with its 95 % interval and group shares, CSAT, CES, participation (responses / camera entries),
 complaint rate, case handling time, each absent with the reason below the n it needs (HQ's
 privacy.min_n for the survey figures). Demographic cells under privacy.k_floor visitors are
-suppressed. Aggregation runs in SQLite (GROUP BY); Python only sees grouped rows, so the
+suppressed. Aggregation runs in the database (GROUP BY); Python only sees grouped rows, so the
 report's memory does not grow with the number of events.
 
 Each store also has its KPI targets, judged over the report's period on these figures, and its
@@ -34,7 +34,7 @@ from station.period import add_period_arguments
 from station.scorecard import build_scorecard, nps_cell, nps_figure
 from hq import report_goals as goals
 from hq import stats as hq_stats
-from hq.views import open_for_reading, period_clause, store_of
+from hq.views import backend_of, open_for_reading, period_clause, store_of, temp_name
 
 BUCKET_S = 900          # 15 min: every UTC offset in use is a multiple, so local hours stay exact
 GENDERS = ("female", "male")
@@ -93,18 +93,20 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
     local = _LocalTime(tz)
     _materialize(db, period, params, since, until)
     visit_period, visit_params = period, params
-    period, params = "1", []          # _responses and _traffic hold only the period already
+    period, params = "1 = 1", []      # _responses and _traffic hold only the period already
 
     scores = _counts11(db.execute(
         f"SELECT store, CAST(nps AS INTEGER), count(*) FROM _responses WHERE {period} "
         f"AND nps BETWEEN 0 AND 10 GROUP BY 1, 2", params))
+    counted = ", ".join(_count_if(c) for c in ("complete = 1", "presence = 'no_presence'",
+                                               "presence = 'linked'"))
     totals = {row[0]: row[1:] for row in db.execute(
-        f"SELECT store, count(*), sum(complete = 1), sum(presence = 'no_presence'), "
-        f"sum(presence = 'linked') FROM _responses WHERE {period} GROUP BY store", params)}
+        f"SELECT store, count(*), {counted} FROM _responses WHERE {period} GROUP BY store",
+        params)}
     csat = _answers(db, "csat", period, params)
     ces = _answers(db, "ces", period, params)
     traffic = {s: (i or 0, o or 0) for s, i, o in db.execute(
-        f"SELECT store, sum(entries), sum(exits) FROM _traffic WHERE {period} AND entrance "
+        f"SELECT store, sum(entries), sum(exits) FROM _traffic WHERE {period} AND entrance = 1 "
         f"GROUP BY store", params)}
     visits = _visit_mix(db, visit_period, visit_params)
     cases = _cases(db, visit_period, visit_params, end)
@@ -218,10 +220,10 @@ def _visit_mix(db, period, params) -> dict[str, dict[tuple, int]]:
 
 def _cases(db, period, params, end: float) -> dict:
     """Opened in the period, resolution times in the period, and the backlog open at `end`."""
-    db.execute("DROP TABLE IF EXISTS temp._resolved")
+    db.execute(f"DROP TABLE IF EXISTS {temp_name(db, '_resolved')}")
     db.execute("CREATE TEMP TABLE _resolved AS SELECT station, case_id, ts_epoch "
                "FROM cases WHERE status = 'resolved'")
-    db.execute("CREATE INDEX temp._resolved_case ON _resolved (station, case_id)")
+    db.execute("CREATE INDEX _resolved_case ON _resolved (station, case_id)")
     opened = dict(db.execute(f"SELECT store, count(*) FROM cases WHERE {period} "
                              f"AND status = 'opened' GROUP BY store", params).fetchall())
     handling = db.execute(f"SELECT store, handling_s FROM cases WHERE {period} AND status = "
@@ -238,21 +240,20 @@ def _materialize(db, period: str, params: list, since, until) -> None:
     """One pass of JSON extraction per event type into TEMP tables; every figure is then
     computed from these plain columns (the HQ file itself is never written)."""
     for name in ("_responses", "_traffic", "_visits"):
-        db.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        db.execute(f"DROP TABLE IF EXISTS {temp_name(db, name)}")
     db.execute(f"CREATE TEMP TABLE _responses AS SELECT * FROM responses WHERE {period}", params)
     # traffic arrives per minute and line: keep only entrance sums per station and 15 minutes
     db.execute(f"CREATE TEMP TABLE _traffic AS SELECT station, store, "
-               f"CAST(ts_epoch / {BUCKET_S} AS INTEGER) * {BUCKET_S} AS ts_epoch, "
+               f"{_BUCKET} * {BUCKET_S} AS ts_epoch, "
                f"sum(entries) AS entries, sum(exits) AS exits, 1 AS entrance FROM traffic "
-               f"WHERE {period} AND entrance GROUP BY station, store, "
-               f"CAST(ts_epoch / {BUCKET_S} AS INTEGER)", params)
+               f"WHERE {period} AND entrance = 1 GROUP BY station, store, {_BUCKET}", params)
     # A visit event is sent when the visitor leaves, so the visit a response is linked to can
     # fall a little outside the period: keep a day either side (the mix still uses the period).
     lo = -1e18 if since is None else since - 86400
     hi = 1e18 if until is None else until + 86400
     db.execute("CREATE TEMP TABLE _visits AS SELECT station, store, ts_epoch, visit_id, "
                "age_bracket, gender FROM visits WHERE ts_epoch >= ? AND ts_epoch < ?", (lo, hi))
-    db.execute("CREATE INDEX temp._visits_id ON _visits (station, visit_id)")
+    db.execute("CREATE INDEX _visits_id ON _visits (station, visit_id)")
 
 
 def _linked_segments(db) -> dict[str, dict[tuple, list[int]]]:
@@ -335,7 +336,7 @@ class _LocalTime:
 def _weekly(db, period, params, local, min_n) -> dict:
     per: dict[str, dict[str, list[int]]] = {}
     for store, bucket, score, n in db.execute(
-            f"SELECT store, CAST(ts_epoch / {BUCKET_S} AS INTEGER), CAST(nps AS INTEGER), "
+            f"SELECT store, {_BUCKET}, CAST(nps AS INTEGER), "
             f"count(*) FROM _responses WHERE {period} AND nps BETWEEN 0 AND 10 "
             f"GROUP BY 1, 2, 3", params):
         _, week = local(bucket)
@@ -358,12 +359,12 @@ def _by_hour(db, period, params, local) -> dict:
     """Entries and responses per local hour of day (0-23), per store."""
     entries: dict[str, list[int]] = {}
     for store, bucket, n in db.execute(
-            f"SELECT store, CAST(ts_epoch / {BUCKET_S} AS INTEGER), sum(entries) FROM _traffic "
-            f"WHERE {period} AND entrance GROUP BY 1, 2", params):
+            f"SELECT store, {_BUCKET}, sum(entries) FROM _traffic "
+            f"WHERE {period} AND entrance = 1 GROUP BY 1, 2", params):
         entries.setdefault(store, [0] * 24)[local(bucket)[0]] += n or 0
     responses: dict[str, list[int]] = {}
     for store, bucket, n in db.execute(
-            f"SELECT store, CAST(ts_epoch / {BUCKET_S} AS INTEGER), count(*) FROM _responses "
+            f"SELECT store, {_BUCKET}, count(*) FROM _responses "
             f"WHERE {period} GROUP BY 1, 2", params):
         responses.setdefault(store, [0] * 24)[local(bucket)[0]] += n
     return {"entries": entries, "responses": responses}
@@ -372,17 +373,30 @@ def _by_hour(db, period, params, local) -> dict:
 def _reasons(db, period, params, top: int = 6) -> dict[str, list]:
     out: dict[str, list] = {}
     rperiod = period.replace("ts_epoch", "r.ts_epoch")
+    if backend_of(db) == "postgresql":
+        each = ("CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(r.reasons) "
+                "= 'array' THEN r.reasons ELSE '[]'::jsonb END) AS j(value)")
+    else:
+        each = ", json_each(CASE WHEN json_valid(r.reasons) THEN r.reasons ELSE '[]' END) j"
     for group, reason, n in db.execute(
             f"SELECT CASE WHEN r.nps >= 9 THEN 'promoter' WHEN r.nps >= 7 THEN 'passive' "
-            f"ELSE 'detractor' END AS grp, j.value, count(*) FROM _responses r, "
-            f"json_each(CASE WHEN json_valid(r.reasons) THEN r.reasons ELSE '[]' END) j "
-            f"WHERE {rperiod} GROUP BY 1, 2 ORDER BY 3 DESC", params):
+            f"ELSE 'detractor' END AS grp, j.value, count(*) FROM _responses r {each} "
+            f"WHERE {rperiod} GROUP BY 1, 2 ORDER BY 3 DESC, 2", params):
         if len(out.setdefault(group, [])) < top:
             out[group].append([reason, n])
     return out
 
 
 # -- helpers -----------------------------------------------------------------------------------
+# The 15-minute bucket of ts_epoch: floor, as PostgreSQL's CAST rounds where SQLite's truncates.
+_BUCKET = f"CAST(floor(ts_epoch / {BUCKET_S}) AS BIGINT)"
+
+
+def _count_if(condition: str) -> str:
+    """How many rows meet `condition`, in SQL both engines read (no sum over a boolean)."""
+    return f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
 def _sum_lists(lists) -> list[int]:
     total = [0] * 11
     for counts in lists:

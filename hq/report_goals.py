@@ -33,7 +33,7 @@ ALERTS_SHOWN = 20          # unresolved alerts listed per store, newest first (a
 # -- what HQ holds -----------------------------------------------------------------------------
 def current_targets(db, until: float | None) -> dict[str, dict[str, list[dict]]]:
     """{store: {kpi: [each station's current target, latest set first]}}."""
-    asof, params = ("ts_epoch < ?", [until]) if until is not None else ("1", [])
+    asof, params = ("ts_epoch < ?", [until]) if until is not None else ("1 = 1", [])
     out: dict[str, dict[str, list[dict]]] = {}
     for station, kpi_name, value, direction, period, source, who, changed_at, ts in db.execute(
             f"SELECT t.station, t.kpi, t.value, t.direction, t.period, t.source, t.who, "
@@ -51,7 +51,7 @@ def current_targets(db, until: float | None) -> dict[str, dict[str, list[dict]]]
 
 def unresolved_alerts(db, until: float | None) -> dict[str, list[dict]]:
     """{store: its alerts whose latest event is not 'resolved', newest activity first}."""
-    asof, params = ("ts_epoch < ?", [until]) if until is not None else ("1", [])
+    asof, params = ("ts_epoch < ?", [until]) if until is not None else ("1 = 1", [])
     out: dict[str, list[dict]] = {}
     # `context` is deliberately not selected: it may hold a customer's comment
     for row in db.execute(
@@ -59,7 +59,7 @@ def unresolved_alerts(db, until: float | None) -> dict[str, list[dict]]:
             f"a.last_seen, a.count, a.note, a.ts_epoch FROM alerts a JOIN (SELECT station, "
             f"max(seq) AS seq FROM alerts WHERE {asof} GROUP BY station, alert_id) latest "
             f"ON latest.station = a.station AND latest.seq = a.seq "
-            f"WHERE a.state IS NOT 'resolved'", params):
+            f"WHERE a.state IS DISTINCT FROM 'resolved'", params):
         station, kind, severity, subject, state, first, last, count, note, ts = row
         out.setdefault(store_of(station), []).append({
             "station": station, "kind": kind, "severity": severity, "subject": subject,

@@ -78,9 +78,10 @@ def collect(db, now: float | None = None) -> dict:
             "health": health,
         })
     total, unattributed = db.execute(
-        "SELECT count(*), sum(station IS NULL) FROM dead_letters").fetchone()
+        "SELECT count(*), sum(CASE WHEN station IS NULL THEN 1 ELSE 0 END) "
+        "FROM dead_letters").fetchone()
     reasons = dict(db.execute("SELECT reason, count(*) FROM dead_letters GROUP BY reason "
-                              "ORDER BY count(*) DESC LIMIT 20").fetchall())
+                              "ORDER BY count(*) DESC, reason LIMIT 20").fetchall())
     return {
         "generated_at": _iso(now),
         "stations": stations,

@@ -128,7 +128,8 @@ def test_export_streams_instead_of_loading_everything(tmp_path):
         envelope["data"]["comment"] = f"comment number {seq} " + "x" * 1700
         rows.append(("acme/big/kiosk-1", seq, f"id-{seq}", "response", envelope["ts"],
                      hq_sample.KNOWN_START, json.dumps(envelope["data"]), hq_sample.NOW))
-    hq.db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?)", rows)
+    hq.db.executemany("INSERT INTO events (station, seq, id, type, ts, ts_epoch, data, "
+                      "received_at) VALUES (?,?,?,?,?,?,?,?)", rows)
     hq.close()
     del rows
     db = open_readonly(tmp_path / "hq.db")

@@ -225,7 +225,8 @@ def test_many_stores_stay_readable(hq, tmp_path):
     shutil.copy(hq["tmp"] / "hq.db", tmp_path / "hq.db")
     with sqlite3.connect(tmp_path / "hq.db") as db:
         for i in range(10):
-            db.execute("INSERT INTO events SELECT replace(station, 'known', 'copy-' || ?), seq, "
+            db.execute("INSERT INTO events (station, seq, id, type, ts, ts_epoch, data, "
+                       "received_at) SELECT replace(station, 'known', 'copy-' || ?), seq, "
                        "id, type, ts, ts_epoch, data, received_at FROM events "
                        "WHERE station = 'acme/known/kiosk-1'", (f"{i:02d}",))
     config = hq_sample.hq_config(tmp_path, tmp_path / "hq.db")
