@@ -224,7 +224,7 @@ class HqDb:
         from hq import pg
         if isinstance(path, str) and pg.is_url(path):
             try:
-                hq = cls(pg.PgConnection(path), "postgresql")
+                hq = cls(pg.PgConnection(path, durable=True), "postgresql")
             except Exception as exc:
                 raise HqDbError(f"cannot open the HQ database {_redact(path)}: {exc}") from exc
             hq.migrate()

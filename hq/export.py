@@ -78,7 +78,7 @@ def export(db, fh, type_: str, fmt: str, since: float | None = None,
     where, params = _where(type_, since, until, station)
     n = 0
     if fmt == "jsonl":
-        for row in _rows(db, where, params):
+        for row in _rows(db, where, params, type_):
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             n += 1
         return n
@@ -90,7 +90,7 @@ def export(db, fh, type_: str, fmt: str, since: float | None = None,
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
         found: dict[str, None] = {}
         shapes: set[tuple] = set()
-        for row in _rows(db, where, params):
+        for row in _rows(db, where, params, type_):
             shape = tuple(row)
             if shape not in shapes:
                 shapes.add(shape)
@@ -129,7 +129,8 @@ def _where(type_, since, until, station):
     return where, params
 
 
-def _rows(db, where, params):
+def _rows(db, where, params, type_: str | None = None):
+    order = {key: i for i, key in enumerate(FIELDS.get(type_, ()))}
     # data_text: the station's exact JSON where `data` had to be made storable (hq/db.py)
     cursor = db.execute(f"SELECT station, seq, id, ts, coalesce(data_text, CAST(data AS TEXT)) "
                         f"FROM events WHERE {where} ORDER BY station, seq", params)
@@ -137,11 +138,21 @@ def _rows(db, where, params):
         row = {"station": station, "store": store_of(station), "seq": seq,
                "event_id": event_id, "ts": ts}
         try:
-            payload = json.loads(data)
+            payload = _ordered(json.loads(data), order)
         except (TypeError, ValueError):
             payload = {"_unparsed": data}
         _flatten(payload, "", row)
         yield row
+
+
+def _ordered(value, order: dict | None = None):
+    """The data's keys in the contract's order, then the others sorted (nested objects sorted):
+    one order whatever the database kept (PostgreSQL's jsonb keeps its own)."""
+    if not isinstance(value, dict):
+        return value
+    rank = order or {}
+    keys = sorted(value, key=lambda k: (rank.get(k, len(rank)), k))
+    return {k: _ordered(value[k]) for k in keys}
 
 
 def _flatten(value, prefix: str, out: dict) -> None:

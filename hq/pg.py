@@ -60,8 +60,13 @@ def translate(sql: str) -> str:
 class PgConnection:
     backend = BACKEND
 
-    def __init__(self, url: str, connect_timeout_s: int = 10, application: str = "cx-hq"):
+    def __init__(self, url: str, connect_timeout_s: int = 10, application: str = "cx-hq",
+                 durable: bool = False):
+        """durable: every commit on disk before it returns (synchronous_commit on where the
+        server's default is off): the receiver acks what it committed, and an ack tells the
+        station to forget the event."""
         self.url = url
+        self.durable = durable
         self._timeout = connect_timeout_s
         self._application = application
         self.conn = self._connect()
@@ -73,6 +78,8 @@ class PgConnection:
             conn.adapters.register_loader(name, _Number)
         for name in ("json", "jsonb"):
             conn.adapters.register_loader(name, TextLoader)
+        if self.durable and conn.execute("SHOW synchronous_commit").fetchone()[0] == "off":
+            conn.execute("SET synchronous_commit = on")
         return conn
 
     def _live(self) -> psycopg.Connection:
