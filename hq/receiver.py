@@ -23,7 +23,6 @@ import fcntl
 import json
 import logging
 import socket
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -57,11 +56,15 @@ class InstanceTaken(RuntimeError):
 def instance_client_id(config) -> tuple[str, object]:
     """A client id of its own for this receiver process, stable across its restarts:
     ``<client_id>-<host>-<slot>``, the slot being the first free lock file beside the HQ
-    database. Two receivers under one client id would take the session from each other
-    forever; the lock (held while the process lives) keeps them apart."""
+    database (SQLite) or the first free advisory lock in the HQ database (PostgreSQL, where
+    the receivers of one host share no folder with the database). Two receivers under one
+    client id would take the session from each other forever; the lock (held while the
+    process lives, released by its death) keeps them apart."""
+    host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())[:40]
+    if config.database.url:
+        return _pg_slot(config, host or "host")
     folder = Path(config.database.path).parent
     folder.mkdir(parents=True, exist_ok=True)
-    host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())[:40]
     for slot in range(MAX_SLOTS):
         lock = open(folder / f".{config.hq.client_id}.receiver-{slot}.lock", "a+")
         try:
@@ -71,6 +74,25 @@ def instance_client_id(config) -> tuple[str, object]:
             continue
         return f"{config.hq.client_id}-{host or 'host'}-{slot}", lock
     raise InstanceTaken(f"{MAX_SLOTS} receivers already run from {folder}")
+
+
+def _pg_slot(config, host: str) -> tuple[str, object]:
+    """The first slot whose session-level advisory lock, keyed by client id and host, is
+    free; the connection holding it is the lock (closed with the process)."""
+    from hq import pg
+    from hq.db import HqDbError, _redact
+    try:
+        con = pg.PgConnection(config.database.url, application="cx-hq-slot")
+    except Exception as exc:
+        raise HqDbError(f"cannot open the HQ database {_redact(config.database.url)}: "
+                        f"{exc}") from exc
+    owner = f"{config.hq.client_id}-{host}"
+    for slot in range(MAX_SLOTS):
+        if con.execute("SELECT pg_try_advisory_lock(hashtext(?), ?::integer)",
+                       (owner, slot)).fetchone()[0]:
+            return f"{owner}-{slot}", con
+    con.close()
+    raise InstanceTaken(f"{MAX_SLOTS} receivers named {owner} already run on this HQ database")
 
 
 def link_for_hq(config, client_id: str) -> Link:
@@ -100,7 +122,7 @@ class Receiver:
             client_id, self._instance_lock = instance_client_id(config)
             link = link_for_hq(config, client_id)
         self.link = link
-        self.db = db or HqDb.open(config.database.path, config.database.busy_timeout_ms)
+        self.db = db or HqDb.for_config(config.database)
         self.client = self.link.client(manual_ack=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
@@ -249,7 +271,7 @@ class Receiver:
         while True:
             try:
                 return self._commit_isolating(units, now)
-            except sqlite3.OperationalError as exc:
+            except self.db.transient as exc:
                 self.stats["commit_errors"] += 1
                 wait = RETRY_S[min(tries, len(RETRY_S) - 1)]
                 tries += 1
@@ -266,7 +288,7 @@ class Receiver:
                 [u for kind, u in units if kind == "event"],
                 [u for kind, u in units if kind == "dead"], now,
                 *next((u for kind, u in units if kind == "state"), ({}, {})))]
-        except sqlite3.OperationalError:
+        except self.db.transient:
             raise
         except Exception as exc:
             self.stats["commit_errors"] += 1
@@ -286,7 +308,7 @@ class Receiver:
                 item.raw_bytes(), f"the database refused it: {exc!r}"[:500], item.station))
             try:
                 return [self.db.commit([], [letter], now)]
-            except sqlite3.OperationalError:
+            except self.db.transient:
                 raise
             except Exception as again:
                 exc = again
