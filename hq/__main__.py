@@ -4,6 +4,7 @@
     cx-hq stats --config hq.toml [--json]
     cx-hq export --config hq.toml --type response --format csv
     cx-hq report --config hq.toml --html report.html
+    cx-hq prune --config hq.toml        # [retention]: delete events past their days
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import importlib
 import importlib.util
 import sys
 
-ANALYST_COMMANDS = ("hq.stats", "hq.export", "hq.report")
+ANALYST_COMMANDS = ("hq.stats", "hq.export", "hq.report", "hq.prune")
 
 
 def main(argv: list[str] | None = None) -> int:

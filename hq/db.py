@@ -376,7 +376,11 @@ class HqDb:
         for seq in seqs:
             env = items[seq]
             old_id = existing.get(seq)
-            if old_id is None:
+            if old_id is None and seq <= acked:
+                # Below the mark every seq was stored: this one was since pruned (cx-hq
+                # prune keeps the event at the mark). A resend of it is delivered already.
+                duplicates += 1
+            elif old_id is None:
                 new.append(env)
             elif old_id == env.id:
                 duplicates += 1
