@@ -182,6 +182,7 @@ class Acks:
     def published(self, station: str, seqs: list[int], at: float) -> None:
         with self.lock:
             self.pending.setdefault(station, []).extend((s, at) for s in seqs)
+            self.progress_at.setdefault(station, at)     # the resend clock starts here
 
     def _on_message(self, _c, _u, message) -> None:
         now = time.perf_counter()
@@ -390,8 +391,8 @@ def scenario(name: str, workdir: Path, backend: str, receivers: int, args, pg: P
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stations", type=int, default=1000)
-    parser.add_argument("--events", type=int, default=20_000, help="events in each drain")
-    parser.add_argument("--rate", type=float, default=1000.0,
+    parser.add_argument("--events", type=int, default=10_000, help="events in each drain")
+    parser.add_argument("--rate", type=float, default=500.0,
                         help="events/s of the steady state and of the drain under kills")
     parser.add_argument("--steady-s", type=float, default=8.0)
     parser.add_argument("--kill-every-s", type=float, default=3.0)
