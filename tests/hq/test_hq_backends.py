@@ -186,3 +186,28 @@ def test_infinity_nan_and_nul_are_stored_and_read_back_on_both(both, tmp_path, p
         assert row["note"] == "a\x00b" and row["\x00"] == 0 and row["big"] == 10 ** 400
         outs.append(rows)
     assert json.dumps(outs[0]) == json.dumps(outs[1])
+
+
+def readme_queries() -> list[str]:
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "hq" / "README.md").read_text(encoding="utf-8")
+    return [q for q in re.findall(r"```sql\n(.*?)```", text, re.S) if q.lstrip().startswith(
+        "SELECT")]
+
+
+def test_every_query_of_the_readme_runs_on_both_and_agrees(both):
+    queries = readme_queries()
+    assert len(queries) >= 6                    # one per KPI, targets and alerts
+
+    def run(db, _config):
+        return [[tuple(_plain(v) for v in row) for row in db.execute(q).fetchall()]
+                for q in queries]
+    lite, pg = read_both(both, run)
+    assert all(lite), [q[:60] for q, rows in zip(queries, lite) if not rows]
+    assert same(lite, pg)
+    # the NPS query says what the report says
+    report_nps = read_both(both, lambda db, c: report.build(db, c, None, None, now=NOW))[0]
+    known = next(s for s in report_nps["stores"] if s["store"] == "acme/known")
+    nps_rows = {row[0]: row[2] for row in lite[0]}
+    assert float(nps_rows["acme/known"]) == pytest.approx(known["nps"]["value"], abs=0.05)
