@@ -546,35 +546,83 @@ class HqDb:
 class _Flush:
     """One commit's view of its stations, read up front in a few statements for all of them
     (a dozen per station cost ~8 ms a station on PostgreSQL, a round trip each), and the rows
-    it writes, sent together at the end (psycopg pipelines executemany)."""
+    it writes, sent together at the end. On SQLite (in-process: statements are cheap) that is
+    executemany and IN lists; on PostgreSQL one statement over arrays (unnest) for each, as
+    binding thousands of separate parameters or rows costs more there than the work."""
 
     def __init__(self, hq: HqDb, by_station: dict[str, dict[int, Envelope]], now: float):
         self.hq = hq
+        self.pg = hq.backend == "postgresql"
+        db = hq.db
         stations = sorted(by_station)
-        hq.db.executemany("INSERT INTO stations (station, first_seen, last_seen) VALUES (?,?,?) "
-                          "ON CONFLICT (station) DO NOTHING", [(s, now, now) for s in stations])
-        self.marks = {s: (a, m) for s, a, m in hq._in(
-            "SELECT station, acked_seq, max_seq FROM stations WHERE station IN", stations)}
+        if self.pg:
+            db.execute("INSERT INTO stations (station, first_seen, last_seen) SELECT s, ?, ? "
+                       "FROM unnest(?::text[]) AS s ON CONFLICT (station) DO NOTHING",
+                       (now, now, stations))
+            self.marks = {s: (a, m) for s, a, m in db.execute(
+                "SELECT station, acked_seq, max_seq FROM stations WHERE station = ANY(?)",
+                (stations,))}
+            # stations with a gap or a held conflict: their marks are worked out by query
+            self.irregular = {row[0] for table in ("gaps", "conflicts") for row in db.execute(
+                f"SELECT DISTINCT station FROM {table} WHERE station = ANY(?)", (stations,))}
+        else:
+            db.executemany("INSERT INTO stations (station, first_seen, last_seen) "
+                           "VALUES (?,?,?) ON CONFLICT (station) DO NOTHING",
+                           [(s, now, now) for s in stations])
+            self.marks = {s: (a, m) for s, a, m in hq._in(
+                "SELECT station, acked_seq, max_seq FROM stations WHERE station IN", stations)}
+            self.irregular = {row[0] for table in ("gaps", "conflicts") for row in hq._in(
+                f"SELECT DISTINCT station FROM {table} WHERE station IN", stations)}
         pairs = [(s, seq) for s in stations for seq in by_station[s]]
         self.existing: dict[str, dict[int, str]] = {}
         for table in ("events", "seq_aliases"):
-            for station, seq, event_id in hq._in(
-                    f"SELECT station, seq, id FROM {table} WHERE (station, seq) IN", pairs, 2):
+            for station, seq, event_id in self._stored(table, pairs):
                 self.existing.setdefault(station, {})[seq] = event_id
-        # stations with a gap or a held conflict: their marks are worked out by query
-        self.irregular = {row[0] for table in ("gaps", "conflicts") for row in hq._in(
-            f"SELECT DISTINCT station FROM {table} WHERE station IN", stations)}
         self.rows: list[tuple] = []
         self.updates: list[tuple] = []
         self.acks: dict[str, dict] = {}
 
+    def _stored(self, table: str, pairs: list[tuple[str, int]]):
+        """(station, seq, id) of the pairs found in `table`, each looked up by its key. On
+        PostgreSQL a row-value IN list becomes a hash join over the whole table (measured:
+        a flush's cost grew with the table); a LATERAL lookup per pair, kept apart from the
+        planner's join search by its LIMIT, stays an index probe."""
+        if not self.pg:
+            yield from self.hq._in(f"SELECT station, seq, id FROM {table} "
+                                   f"WHERE (station, seq) IN", pairs, 2)
+            return
+        yield from self.hq.db.execute(
+            f"SELECT k.station, k.seq, t.id FROM unnest(?::text[], ?::bigint[]) "
+            f"AS k(station, seq) CROSS JOIN LATERAL (SELECT id FROM {table} "
+            f"WHERE station = k.station AND seq = k.seq LIMIT 1) AS t",
+            ([p[0] for p in pairs], [p[1] for p in pairs]))
+
     def write(self) -> None:
-        self.hq.db.executemany(
-            "INSERT INTO events (station, seq, id, type, ts, ts_epoch, data, data_text, "
-            "received_at) VALUES (?,?,?,?,?,?,?,?,?)", self.rows)
-        self.hq.db.executemany(
-            "UPDATE stations SET acked_seq = ?, max_seq = ?, received = received + ?, "
-            "duplicates = duplicates + ?, last_seen = ? WHERE station = ?", self.updates)
+        db = self.hq.db
+        if not self.pg:
+            db.executemany(
+                "INSERT INTO events (station, seq, id, type, ts, ts_epoch, data, data_text, "
+                "received_at) VALUES (?,?,?,?,?,?,?,?,?)", self.rows)
+            db.executemany(
+                "UPDATE stations SET acked_seq = ?, max_seq = ?, received = received + ?, "
+                "duplicates = duplicates + ?, last_seen = ? WHERE station = ?", self.updates)
+            return
+        if self.rows:
+            db.execute(
+                "INSERT INTO events (station, seq, id, type, ts, ts_epoch, data, data_text, "
+                "received_at) SELECT station, seq, id, type, ts, ts_epoch, data::jsonb, "
+                "data_text, received_at FROM unnest(?::text[], ?::bigint[], ?::text[], "
+                "?::text[], ?::text[], ?::float8[], ?::text[], ?::text[], ?::float8[]) AS "
+                "r(station, seq, id, type, ts, ts_epoch, data, data_text, received_at)",
+                [list(column) for column in zip(*self.rows)])
+        if self.updates:
+            db.execute(
+                "UPDATE stations s SET acked_seq = u.acked, max_seq = u.top, "
+                "received = s.received + u.n, duplicates = s.duplicates + u.dups, "
+                "last_seen = u.seen FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], "
+                "?::bigint[], ?::float8[], ?::text[]) AS u(acked, top, n, dups, seen, station) "
+                "WHERE s.station = u.station",
+                [list(column) for column in zip(*self.updates)])
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False,
