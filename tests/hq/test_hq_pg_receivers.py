@@ -95,3 +95,49 @@ def test_a_receiver_sigkilled_mid_stream_loses_nothing_and_stalls_nothing(tmp_pa
     rows = pg_rows(pg_url)
     assert (rows["count"], rows["distinct"], rows["min"], rows["max"], rows["gaps"],
             rows["acked_seq"]) == (N, N, 1, N, [], N)
+
+
+def response_message(seq, comment="fine"):
+    import json
+    import uuid
+    doc = {"v": 1, "station": "acme/s1/k9", "seq": seq, "id": str(uuid.uuid4()),
+           "type": "response", "ts": "2026-11-23T10:00:00.000Z",
+           "data": {"nps": 5, "comment": comment}}
+    return ("cx/v1/acme/s1/k9/response", json.dumps(doc).encode(), seq, 1, 0, frozenset({1}))
+
+
+def in_process_receiver(tmp_path, broker, url):
+    from hq.config import load_hq_config
+    from hq.db import HqDb
+    from hq.receiver import Receiver
+    config = load_hq_config(hq_config_of(pg_hq_config(tmp_path, broker, url, "st")))
+    db = HqDb.for_config(config.database)
+    return Receiver(config, db=db), db
+
+
+def test_a_row_postgresql_refuses_is_isolated_and_the_rest_is_committed(tmp_path, broker,
+                                                                         pg_url):
+    receiver, db = in_process_receiver(tmp_path, broker, pg_url)
+    db.db.execute("ALTER TABLE events ADD CONSTRAINT no_poison "
+                  "CHECK (data ->> 'comment' IS DISTINCT FROM 'poison')")
+    receiver.flush([response_message(s, "poison" if s in (7, 31) else "fine")
+                    for s in range(1, 41)])
+    assert receiver.stats["isolated"] == 2 and receiver.stats["inserted"] == 38
+    assert db.gaps("acme/s1/k9") == [(7, 7), (31, 31)]
+    reasons = [r for (r,) in db.db.execute("SELECT reason FROM dead_letters")]
+    assert len(reasons) == 2 and all("no_poison" in r for r in reasons)
+    db.close()
+
+
+def test_a_dropped_database_connection_is_retried_and_nothing_is_lost(tmp_path, broker, pg_url):
+    """The server restarts or a network cut drops the receiver's connection: the commit fails
+    (nothing acknowledged), the receiver connects again and commits the same flush."""
+    receiver, db = in_process_receiver(tmp_path, broker, pg_url)
+    pid = db.db.execute("SELECT pg_backend_pid()").fetchone()[0]
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+    receiver.flush([response_message(s) for s in range(1, 6)])
+    assert receiver.stats["commit_errors"] >= 1 and receiver.stats["inserted"] == 5
+    assert db.marks() == {"acme/s1/k9": 5}
+    assert db.db.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+    db.close()
