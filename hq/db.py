@@ -634,7 +634,7 @@ def storable_data(text: str, backend: str) -> tuple[str, str | None]:
 
     A station may send numbers beyond a double (1e999 arrives as Infinity) and, being JSON,
     NUL characters. Neither SQLite's json_extract nor PostgreSQL's jsonb reads Infinity or NaN,
-    and jsonb refuses \u0000: one such event would fail every view query (SQLite) or its
+    and jsonb refuses \\u0000: one such event would fail every view query (SQLite) or its
     whole commit (PostgreSQL). So `data` holds them as the strings "Infinity", "-Infinity",
     "NaN" (and NUL as U+FFFD on PostgreSQL), and `data_text` the station's exact JSON, which
     `cx-hq export` prints: nothing is lost, and every view stays readable."""

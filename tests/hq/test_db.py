@@ -218,3 +218,45 @@ def test_two_ids_for_one_seq_in_one_flush_hold_the_mark_too(hq_location):
     db = HqDb.open(hq_location)
     result = db.commit([ev(1), ev(2, "a"), ev(2, "b"), ev(3)], [], now=1.0)
     assert result.marks == {STATION: 1} and result.acks[STATION]["conflict"] == [2, "a"]
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() |
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",))),
+    lambda inner: st.lists(inner, max_size=4) |
+    st.dictionaries(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=5),
+                    inner, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=5, alphabet=st.characters(
+    blacklist_categories=("Cs",))), _json_values, max_size=5),
+    st.sampled_from(["sqlite", "postgresql"]))
+def test_storable_data_is_strict_json_and_keeps_the_exact_text_when_it_differs(data, backend):
+    """Whatever JSON a station sends (Infinity, NaN, NUL anywhere), `data` is strict JSON
+    (and NUL-free for jsonb) and the station's exact text is kept wherever they differ."""
+    import json
+    from hq.db import storable_data
+    from sync.envelope import storable_text
+    text = storable_text(data)
+
+    def strict(constant):
+        raise ValueError(f"{constant} is not strict JSON")
+    stored, exact = storable_data(text, backend)
+    parsed = json.loads(stored, parse_constant=strict)
+    if backend == "postgresql":
+        assert not _has_nul(parsed)
+    if exact is None:
+        assert stored == text
+    else:
+        assert exact == text and stored != text
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
