@@ -173,7 +173,8 @@ class Acks:
         self.pending: dict[str, list] = {}        # station -> [(seq, published_at)] in order
         self.latencies: list[float] = []
         self.record = False
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"acks-{uuid.uuid4().hex[:6]}")
+        self.client = paho.Client(CallbackAPIVersion.VERSION2,
+                                  client_id=f"acks-{uuid.uuid4().hex[:6]}")
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, *_: c.subscribe(f"{PREFIX}/+/+/+/ack", 1)
         self.client.connect(broker.host, broker.port)
@@ -211,7 +212,8 @@ class Acks:
 
 
 def publisher(broker: Broker) -> paho.Client:
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"stations-{uuid.uuid4().hex[:6]}")
+    client = paho.Client(CallbackAPIVersion.VERSION2,
+                         client_id=f"stations-{uuid.uuid4().hex[:6]}")
     client.max_inflight_messages_set(0)
     client.max_queued_messages_set(0)
     client.connect(broker.host, broker.port)

@@ -16,7 +16,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 
@@ -119,15 +118,3 @@ class PgServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-
-def wait_ready(server: PgServer, timeout: float = 30) -> None:
-    import psycopg
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            psycopg.connect(server.url(), connect_timeout=2).close()
-            return
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)

@@ -53,7 +53,8 @@ def test_the_ack_lists_the_first_holes_and_says_when_there_are_more(hq_location)
     assert "gaps_more" not in ack
 
 
-def test_a_renumbered_event_already_held_is_stored_once_and_its_new_seq_counts_as_received(hq_location):
+def test_a_renumbered_event_already_held_is_stored_once_and_its_new_seq_counts_as_received(
+        hq_location):
     """A station database restored from a backup renumbers pending events HQ already has."""
     db = HqDb.open(hq_location)
     db.commit([ev(s) for s in range(1, 6)], [], now=1.0)
