@@ -88,6 +88,20 @@ MIGRATIONS = [
         PRIMARY KEY (station, seq)
     ) WITHOUT ROWID;
     """,
+    # 4: settings pushed to stations (hq/push.py): one row per station and version, with who,
+    # when and the settings file; published_at stays NULL when the broker did not take it.
+    """
+    CREATE TABLE IF NOT EXISTS settings_pushes (
+        station      TEXT NOT NULL,
+        version      INTEGER NOT NULL,
+        pushed_at    REAL NOT NULL,
+        who          TEXT NOT NULL,
+        settings     TEXT NOT NULL,
+        published_at REAL,
+        PRIMARY KEY (station, version)
+    );
+    CREATE INDEX IF NOT EXISTS settings_pushes_version ON settings_pushes(version);
+    """,
 ]
 
 
