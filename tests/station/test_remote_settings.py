@@ -194,3 +194,23 @@ def test_fuzz_the_payload_parser_returns_a_push_or_names_a_key(version, who, bod
         return
     check_settings(push.settings)
     assert isinstance(push.version, int) and push.version >= 1
+
+
+def test_cx_watch_takes_pushed_thresholds_without_a_restart(demo_config):
+    from station.watch import WatchService
+    config = load_config(demo_config)
+    store = Store.open(config)
+    service = WatchService(config, Store.open(config))
+    try:
+        service.watcher.check(1e9)
+        assert not [a for a in store.alerts() if a.kind == "disk_low"]
+        # no disk is that big: the pushed threshold must raise the alert
+        assert receive_push(store, config, encode_push(1, "alice", "hq", {
+            "alerts": {"disk_free_min_mb": 1e12}})).state == "applied"
+        service.watcher.use(effective_config(config, store))
+        service.watcher.check(1e9 + 100)
+        (alert,) = [a for a in store.alerts() if a.kind == "disk_low"]
+        assert alert.context["min_free_mb"] == 1e12
+    finally:
+        service.watcher.store.close()
+        store.close()
