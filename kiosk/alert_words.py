@@ -148,7 +148,7 @@ class AlertWords:
 
     def _settings_rejected(self, c: dict, subject: str) -> list:
         return [self.get("alerts.fact.settings_rejected", version=c.get("version") or "?",
-                         key=c["key"], reason=c["reason"])]
+                         setting=c["key"], reason=c["reason"])]
 
     def _kiosk_quiet(self, c: dict, subject: str) -> list:
         return [self.get("alerts.fact.quiet", hours=float(c["hours"]), entries=c["entries"])]
