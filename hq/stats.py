@@ -12,6 +12,7 @@ reports applied and, when it refused one, the key and reason.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from datetime import datetime, timezone
 
@@ -96,8 +97,11 @@ def collect(db, now: float | None = None) -> dict:
 
 def pushed_versions(db) -> dict[str, int]:
     """The newest settings version pushed to each station (none before any push)."""
-    return dict(db.execute("SELECT station, max(version) FROM settings_pushes "
-                           "GROUP BY station"))
+    try:
+        return dict(db.execute("SELECT station, max(version) FROM settings_pushes "
+                               "GROUP BY station"))
+    except sqlite3.OperationalError:     # a database no cx-hq of this release has opened yet
+        return {}
 
 
 def settings_state(pushed: int | None, reported) -> dict:
