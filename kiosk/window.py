@@ -164,6 +164,9 @@ class KioskWindow(QWidget):
         self.strings.set_wording(kiosk.wording)
         self.screens["followup"].reasons = kiosk.reasons
         self.screens["thanks"].review_url = kiosk.review_url
+        admin = self.screens["admin"]
+        for part in (admin, admin.goals, admin.alerts):     # they name the reasons too
+            part.config = config
         self.set_language(self.lang)
 
     def show_attract(self) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import time
 import typing
 from dataclasses import dataclass
@@ -87,6 +88,8 @@ def _check(cls, raw, path: str) -> dict:
             overlay[name] = _check(hints[name], value, key)
         elif settable(key):
             overlay[name] = _convert(hints[name], value, key, fields[name].metadata, Path("/"))
+            if isinstance(overlay[name], float) and not math.isfinite(overlay[name]):
+                raise ConfigError(key, f"must be a finite number, got {value}")
         else:
             raise ConfigError(key, f"HQ may not set this key; HQ may set only "
                                    f"{', '.join(HQ_SETTABLE[:4])} and the numeric [alerts] "

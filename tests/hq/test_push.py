@@ -24,7 +24,7 @@ def test_the_demo_push_file_passes_and_the_example_config_loads():
     ("[kiosk]\nlogo = 'x.png'", "kiosk.logo"),
     ("[alerts]\ncommand = ['sh']", "alerts.command"),
     ("[alerts]\nsound = true", "alerts.sound"),
-    ("[alerts]\ndisk_free_min_mb = inf", "<settings>"),
+    ("[alerts]\ndisk_free_min_mb = inf", "alerts.disk_free_min_mb"),
     ("[targets.ces]\nvalue = 9", "targets.ces.value"),
     ("[kiosk", "<file>"),
 ])

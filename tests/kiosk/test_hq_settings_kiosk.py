@@ -47,3 +47,19 @@ def test_pushed_settings_reach_the_screens_after_the_survey_in_progress(kiosk, c
     assert "Cài đặt từ trụ sở: phiên bản 5, áp dụng" in admin.health.text()
     window.set_language("en")
     assert "Settings from HQ: version 5, applied" in admin.health.text()
+
+
+def test_the_admin_screen_names_pushed_reasons(kiosk, config, qtbot):
+    from station.store import Response
+    window, writer = kiosk
+    store = read_store(config)
+    try:
+        receive_push(store, config, encode_push(1, "alice", "hq", {"kiosk": {"reasons": {
+            "detractor": [{"id": "parking", "en": "No parking", "vi": "Không chỗ đậu xe"}]}}}))
+    finally:
+        store.close()
+    qtbot.waitUntil(lambda: window.hq_settings.version == 1, timeout=5000)
+    writer.store.append_response(Response(nps=3, reasons=["parking"]))
+    admin = open_admin(qtbot, window)
+    (case,) = admin.figures.open_cases
+    assert "Không chỗ đậu xe" in admin.words.case(case).replace("\xa0", " ")
