@@ -32,8 +32,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from station import notify
-from sync.envelope import (ACK, BATCH, CONFIG, EVENT_TYPES, HEALTH, MAX_EVENT_BYTES, STATUS, Invalid,
-                           Reject, Topic, parse_message)
+from sync.envelope import (ACK, BATCH, CONFIG, EVENT_TYPES, HEALTH, MAX_EVENT_BYTES, STATUS,
+                           Invalid, Reject, Topic, parse_message)
 from hq.db import CommitResult, DeadLetter, HqDb
 from sync.mqtt import Link, NetworkLoop
 

@@ -1,7 +1,7 @@
 """Settings pushed from HQ: which keys HQ may set, the message that carries them, and how a
 station applies them on top of its own TOML.
 
-    overlay = check_settings(tomllib.loads(text))      # HQ, before publishing: ConfigError names the key
+    overlay = check_settings(tomllib.loads(text))   # HQ, before publishing; ConfigError names the key
     payload = encode_push(version=7, who="alice", hq="hq", settings=raw)
     outcome = receive_push(store, config, payload)       # cx-sync, on its config topic
     config = effective_config(config, store)            # kiosk, cx-watch: TOML + applied push

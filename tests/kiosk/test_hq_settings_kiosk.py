@@ -55,7 +55,8 @@ def test_the_admin_screen_names_pushed_reasons(kiosk, config, qtbot):
     store = read_store(config)
     try:
         receive_push(store, config, encode_push(1, "alice", "hq", {"kiosk": {"reasons": {
-            "detractor": [{"id": "parking", "en": "No parking", "vi": "Không chỗ đậu xe"}]}}}))
+            "detractor": [{"id": "parking", "en": "No parking",
+                           "vi": "Không chỗ đậu xe"}]}}}))
     finally:
         store.close()
     qtbot.waitUntil(lambda: window.hq_settings.version == 1, timeout=5000)
