@@ -153,6 +153,9 @@ def test_a_push_reaches_the_kiosk_and_a_refusal_reaches_hq(station, tmp_path, br
         assert [a.kind for a in store.alerts(state="open")].count("settings_rejected") == 1
         stats = cx_hq("stats", "--config", hq_config)
         assert "refused v2: database.path" in stats.stdout, stats.stdout
+        # HQ's receivers hear the retained pushes too, and leave them alone
+        stats = json.loads(cx_hq("stats", "--config", hq_config, "--json").stdout)
+        assert stats["dead_letters"]["total"] == 0
         window.open_admin()
         qtbot.waitUntil(lambda: "bị từ chối (database.path" in admin.health.text(),
                         timeout=5000)
