@@ -19,6 +19,7 @@ station reports what it applied, or the key it refused, in its health (`cx-hq st
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import sys
 import threading
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 from hq.config import HqConfig
 from station.config import ConfigError
-from station.remote_settings import check_settings, encode_push
+from station.remote_settings import MAX_VERSION, check_settings, encode_push
 from sync.envelope import CONFIG
 
 PUBACK_TIMEOUT_S = 10.0
@@ -110,14 +111,25 @@ def _stations(db, station: str | None, store: str | None) -> list[str]:
 
 
 def _record(db, stations: list[str], text: str, who: str, now: float) -> int:
-    """The next version, recorded for every station in one transaction."""
+    """The next version, recorded for every station in one transaction. It is above every
+    version a station reported applied too, so a reset HQ database does not restart at
+    versions the stations would ignore as old (a refused version blocks nothing)."""
     with db:
         db.execute("BEGIN IMMEDIATE")
-        version = db.execute("SELECT coalesce(max(version), 0) + 1 "
-                             "FROM settings_pushes").fetchone()[0]
+        pushed = db.execute("SELECT coalesce(max(version), 0) FROM settings_pushes").fetchone()[0]
+        version = max(pushed, *map(_reported_version, db.execute(
+            "SELECT health FROM stations WHERE health IS NOT NULL"))) + 1
         db.executemany("INSERT INTO settings_pushes (station, version, pushed_at, who, settings) "
                        "VALUES (?,?,?,?,?)", [(s, version, now, who, text) for s in stations])
     return version
+
+
+def _reported_version(row) -> int:
+    try:
+        version = (json.loads(row[0]).get("settings") or {}).get("version")
+    except (ValueError, TypeError, AttributeError):
+        return 0
+    return version if type(version) is int and version < MAX_VERSION else 0
 
 
 def _publish(config: HqConfig, topics: list[str], payload: bytes) -> None:

@@ -46,3 +46,24 @@ def test_the_stations_named_must_be_known(tmp_path):
             publish_settings(config, "[alerts]\nkiosk_quiet_hours = 3", who="a", **target)
     with pytest.raises(ValueError, match="exactly one"):
         publish_settings(config, "", station="a/b/c", chain=True, who="a")
+
+
+def test_versions_pass_what_stations_reported(tmp_path):
+    """A reset HQ database must not push versions its stations ignore as old."""
+    import json as _json
+
+    from hq.config import load_hq_config
+    from hq.db import HqDb
+    from hq.push import _record
+    hq_toml = tmp_path / "hq.toml"
+    hq_toml.write_text(f'[database]\npath = "{tmp_path / "hq.db"}"\n')
+    db = HqDb.open(load_hq_config(hq_toml).database.path)
+    try:
+        db.db.execute("INSERT INTO stations (station, health) VALUES ('a/b/c', ?), "
+                      "('a/b/d', 'not json'), ('a/b/e', ?)",
+                      (_json.dumps({"settings": {"version": 7, "rejected": {"version": 9}}}),
+                       _json.dumps({"settings": None})))
+        assert _record(db.db, ["a/b/c"], "", "x", 0.0) == 8
+        assert _record(db.db, ["a/b/c", "a/b/d"], "", "x", 0.0) == 9
+    finally:
+        db.close()
