@@ -5,6 +5,7 @@
     cx-hq export --config hq.toml --type response --format csv
     cx-hq report --config hq.toml --html report.html
     cx-hq prune --config hq.toml        # [retention]: delete events past their days
+    cx-hq push --config hq.toml (--station S | --store S | --all) --file settings.toml
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import importlib.util
 import sys
 
 ANALYST_COMMANDS = ("hq.stats", "hq.export", "hq.report", "hq.prune")
+ADMIN_COMMANDS = ("hq.push",)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="receive events from all stations until stopped (SIGTERM)")
     run.add_argument("--config", required=True, help="the HQ's TOML file (config/hq.example.toml)")
     run.set_defaults(func=run_receiver)
-    for name in ANALYST_COMMANDS:
+    for name in ANALYST_COMMANDS + ADMIN_COMMANDS:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).add_parser(sub)
     args = parser.parse_args(argv)

@@ -104,6 +104,20 @@ MIGRATIONS = [
     """
     ALTER TABLE events ADD COLUMN data_text TEXT;
     """,
+    # 5: settings pushed to stations (hq/push.py): one row per station and version, with who,
+    # when and the settings file; published_at stays NULL when the broker did not take it.
+    """
+    CREATE TABLE IF NOT EXISTS settings_pushes (
+        station      TEXT NOT NULL,
+        version      INTEGER NOT NULL,
+        pushed_at    REAL NOT NULL,
+        who          TEXT NOT NULL,
+        settings     TEXT NOT NULL,
+        published_at REAL,
+        PRIMARY KEY (station, version)
+    );
+    CREATE INDEX IF NOT EXISTS settings_pushes_version ON settings_pushes(version);
+    """,
 ]
 
 # The same steps for PostgreSQL: jsonb data (indexable, what BI tools read), bytea payloads.
@@ -172,6 +186,18 @@ PG_MIGRATIONS = [
     """,
     """
     ALTER TABLE events ADD COLUMN IF NOT EXISTS data_text text;
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS settings_pushes (
+        station      text NOT NULL,
+        version      bigint NOT NULL,
+        pushed_at    double precision NOT NULL,
+        who          text NOT NULL,
+        settings     text NOT NULL,
+        published_at double precision,
+        PRIMARY KEY (station, version)
+    );
+    CREATE INDEX IF NOT EXISTS settings_pushes_version ON settings_pushes(version);
     """,
 ]
 _PG_MIGRATION_LOCK = 0x63787371          # advisory lock key: one migrating process at a time

@@ -31,8 +31,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from station import notify
-from sync.envelope import (ACK, BATCH, EVENT_TYPES, HEALTH, MAX_EVENT_BYTES, STATUS, Invalid,
-                           Reject, Topic, parse_message)
+from sync.envelope import (ACK, BATCH, CONFIG, EVENT_TYPES, HEALTH, MAX_EVENT_BYTES, STATUS,
+                           Invalid, Reject, Topic, parse_message)
 from hq.db import CommitResult, DeadLetter, HqDb
 from sync.mqtt import Link, NetworkLoop
 
@@ -325,6 +325,8 @@ class Receiver:
             return
         if topic.kind == ACK:
             self._check_ack_owner(topic.station, payload)
+            return
+        if topic.kind == CONFIG:        # HQ's own settings pushes (hq/push.py), retained
             return
         if topic.kind in (STATUS, HEALTH):
             # Only the shared copy (one receiver of the group) dead-letters a bad one.

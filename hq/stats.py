@@ -5,12 +5,14 @@
 
 Per station: events received, highest seq seen, the gap-free seq HQ acknowledged, missing seq
 ranges, duplicates dropped, dead letters, the backlog the station last reported in its health
-message, last seen and the online/offline status it announced (retained birth message / last
-will).
+message, last seen, the online/offline status it announced (retained birth message / last
+will), and the settings HQ pushed to it: the newest version pushed, the version the station
+reports applied and, when it refused one, the key and reason.
 """
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from datetime import datetime, timezone
 
@@ -49,6 +51,7 @@ def collect(db, now: float | None = None) -> dict:
     for station, lo, hi in db.execute("SELECT station, from_seq, to_seq FROM gaps "
                                       "ORDER BY station, from_seq"):
         gaps.setdefault(station, []).append([lo, hi])
+    pushed = pushed_versions(db)
     stations = []
     for row in db.execute(
             "SELECT station, received, max_seq, acked_seq, duplicates, dead_letters, "
@@ -76,6 +79,7 @@ def collect(db, now: float | None = None) -> dict:
             "backlog": reported.get("backlog"),
             "oldest_unacked_age_s": reported.get("oldest_unacked_age_s"),
             "health": health,
+            "settings": settings_state(pushed.get(station), reported.get("settings")),
         })
     total, unattributed = db.execute(
         "SELECT count(*), sum(CASE WHEN station IS NULL THEN 1 ELSE 0 END) "
@@ -92,9 +96,40 @@ def collect(db, now: float | None = None) -> dict:
     }
 
 
+def pushed_versions(db) -> dict[str, int]:
+    """The newest settings version pushed to each station (none before any push)."""
+    try:
+        return dict(db.execute("SELECT station, max(version) FROM settings_pushes "
+                               "GROUP BY station"))
+    except sqlite3.OperationalError:     # a database no cx-hq of this release has opened yet
+        return {}
+
+
+def settings_state(pushed: int | None, reported) -> dict:
+    """What HQ pushed against what the station reported in its health (station/
+    remote_settings.py): applied version, and the refused push with its key and reason."""
+    reported = reported if isinstance(reported, dict) else {}
+    rejected = reported.get("rejected") if isinstance(reported.get("rejected"), dict) else None
+    return {"pushed": pushed, "applied": reported.get("version"),
+            "applied_at": reported.get("applied_at"),
+            "rejected": rejected and {k: rejected.get(k) for k in ("version", "key", "reason")}}
+
+
+def _settings_text(s: dict) -> str:
+    if s["pushed"] is None and s["applied"] is None and not s["rejected"]:
+        return "-"
+    text = f"v{s['applied']}" if s["applied"] is not None else "none"
+    if s["pushed"] is not None and s["pushed"] != s["applied"]:
+        text += f" (pushed v{s['pushed']})"
+    if s["rejected"]:
+        r = s["rejected"]
+        text += f", refused v{r['version']}: {r['key']}: {str(r['reason'])[:80]}"
+    return text
+
+
 def render_text(stats: dict) -> str:
     head = ("station", "status", "received", "max seq", "acked", "missing", "gaps", "dups",
-            "dead", "backlog", "last seen")
+            "dead", "backlog", "last seen", "settings")
     rows = [head]
     for s in stats["stations"]:
         gaps = ", ".join(f"{lo}-{hi}" if lo != hi else str(lo) for lo, hi in s["gaps"][:3])
@@ -104,7 +139,7 @@ def render_text(stats: dict) -> str:
                      str(s["acked_seq"]), str(s["missing"]), gaps or "-", str(s["duplicates"]),
                      str(s["dead_letters"]),
                      "?" if s["backlog"] is None else str(s["backlog"]),
-                     _ago(s["last_seen_ago_s"])))
+                     _ago(s["last_seen_ago_s"]), _settings_text(s["settings"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     if not stats["stations"]:

@@ -137,7 +137,7 @@ class AdminWords:
                                       reasons=reasons or "—"))
 
     def health(self, figures, now: float) -> str:
-        """The camera, the sync to HQ and the disk, a line each."""
+        """The camera, the sync to HQ, the disk and the settings from HQ, a line each."""
         f, lines = figures, []
         vision = f.health.get("vision")
         if vision and isinstance(vision.get("last_frame"), (int, float)):
@@ -156,6 +156,15 @@ class AdminWords:
         if f.disk_free_bytes is not None:
             lines.append(self.get("admin.health.disk",
                                   gb=self.number(f.disk_free_bytes / 1e9, 1)))
+        pushed = f.health.get("settings") or {}     # station/remote_settings.py
+        if pushed.get("version") is not None:
+            lines.append(self.get("admin.health.settings", version=pushed["version"],
+                                  ago=self.ago(now - pushed["applied_at"])))
+        if pushed.get("rejected"):
+            r = pushed["rejected"]
+            lines.append(self.get("admin.health.settings.refused",
+                                  version=r.get("version") or "?", setting=r.get("key"),
+                                  reason=str(r.get("reason"))[:120]))
         return keep_together("\n".join(lines))
 
     # -- times -----------------------------------------------------------------------------

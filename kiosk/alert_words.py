@@ -146,6 +146,10 @@ class AlertWords:
                 c.get("last_error") and self.get("alerts.fact.last_error",
                                                  error=c["last_error"])]
 
+    def _settings_rejected(self, c: dict, subject: str) -> list:
+        return [self.get("alerts.fact.settings_rejected", version=c.get("version") or "?",
+                         setting=c["key"], reason=c["reason"])]
+
     def _kiosk_quiet(self, c: dict, subject: str) -> list:
         return [self.get("alerts.fact.quiet", hours=float(c["hours"]), entries=c["entries"])]
 

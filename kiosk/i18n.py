@@ -12,9 +12,22 @@ import json
 from importlib import resources
 
 
+# [kiosk.wording] fields (station/config.py Wording) -> the built-in text each replaces
+WORDING_KEYS = {
+    "question": "score.question",
+    "followup_detractor": "followup.detractor",
+    "followup_passive": "followup.passive",
+    "followup_promoter": "followup.promoter",
+    "thanks_detractor": "thanks.detractor",
+    "thanks_passive": "thanks.passive",
+    "thanks_promoter": "thanks.promoter",
+}
+
+
 class Strings:
     def __init__(self, tables: dict[str, dict]):
         self.tables = tables
+        self.builtin = {lang: dict(table) for lang, table in tables.items()}
         keys = [set(t) for t in tables.values()]
         missing = set.union(*keys) - set.intersection(*keys)
         if missing:
@@ -29,6 +42,15 @@ class Strings:
     def get(self, lang: str, key: str, **values):
         text = self.tables[lang][key]
         return text.format(**values) if values and isinstance(text, str) else text
+
+    def set_wording(self, wording) -> None:
+        """The store's own survey texts ([kiosk.wording], also pushed by HQ) in place of the
+        built-in ones; an empty text keeps the built-in one."""
+        for lang, table in self.tables.items():
+            own = getattr(wording, lang, None)
+            for field, key in WORDING_KEYS.items():
+                text = getattr(own, field, "") if own is not None else ""
+                table[key] = text or self.builtin[lang][key]
 
     def name(self, lang: str) -> str:
         return self.tables[lang]["lang.name"]

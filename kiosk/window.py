@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk import theme
 from kiosk.admin import AdminScreen
+from kiosk.hq_settings import SettingsWatch
 from kiosk.i18n import Strings
 from kiosk.lock import PinLock, PinScreen
 from kiosk.open_items import OpenItems
@@ -45,7 +46,9 @@ class KioskWindow(QWidget):
         self.kiosk = config.kiosk
         self.writer = writer
         self.strings = Strings.load(self.kiosk.languages)
+        self.strings.set_wording(self.kiosk.wording)
         self.lang = self.kiosk.default_language
+        self._settings_due = None             # HQ settings that wait for the survey to end
         self.survey: Survey | None = None
         self.last_tap = -1e9
         self.last_press_at = 0.0              # perf_counter of the last accepted press (bench)
@@ -107,6 +110,11 @@ class KioskWindow(QWidget):
         self.open_items.counted.connect(s["attract"].set_open_items)
         writer.committed.connect(lambda *_: self.open_items.count())
 
+        # settings pushed from HQ: wording, reasons and review URL without a restart
+        self.hq_settings = SettingsWatch(config, self)
+        self.hq_settings.changed.connect(self.use_settings)
+        self.hq_settings.start()
+
         self.refcount_guard = RefcountGuard.install(self)
         self.set_language(self.lang)
         self.show_attract()
@@ -145,7 +153,25 @@ class KioskWindow(QWidget):
         if self.survey and self.current in SURVEY_SCREENS:
             self.show_screen(self.current)
 
+    def use_settings(self, config) -> None:
+        """The survey's texts, reasons and review URL from `config` (the TOML with HQ's
+        settings on top); a shopper mid-survey finishes with the ones they started with."""
+        if self.survey is not None:
+            self._settings_due = config
+            return
+        self._settings_due = None
+        kiosk = config.kiosk
+        self.strings.set_wording(kiosk.wording)
+        self.screens["followup"].reasons = kiosk.reasons
+        self.screens["thanks"].review_url = kiosk.review_url
+        admin = self.screens["admin"]
+        for part in (admin, admin.goals, admin.alerts):     # they name the reasons too
+            part.config = config
+        self.set_language(self.lang)
+
     def show_attract(self) -> None:
+        if self._settings_due is not None and self.survey is None:
+            self.use_settings(self._settings_due)
         self.thanks_timer.stop()
         self.admin_idle.stop()
         if self.writer.pending or self.writer.last_error:
@@ -269,6 +295,7 @@ class KioskWindow(QWidget):
 
     def closeEvent(self, event):
         self.open_items.close()
+        self.hq_settings.close()
         super().closeEvent(event)
 
     def apply_scale(self, width: int, height: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import string
 import tomllib
 import types
 import typing
@@ -81,6 +82,42 @@ class ReasonsSection:
     promoter: list[Reason] = rule([])
 
 
+def _placeholders(text: str) -> set[str]:
+    """The {names} a text would fill in; raises ValueError on a lone { or }."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One language's own survey wording; empty = the kiosk's built-in text."""
+    question: str = rule("", doc="the NPS question; {store} is replaced by the store's name")
+    followup_detractor: str = rule("", doc="the follow-up title after a score of 0-6")
+    followup_passive: str = rule("", doc="... after 7-8")
+    followup_promoter: str = rule("", doc="... after 9-10")
+    thanks_detractor: str = rule("", doc="the thank-you text after a score of 0-6")
+    thanks_passive: str = rule("", doc="... after 7-8")
+    thanks_promoter: str = rule("", doc="... after 9-10")
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            allowed = {"store"} if f.name == "question" else set()
+            try:
+                extra = _placeholders(getattr(self, f.name)) - allowed
+            except ValueError as exc:
+                raise ConfigError(f.name, f"is not a valid text ({exc}); write {{{{ and }}}} "
+                                          f"for a literal brace") from None
+            if extra:
+                raise ConfigError(f.name, f"unknown placeholder {{{sorted(extra)[0]}}}; "
+                                          f"allowed: {sorted(allowed) or 'none'}")
+
+
+@dataclass(frozen=True)
+class WordingSection:
+    """[kiosk.wording.vi] / [kiosk.wording.en]: the survey's texts in the store's own words."""
+    vi: Wording = rule(Wording())
+    en: Wording = rule(Wording())
+
+
 @dataclass(frozen=True)
 class KioskSection:
     enabled: bool = rule(True)
@@ -107,6 +144,7 @@ class KioskSection:
     logo: Path | None = rule(None, path=True, doc="the store's logo (PNG or SVG) on the "
                                                   "attract screen; none = the store name")
     reasons: ReasonsSection = rule(ReasonsSection())
+    wording: WordingSection = rule(WordingSection())
 
     def __post_init__(self):
         if not self.languages:

@@ -21,8 +21,9 @@ from station.events import VERSION, Invalid, show as _show
 
 EVENT_TYPES = frozenset(events.TYPES)
 BATCH = "batch"
-# Live, retained state published by the station itself (not outbox events) and HQ's marks.
-STATUS, HEALTH, ACK = "status", "health", "ack"
+# Live, retained state published by the station itself (not outbox events), HQ's marks and
+# the settings HQ pushes to a station (station/remote_settings.py).
+STATUS, HEALTH, ACK, CONFIG = "status", "health", "ack", "config"
 MAX_EVENT_BYTES = 64 * 1024
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 MIN_TS = 946684800.0                    # 2000-01-01: older means a clock that never got set
@@ -35,7 +36,7 @@ _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\
 @dataclass(frozen=True)
 class Topic:
     station: str            # org/store/station
-    kind: str               # an event type, "batch", "status", "health" or "ack"
+    kind: str               # an event type, "batch", "status", "health", "ack" or "config"
 
     @classmethod
     def parse(cls, topic: str, prefix: str) -> "Topic":

@@ -35,7 +35,8 @@ from importlib import metadata
 
 from station import notify
 from station.events import topic as topic_of
-from sync.envelope import ACK, BATCH, HEALTH, STATUS, batch_payload
+from station.remote_settings import HEALTH_COMPONENT, receive_push
+from sync.envelope import ACK, BATCH, CONFIG, HEALTH, STATUS, batch_payload
 from sync.mqtt import Link, NetworkLoop, error_text, ok
 from sync.delivery import (Ack, DeliveryWindow, Lookup, MarkAcked, OutboxAt, Renumber, Resend,
                          Rewind, Send)
@@ -47,7 +48,7 @@ SYS_DROPPED = "$SYS/broker/publish/messages/dropped"
 LOG_EVERY_S = 60.0              # one line a minute per kind of bad input: it must not fill the disk
 MAX_FOREIGN_NAMES = 100         # foreign HQ names remembered (each logged once)
 # What the network thread records for the main loop, as (kind, value) in arrival order.
-CONNECTED, SUBSCRIBED, HEARD = "connected", "subscribed", "heard"
+CONNECTED, SUBSCRIBED, HEARD, PUSHED = "connected", "subscribed", "heard", "pushed"
 
 
 def link_for_station(config) -> Link:
@@ -60,6 +61,7 @@ class Sender:
     """Outbox → MQTT with an end-to-end acknowledged window. One instance per process."""
 
     def __init__(self, config, store, link: Link | None = None):
+        self.config = config
         self.cfg = config.sync
         self.store = store
         self.station = config.station.path
@@ -133,6 +135,8 @@ class Sender:
         _rc, mid = client.subscribe(f"{self.base}/{ACK}", qos=1)
         with self._cond:
             self._ack_sub_mid = mid
+        # Settings HQ pushed to this station (retained: the newest arrives at every connect).
+        client.subscribe(f"{self.base}/{CONFIG}", qos=1)
         # Messages the broker threw away (queue limits): shown in health where the ACL allows.
         client.subscribe(SYS_DROPPED, qos=0)
         client.publish(f"{self.base}/{STATUS}", "online", qos=1, retain=True)
@@ -161,6 +165,11 @@ class Sender:
             log.warning("the broker refused a subscription (%s): check its ACL", reason_codes)
 
     def _on_message(self, client, userdata, message):
+        if message.topic == f"{self.base}/{CONFIG}":
+            with self._cond:        # applied by the main loop, which owns the store
+                self._news.append((PUSHED, bytes(message.payload)))
+                self._cond.notify_all()
+            return
         if message.topic == SYS_DROPPED:
             try:
                 self._broker_dropped = int(message.payload)
@@ -248,6 +257,13 @@ class Sender:
     def _feed(self, kind: str, value, now: float) -> None:
         if kind == HEARD:
             self.window.heard(value)
+        elif kind == PUSHED:
+            outcome = receive_push(self.store, self.config, value)
+            if outcome.state != "ignored":
+                self._next_health = 0.0         # tell HQ at once what became of it
+            if outcome.state == "rejected":
+                log.warning("refused HQ settings version %s: %s: %s", outcome.version,
+                            outcome.key, outcome.reason)
         elif kind == CONNECTED:
             self.stats["connects"] += 1
             self.window.connected(now)
@@ -398,6 +414,8 @@ class Sender:
                 "last_seq": status["last_seq"], "disk_free_bytes": disk_free,
                 "mqtt_version": self.link.version, "versions": versions(),
                 "broker_dropped_messages": self._broker_dropped,
+                # the HQ settings applied, or the last push refused (key and reason)
+                "settings": self.store.health().get(HEALTH_COMPONENT),
                 **{k: v for k, v in self.stats.items()}}
 
     def publish_health(self, connected: bool) -> None:

@@ -164,6 +164,19 @@ def test_demo_station_delivers_a_tapped_survey_and_traffic_to_hq(qtbot, tmp_path
         assert "checked_at" in wait_for("cx-watch's health row",
                                         lambda: store.health().get("watch"), 30, proc)
 
+        # The README's push: HQ's settings reach the running station and its kiosk.
+        pushed = subprocess.run(
+            [sys.executable, "-m", "hq", "push", "--config", str(tmp_path / "hq.toml"), "--all",
+             "--file", str(ROOT / "config" / "demo-push.toml"), "--who", "demo"],
+            capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert pushed.returncode == 0, pushed.stderr
+        started = time.monotonic()
+        wait_for("the station to apply HQ's settings", store.applied_settings, 5, proc, 0.05)
+        assert time.monotonic() - started < 5
+        qtbot.waitUntil(lambda: "parking" in {
+            r.id for r in s["followup"].reasons.detractor}, timeout=5000)
+        assert s["thanks"].review_url == "https://example.com/review/demo-from-hq"
+
         # Traffic travels as per-minute roll-ups: wait for a closed minute with crossings.
         traffic = wait_for("camera traffic counts in the HQ database", lambda: [
             json.loads(d) for (d,) in hq_rows(hq, "SELECT data FROM events WHERE type = 'traffic'")

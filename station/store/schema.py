@@ -203,6 +203,25 @@ MIGRATIONS: list = [                # SQL text, or a function of the connection 
         outbox_seq   INTEGER NOT NULL
     );
     """,
+    # 12: settings pushed from HQ (station/remote_settings.py): every push heard, applied (with
+    # the settings before it: old -> new) or refused (with the key and reason). A refused one
+    # may lack a version (it could not be read).
+    """
+    CREATE TABLE IF NOT EXISTS hq_settings (
+        id           INTEGER PRIMARY KEY,
+        version      INTEGER,
+        state        TEXT NOT NULL CHECK (state IN ('applied', 'rejected')),
+        received_at  REAL NOT NULL,
+        pushed_at    TEXT,                            -- as HQ stamped it
+        who          TEXT,                            -- who pushed it at HQ
+        settings     TEXT NOT NULL,                   -- JSON as sent (a refused one: its start)
+        old_settings TEXT,                            -- applied: the settings it replaced
+        error_key    TEXT,
+        error        TEXT
+    );
+    CREATE INDEX IF NOT EXISTS hq_settings_applied ON hq_settings(version)
+        WHERE state = 'applied';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,10 +14,11 @@ from station.store.queries import Queries
 from station.store.schema import EVENT_REFERENCES, MIGRATIONS, SCHEMA_VERSION
 from station.alerts import DETRACTOR, RESEND_AFTER_S
 from station.store.goals import Goals
+from station.store.pushed import PushedSettings
 from station.store.sales import Sales
 
 
-class Store(Goals, Sales, Queries):
+class Store(Goals, Sales, PushedSettings, Queries):
     def __init__(self, connection: sqlite3.Connection, station: str,
                  kiosk_zone: str = "", link_window_s: float = 15.0,
                  entrance_lines: frozenset[str] | None = None):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from station import notify
 from station.alerts import evaluate_targets
+from station.remote_settings import effective_config
 from station.watch.hook import AlertHook
 from station.watch.rules import WriteErrors, health_rules
 
@@ -42,13 +43,27 @@ class Watcher:
     def __init__(self, config, store, started_at: float | None = None, rules=None):
         self.config = config
         self.store = store
-        self.rules = health_rules(config, started_at or time.time()) if rules is None else rules
+        self.started_at = started_at or time.time()
+        self.rules = health_rules(config, self.started_at) if rules is None else rules
         self.write_errors = next((r for r in self.rules if isinstance(r, WriteErrors)), None)
         self.hook = AlertHook(config)
         self.episodes: dict[tuple[str, str], Episode] = {}
         self.due: dict[str, float] = {}
         self.last_kpi_check = float("-inf")
         self.failing_since: float | None = None
+
+    def use(self, config) -> None:
+        """New thresholds (settings pushed from HQ): the rules are made anew from `config`;
+        open episodes and the write-error count carry on."""
+        if config.alerts == self.config.alerts:
+            return
+        log.info("alert thresholds changed (settings from HQ): rebuilding the rules")
+        self.config = config
+        errors = self.write_errors
+        self.rules = [errors if isinstance(rule, WriteErrors) and errors is not None else rule
+                      for rule in health_rules(config, self.started_at)]
+        self.write_errors = next((r for r in self.rules if isinstance(r, WriteErrors)), None)
+        self.due.clear()
 
     def check(self, now: float) -> dict[str, float]:
         """Evaluate every rule that is due; returns the seconds each took."""
@@ -128,14 +143,18 @@ class WatchService:
     """cx-watch's life: a check every `[alerts] interval_s` until stopped."""
 
     def __init__(self, config, store):
-        self.config = config
-        self.watcher = Watcher(config, store)
+        self.config = config            # the TOML alone: each push replaces the one before
+        self.watcher = Watcher(effective_config(config, store), store)
 
     def run(self, stop) -> None:
         notify.ready(f"watching {len(self.watcher.rules)} rules")
         while not stop.is_set():
+            try:        # the TOML with the settings HQ pushed on top, as the kiosk uses it
+                self.watcher.use(effective_config(self.config, self.watcher.store))
+            except DB_ERRORS as exc:
+                self.watcher._failed(exc)
             self.watcher.check(time.time())
-            next_check = time.monotonic() + self.config.alerts.interval_s
+            next_check = time.monotonic() + self.watcher.config.alerts.interval_s
             # pet the watchdog through a long interval too
             while not stop.is_set() and time.monotonic() < next_check:
                 notify.watchdog()

@@ -236,7 +236,7 @@ def test_the_page_speaks_vietnamese_and_english(qtbot, kiosk):
         names = {k for k in window.strings.tables[lang] if k.startswith("alerts.kind.")}
         assert names == {f"alerts.kind.{k}" for k in (
             "detractor", "kpi_below_target", "camera_no_frame", "camera_fps_low",
-            "sync_stalled", "disk_low", "db_write_errors", "kiosk_quiet")}
+            "sync_stalled", "disk_low", "db_write_errors", "kiosk_quiet", "settings_rejected")}
 
 
 def test_the_screenshot_sample_has_alerts_of_several_kinds_and_severities(tmp_path):

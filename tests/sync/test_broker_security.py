@@ -459,3 +459,39 @@ def test_station_with_another_stations_credentials_delivers_nothing(fresh_broker
     assert status["pending"] == 20 and status["last_acked_seq"] is None
     honest_store.close()
     impostor_store.close()
+
+
+def test_only_hq_publishes_settings_and_each_station_reads_only_its_own(fresh_broker):
+    """The settings pushed by `cx-hq push` (retained on <station>/config): a station can
+    neither forge them (for itself or another) nor read another station's."""
+    made = []
+
+    def connect(username):
+        c = Client(fresh_broker, username, PASSWORDS[username], f"cfg-{len(made)}-{time.time_ns()}")
+        made.append(c)
+        assert c.connect() == 0
+        return c
+
+    try:
+        hq = connect("cx-hq")
+        assert not hq.publish(f"cx/v1/{STATION}/config", b"mine-v1", retain=True).is_failure
+        assert not hq.publish(f"cx/v1/{OTHER}/config", b"other-v1", retain=True).is_failure
+        station = connect(STATION)
+        for topic in (f"cx/v1/{OTHER}/config", f"cx/v1/{STATION}/config"):
+            rc = station.publish(topic, b"forged", retain=True)
+            assert rc is not None and rc.is_failure, f"{topic}: {rc}"
+        station.subscribe(f"cx/v1/{OTHER}/config")     # refused quietly: nothing arrives
+        station.subscribe(f"cx/v1/{STATION}/config")
+        assert station.wait_for(b"mine-v1")
+        hq.publish(f"cx/v1/{OTHER}/config", b"other-v2", retain=True)
+        hq.publish(f"cx/v1/{STATION}/config", b"mine-v2", retain=True)      # a barrier
+        assert station.wait_for(b"mine-v2")
+        assert {t for t, _ in station.messages} == {f"cx/v1/{STATION}/config"}
+        other = connect(OTHER)
+        other.subscribe("cx/v1/#")
+        assert other.wait_for(b"other-v2")          # the retained one, not a forged one
+        assert b"forged" not in {p for _, p in other.messages + station.messages}
+        assert not any(t.startswith(f"cx/v1/{STATION}/") for t, _ in other.messages)
+    finally:
+        for c in made:
+            c.close()
