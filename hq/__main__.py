@@ -4,6 +4,7 @@
     cx-hq stats --config hq.toml [--json]
     cx-hq export --config hq.toml --type response --format csv
     cx-hq report --config hq.toml --html report.html
+    cx-hq serve --config hq.toml         # the live web dashboard (cx-hq passwd for its users)
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import importlib
 import importlib.util
 import sys
 
-ANALYST_COMMANDS = ("hq.stats", "hq.export", "hq.report")
+ANALYST_COMMANDS = ("hq.stats", "hq.export", "hq.report", "hq.web.cli")
 
 
 def main(argv: list[str] | None = None) -> int:
