@@ -239,7 +239,8 @@ def create_app(config, publish=None, clock=time.time) -> Starlette:
         form = await form_with_csrf(request, session)
         say = words(lang_of(request))
         values = {"scope": str(form.get("scope", "")), "which": str(form.get("which", "")).strip(),
-                  "settings": str(form.get("settings", ""))}
+                  # a browser sends a text area's lines with CRLF (HTML spec): keep the text's own
+                  "settings": str(form.get("settings", "")).replace("\r\n", "\n")}
         upload = form.get("file")
         text, error = values["settings"], ""
         if upload is not None and hasattr(upload, "read") and upload.filename:
