@@ -30,6 +30,7 @@ from hq.web.words import LANGUAGES, words
 HERE = Path(__file__).parent
 SESSION_COOKIE, LOGIN_COOKIE, LANG_COOKIE = "cxhq_session", "cxhq_login", "cxhq_lang"
 MAX_SETTINGS_BYTES = 256 * 1024
+CHART_W = 520         # the charts' own width: CSS scales them to the panel (phone to desktop)
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
@@ -163,7 +164,7 @@ def create_app(config, publish=None, clock=time.time) -> Starlette:
               *(r["card"].nps.interval or (None, None)),
               f.say("hidden") if r["card"].nps.n else present.DASH)
              for r in sorted(ov["stores"], key=lambda r: r["store"])],
-            label=f.say("nps_by_store"))
+            width=600, label=f.say("nps_by_store"))
         return ov, f, present.chain_cards(ov, f), present.league(ov, f), \
             present.below_target(ov, f), forest
 
@@ -184,11 +185,13 @@ def create_app(config, publish=None, clock=time.time) -> Starlette:
         points = [(p["card"].nps.value, *(p["card"].nps.interval or (None, None)))
                   for p in row["daily"]]
         trend = charts.lines({f.say("nps"): points}, [p["label"][5:] for p in row["daily"]],
-                             label=f.say("nps_trend"), total_last=False)
+                             width=CHART_W, label=f.say("nps_trend"), total_last=False,
+                             legend=False)
         weekly_chart = charts.lines(
             {f.say("nps"): [(p["card"].nps.value, *(p["card"].nps.interval or (None, None)))
                             for p in row["weekly"]]},
-            [p["label"][5:] for p in row["weekly"]], label=f.say("nps_trend"), total_last=False)
+            [p["label"][5:] for p in row["weekly"]], width=CHART_W, label=f.say("nps_trend"),
+            total_last=False, legend=False)
         responses = charts.bars([p["responses"] for p in row["daily"]],
                                 [p["label"][8:] for p in row["daily"]], f.say("responses"),
                                 every=2)
