@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -79,12 +80,28 @@ def create_app(config, publish=None, clock=time.time) -> Starlette:
             raise HTTPException(403, "missing or wrong CSRF token")
         return form
 
-    def with_db(build):
-        db = data.open_db(config)
-        try:
-            return build(db)
-        finally:
-            db.close()
+    async def with_db(build):
+        """build(db) in a worker thread (queries never stall the event loop), on a fresh
+        read connection."""
+        def run():
+            db = data.open_db(config)
+            try:
+                return build(db)
+            finally:
+                db.close()
+        return await run_in_threadpool(run)
+
+    cache: dict[str, tuple[float, dict]] = {}
+
+    def overview(db, now):
+        """The stores' figures, computed at most once per refresh period for all readers:
+        every open page polls, and a chain's figures scan the period's events."""
+        hit = cache.get("overview")
+        if hit and time.monotonic() - hit[0] < web.refresh_s / 2:
+            return hit[1]
+        ov = data.overview(db, config, now)
+        cache["overview"] = (time.monotonic(), ov)
+        return ov
 
     def page(handler, admin=False):
         async def endpoint(request: Request):
@@ -145,19 +162,19 @@ def create_app(config, publish=None, clock=time.time) -> Starlette:
 
     # -- pages ----------------------------------------------------------------------------------
     def stores_model(request, db, now):
-        ov = data.overview(db, config, now)
+        ov = overview(db, now)
         f = formats(request, now)
         return ov, f, present.stores_table(ov, f), present.chain_cards(ov, f)
 
     async def stores(request: Request, session: Session):
         now = clock()
-        ov, f, rows, cards = with_db(lambda db: stores_model(request, db, now))
+        ov, f, rows, cards = await with_db(lambda db: stores_model(request, db, now))
         return render(request, "stores.html", session, rows=rows, cards=cards,
                       columns=present.STORE_COLUMNS, live="stores",
                       period=f.say("period", days=ov["days"], until=f.when(now)))
 
     def chain_model(request, db, now):
-        ov = data.overview(db, config, now)
+        ov = overview(db, now)
         f = formats(request, now)
         forest = charts.forest(
             [(r["store"], r["card"].nps.value,
@@ -170,7 +187,8 @@ def create_app(config, publish=None, clock=time.time) -> Starlette:
 
     async def chain(request: Request, session: Session):
         now = clock()
-        ov, f, cards, league, below, forest = with_db(lambda db: chain_model(request, db, now))
+        ov, f, cards, league, below, forest = await with_db(
+            lambda db: chain_model(request, db, now))
         return render(request, "chain.html", session, cards=cards, league=league, below=below,
                       forest=forest, live="chain",
                       period=f.say("period", days=ov["days"], until=f.when(now)))
@@ -200,7 +218,7 @@ def create_app(config, publish=None, clock=time.time) -> Starlette:
     async def store_page(request: Request, session: Session):
         now = clock()
         store = request.path_params["store"]
-        model = with_db(lambda db: store_model(request, db, store, now))
+        model = await with_db(lambda db: store_model(request, db, store, now))
         if model is None:
             raise HTTPException(404, f"no store {store!r}")
         row, f, cells, daily, weekly, trend, weekly_chart, responses = model
@@ -221,14 +239,14 @@ def create_app(config, publish=None, clock=time.time) -> Starlette:
                     return None
                 _, _, cells, daily, weekly, *_ = model
                 return {"cells": present.live_map(cells, daily, weekly), "rows": {}}
-            ov = data.overview(db, config, now)
+            ov = overview(db, now)
             rows = present.stores_table(ov, f)
             groups = [rows, present.chain_cards(ov, f)]
             if which == "chain":
                 groups.append(present.league(ov, f))
             return {"cells": present.live_map(*groups),
                     "rows": {r["store"]: r["flags"] for r in rows}}
-        payload = with_db(build)
+        payload = await with_db(build)
         if payload is None:
             return JSONResponse({"error": "no such store"}, status_code=404)
         payload["updated"] = formats(request, now).when(now)

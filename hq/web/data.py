@@ -182,14 +182,21 @@ def settings_state(db) -> dict[str, dict]:
 
 
 # -- pages --------------------------------------------------------------------------------------
-def overview(db, config, now: float, days: int | None = None) -> dict:
-    """Every store with its figures over the last `days` (the [web] period by default)."""
+def overview(db, config, now: float, days: int | None = None, store: str | None = None) -> dict:
+    """Every store (or only `store`) with its figures over the last `days` (the [web] period by
+    default)."""
     days = days or config.web.period_days
     since, min_n = now - 86400 * days, config.reports.min_n
     delivery = hq_stats.collect(db, now)
-    counted = {store: t for (store, _), t in tallies(db, since, now).items()}
-    sales = conversion(db, since, now)
-    cases = open_cases(db)
+    only = None
+    if store is not None:
+        delivery["stations"] = [s for s in delivery["stations"] if store_of(s["station"]) == store]
+        only = [s["station"] for s in delivery["stations"]]
+        if not only:
+            return {"since": since, "until": now, "days": days, "stores": [], "chain": None}
+    counted = {name: t for (name, _), t in tallies(db, since, now, only).items()}
+    sales = conversion(db, since, now, only)
+    cases = open_cases(db, only)
     targets = goals.current_targets(db, None)
     alerts = goals.unresolved_alerts(db, None)
     latest = last_events(db)
@@ -202,6 +209,8 @@ def overview(db, config, now: float, days: int | None = None) -> dict:
         s["last_seen_epoch"] = None if s["last_seen_ago_s"] is None else now - s["last_seen_ago_s"]
         stations.setdefault(store_of(s["station"]), []).append(s)
     names = sorted(set(stations) | set(counted) | set(cases) | set(targets) | set(alerts))
+    if store is not None:
+        names = [store]
     rows = [_store_row(name, stations.get(name, []), counted.get(name, Tally()),
                        sales.get(name), cases.get(name, []), targets.get(name, {}),
                        alerts.get(name, []), min_n, config.tz, now) for name in names]
@@ -242,11 +251,12 @@ def _store_row(name, stations, tally, sales, cases, targets, alerts, min_n, tz, 
 
 def store_detail(db, config, store: str, now: float) -> dict | None:
     """One store: its overview row, trends per day and week, open cases, alerts, stations."""
-    row = next((r for r in overview(db, config, now)["stores"] if r["store"] == store), None)
-    if row is None:
+    rows = overview(db, config, now, store=store)["stores"]
+    if not rows:
         return None
+    row = rows[0]
     tz, min_n = config.tz, config.reports.min_n
-    stations = [s["station"] for s in row["stations"]] or None
+    stations = [s["station"] for s in row["stations"]]
     days = day_periods(now, tz, TREND_DAYS)
     weeks = week_periods(now, tz, TREND_WEEKS)
     start = min(days[0][1], weeks[0][1])
