@@ -75,10 +75,21 @@ def _stations_clause(stations) -> tuple[str, list]:
     return f" AND station IN ({', '.join('?' * len(stations))})", list(stations)
 
 
-def tallies(db, since: float, until: float, stations=None, bucket_s: int | None = None
-            ) -> dict[tuple[str, int], Tally]:
+def entries_by_quarter(db, since: float, until: float, stations=None) -> dict[tuple[str, int],
+                                                                                int]:
+    """{(station, start of its quarter hour): camera entries on entrance lines}: traffic is the
+    largest event type, so it is read once and summed per day, week, period or POS hour here."""
+    where, extra = _stations_clause(stations)
+    return {(station, int(q) * BUCKET_S): int(n or 0) for station, q, n in db.execute(
+        f"SELECT station, floor(ts_epoch / {BUCKET_S}), sum(entries) FROM traffic WHERE "
+        f"ts_epoch >= ? AND ts_epoch < ? AND CAST(entrance AS INTEGER) = 1{where} "
+        f"GROUP BY 1, 2", [since, until] + extra)}
+
+
+def tallies(db, since: float, until: float, entries: dict, stations=None,
+            bucket_s: int | None = None) -> dict[tuple[str, int], Tally]:
     """{(store, bucket start): Tally} over since <= ts < until; one bucket per store when
-    bucket_s is None (its key's start is 0)."""
+    bucket_s is None (its key's start is 0). `entries` is entries_by_quarter's."""
     bucket = f"floor(ts_epoch / {int(bucket_s)})" if bucket_s else "0"
     where, extra = _stations_clause(stations)
     span = [since, until] + extra
@@ -87,23 +98,19 @@ def tallies(db, since: float, until: float, stations=None, bucket_s: int | None 
     def cell(store, b) -> Tally:
         return out.setdefault((store, int(b) * (bucket_s or 0)), Tally())
 
-    for store, b, score, n in db.execute(
-            f"SELECT store, {bucket}, CAST(nps AS INTEGER), count(*) FROM responses "
-            f"WHERE ts_epoch >= ? AND ts_epoch < ?{where} GROUP BY 1, 2, 3", span):
+    for store, b, score, csat, ces, n in db.execute(
+            f"SELECT store, {bucket}, CAST(nps AS INTEGER), CAST(csat AS INTEGER), "
+            f"CAST(ces AS INTEGER), count(*) FROM responses WHERE ts_epoch >= ? AND "
+            f"ts_epoch < ?{where} GROUP BY 1, 2, 3, 4, 5", span):
         t = cell(store, b)
         t.responses += n
         if score is not None and 0 <= score <= 10:
             t.scores[score] += n
-    for column in ("csat", "ces"):
-        for store, b, value, n in db.execute(
-                f"SELECT store, {bucket}, CAST({column} AS INTEGER), count(*) FROM responses "
-                f"WHERE ts_epoch >= ? AND ts_epoch < ? AND {column} IS NOT NULL{where} "
-                f"GROUP BY 1, 2, 3", span):
-            getattr(cell(store, b), column)[value] = n
-    for store, b, n in db.execute(
-            f"SELECT store, {bucket}, sum(entries) FROM traffic WHERE ts_epoch >= ? AND "
-            f"ts_epoch < ? AND CAST(entrance AS INTEGER) = 1{where} GROUP BY 1, 2", span):
-        cell(store, b).entries += int(n or 0)
+        for answers, value in ((t.csat, csat), (t.ces, ces)):
+            if value is not None:
+                answers[value] = answers.get(value, 0) + n
+    for (station, quarter), n in entries.items():
+        cell(store_of(station), quarter // bucket_s if bucket_s else 0).entries += n
     for store, b, n in db.execute(
             f"SELECT store, {bucket}, count(*) FROM cases WHERE ts_epoch >= ? AND ts_epoch < ? "
             f"AND status = 'opened'{where} GROUP BY 1, 2", span):
@@ -115,27 +122,23 @@ def tallies(db, since: float, until: float, stations=None, bucket_s: int | None 
     return out
 
 
-def conversion(db, since: float, until: float, stations=None) -> dict[str, dict]:
+def conversion(db, since: float, until: float, entries: dict, stations=None) -> dict[str, dict]:
     """{store: {transactions, entries, rate, interval}} from point-of-sale hours, as the
     station defines it (station/conversion.py): the latest figure of each hour, over the
     hours that also have camera entries. Stores without POS figures are absent."""
     where, extra = _stations_clause(stations)
-    span = [since, until] + extra
     sales: dict[tuple[str, int], int] = {}
     for station, hour, n in db.execute(
             f"SELECT p.station, p.ts_epoch, p.transactions FROM pos_hours p JOIN "
             f"(SELECT station, ts_epoch, max(seq) AS seq FROM pos_hours WHERE ts_epoch >= ? "
             f"AND ts_epoch < ?{where} GROUP BY station, ts_epoch) latest "
-            f"ON latest.station = p.station AND latest.seq = p.seq", span):
+            f"ON latest.station = p.station AND latest.seq = p.seq", [since, until] + extra):
         sales[(station, int(hour // 3600))] = int(n or 0)
     if not sales:
         return {}
     seen: dict[tuple[str, int], int] = {}
-    for station, hour, n in db.execute(
-            f"SELECT station, floor(ts_epoch / 3600), sum(entries) FROM traffic WHERE "
-            f"ts_epoch >= ? AND ts_epoch < ? AND CAST(entrance AS INTEGER) = 1{where} "
-            f"GROUP BY 1, 2", span):
-        seen[(station, int(hour))] = int(n or 0)
+    for (station, quarter), n in entries.items():
+        seen[(station, quarter // 3600)] = seen.get((station, quarter // 3600), 0) + n
     out: dict[str, dict] = {}
     for (station, hour), n in sales.items():
         cell = out.setdefault(store_of(station), {"transactions": 0, "entries": 0})
@@ -194,8 +197,9 @@ def overview(db, config, now: float, days: int | None = None, store: str | None 
         only = [s["station"] for s in delivery["stations"]]
         if not only:
             return {"since": since, "until": now, "days": days, "stores": [], "chain": None}
-    counted = {name: t for (name, _), t in tallies(db, since, now, only).items()}
-    sales = conversion(db, since, now, only)
+    entries = entries_by_quarter(db, since, now, only)
+    counted = {name: t for (name, _), t in tallies(db, since, now, entries, only).items()}
+    sales = conversion(db, since, now, entries, only)
     cases = open_cases(db, only)
     targets = goals.current_targets(db, None)
     alerts = goals.unresolved_alerts(db, None)
@@ -260,8 +264,9 @@ def store_detail(db, config, store: str, now: float) -> dict | None:
     days = day_periods(now, tz, TREND_DAYS)
     weeks = week_periods(now, tz, TREND_WEEKS)
     start = min(days[0][1], weeks[0][1])
-    buckets = [(b, t) for (s, b), t in tallies(db, start, now, stations, BUCKET_S).items()
-               if s == store]
+    entries = entries_by_quarter(db, start, now, stations)
+    buckets = [(b, t) for (s, b), t in tallies(db, start, now, entries, stations,
+                                               BUCKET_S).items() if s == store]
     row["daily"] = _trend(days, buckets, min_n)
     row["weekly"] = _trend(weeks, buckets, min_n)
     return row
