@@ -91,17 +91,22 @@ def create_app(config, publish=None, clock=time.time) -> Starlette:
                 db.close()
         return await run_in_threadpool(run)
 
-    cache: dict[str, tuple[float, dict]] = {}
+    cache: dict[str, tuple[float, dict | None]] = {}
 
-    def overview(db, now):
-        """The stores' figures, computed at most once per refresh period for all readers:
-        every open page polls, and a chain's figures scan the period's events."""
-        hit = cache.get("overview")
+    def cached(key: str, build):
+        """Figures computed at most once per half refresh period for all readers: every open
+        page polls, and a chain's figures scan the period's events."""
+        hit = cache.get(key)
         if hit and time.monotonic() - hit[0] < web.refresh_s / 2:
             return hit[1]
-        ov = data.overview(db, config, now)
-        cache["overview"] = (time.monotonic(), ov)
-        return ov
+        value = build()
+        cache[key] = (time.monotonic(), value)
+        if len(cache) > 1000:                 # store pages of a big chain: forget the oldest
+            del cache[min(cache, key=lambda k: cache[k][0])]
+        return value
+
+    def overview(db, now):
+        return cached("/", lambda: data.overview(db, config, now))
 
     def page(handler, admin=False):
         async def endpoint(request: Request):
@@ -194,7 +199,7 @@ def create_app(config, publish=None, clock=time.time) -> Starlette:
                       period=f.say("period", days=ov["days"], until=f.when(now)))
 
     def store_model(request, db, store, now):
-        row = data.store_detail(db, config, store, now)
+        row = cached(f"/store/{store}", lambda: data.store_detail(db, config, store, now))
         if row is None:
             return None
         f = formats(request, now)
