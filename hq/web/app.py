@@ -137,8 +137,9 @@ def create_app(config, publish=None, clock=time.time) -> Starlette:
         say = words(lang_of(request))
         client = request.client.host if request.client else "?"
         try:
-            session = gate.login(str(form.get("username", ""))[:100],
-                                 str(form.get("password", ""))[:1000], client)
+            session = await run_in_threadpool(            # scrypt: off the event loop
+                gate.login, str(form.get("username", ""))[:100],
+                str(form.get("password", ""))[:1000], client)
         except Locked as locked:
             minutes = max(1, round(locked.seconds / 60))
             return await login_form(request, say("locked", minutes=minutes), 429)

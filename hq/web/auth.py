@@ -9,15 +9,16 @@ Sessions live in this process's memory: a restart logs everyone out, which is th
 A token is 256 random bits (secrets.token_urlsafe), so a forged cookie names no session. Every
 session has its own CSRF token, compared in constant time on every POST.
 
-Lockout: `lockout_failures` wrong passwords in a row for one username, or from one client
-address, lock that username or address for `lockout_minutes` (both are counted, so neither
-guessing one user's password from many addresses nor many users' from one address works).
-A success clears the username's and the address's count.
+Lockout: `lockout_failures` wrong passwords within `lockout_minutes` for one username, or from
+one client address, lock that username or address for `lockout_minutes` (both are counted, so
+neither guessing one user's password from many addresses nor many users' from one address
+works). A success clears the username's and the address's count.
 """
 from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 
 from station.pin import hash_secret, verify_pin
@@ -25,6 +26,7 @@ from station.pin import hash_secret, verify_pin
 # Checked when the username is unknown, so a wrong username costs the same scrypt time as a
 # wrong password and response times do not tell which usernames exist.
 _DUMMY_HASH = hash_secret(secrets.token_hex(16))
+MAX_TRACKED = 100_000      # usernames and addresses with recent failures held in memory
 
 
 class Locked(Exception):
@@ -53,31 +55,51 @@ class Gate:
         self.web, self.clock = web, clock
         self.users = {u.username: u for u in web.users}
         self.sessions: dict[str, Session] = {}
-        self.failures: dict[str, tuple[int, float]] = {}   # key -> (count, locked until)
+        # key -> (failures in the window, first of them, locked until)
+        self.failures: dict[str, tuple[int, float, float]] = {}
+        self.lock = threading.Lock()
 
     # -- logging in ------------------------------------------------------------------------------
     def login(self, username: str, password: str, client: str) -> Session | None:
+        """The new session, None for a wrong username or password; raises Locked. One check at
+        a time (thread-safe): parallel guesses cannot slip past the count before it locks."""
         keys = (f"user:{username}", f"addr:{client}")
-        now = self.clock()
-        locked = max((self.failures.get(k, (0, 0.0))[1] for k in keys), default=0.0)
-        if locked > now:
-            raise Locked(locked - now)
-        user = self.users.get(username)
-        ok = verify_pin(password, user.password_hash if user else _DUMMY_HASH)
-        if not (ok and user):
+        with self.lock:
+            now = self.clock()
+            locked = max(self.failures.get(k, (0, 0.0, 0.0))[2] for k in keys)
+            if locked > now:
+                raise Locked(locked - now)
+            user = self.users.get(username)
+            if not (verify_pin(password, user.password_hash if user else _DUMMY_HASH) and user):
+                self._failed(keys, now)
+                return None
             for key in keys:
-                count = self.failures.get(key, (0, 0.0))[0] + 1
-                until = now + 60 * self.web.lockout_minutes \
-                    if count >= self.web.lockout_failures else 0.0
-                self.failures[key] = (0 if until else count, until)
-            return None
+                self.failures.pop(key, None)
+            self._forget_expired(now)
+            session = Session(secrets.token_urlsafe(32), user.username, user.role,
+                              secrets.token_urlsafe(32), now + self.web.session_lifetime_s)
+            self.sessions[session.token] = session
+            return session
+
+    def _failed(self, keys, now: float) -> None:
+        """Count a failure against the username and the address; failures older than the
+        lockout window are forgotten, so a typo a week ago does not count today."""
+        window = 60 * self.web.lockout_minutes
         for key in keys:
-            self.failures.pop(key, None)
-        self._forget_expired(now)
-        session = Session(secrets.token_urlsafe(32), user.username, user.role,
-                          secrets.token_urlsafe(32), now + self.web.session_lifetime_s)
-        self.sessions[session.token] = session
-        return session
+            count, first, _ = self.failures.get(key, (0, now, 0.0))
+            if now - first > window:
+                count, first = 0, now
+            count += 1
+            if count >= self.web.lockout_failures:
+                self.failures[key] = (0, now, now + window)
+            else:
+                self.failures[key] = (count, first, 0.0)
+        if len(self.failures) > MAX_TRACKED:       # many names or addresses: keep it bounded
+            stale = [k for k, (_, first, until) in self.failures.items()
+                     if until <= now and now - first > window]
+            for key in stale or sorted(self.failures, key=lambda k: self.failures[k][1])[
+                    :len(self.failures) // 2]:
+                del self.failures[key]
 
     def logout(self, session: Session) -> None:
         self.sessions.pop(session.token, None)

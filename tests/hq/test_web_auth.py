@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -219,6 +220,30 @@ def test_lockout_per_user_then_released(server):
     assert "cxhq_session" not in http.cookies
     clock.now += 10 * 60 + 1
     assert login(base, "root")[1].status_code == 303
+
+
+def test_failures_older_than_the_lockout_window_are_forgotten(server):
+    base, clock, _ = server
+    for _ in range(2):
+        assert login(base, "root", "wrong-password")[1].status_code == 401
+    clock.now += 10 * 60 + 1                          # the window of web_sample's lockout
+    for _ in range(2):
+        assert login(base, "root", "wrong-password")[1].status_code == 401
+    assert login(base, "root")[1].status_code == 303
+
+
+def test_parallel_guesses_cannot_outrun_the_lockout(server):
+    base, _, _ = server
+    forms = []
+    for _ in range(8):                                # each its own login token and cookie
+        http = requests.Session()
+        forms.append((http, csrf_of(http.get(base + "/login").text)))
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda f: f[0].post(
+            base + "/login", allow_redirects=False,
+            data={"csrf": f[1], "username": "root", "password": "guess-password"}).status_code,
+            forms))
+    assert sorted(codes) == [401] * 3 + [429] * 5
 
 
 def test_lockout_per_client_address_across_usernames(server):
