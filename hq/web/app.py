@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from hq import charts
 from hq.web import data, present
 from hq.web.auth import Gate, Locked, Session
-from hq.web.words import LANGUAGES, words
+from hq.web.words import LANGUAGES, say_known, words
 
 HERE = Path(__file__).parent
 SESSION_COOKIE, LOGIN_COOKIE, LANG_COOKIE = "cxhq_session", "cxhq_login", "cxhq_lang"
@@ -55,7 +55,7 @@ def create_app(config, publish=None, clock=time.time) -> Starlette:
         lang = lang_of(request)
         say = words(lang)
         html = templates.get_template(name).render(
-            say=say, lang=lang, session=session, refresh_s=web.refresh_s, path=request.url.path,
+            say=say, known=lambda word: say_known(say, word), lang=lang, session=session, refresh_s=web.refresh_s, path=request.url.path,
             query=request.url.query, **context)
         return HTMLResponse(html, status_code=status)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from station.wording import number
+from hq.web.words import say_known
 
 DASH = "—"
 
@@ -237,9 +238,7 @@ def below_target(ov, f: Formats) -> list[dict]:
     out = []
     for r in ov["stores"]:
         for t in r["below_target"]:
-            out.append({"store": r["store"], "kpi": f.say(t["kpi"]) if t["kpi"] in
-                        ("nps", "csat", "ces", "complaint_rate", "handling_median_s",
-                         "participation_rate") else t["kpi"],
+            out.append({"store": r["store"], "kpi": say_known(f.say, t["kpi"]),
                         "target": f.kpi_value(t["kpi"], t["value"]),
                         "figure": f.kpi_value(t["kpi"], t["figure"]["value"]),
                         "interval": f.kpi_interval(t["kpi"], t["figure"]["interval"]),

@@ -22,11 +22,10 @@ WORDS = {
     "bad_login": ("Wrong username or password.", "Sai tên đăng nhập hoặc mật khẩu."),
     "locked": ("Too many failed attempts: try again in {minutes} min.",
                "Sai quá nhiều lần: thử lại sau {minutes} phút."),
-    "signed_in_as": ("Signed in as", "Đăng nhập với"),
+    "analyst": ("analyst", "phân tích"),
+    "admin": ("admin", "quản trị"),
     "forbidden": ("You may not do this.", "Bạn không có quyền làm việc này."),
     "not_found": ("Not found.", "Không tìm thấy."),
-    "session_expired": ("Your session has ended: log in again.",
-                        "Phiên làm việc đã hết: hãy đăng nhập lại."),
     # the stores table
     "store": ("Store", "Cửa hàng"),
     "status": ("Status", "Trạng thái"),
@@ -85,7 +84,6 @@ WORDS = {
                    "Không có cửa hàng nào chắc chắn dưới mục tiêu."),
     "kpi": ("KPI", "KPI"),
     "figure": ("Figure", "Số liệu"),
-    "all_stores": ("All stores", "Tất cả cửa hàng"),
     "stations_online": ("Stations online", "Trạm trực tuyến"),
     "nps_by_store": ("NPS by store (dot) with its 95 % interval (bar)",
                      "NPS theo cửa hàng (chấm) và khoảng tin cậy 95 % (thanh)"),
@@ -113,6 +111,15 @@ WORDS = {
     "subject": ("Subject", "Nội dung"),
     "state": ("State", "Trạng thái"),
     "count": ("Count", "Số lần"),
+    "critical": ("critical", "nghiêm trọng"),
+    "warning": ("warning", "cảnh báo"),
+    "info": ("info", "thông tin"),
+    "open": ("open", "đang mở"),
+    "acknowledged": ("acknowledged", "đã ghi nhận"),
+    "higher": ("higher is better", "càng cao càng tốt"),
+    "lower": ("lower is better", "càng thấp càng tốt"),
+    "per_week_target": ("per week", "mỗi tuần"),
+    "per_month_target": ("per month", "mỗi tháng"),
     "no_cases": ("No open cases.", "Không có trường hợp mở."),
     "no_alerts": ("No unresolved alerts.", "Không có cảnh báo chưa xử lý."),
     "no_targets": ("No targets set.", "Chưa đặt mục tiêu."),
@@ -137,6 +144,12 @@ WORDS = {
     "need_settings": ("Paste the settings or choose a file.", "Hãy dán cài đặt hoặc chọn tệp."),
     "not_utf8": ("The file is not UTF-8 text.", "Tệp không phải văn bản UTF-8."),
 }
+
+
+def say_known(say, word: str) -> str:
+    """A word from the data (a severity, a state) in the reader's language where WORDS has it;
+    as it is otherwise (a newer station may send kinds this HQ does not know)."""
+    return say(word) if word in WORDS else word
 
 
 def words(lang: str):

@@ -263,7 +263,16 @@ def test_dashboard_in_a_real_browser(site, browser):
     browser.find_element(By.CSS_SELECTOR, "a.lang").click()
     WebDriverWait(browser, 20).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Chuỗi")
     assert "Bảng xếp hạng KPI" in browser.page_source
+    viewport(browser, PHONE, mobile=True)
+    open_page(browser, base, "/store/acme/hcm-d1")
+    assert "đang mở" in browser.find_element(By.ID, "alerts").text      # the alerts' state
+    entries = expected(db_path, "acme/hcm-d1")["entries"]
+    assert cell(browser, "acme/hcm-d1|entries") == f"{entries:,}".replace(",", ".")
+    browser.save_screenshot(str(shots / "store-phone-vi.png"))
+    viewport(browser, DESKTOP, mobile=False)
     browser.find_element(By.CSS_SELECTOR, "a.lang").click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.TAG_NAME, "h1").text ==
+                                     "acme/hcm-d1" and "Open cases" in d.page_source)
     no_errors(browser, "language switch")
 
     # an analyst has no push page; an admin pushes from the form
