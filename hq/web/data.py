@@ -176,7 +176,8 @@ def last_events(db) -> dict[str, tuple[float, str]]:
 def settings_state(db) -> dict[str, dict]:
     """{station: what it reported about the settings HQ pushed}: the stations table's
     settings_* columns where this HQ database has them (they come with settings push)."""
-    columns = [d[0] for d in db.execute("SELECT * FROM stations WHERE 1 = 0").description]
+    cursor = db.execute("SELECT * FROM stations WHERE 1 = 0")
+    columns = [d[0] for d in getattr(cursor, "description", None) or ()]
     wanted = [c for c in columns if c.startswith("settings")]
     if not wanted:
         return {}
