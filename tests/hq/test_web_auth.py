@@ -188,6 +188,11 @@ def test_push_of_a_file_and_a_refusal_naming_the_key_keeps_the_text(server):
     assert "bogus = 1" in r.text                       # nothing typed is lost
     r = http.post(base + "/push", data={"csrf": token, "scope": "store", "settings": bad})
     assert r.status_code == 400 and "Name the station or store" in r.text
+    r = http.post(base + "/push", data={"csrf": token, "scope": "galaxy", "settings": bad})
+    assert r.status_code == 400 and "scope must be station, store or chain" in r.text
+    r = http.post(base + "/push", data={"csrf": token, "scope": "chain"},
+                  files={"file": ("s.toml", b"\xff\xfe not text", "text/plain")})
+    assert r.status_code == 400 and "not UTF-8" in r.text
     assert len(publisher.calls) == 1
 
 
