@@ -6,6 +6,7 @@
     cx-hq report --config hq.toml --html report.html
     cx-hq prune --config hq.toml        # [retention]: delete events past their days
     cx-hq push --config hq.toml (--station S | --store S | --all) --file settings.toml
+    cx-hq serve --config hq.toml         # the live web dashboard (cx-hq passwd for its users)
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import importlib
 import importlib.util
 import sys
 
-ANALYST_COMMANDS = ("hq.stats", "hq.export", "hq.report", "hq.prune")
+ANALYST_COMMANDS = ("hq.stats", "hq.export", "hq.report", "hq.prune", "hq.web.cli")
 ADMIN_COMMANDS = ("hq.push",)
 
 

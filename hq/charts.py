@@ -103,13 +103,14 @@ def stacked_shares(rows: list[tuple], width: int = 640, label: str = "NPS groups
 
 
 def lines(series: dict[str, list], x_labels: list[str], width: int = 760,
-          label: str = "NPS per week", total_last: bool = True) -> str:
+          label: str = "NPS per week", total_last: bool = True, legend: bool = True) -> str:
     """NPS over time: series name -> one (value|None, ci_low, ci_high) per x label.
 
     None values leave a gap (the week was below min n); the 95 % interval is a whisker.
-    With total_last the last series is the total, drawn in black and dashed.
+    With total_last the last series is the total, drawn in black and dashed. Without legend
+    (one series, named by the caption) the plot takes the legend's width too.
     """
-    left, right, top, bottom = 46, 190, 14, 40
+    left, right, top, bottom = 46, 190 if legend else 12, 14, 40
     height = 280
     values = [p for pts in series.values() for p in pts if p and p[0] is not None]
     lo, hi = _nice_range(min([p[1] for p in values] + [0]), max([p[2] for p in values] + [0]))
@@ -153,6 +154,8 @@ def lines(series: dict[str, list], x_labels: list[str], width: int = 760,
             dash = ' stroke-dasharray="6 4"' if last else ""
             body.append(f'<path d="{" ".join(path)}" fill="none" stroke="{colour}" '
                         f'stroke-width="2"{dash}/>')
+        if not legend:
+            continue
         ly = top + 14 + 18 * k
         body.append(f'<rect x="{width - right + 12}" y="{ly - 9}" width="12" height="4" '
                     f'fill="{colour}"/>')

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from station.config import ID_PATTERN, BrokerLink, LoggingSection, load_typed, rule, time_zone
+from station.config import (ID_PATTERN, BrokerLink, ConfigError, LoggingSection, load_typed,
+                            rule, time_zone)
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,52 @@ class ReportsSection:
     k_floor: int = rule(5, min=1, max=1000, doc="suppress demographic cells below k visitors")
 
 
+SCRYPT_HASH = r"^scrypt\$\d+\$\d+\$\d+\$[0-9a-f]+\$[0-9a-f]+$"
+
+
+@dataclass(frozen=True)
+class WebUser:
+    """One [[web.users]] entry: who may log in to `cx-hq serve`, and what they may do."""
+    username: str = rule(pattern=ID_PATTERN, doc="lower case, digits, - or _")
+    password_hash: str = rule(pattern=SCRYPT_HASH, doc="from `cx-hq passwd`")
+    role: str = rule("analyst", choices=("analyst", "admin"),
+                     doc="analyst reads; admin also pushes settings to stations")
+
+
+@dataclass(frozen=True)
+class WebSection:
+    """[web]: the live dashboard `cx-hq serve`. Loopback by default: TLS and the outside
+    world go through a reverse proxy (hq/README.md)."""
+    host: str = rule("127.0.0.1", doc="the address to bind; keep loopback behind a proxy")
+    port: int = rule(8470, min=1, max=65535)
+    users: list[WebUser] = rule([])
+    session_lifetime_s: int = rule(8 * 3600, min=60, max=30 * 86400,
+                                   doc="a login lasts this long, then the user logs in again")
+    lockout_failures: int = rule(5, min=1, max=1000,
+                                 doc="this many wrong passwords in a row lock the username "
+                                     "and the client address")
+    lockout_minutes: float = rule(15.0, min=0.1, max=7 * 1440)
+    cookie_secure: bool = rule(False, doc="true behind TLS: the browser sends the session "
+                                          "cookie over HTTPS only")
+    refresh_s: int = rule(15, min=2, max=3600, doc="how often open pages refresh their figures")
+    period_days: int = rule(28, min=1, max=366, doc="the period of the stores and chain pages")
+
+    def __post_init__(self):
+        seen = set()
+        for i, user in enumerate(self.users):
+            if user.username in seen:
+                raise ConfigError(f"web.users[{i}].username",
+                                  f"{user.username!r} is listed twice")
+            seen.add(user.username)
+
+
 @dataclass(frozen=True)
 class HqConfig:
     hq: ReceiverSection = rule(ReceiverSection())
     database: HqDatabaseSection = rule(HqDatabaseSection())
     reports: ReportsSection = rule(ReportsSection())
     retention: HqRetentionSection = rule(HqRetentionSection())
+    web: WebSection = rule(WebSection())
     logging: LoggingSection = rule(LoggingSection())
     source: Path | None = None   # the file this came from (not a TOML key)
 

@@ -1,0 +1,67 @@
+"""`cx-hq serve` runs the dashboard; `cx-hq passwd` prints a password hash for [[web.users]].
+
+    cx-hq serve --config hq.toml          # http://127.0.0.1:8470 (the [web] host and port)
+    cx-hq passwd                          # asks twice, prints scrypt$16384$8$1$<salt>$<hash>
+"""
+from __future__ import annotations
+
+import getpass
+import sys
+
+MIN_PASSWORD = 10
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("serve", help="the live web dashboard ([web] in the HQ config)",
+                              description=__doc__.splitlines()[0])
+    p.add_argument("--config", required=True, help="the HQ's TOML config ([web], [database])")
+    p.set_defaults(func=serve)
+    p = subparsers.add_parser("passwd", help="print a password hash for [[web.users]]")
+    p.add_argument("--stdin", action="store_true",
+                   help="read the password from standard input (scripts) instead of asking")
+    p.set_defaults(func=passwd)
+
+
+def serve(args) -> int:
+    import logging
+
+    import uvicorn
+
+    from hq.config import load_hq_config
+    from hq.views import HqReadError
+    from hq.web.app import create_app
+    from hq.web.data import open_db
+    from station.config import ConfigError
+    try:
+        config = load_hq_config(args.config)
+        open_db(config).close()           # a wrong database path fails now, not per request
+    except (ConfigError, HqReadError) as exc:
+        print(f"cx-hq serve: {exc}", file=sys.stderr)
+        return 2
+    if not config.web.users:
+        print("cx-hq serve: no [[web.users]] in the config: add one with a hash from "
+              "`cx-hq passwd`", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.logging.level)
+    # proxy_headers: behind the documented reverse proxy on this host, the client address
+    # (lockout) is the one the proxy saw, never the proxy's own
+    uvicorn.run(create_app(config), host=config.web.host, port=config.web.port,
+                proxy_headers=True, forwarded_allow_ips="127.0.0.1,::1",
+                log_level=config.logging.level.lower(), server_header=False)
+    return 0
+
+
+def passwd(args) -> int:
+    from station.pin import hash_secret
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("cx-hq passwd: the two passwords differ", file=sys.stderr)
+            return 2
+    if len(password) < MIN_PASSWORD:
+        print(f"cx-hq passwd: use at least {MIN_PASSWORD} characters", file=sys.stderr)
+        return 2
+    print(hash_secret(password))
+    return 0
