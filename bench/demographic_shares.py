@@ -6,7 +6,7 @@ not fitted on.
 The calibration faces (models/demographics.json: FairFace-540 as the face models see a visitor)
 are in two folds. The correction is fitted on one fold; "days" of visitors are drawn, with
 replacement, from the other fold, and back. Each day: women's share 20 % ... 80 %, an age mix
-(even, young, old, middle-aged, teen-heavy), 100 / 250 / 400 visitors; gender and age drawn
+(even, young adults, older, families, few children), 100 / 250 / 400 visitors; gender and age drawn
 independently, then a face with that gender and age group. The truth is the day's drawn shares.
 Per estimator (plain count of the hard labels, ACC on the hard labels, PACC on the
 probabilities):
@@ -30,13 +30,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from station.shares import (AGE_GROUPS, GENDERS, CALIBRATION_FILE, age_features, estimate,  # noqa: E402
-                            gender_features, load_calibration)
+from station.shares import AGE_GROUPS, CALIBRATION_FILE, GENDERS, demographic_shares, load_calibration  # noqa: E402
 
 WOMEN = (0.2, 0.35, 0.5, 0.65, 0.8)
-AGE_MIXES = {"even": (0.25, 0.25, 0.25, 0.25), "young": (0.15, 0.55, 0.2, 0.1),
-             "old": (0.05, 0.15, 0.35, 0.45), "middle": (0.1, 0.3, 0.5, 0.1),
-             "teens": (0.45, 0.35, 0.15, 0.05)}
+AGE_MIXES = {"even": (1 / 3, 1 / 3, 1 / 3), "young adults": (0.15, 0.6, 0.25),
+             "older": (0.05, 0.2, 0.75), "families": (0.45, 0.35, 0.2), "few children": (0.05, 0.5, 0.45)}
 SIZES = (100, 250, 400)
 TARGETS = {"women_abs_error_points": 3.0, "age_tv": 0.10, "coverage": 0.90}
 
@@ -76,13 +74,9 @@ def run(cal, repeats: int, rounds: int, seed: int) -> dict:
                         records["count"]["women_err"].append(abs(hard_female.mean() - true_women))
                         records["count"]["age_tv"].append(0.5 * np.abs(count_mix - true_mix).sum())
                         for method in ("acc", "pacc"):
-                            s = rng.integers(1 << 31)
-                            g = estimate(gender_features(cal.p_female[fitted], method), cal.gender[fitted],
-                                         gender_features(cal.p_female[rows], method), GENDERS,
-                                         method=method, rounds=rounds, seed=s)
-                            a = estimate(age_features(cal.age_probs[fitted], method), cal.age_group[fitted],
-                                         age_features(cal.age_probs[rows], method), AGE_GROUPS,
-                                         method=method, rounds=rounds, seed=s + 1)
+                            d = demographic_shares(cal.subset(fitted), cal.p_female[rows], cal.age_probs[rows],
+                                                   method=method, rounds=rounds, seed=int(rng.integers(1 << 31)))
+                            g, a = d.gender, d.age
                             f = g.share("female")
                             est_mix = np.array([a.share(x).estimate for x in AGE_GROUPS])
                             r = records[method]
