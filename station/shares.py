@@ -137,12 +137,10 @@ def bootstrap(cal_features, cal_labels, features, n_classes: int, *, rounds: int
     # Each class's mean feature vector from its calibration faces drawn again with replacement.
     matrices = np.stack([cal_features[rng.choice(np.flatnonzero(cal_labels == i), (rounds, (cal_labels == i).sum()))]
                          .mean(axis=1) for i in range(k)], axis=1)            # [rounds, k, features]
-    observed = np.empty((rounds, features.shape[1]))
     n = len(features)
-    step = max(1, 400_000 // n)          # rounds per batch: keeps the index matrix small
-    for start in range(0, rounds, step):
-        stop = min(rounds, start + step)
-        observed[start:stop] = features[rng.integers(0, n, (stop - start, n))].mean(axis=1)
+    # The period's visits drawn again: how often each is drawn, times its features (O(n) memory).
+    observed = np.array([np.bincount(rng.integers(0, n, n), minlength=n) @ features / n
+                         for _ in range(rounds)])
     return point, np.array([solve(matrices[r], observed[r]) for r in range(rounds)])
 
 
@@ -278,3 +276,33 @@ def demographic_shares(cal: Calibration, p_female, age_probs, *, method: str = "
     n = len(np.asarray(p_female).reshape(-1))
     return Demographics(summarize(GENDERS, point.sum(axis=1), draws.sum(axis=2), n, method, level),
                         summarize(AGE_GROUPS, point.sum(axis=0), draws.sum(axis=1), n, method, level))
+
+
+# -- what a report shows --------------------------------------------------------------------------
+def period_shares(cal: Calibration | None, p_female, age_probs, k_floor: int, *,
+                  seed: int = 0) -> dict:
+    """A period's corrected shares for a report, or why there are none: "reason" is "none" (no
+    visitor with a face estimate), "below_k" (fewer visitors than the privacy floor k: shares of
+    a handful of people would point at them) or "no_calibration" (no models/demographics.json)."""
+    n = len(p_female)
+    if n == 0:
+        return {"n": 0, "reason": "none"}
+    if n < k_floor:
+        return {"n": n, "reason": "below_k", "k_floor": k_floor}
+    if cal is None:
+        return {"n": n, "reason": "no_calibration"}
+    return demographic_shares(cal, p_female, age_probs, seed=seed).as_dict()
+
+
+def calibration_or_none(path: Path = CALIBRATION_FILE) -> Calibration | None:
+    """The calibration, or None when the file is missing or unusable (shares are then not
+    shown; the reason is logged by the caller's report)."""
+    try:
+        return load_calibration(path)
+    except CalibrationError:
+        return None
+
+
+def share_text(share: dict) -> str:
+    """'56 % (44-67 %)': a share with its 95 % interval, in whole points."""
+    return f"{share['estimate'] * 100:.0f} % ({share['low'] * 100:.0f}-{share['high'] * 100:.0f} %)"
