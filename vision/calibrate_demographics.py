@@ -129,6 +129,13 @@ def confusion(rows: list[dict]) -> dict:
 
 
 def cross_fit(rows: list[dict]) -> dict:
+    """The gender threshold cross-fitted, and each fold's confusion counts."""
+    return {**threshold_cross_fit(rows), "confusion_by_fold": {
+        str(f): confusion([r for r in rows if r["fold"] == f]) for f in (0, 1)}}
+
+
+def threshold_cross_fit(rows: list[dict]) -> dict:
+    """Each fold's threshold pick judged on the other fold, and both together ("pooled")."""
     folds = []
     for fit in (0, 1):
         fitting = [r for r in rows if r["fold"] == fit]
@@ -147,8 +154,7 @@ def cross_fit(rows: list[dict]) -> dict:
         kept = sum(c[0] * c[2] for c in calls)
         pooled[name] = {"faces": n, "decided": round(kept / max(n, 1), 4),
                         "accuracy_on_decided": round(sum(c[0] * c[2] * c[1] for c in calls) / max(kept, 1e-9), 4)}
-    return {"folds": folds, "pooled": pooled, "confusion_by_fold": {str(f): confusion([r for r in rows if r["fold"] == f])
-                                                  for f in (0, 1)}}
+    return {"folds": folds, "pooled": pooled}
 
 
 def model_hashes(models_dir: Path = MODELS) -> dict:
