@@ -95,6 +95,7 @@ class Dashboard:
         self._marks: dict | None = None            # newest rowids the cached days include
         self._lock = threading.Lock()
         self._calibration = calibration_or_none()
+        self._shares: dict[str, tuple[float, float, dict]] = {}   # period -> (since, at, shares)
 
     def invalidate(self, ts: float) -> None:
         """Something changed on the local day of `ts` (a case resolved): read it again."""
@@ -172,8 +173,7 @@ class Dashboard:
                                            offset, entrances).items()}
         dwell = t("dwell", store.dwell_counts, since, until, [m * 60 for m in DWELL_EDGES_MIN])
         visits = sum(t("visits", store.visitor_mix, since, until).values())
-        demographics = t("shares", lambda: period_shares(
-            self._calibration, *store.visit_estimates(since, until), privacy.k_floor))
+        demographics = t("shares", self._period_shares, store, period, since, until)
         open_cases = t("open_cases", store.cases, since, until, True, 50)
         health = t("health", store.health)
         outbox = t("outbox", store.outbox_status)
@@ -193,6 +193,20 @@ class Dashboard:
                         for age, c in sorted(s.by_age.items()) if sum(c)},
             open_cases=open_cases,
             health=health, outbox=outbox, disk_free_bytes=disk_free, timings_ms=t.ms)
+
+
+    # A month of visits takes a good part of a second to bootstrap, and its shares barely move
+    # in a minute: they are recomputed at most this often (and when the period starts anew).
+    SHARES_MAX_AGE_S = 60.0
+
+    def _period_shares(self, store, period: str, since: float, until: float) -> dict:
+        cached = self._shares.get(period)
+        if cached and cached[0] == since and time.monotonic() - cached[1] < self.SHARES_MAX_AGE_S:
+            return cached[2]
+        shares = period_shares(self._calibration, *store.visit_estimates(since, until),
+                               self.config.privacy.k_floor)
+        self._shares[period] = (since, time.monotonic(), shares)
+        return shares
 
 
 class _Timer:
