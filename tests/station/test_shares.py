@@ -204,3 +204,16 @@ def test_any_calibration_file_loads_or_is_refused_with_calibration_error(tmp_pat
     except CalibrationError:
         return
     assert len(cal) == len(doc["faces"]) and 0.5 <= cal.gender_min_confidence <= 1
+
+
+def test_large_periods_draw_the_visits_mean_from_its_normal_limit_with_the_same_interval(monkeypatch):
+    """Above EXACT_RESAMPLING_MAX visits the bootstrap draws the mean feature vector instead of
+    the visits; on real calibration estimates both intervals agree to a point."""
+    cal = load_calibration()
+    rows = np.random.default_rng(5).integers(0, len(cal), 3000)
+    fast = demographic_shares(cal, cal.p_female[rows], cal.age_probs[rows], seed=3)
+    monkeypatch.setattr(shares, "EXACT_RESAMPLING_MAX", 10 ** 9)
+    exact = demographic_shares(cal, cal.p_female[rows], cal.age_probs[rows], seed=3)
+    for a, b in zip(fast.gender.shares + fast.age.shares, exact.gender.shares + exact.age.shares):
+        assert a.estimate == b.estimate
+        assert a.low == pytest.approx(b.low, abs=0.015) and a.high == pytest.approx(b.high, abs=0.015)
