@@ -37,8 +37,8 @@ GENDERS = ("female", "male")
 # brackets (station.store.AGE_BRACKETS: 0-17, 18-24, ...) cut through those groups, so they
 # serve as the classifier's features, not as the classes. Three groups, not four (40-59, 60+):
 # on 270 calibration faces the age net cannot tell 40-59 from 60+ well enough, and the
-# correction's own error alone left a total variation of 0.06-0.21 with four groups against
-# 0.00-0.06 with three (bench/demographic_shares.py).
+# correction's own error alone (bench/demographic_shares.py's endless day, age only) left a
+# total variation of 0.06-0.21 with four groups against 0.00-0.06 with three.
 AGE_GROUPS = ("0-19", "20-39", "40+")
 CALIBRATION_FILE = Path(__file__).resolve().parents[1] / "models" / "demographics.json"
 LEVEL = 0.95
