@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from station import shares
-from station.shares import (AGE_GROUPS, Calibration, CalibrationError, adjusted, class_means,
+from station.shares import (AGE_GROUPS, Calibration, CalibrationError, adjusted,
                             demographic_shares, estimate, load_calibration, one_hot, period_shares,
                             solve)
 from station.store import AGE_BRACKETS
