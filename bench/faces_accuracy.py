@@ -8,6 +8,11 @@ labelled face and make it the largest). Reported:
 - face found rate; gender accuracy over images with a face, and over all images (no face = wrong);
 - gender by minimum confidence: at 0.5 ... 0.9 and the configured default, the share of images
   given a gender (below it the product stores "unknown") and the accuracy on those;
+- per-face gender restated (issue 19), for adults (20+) and for all ages, on the still photos and
+  in the in-pipeline mode: the share decided and the accuracy on those at the stored threshold
+  (models/demographics.json), and cross-fitted (threshold picked on one half of the faces,
+  measured on the other, and back; vision/calibrate_demographics.py). Target: >= 95 % right on
+  the faces decided while deciding >= 60 % of adult faces;
 - age-group accuracy: the expected age falls in the labelled FairFace group (0-2, 3-9, 10-19,
   20-29, ..., 60-69, 70+), exact and within one neighbouring group;
 - age error: distance in years from the expected age to the labelled group's interval (0 when
@@ -21,7 +26,6 @@ With --json the last stdout line is one JSON object.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -34,8 +38,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from station.config import VisionSection  # noqa: E402
-from vision.detections import Detections  # noqa: E402
+from station.shares import load_calibration  # noqa: E402
+from vision.calibrate_demographics import (FAIRFACE_GROUP, decided, labelled_faces, look_once,  # noqa: E402
+                                           threshold_cross_fit)
 from vision.faces.analyzer import FaceAnalyzer, FaceEngine, analyze_image  # noqa: E402
 
 FAIRFACE = ROOT.parent / "shared" / "data" / "fairface-540"
@@ -60,32 +65,43 @@ def gender_at_confidence(calls, min_confidence: float, images: int) -> dict:
             "accuracy": round(sum(kept) / max(len(kept), 1), 4)}
 
 
-def pipeline_mode(rows, engine, head_px: int, face_input_px: int = 96) -> dict:
+def gender_restated(faces: list[dict], threshold: float) -> dict:
+    """Share decided and accuracy on those, adults (20+) and all ages: at the stored threshold,
+    and cross-fitted (each half judged at the threshold picked on the other half)."""
+    at = {}
+    for name, adults in (("adults_20_plus", True), ("all", False)):
+        share, accuracy, n = decided(faces, threshold, adults)
+        at[name] = {"faces": n, "decided": round(share, 4), "accuracy_on_decided": round(accuracy, 4)}
+    fitted = threshold_cross_fit(faces)
+    return {"at_stored_threshold": at, "cross_fitted": fitted["pooled"], "folds": fitted["folds"]}
+
+
+def _face_row(row: dict, p_female: float) -> dict:
+    return {"fold": row["fold"], "gender": row["gender"].lower(), "age_group": FAIRFACE_GROUP[row["age"]],
+            "p_female": p_female}
+
+
+def pipeline_mode(rows, engine, head_px: int, face_input_px: int = 96) -> tuple[dict, list[dict]]:
     """The in-pipeline path: each photo shrunk to a `head_px` head on top of a person box in a
-    480x360 frame, one FaceAnalyzer look (head crop -> CenterFace at 128-160 px -> align -> nets)."""
+    480x360 frame, one FaceAnalyzer look (head crop -> CenterFace at 128-160 px -> align -> nets).
+    Also returns p(female) per face found, for the restated per-face figures."""
     analyzer = FaceAnalyzer(None, 2, max_faces_per_frame=1, revisit_frames=1, engine=engine,
-                            face_input_px=face_input_px)
+                            face_input_px=face_input_px, gender_min_confidence=0.5)
     found = ok = 0
-    times = []
+    times, faces = [], []
     for track_id, row in enumerate(rows, 1):
-        frame = np.full((360, 480, 3), 90, np.uint8)
-        x1, y1 = 190, 40
-        frame[y1:y1 + head_px, x1:x1 + head_px] = cv2.resize(
-            cv2.imread(str(FAIRFACE / "images" / row["file"])), (head_px, head_px), interpolation=cv2.INTER_AREA)
-        box = [x1, y1, x1 + head_px, min(359, y1 + int(head_px * 2.7))]
-        tracked = Detections(xyxy=[box], confidence=[0.9], class_id=[0], tracker_id=[track_id])
+        image = cv2.imread(str(FAIRFACE / "images" / row["file"]))
         t0 = time.perf_counter()
-        analyzer.update(frame, tracked)
+        attrs = look_once(analyzer, image, track_id, head_px)
         times.append((time.perf_counter() - t0) * 1000)
-        attrs = analyzer.attributes(track_id)
         if attrs is not None:
             found += 1
             ok += attrs.gender == row["gender"].lower()
-        analyzer.forget(track_id)
+            faces.append(_face_row(row, attrs.p_female))
     # The face is ~45% of the FairFace crop, so a head_px crop holds a face of about 0.45 * head_px.
     return {"head_px": head_px, "face_input_px": face_input_px, "face_px_approx": round(0.45 * head_px), "found_rate": round(found / len(rows), 4),
             "gender_accuracy": round(ok / max(found, 1), 4), "ms_per_look_median": round(float(np.median(times)), 1),
-            "ms_per_look_p10": round(float(np.percentile(times, 10)), 1)}
+            "ms_per_look_p10": round(float(np.percentile(times, 10)), 1)}, faces
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     if not labels.is_file():
         print(f"FairFace-540 not found at {FAIRFACE}", file=sys.stderr)
         return 2
-    rows = list(csv.DictReader(labels.open()))[: args.limit]
+    rows = labelled_faces(FAIRFACE)[: args.limit]
     engine = FaceEngine(Path(args.models_dir), threads=args.threads)
     analyze_image(cv2.imread(str(FAIRFACE / "images" / rows[0]["file"])), engine)  # warm-up
 
@@ -113,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     per_group = {g: {"n": 0, "found": 0, "gender_ok": 0, "group_ok": 0, "mean_age": []} for g in ORDER}
     per_gender = {g: {"n": 0, "ok": 0} for g in ("female", "male")}
     gender_calls = []                      # (confidence, right) per face found
+    still_faces = []                       # fold, true gender and age group, p(female)
     for row in rows:
         image = cv2.imread(str(FAIRFACE / "images" / row["file"]))
         truth_group, truth_gender = row["age"], row["gender"].lower()
@@ -128,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         found += 1
         stats["found"] += 1
         gender_calls.append((face.gender_confidence, face.gender == truth_gender))
+        still_faces.append(_face_row(row, face.gender_confidence if face.gender == "female"
+                                     else 1 - face.gender_confidence))
         if face.gender == truth_gender:
             gender_ok += 1
             stats["gender_ok"] += 1
@@ -143,10 +162,14 @@ def main(argv: list[str] | None = None) -> int:
         mid_err.append(abs(face.age - (lo + hi) / 2))
 
     n = len(rows)
-    stored = VisionSection.gender_min_confidence
+    stored = load_calibration().gender_min_confidence
     by_confidence = [gender_at_confidence(gender_calls, t, n)
                      for t in sorted({0.5, 0.6, 0.7, 0.8, 0.9, stored})]
-    pipeline = [pipeline_mode(rows, engine, px, fin) for px in args.head_px for fin in args.face_input_px]
+    looks = [pipeline_mode(rows, engine, px, fin) for px in args.head_px for fin in args.face_input_px]
+    pipeline = [summary for summary, _faces in looks]
+    restated = {"threshold": stored, "still_photo": gender_restated(still_faces, stored)}
+    for summary, faces in looks:
+        restated[f"pipeline_face_{summary['face_px_approx']}px"] = gender_restated(faces, stored)
     summary = {
         "bench": "faces_accuracy", "dataset": "FairFace-540 (CC BY 4.0, Karkkainen & Joo 2021)",
         "images": n, "faces_found": found, "face_found_rate": round(found / n, 4),
@@ -167,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         "gender_by_min_confidence": by_confidence,
         "gender_min_confidence_default": stored,
         "pipeline_mode": pipeline,
+        "gender_restated": restated,
+        "gender_restated_target": "accuracy_on_decided >= 0.95 while adults_20_plus decided >= 0.60",
         "threads": args.threads, "cpus": os.cpu_count(), "target_gender_accuracy": 0.93,
     }
     print(f"FairFace-540: {found}/{n} faces found")
@@ -186,6 +211,16 @@ def main(argv: list[str] | None = None) -> int:
     for p in pipeline:
         print(f"pipeline mode, face ~{p['face_px_approx']} px, CenterFace at {p['face_input_px']} px: found {p['found_rate']:.3f}, gender "
               f"{p['gender_accuracy']:.3f}, {p['ms_per_look_median']:.1f} ms per look (median; p10 {p['ms_per_look_p10']:.1f})")
+    print(f"per-face gender restated (threshold {stored:.2f} from models/demographics.json; "
+          f"target: >= 0.95 right on faces decided, deciding >= 0.60 of adults):")
+    for mode, r in restated.items():
+        if mode == "threshold":
+            continue
+        for how in ("at_stored_threshold", "cross_fitted"):
+            a, o = r[how]["adults_20_plus"], r[how]["all"]
+            print(f"  {mode:<20} {how.replace('_', ' '):<20} adults: decided {a['decided']:.3f}, right "
+                  f"{a['accuracy_on_decided']:.3f}; all ages: decided {o['decided']:.3f}, right "
+                  f"{o['accuracy_on_decided']:.3f}")
     if args.json:
         print(json.dumps(summary))
     return 0

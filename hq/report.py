@@ -32,6 +32,7 @@ from pathlib import Path
 from station import kpi
 from station.period import add_period_arguments
 from station.scorecard import build_scorecard, nps_cell, nps_figure
+from station.shares import calibration_or_none, period_shares
 from hq import report_goals as goals
 from hq import stats as hq_stats
 from hq.views import backend_of, open_for_reading, period_clause, store_of, temp_name
@@ -152,7 +153,9 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
         "stores": summaries,
         "weekly": _weekly(db, period, params, local, min_n),
         "by_hour": _by_hour(db, period, params, local),
-        "demographics": {store: _demographics(visits.get(store, {}), k) for store in store_names},
+        # Women's share and age mix per store, corrected for the face models' measured errors,
+        # with 95 % intervals; none below k visitors (station/shares.py).
+        "demographics": _demographics(db, visit_period, visit_params, store_names, k),
         "nps_by_age_bracket": {
             bracket: nps_cell(counts, min_n)
             for bracket, counts in sorted(_by_age(segments).items())},
@@ -252,7 +255,8 @@ def _materialize(db, period: str, params: list, since, until) -> None:
     lo = -1e18 if since is None else since - 86400
     hi = 1e18 if until is None else until + 86400
     db.execute("CREATE TEMP TABLE _visits AS SELECT station, store, ts_epoch, visit_id, "
-               "age_bracket, gender FROM visits WHERE ts_epoch >= ? AND ts_epoch < ?", (lo, hi))
+               "age_bracket, gender, p_female, age_probs FROM visits "
+               "WHERE ts_epoch >= ? AND ts_epoch < ?", (lo, hi))
     db.execute("CREATE INDEX _visits_id ON _visits (station, visit_id)")
 
 
@@ -288,32 +292,19 @@ def _by_age(segments: dict) -> dict[str, list[int]]:
     return out
 
 
-# -- demographics with the k-anonymity floor ---------------------------------------------------
-def _demographics(mix: dict[tuple, int], k: int) -> dict:
-    """Visits per age bracket x gender; cells under k suppressed, plus one more if needed.
-
-    The store's total visits is shown elsewhere, so a single suppressed cell could be worked
-    out by subtraction: then the smallest shown cell is suppressed too (secondary suppression).
-    """
-    known = {f"{age}/{gender}": n for (age, gender), n in mix.items()
-             if age is not None and gender is not None}
-    unknown = sum(n for (age, gender), n in mix.items() if age is None or gender is None)
-    cells = kpi.suppress_small_cells(known, k)
-    primary = sorted(key for key, v in cells.items() if v is None)
-    secondary = []
-    if len(primary) == 1:
-        shown = sorted((v, key) for key, v in cells.items() if v is not None)
-        if shown:
-            secondary.append(shown[0][1])
-            cells[shown[0][1]] = None
-    brackets = sorted({key.split("/")[0] for key in known}, key=_bracket_order)
-    return {"cells": cells, "brackets": brackets, "genders": list(GENDERS),
-            "unknown": unknown, "suppressed": primary, "suppressed_secondary": secondary}
-
-
-def _bracket_order(bracket: str):
-    digits = "".join(ch for ch in bracket.split("-")[0] if ch.isdigit())
-    return (int(digits) if digits else 999, bracket)
+# -- demographics: corrected shares behind the k-anonymity floor --------------------------------
+def _demographics(db, period, params, store_names, k: int) -> dict:
+    """store -> station.shares.period_shares of its visits with a face estimate."""
+    estimates: dict[str, tuple[list, list]] = {}
+    for store, p_female, age_probs in db.execute(
+            f"SELECT store, p_female, age_probs FROM _visits WHERE {period} "
+            f"AND p_female IS NOT NULL AND age_probs IS NOT NULL", params):
+        p, probs = estimates.setdefault(store, ([], []))
+        p.append(float(p_female))
+        # the view gives the JSON list as text (SQLite) or already parsed (a JSON column)
+        probs.append(json.loads(age_probs) if isinstance(age_probs, str) else list(age_probs))
+    cal = calibration_or_none()
+    return {store: period_shares(cal, *estimates.get(store, ([], [])), k) for store in store_names}
 
 
 # -- over time ---------------------------------------------------------------------------------

@@ -358,33 +358,16 @@ def _traffic(r):
 
 def _demographics(r):
     k = r["k_floor"]
-    out = [f"<h2>Visitors by age bracket and gender</h2><p class=\"note\">Estimated by the "
-           f"camera (no image is stored). Cells with fewer than {k} visitors show “&lt; {k}” "
-           f"(k-anonymity floor); when a single cell is suppressed, the next smallest is "
-           f"suppressed too (“†”) so it cannot be worked out from the store's total.</p>"]
-    stores = {s: d for s, d in r["demographics"].items() if d["brackets"]}
-    if len(stores) <= MAX_PANELS:
-        out.append("<div class=\"grid\">")
-        for store, d in stores.items():
-            rows = [f"<tr><td class=\"name\">{escape(b)}</td>"
-                    + "".join(_demo_cell(store, d, f"{b}/{g}", k) for g in d["genders"])
-                    + "</tr>" for b in d["brackets"]]
-            out.append(f"<div class=\"panel\"><h3>{escape(store)}</h3>"
-                       + _table(("age",) + tuple(d["genders"]), rows)
-                       + f"<div class=\"small\">not estimated: {d['unknown']:,}</div></div>")
-        out.append("</div>")
-    elif stores:            # many stores: one row each, bracket x gender as columns
-        brackets = sorted({b for d in stores.values() for b in d["brackets"]},
-                          key=_bracket_start)
-        genders = next(iter(stores.values()))["genders"]
-        keys = [f"{b}/{g}" for b in brackets for g in genders]
-        head = ("store",) + tuple(f"{b} {g[0]}" for b, g in
-                                  (key.split("/") for key in keys)) + ("not estimated",)
-        rows = [f"<tr><td class=\"name\">{escape(s)}</td>"
-                + "".join(_demo_cell(s, d, key, k) for key in keys)
-                + f"<td>{d['unknown']:,}</td></tr>" for s, d in stores.items()]
-        out.append(_table(head, rows, small=True)
-                   + "<p class=\"note\">f = female, m = male.</p>")
+    out = [f"<h2>Visitors by gender and age</h2><p class=\"note\">Estimated by the camera (no "
+           f"image is stored) and corrected for the face models' errors measured on labelled "
+           f"faces: each share with its 95 % interval, which also carries the uncertainty of "
+           f"that measurement. Not shown below {k} visitors with a face estimate (k-anonymity "
+           f"floor).</p>"]
+    stores = {s: d for s, d in r["demographics"].items() if d["n"]}
+    if stores:
+        groups = next((tuple(a["name"] for a in d["age"]) for d in stores.values() if "age" in d), ())
+        head = ("store", "visitors with a face estimate", "women") + tuple(f"age {g}" for g in groups)
+        out.append(_table(head, [_demo_row(store, d, groups, k) for store, d in stores.items()]))
     cells = r["nps_by_age_bracket"]
     if cells:
         rows = [f"<tr><td class=\"name\">{escape(str(b))}</td><td>{c['n']:,}</td>"
@@ -397,18 +380,23 @@ def _demographics(r):
     return "".join(out)
 
 
-def _bracket_start(bracket: str):
-    digits = "".join(ch for ch in bracket.split("-")[0] if ch.isdigit())
-    return (int(digits) if digits else 999, bracket)
+WHY_NO_SHARES = {"below_k": "too few visitors (fewer than {k})",
+                 "no_calibration": "no demographics calibration (models/demographics.json)"}
 
 
-def _demo_cell(store, d, key, k) -> str:
-    value = d["cells"].get(key, 0)
-    attr = f"data-cell=\"{escape(store)}|{escape(key)}\""
-    if value is None:
-        mark = "†" if key in d["suppressed_secondary"] else f"&lt; {k}"
-        return f"<td class=\"sup\" {attr}>{mark}</td>"
-    return f"<td {attr}>{value:,}</td>"
+def _demo_row(store, d, groups, k) -> str:
+    cells = [f"<td class=\"name\">{escape(store)}</td>", f"<td>{d['n']:,}</td>"]
+    if "reason" in d:
+        why = WHY_NO_SHARES[d["reason"]].format(k=k)
+        cells.append(f"<td class=\"sup why\" colspan=\"{1 + len(groups)}\" "
+                     f"data-cell=\"{escape(store)}|women\">{escape(why)}</td>")
+    else:
+        named = [("women", next(s for s in d["gender"] if s["name"] == "female"))]
+        named += [(f"age {s['name']}", s) for s in d["age"]]
+        cells += [f"<td data-cell=\"{escape(store)}|{escape(key)}\">{s['estimate'] * 100:.0f} % "
+                  f"<span class=\"small\">({s['low'] * 100:.0f}–{s['high'] * 100:.0f} %)</span></td>"
+                  for key, s in named]
+    return "<tr>" + "".join(cells) + "</tr>"
 
 
 def _cases(r):

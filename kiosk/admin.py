@@ -622,7 +622,7 @@ class AdminScreen(QWidget):
             self.charts["dwell"].set_bars([], [], empty_text=no_camera)
 
     def _render_people(self) -> None:
-        if not self.figures.visitor_mix:
+        if not self.figures.visits:
             self.demographics.setMinimumWidth(0)
             self.demographics.setText(self._get("admin.nocamera"))
             self.demographics_note.setText("")

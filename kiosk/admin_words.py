@@ -97,34 +97,45 @@ class AdminWords:
 
     # -- people, cases, health -------------------------------------------------------------
     def people(self, figures) -> tuple[str, str]:
-        """Visitors by age bracket and gender, and under the same columns each bracket's NPS
-        and number of answers (a bracket's NPS read against its visitors), as an HTML table;
-        and the note under it."""
+        """The women's share and the age mix with their 95 % intervals (corrected for the
+        camera's measured errors; nothing below the privacy floor), then each age bracket's
+        NPS and number of answers, as HTML tables; and the note under them."""
         f, k = figures, self.config.privacy.k_floor
-        ages = sorted({a or "?" for a, _ in f.visitor_mix} | {a or "?" for a in f.nps_by_age})
+        ages = sorted({a or "?" for a in f.nps_by_age}) or ["?"]
         below_k = html.escape(self.get("admin.demographics.suppressed", k=k))
 
         def row(name: str, cells: list[str]) -> str:
             return (f"<tr><td>{html.escape(name)}</td>" +
                     "".join(f"<td align='right'>&nbsp;&nbsp;{c}</td>" for c in cells) + "</tr>")
 
+        shares = self.shares(f.demographics)
         rows = ["<tr><th></th>" + "".join(f"<th align='right'>&nbsp;&nbsp;{a}</th>"
                                          for a in ages) + "</tr>"]
-        for g in ("female", "male", None):
-            cells = []
-            for a in ages:
-                value = f.visitor_mix.get((None if a == "?" else a, g), 0)
-                cells.append(str(value) if value is not None else below_k)
-            rows.append(row(self.get(f"admin.gender.{g or 'unknown'}"), cells))
         scores = [f.nps_by_age.get("" if a == "?" else a) for a in ages]
         rows.append(row(self.get("admin.nps_by_age.row"),
                         [f"<b>{round(r.value):+d}</b>" if r and r.shown else "–" for r in scores]))
         answers = [r.n if r else 0 for r in scores]
         rows.append(row(self.get("admin.nps_by_age.answers"),
                         [str(n) if n == 0 or n >= k else below_k for n in answers]))
-        note = (self.get("admin.demographics.note", k=k) + "\n" +
+        note = (self.get("admin.demographics.note", n=f.demographics["n"], k=k) + "\n" +
                 self.get("admin.nps_by_age.note", min_n=self.config.privacy.min_n))
-        return "<table>" + "".join(rows) + "</table>", keep_together(note)
+        return shares + "<table>" + "".join(rows) + "</table>", keep_together(note)
+
+    def shares(self, d: dict) -> str:
+        """Women's share and the age groups, each with its 95 % interval, as an HTML table; or
+        one line saying why there are none."""
+        if "reason" in d:
+            why = self.get("admin.shares." + d["reason"], n=d["n"], k=d.get("k_floor", 0))
+            return f"<p>{html.escape(why)}</p>"
+        rows = [f"<tr><th></th><th align='right'>&nbsp;&nbsp;{html.escape(self.get('admin.shares.share'))}</th>"
+                f"<th align='right'>&nbsp;&nbsp;{html.escape(self.get('admin.shares.interval'))}</th></tr>"]
+        named = [(self.get("admin.gender.female"), next(s for s in d["gender"] if s["name"] == "female"))]
+        named += [(self.get("admin.shares.age", group=s["name"]), s) for s in d["age"]]
+        for name, s in named:
+            rows.append(f"<tr><td>{html.escape(name)}</td>"
+                        f"<td align='right'>&nbsp;&nbsp;<b>{s['estimate'] * 100:.0f} %</b></td>"
+                        f"<td align='right'>&nbsp;&nbsp;{s['low'] * 100:.0f}–{s['high'] * 100:.0f} %</td></tr>")
+        return "<table>" + "".join(rows) + "</table><br>"
 
     def case(self, case) -> str:
         """A case row: when and the score, then the reasons and the comment."""

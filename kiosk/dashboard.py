@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from station import kpi
+from station.shares import calibration_or_none, period_shares
 from station.scorecard import Figure, Scorecard, build_scorecard, nps_figure
 
 PERIODS = {"today": 0, "7d": 6, "30d": 29}      # whole local days before today
@@ -40,7 +41,8 @@ class Figures:
     entries: int
     traffic_by_hour: dict[int, int]
     dwell_counts: list[int]
-    visitor_mix: dict[tuple, int | None]
+    visits: int                     # visits that ended in the period (0: no camera data)
+    demographics: dict              # station.shares.period_shares: corrected shares or why none
     nps_by_age: dict[str, Figure]
     open_cases: list
     health: dict
@@ -92,6 +94,8 @@ class Dashboard:
         self._dirty: set[int] = set()
         self._marks: dict | None = None            # newest rowids the cached days include
         self._lock = threading.Lock()
+        self._calibration = calibration_or_none()
+        self._shares: dict[str, tuple[float, float, dict]] = {}   # period -> (since, at, shares)
 
     def invalidate(self, ts: float) -> None:
         """Something changed on the local day of `ts` (a case resolved): read it again."""
@@ -168,7 +172,8 @@ class Dashboard:
         by_hour = {int(h): n for h, n in t("traffic", store.entries_by_hour, since, until,
                                            offset, entrances).items()}
         dwell = t("dwell", store.dwell_counts, since, until, [m * 60 for m in DWELL_EDGES_MIN])
-        mix = kpi.suppress_small_cells(t("mix", store.visitor_mix, since, until), privacy.k_floor)
+        visits = sum(t("visits", store.visitor_mix, since, until).values())
+        demographics = t("shares", self._period_shares, store, period, since, until)
         open_cases = t("open_cases", store.cases, since, until, True, 50)
         health = t("health", store.health)
         outbox = t("outbox", store.outbox_status)
@@ -183,11 +188,24 @@ class Dashboard:
         return Figures(
             period=period, since=since, until=until, scorecard=card, score_counts=counts,
             totals=totals, entries=entries,
-            traffic_by_hour=by_hour, dwell_counts=dwell, visitor_mix=mix,
+            traffic_by_hour=by_hour, dwell_counts=dwell, visits=visits, demographics=demographics,
             nps_by_age={age: nps_figure(kpi.nps_from_counts(c, privacy.min_n))
                         for age, c in sorted(s.by_age.items()) if sum(c)},
             open_cases=open_cases,
             health=health, outbox=outbox, disk_free_bytes=disk_free, timings_ms=t.ms)
+
+    # A month of visits is 0.1-0.3 s to read and bootstrap, and its shares barely move in a
+    # minute: they are recomputed at most this often (and when the period starts anew).
+    SHARES_MAX_AGE_S = 60.0
+
+    def _period_shares(self, store, period: str, since: float, until: float) -> dict:
+        cached = self._shares.get(period)
+        if cached and cached[0] == since and time.monotonic() - cached[1] < self.SHARES_MAX_AGE_S:
+            return cached[2]
+        shares = period_shares(self._calibration, *store.visit_estimates(since, until),
+                               self.config.privacy.k_floor)
+        self._shares[period] = (since, time.monotonic(), shares)
+        return shares
 
 
 class _Timer:

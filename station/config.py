@@ -202,9 +202,11 @@ class VisionSection:
     detect_every: int = rule(2, min=1, max=30, doc="run the person detector every k-th frame "
                                                     "(the tracker predicts in between)")
     faces: bool = rule(True, doc="estimate age bracket and gender per track")
-    gender_min_confidence: float = rule(0.8, min=0.5, max=1.0,
+    gender_min_confidence: float = rule(0.0, min=0.0, max=1.0,
                                          doc="store a visit's gender only when the estimate is at "
-                                             "least this sure, else 'unknown'; 0.5 = always")
+                                             "least this sure, else 'unknown'; 0.5 = always; 0 = the "
+                                             "threshold calibrated with the models "
+                                             "(models/demographics.json)")
     lines: list[Line] = rule([])
     zones: list[Zone] = rule([])
     kiosk_zone: str = rule("", doc="name of the zone in front of the kiosk; empty = none")
@@ -222,6 +224,9 @@ class VisionSection:
                                     or any(not 64 <= v <= 4096 for v in self.detector_input)):
             raise ConfigError("vision.detector_input",
                               f"must be [width, height] in pixels (64..4096), got {self.detector_input!r}")
+        if 0 < self.gender_min_confidence < 0.5:
+            raise ConfigError("vision.gender_min_confidence",
+                              f"must be 0 (calibrated) or 0.5..1, got {self.gender_min_confidence}")
         if self.kiosk_zone and self.kiosk_zone not in {z.name for z in self.zones}:
             raise ConfigError("vision.kiosk_zone",
                               f"{self.kiosk_zone!r} is not one of vision.zones "

@@ -160,11 +160,22 @@ class Visit(Record):
     gender: str | None
     gender_confidence: float | None
     views: int
+    # What the face models estimated (also when `gender` is unknown); HQ corrects its shares
+    # from these. Left out for visits without a face; older stations do not send them.
+    p_female: float | None = field(default=None, metadata=_key("p_female", optional=True))
+    age_probs: tuple[float, ...] | None = field(default=None, metadata=_key("age_probs", optional=True))
 
     @staticmethod
     def check(data: dict) -> None:
         if type(data.get("dwell", {})) is not dict:
             raise Invalid(f"visit dwell must be an object, got {show(data.get('dwell'))}")
+        p = data.get("p_female")
+        if p is not None and (type(p) not in (int, float) or not 0 <= p <= 1):
+            raise Invalid(f"visit p_female must be null or a number 0..1, got {show(p)}")
+        probs = data.get("age_probs")
+        if probs is not None and (type(probs) is not list or not probs or any(
+                type(v) not in (int, float) or not 0 <= v <= 1 for v in probs)):
+            raise Invalid(f"visit age_probs must be null or a list of numbers 0..1, got {show(probs)}")
 
 
 @dataclass(frozen=True)

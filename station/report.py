@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from station import kpi
+from station.shares import calibration_or_none, period_shares, share_text
 from station.conversion import camera_conversion, pos_conversion
 from station.dwell import visit_length, zone_dwell
 from station.occupancy import occupancy
@@ -35,8 +36,6 @@ def build_report(store, config, since: float, until: float) -> dict:
     known = {seg: c for seg, c in by_visitor.items() if seg[0] is not None and seg[1] is not None}
     known_footfall = {seg: n for seg, n in footfall.items()
                       if seg[0] is not None and seg[1] is not None}
-    demographics = kpi.suppress_small_cells(
-        {f"{a}/{g}": n for (a, g), n in sorted(known_footfall.items())}, k)
     nps_by_age = dict(sorted(merge_counts(known, key=lambda seg: seg[0]).items()))
     by_hour = store.scores_by_bucket(since, until, offset, "hour")
     by_day = store.scores_by_bucket(since, until, offset, "day")
@@ -56,7 +55,10 @@ def build_report(store, config, since: float, until: float) -> dict:
         "nps_by_day": {d: nps_cell(c, min_n) for d, c in sorted(by_day.items())},
         "entries_by_hour": entries_by_hour,
         "visits": sum(footfall.values()),
-        "demographics": demographics,
+        # Women's share and the age mix, corrected for the face models' measured confusion,
+        # with 95 % intervals (station/shares.py); not the counts of hard labels, which are
+        # biased towards 50/50 by every wrong call.
+        "demographics": period_shares(calibration_or_none(), *store.visit_estimates(since, until), k),
         "nps_by_age_bracket": {a: segment_cell(c, min_n, k) for a, c in nps_by_age.items()},
         # Segments (issue 17): each behind the privacy floor (k) and the min-n rule.
         "nps_by_gender": {g: segment_cell(c, min_n, k)
@@ -229,11 +231,24 @@ def render_text(r: dict) -> str:
             lines += _target_lines(name, trend)
     if r["alerts"]:
         lines += ["", "  Unresolved alerts (newest first):", *alert_lines(r["alerts"])]
-    if r["demographics"]:
-        lines += ["", f"  Visitors by age/gender (cells under {r['k_floor']} suppressed):"]
-        for cell, n in r["demographics"].items():
-            lines.append(f"    {cell:<16} {n if n is not None else '<' + str(r['k_floor'])}")
+    lines += demographics_lines(r["demographics"])
     return "\n".join(lines)
+
+
+DEMOGRAPHICS_REASONS = {"none": "no visitor with a face estimate",
+                        "below_k": "too few visitors to show shares (privacy floor {k_floor})",
+                        "no_calibration": "no demographics calibration (models/demographics.json)"}
+
+
+def demographics_lines(d: dict) -> list[str]:
+    """The corrected shares with their 95 % intervals, or why there are none."""
+    title = f"  Visitors' demographics ({quantity(d['n'], 'visits')} with a face estimate)"
+    if "reason" in d:
+        return ["", f"{title}: {DEMOGRAPHICS_REASONS[d['reason']].format(**d)}"] if d["n"] else []
+    women = next(s for s in d["gender"] if s["name"] == "female")
+    return ["", f"{title}, corrected for the models' measured errors, 95 % interval:",
+            f"    women          {share_text(women)}",
+            *(f"    age {s['name']:<10} {share_text(s)}" for s in d["age"])]
 
 
 def _conversion_text(c: dict) -> str:

@@ -10,6 +10,7 @@ Detractors open cases; most get resolved.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import time
@@ -105,7 +106,20 @@ def _visitors(rng, count, days, now, config) -> list[Visit]:
             gender=rng.choice(["female", "male"]) if known else None,
             gender_confidence=round(rng.uniform(0.7, 0.99), 2) if known else None,
             views=rng.randint(1, 5) if known else 0))
+        if known:        # the estimates behind the labels, derived so the random stream is unchanged
+            v = out[-1]
+            out[-1] = dataclasses.replace(
+                v, p_female=v.gender_confidence if v.gender == "female" else 1 - v.gender_confidence,
+                age_probs=_bracket_probs(v.age_bracket, v.age_confidence))
     return out
+
+
+def _bracket_probs(bracket: str, confidence: float) -> tuple[float, ...]:
+    """The bracket at `confidence`, the rest split between its neighbours."""
+    i = AGE_BRACKETS.index(bracket)
+    near = [j for j in (i - 1, i + 1) if 0 <= j < len(AGE_BRACKETS)]
+    return tuple(round(confidence if j == i else (1 - confidence) / len(near) if j in near else 0.0, 4)
+                 for j in range(len(AGE_BRACKETS)))
 
 
 def _kiosk_presence(visit: Visit, zone: str) -> Presence:

@@ -33,6 +33,9 @@ def load_detector(name: str, models_dir: Path, threads: int, input_size=None):
 def load_faces(models_dir: Path, threads: int,
                gender_min_confidence: float = VisionSection.gender_min_confidence):
     from vision.faces import FaceAnalyzer
+    if not gender_min_confidence:
+        from station.shares import load_calibration
+        gender_min_confidence = load_calibration().gender_min_confidence
     return FaceAnalyzer(Path(models_dir), threads, gender_min_confidence=gender_min_confidence)
 
 

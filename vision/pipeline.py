@@ -146,7 +146,9 @@ class Pipeline:
             age_confidence=_maybe_float(getattr(attrs, "age_confidence", None)),
             gender=getattr(attrs, "gender", None),
             gender_confidence=_maybe_float(getattr(attrs, "gender_confidence", None)),
-            views=int(getattr(attrs, "views", 0) or 0))
+            views=int(getattr(attrs, "views", 0) or 0),
+            p_female=_maybe_float(getattr(attrs, "p_female", None)),
+            age_probs=None if attrs is None else tuple(round(float(p), 5) for p in attrs.age_probs))
         self.sink.visit(record)
 
 

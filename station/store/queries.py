@@ -100,6 +100,14 @@ class Queries:
                     "SELECT id, entered_at, left_at, dwell, age_bracket, gender FROM visits "
                     "WHERE left_at >= ? AND left_at < ?", (since, until))]
 
+    def visit_estimates(self, since: float, until: float) -> tuple[list[float], list[list[float]]]:
+        """(p_female, age_probs) of the visits that ended in the period with a face estimate:
+        what the corrected shares (station/shares.py) are computed from."""
+        rows = self.db.execute(
+            "SELECT p_female, age_probs FROM visits WHERE left_at >= ? AND left_at < ? "
+            "AND p_female IS NOT NULL AND age_probs IS NOT NULL", (since, until)).fetchall()
+        return [p for p, _ in rows], [json.loads(a) for _, a in rows]
+
     def visitor_mix(self, since: float, until: float) -> dict[tuple, int]:
         """Footfall by (age_bracket, gender) from visits, unknowns included as None."""
         return {(a, g): n for a, g, n in self.db.execute(

@@ -67,10 +67,18 @@ class Visit:
     gender_confidence: float | None = None
     views: int = 0
     id: str = field(default_factory=new_id)
+    p_female: float | None = None                  # the estimate behind `gender`, kept when unsure
+    age_probs: tuple[float, ...] | None = None     # probability of each of AGE_BRACKETS
 
     def __post_init__(self):
         if self.gender not in (None, "female", "male"):
             raise ValueError(f"gender must be 'female', 'male' or None, got {self.gender!r}")
+        if self.p_female is not None and not 0 <= self.p_female <= 1:
+            raise ValueError(f"p_female must be in 0..1, got {self.p_female!r}")
+        if self.age_probs is not None and (len(self.age_probs) != len(AGE_BRACKETS)
+                                           or any(not 0 <= p <= 1 for p in self.age_probs)):
+            raise ValueError(f"age_probs must be {len(AGE_BRACKETS)} probabilities "
+                             f"(one per age bracket), got {self.age_probs!r}")
         if self.left_at < self.entered_at:
             raise ValueError("left_at is before entered_at")
 

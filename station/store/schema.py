@@ -13,6 +13,11 @@ def _alert_notes(db) -> None:
     add_column(db, "alerts", "changed_by", "TEXT")
 
 
+def _visit_estimates(db) -> None:
+    add_column(db, "visits", "p_female", "REAL")
+    add_column(db, "visits", "age_probs", "TEXT")
+
+
 MIGRATIONS: list = [                # SQL text, or a function of the connection (idempotent too)
     # 1: survey data and the transactional outbox.
     """
@@ -222,6 +227,11 @@ MIGRATIONS: list = [                # SQL text, or a function of the connection 
     CREATE INDEX IF NOT EXISTS hq_settings_applied ON hq_settings(version)
         WHERE state = 'applied';
     """,
+    # 13: what the face models estimated per visit, not only the hard label: p(female) and the
+    # probability of each age bracket (JSON list in AGE_BRACKETS order). The period's shares
+    # are corrected from these (station/shares.py); a visit whose gender is 'unknown' still has
+    # them. NULL for visits without a face and for visits stored before this migration.
+    lambda db: _visit_estimates(db),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

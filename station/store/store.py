@@ -284,10 +284,11 @@ class Store(Goals, Sales, PushedSettings, Queries):
             seqs = self._append_events("visit", items)
             self.db.executemany(
                 "INSERT INTO visits (id, entered_at, left_at, dwell, age_bracket, "
-                "age_confidence, gender, gender_confidence, views, outbox_seq) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "age_confidence, gender, gender_confidence, views, outbox_seq, p_female, age_probs) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(v.id, v.entered_at, v.left_at, json.dumps(v.dwell), v.age_bracket,
-                  v.age_confidence, v.gender, v.gender_confidence, v.views, seq)
+                  v.age_confidence, v.gender, v.gender_confidence, v.views, seq, v.p_female,
+                  None if v.age_probs is None else json.dumps(list(v.age_probs)))
                  for v, seq in zip(visits, seqs)])
 
     def append_crossings(self, crossings: list[Crossing]) -> None:
@@ -413,7 +414,8 @@ def _visit_data(v: Visit) -> dict:
     return events.Visit(visit_id=v.id, entered_at=rfc3339(v.entered_at),
                         left_at=rfc3339(v.left_at), dwell=v.dwell, age_bracket=v.age_bracket,
                         age_confidence=v.age_confidence, gender=v.gender,
-                        gender_confidence=v.gender_confidence, views=v.views).to_data()
+                        gender_confidence=v.gender_confidence, views=v.views,
+                        p_female=v.p_female, age_probs=v.age_probs).to_data()
 
 
 def _camera_live(vision_health: dict, ts: float, stale_s: float = 30.0) -> bool:

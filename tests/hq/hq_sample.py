@@ -130,6 +130,12 @@ def known_mix(store: Store, promoters: int, passives: int, detractors: int,
     return cases
 
 
+# What the face models said about the known store's visitors (the estimates behind the labels).
+KNOWN_P_FEMALE = {"female": 0.9, "male": 0.15}
+KNOWN_AGE_PROBS = {"25-34": (0.05, 0.2, 0.5, 0.2, 0.05, 0.0, 0.0),
+                   "65+": (0.0, 0.0, 0.0, 0.05, 0.15, 0.3, 0.5)}
+
+
 def known_store(tmp: Path, hq: HqDb) -> dict:
     """`acme/known`: 100 responses (50 promoters, 30 passives, 20 detractors -> NPS +30),
     20 cases of which 10 resolved after 600, 1200 ... 6000 s, 400 entries all between
@@ -147,7 +153,9 @@ def known_store(tmp: Path, hq: HqDb) -> dict:
     store.append_visits([Visit(entered_at=KNOWN_START + 60 * i, left_at=KNOWN_START + 60 * i + 300,
                                dwell={"shelf": 30.0}, age_bracket=a, gender=g,
                                age_confidence=0.8 if a else None,
-                               gender_confidence=0.9 if g else None, views=2 if a else 0)
+                               gender_confidence=0.9 if g else None, views=2 if a else 0,
+                               p_female=KNOWN_P_FEMALE[g] if g else None,
+                               age_probs=KNOWN_AGE_PROBS[a] if a else None)
                          for i, (a, g) in enumerate(mix)])
     copy_outbox(store, hq)
     store.close()

@@ -45,7 +45,8 @@ def write_traffic(store):
 def write_visit(store):
     store.append_visits([Visit(NOW - 120, NOW - 20, dwell={"kiosk": 12.5, "shelf": 40.0},
                                age_bracket="20-29", age_confidence=0.7, gender="female",
-                               gender_confidence=0.91, views=4)])
+                               gender_confidence=0.91, views=4, p_female=0.91,
+                               age_probs=(0.01, 0.2, 0.55, 0.2, 0.04, 0.0, 0.0))])
 
 
 def write_target(store):
@@ -137,6 +138,10 @@ def test_a_records_json_keys_follow_its_contract_and_optional_fields_stay_out():
     ("case", {"status": "lost"}, "status"),
     ("traffic", {"line": "door", "in": -1, "out": 0}, "count"),
     ("visit", {"dwell": [1]}, "dwell"),
+    ("visit", {"p_female": 1.5}, "p_female"),
+    ("visit", {"p_female": "0.5"}, "p_female"),
+    ("visit", {"age_probs": [0.5, "x"]}, "age_probs"),
+    ("visit", {"age_probs": {"0-17": 1}}, "age_probs"),
     ("alert", {"kind": "detractor", "subject": "s", "state": "closed", "count": 1}, "state"),
     ("alert", {"kind": "detractor", "subject": "s", "state": "open", "count": 0}, "count"),
     ("target", {"kpi": "nps", "value": "40", "direction": "higher", "period": "week"}, "value"),

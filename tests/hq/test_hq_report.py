@@ -6,12 +6,14 @@ import hashlib
 import json
 import math
 import re
+import sqlite3
 import statistics
 
 import pytest
 
 import hq_sample
 from hq import report, report_html
+from station.shares import AGE_GROUPS, load_calibration, period_shares
 
 K = "acme/known"
 
@@ -87,18 +89,44 @@ def test_store_below_min_n_is_hidden_and_says_why(hq):
     assert 'title="only 12 CSAT answers; CSAT is shown from 30 CSAT answers up' in hq["html"]
 
 
-def test_demographic_cell_under_k_is_suppressed(hq):
+def test_demographic_shares_are_corrected_with_intervals_and_match_a_recount(hq):
+    """The known store's 35 visits with a face estimate: the report's shares are the station's
+    estimator on exactly the estimates the events carried (recounted from the raw JSON)."""
     demo = hq["json"]["demographics"][K]
-    assert demo["cells"]["65+/female"] is None                 # 3 visitors < k = 5
-    assert demo["suppressed"] == ["65+/female"]
-    # alone it could be recovered from the store's 41 visits: the smallest other cell goes too
-    assert demo["suppressed_secondary"] == ["25-34/male"]
-    assert demo["cells"]["25-34/female"] == 20
-    assert demo["unknown"] == 6
-    assert cell(hq["html"], f"{K}|65+/female") == "&lt; 5"
-    assert cell(hq["html"], f"{K}|25-34/male") == "†"
-    assert cell(hq["html"], f"{K}|25-34/female") == "20"
-    assert store(hq["json"], K)["visits"] == 41
+    assert store(hq["json"], K)["visits"] == 41 and demo["n"] == 35      # 6 without a face
+    with sqlite3.connect(hq["tmp"] / "hq.db") as db:
+        datas = [json.loads(d) for (d,) in db.execute(
+            "SELECT data FROM events WHERE type = 'visit' AND station = ?", (K + "/kiosk-1",))]
+    datas = [d for d in datas if "p_female" in d]
+    expected = period_shares(load_calibration(), [d["p_female"] for d in datas],
+                             [d["age_probs"] for d in datas], hq["json"]["k_floor"])
+    assert demo == expected
+    women = next(s for s in demo["gender"] if s["name"] == "female")
+    # 23 of 35 are women; the plain labels' 66 % is pulled towards 50/50 by the models' errors,
+    # the correction pushes it out again
+    assert women["low"] < 23 / 35 < women["high"] and women["estimate"] > 0.6
+    assert cell(hq["html"], f"{K}|women").startswith(f"{women['estimate'] * 100:.0f} % ")
+    assert f"({women['low'] * 100:.0f}–{women['high'] * 100:.0f} %)" in cell(hq["html"], f"{K}|women")
+    for group in AGE_GROUPS:
+        assert cell(hq["html"], f"{K}|age {group}").endswith("%)</span>")
+
+
+def test_demographic_shares_below_k_are_not_shown(hq, tmp_path):
+    """A store with fewer visitors than k shows why, and no share."""
+    import shutil
+    shutil.copy(hq["tmp"] / "hq.db", tmp_path / "hq.db")
+    with sqlite3.connect(tmp_path / "hq.db") as db:
+        db.execute("INSERT INTO events SELECT replace(station, 'known', 'few'), seq, id, type, "
+                   "ts, ts_epoch, data, received_at FROM events WHERE station = "
+                   "'acme/known/kiosk-1' AND type = 'visit' AND data LIKE '%p_female%' "
+                   "ORDER BY seq LIMIT 3")
+    config = hq_sample.hq_config(tmp_path, tmp_path / "hq.db")
+    assert run_cli("--config", str(config), "--html", str(tmp_path / "r.html"),
+                   "--json", str(tmp_path / "r.json")) == 0
+    demo = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["demographics"]["acme/few"]
+    assert demo == {"n": 3, "reason": "below_k", "k_floor": 5}
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert cell(html, "acme/few|women") == "too few visitors (fewer than 5)"
 
 
 def test_participation_is_responses_over_camera_entries(hq):
@@ -235,9 +263,7 @@ def test_many_stores_stay_readable(hq, tmp_path):
     weekly = html[html.index("<h2>NPS per week</h2>"):html.index("<h2>Traffic")]
     assert weekly.count("<rect") == report_html.MAX_LINES + 1           # legend swatches
     assert "the table has all 15" in weekly
-    assert cell(html, "acme/copy-07|65+/female") == "&lt; 5"
-    assert cell(html, "acme/copy-07|25-34/male") == "†"
-    assert cell(html, "acme/copy-07|25-34/female") == "20"
+    assert cell(html, "acme/copy-07|women") == cell(html, f"{K}|women")   # same visitors
     traffic = html[html.index("<h2>Traffic"):html.index("<h2>Visitors")]
     assert traffic.count("entries by hour</text>") == report_html.MAX_PANELS + 1
 

@@ -3,6 +3,7 @@ import time
 
 from kiosk.typeset import plain
 from kiosk_testlib import open_admin as open_admin_in, tap
+from station.shares import AGE_GROUPS, load_calibration
 from station.store import Response, Visit
 
 
@@ -83,20 +84,40 @@ def test_without_a_camera_the_vision_panels_say_so(qtbot, kiosk):
     assert admin.health.text().startswith("Camera: no data")
 
 
-def test_demographic_cells_below_k_are_suppressed(qtbot, kiosk):
+def _face_visits(store, rows, now):
+    """Visits carrying the stored estimates of real calibration faces (models/demographics.json)."""
+    cal = load_calibration()
+    store.append_visits([Visit(entered_at=now - 300, left_at=now, p_female=float(cal.p_female[r]),
+                               age_probs=tuple(float(p) for p in cal.age_probs[r])) for r in rows])
+    return cal
+
+
+def test_demographic_shares_below_k_are_not_shown(qtbot, kiosk):
     window, writer = kiosk
-    now = time.time() - 120
-    visits = [Visit(entered_at=now - 300, left_at=now, age_bracket="18-24", gender="female")
-              for _ in range(6)]
-    visits += [Visit(entered_at=now - 60, left_at=now, age_bracket="65+", gender="male")
-               for _ in range(2)]
-    writer.store.append_visits(visits)
+    k = window.config.privacy.k_floor
+    _face_visits(writer.store, range(k - 1), time.time() - 120)
     admin = open_admin(qtbot, window)
-    assert admin.figures.visitor_mix == {("18-24", "female"): 6, ("65+", "male"): None}
+    assert admin.figures.demographics == {"n": k - 1, "reason": "below_k", "k_floor": k}
     html = admin.demographics.text()
-    assert ">&nbsp;&nbsp;6<" in html and ">&nbsp;&nbsp;&lt; 5<" in html
-    assert ">&nbsp;&nbsp;2<" not in html
+    assert window.strings.get("en", "admin.shares.below_k", n=k - 1, k=k) in html
+    assert " %</b>" not in html                  # no share shown
     assert admin.charts["dwell"].plot.isVisibleTo(admin)
+
+
+def test_demographic_shares_are_shown_with_their_intervals(qtbot, kiosk):
+    window, writer = kiosk
+    cal = load_calibration()
+    men = [i for i in range(len(cal)) if cal.gender[i] == 1][:80]      # a day of men only
+    _face_visits(writer.store, men, time.time() - 120)
+    admin = open_admin(qtbot, window)
+    d = admin.figures.demographics
+    women = next(s for s in d["gender"] if s["name"] == "female")
+    assert d["n"] == 80 and women["estimate"] < 0.12 and women["low"] == 0
+    html = admin.demographics.text()
+    assert f"<b>{women['estimate'] * 100:.0f} %</b>" in html
+    assert f"{women['low'] * 100:.0f}–{women['high'] * 100:.0f} %" in html
+    for group in AGE_GROUPS:
+        assert window.strings.get("en", "admin.shares.age", group=group) in html
 
 
 def test_each_age_bracket_has_its_nps_and_answers_under_its_visitor_column(qtbot, kiosk):
@@ -108,8 +129,8 @@ def test_each_age_bracket_has_its_nps_and_answers_under_its_visitor_column(qtbot
     admin = open_admin(qtbot, window)
     admin.set_period("7d")                 # the simulated day, whatever the hour now
     f, k = admin.figures, window.config.privacy.k_floor
-    rows = [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r)
-            for r in admin.demographics.text().split("<tr>")[1:]]
+    nps_table = admin.demographics.text().split("<table>")[-1]      # after the shares
+    rows = [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r) for r in nps_table.split("<tr>")[1:]]
     ages = [cell.replace("&nbsp;", "") for cell in rows[0][1:]]
     by_label = {row[0]: [c.replace("&nbsp;", "") for c in row[1:]] for row in rows[1:]}
     nps_row = by_label[window.strings.get("en", "admin.nps_by_age.row")]

@@ -235,3 +235,14 @@ def test_the_kiosk_brand_is_checked_when_the_config_loads(tmp_path):
     config = parse_config({**base, "kiosk": {"logo": "logo.png", "brand_color": "#aa0000"}},
                           tmp_path)
     assert config.kiosk.logo == tmp_path / "logo.png" and config.kiosk.brand_color == "#aa0000"
+
+
+def test_gender_min_confidence_is_calibrated_by_default_or_at_least_one_half(tmp_path):
+    from station.config import parse_config
+    base = {"station": {"org": "a", "store": "s", "id": "k"}, "database": {"path": "x.db"}}
+    assert parse_config(base, tmp_path).vision.gender_min_confidence == 0     # = calibrated
+    assert parse_config({**base, "vision": {"gender_min_confidence": 0.9}},
+                        tmp_path).vision.gender_min_confidence == 0.9
+    with pytest.raises(ConfigError) as err:
+        parse_config({**base, "vision": {"gender_min_confidence": 0.3}}, tmp_path)
+    assert err.value.path == "vision.gender_min_confidence" and "0.5..1" in err.value.message

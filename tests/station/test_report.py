@@ -8,6 +8,7 @@ import pytest
 from station import kpi
 from station.config import parse_config
 from station.report import build_report, render_text
+from station.shares import AGE_GROUPS, load_calibration, share_text
 from station.store import Crossing, Presence, Response, Store, Visit
 from station.targets import Target
 
@@ -85,12 +86,47 @@ def test_report_buckets_by_local_hour_and_day(station):
     assert r["since"] == "2027-01-15T14:00:00+07:00"
 
 
-def test_report_suppresses_demographic_cells_below_k(station):
+def test_report_shows_no_shares_without_face_estimates(station):
     store, config = station
-    _fill(store)
+    _fill(store)              # visits stored without p_female / age_probs (an older station)
     r = build_report(store, config, T0 - 3600, T0 + 3600)
-    assert r["demographics"] == {"25-34/female": 3, "65+/male": None}
-    assert "65+/male         <2" in render_text(r)
+    assert r["demographics"] == {"n": 0, "reason": "none"}
+    assert "demographics" not in render_text(r)
+
+
+def _calibration_visits(store, rows):
+    """Visits carrying the stored estimates of real calibration faces (models/demographics.json)."""
+    cal = load_calibration()
+    store.append_visits([Visit(entered_at=T0 + i, left_at=T0 + i + 30, p_female=float(cal.p_female[r]),
+                               age_probs=tuple(float(p) for p in cal.age_probs[r]))
+                         for i, r in enumerate(rows)])
+    return cal
+
+
+def test_report_hides_shares_below_the_privacy_floor(station):
+    store, config = station
+    _calibration_visits(store, [0])                    # one visitor, k_floor 2
+    r = build_report(store, config, T0 - 3600, T0 + 3600)
+    assert r["demographics"] == {"n": 1, "reason": "below_k", "k_floor": 2}
+    assert "too few visitors to show shares (privacy floor 2)" in render_text(r)
+
+
+def test_report_shows_corrected_shares_with_intervals(station):
+    store, config = station
+    cal = load_calibration()
+    # 60 faces of women aged 20-39: the corrected shares must say so, the plain labels less so
+    rows = [i for i in range(len(cal)) if cal.gender[i] == 0 and AGE_GROUPS[cal.age_group[i]] == "20-39"][:60]
+    _calibration_visits(store, rows)
+    d = build_report(store, config, T0 - 3600, T0 + 3600)["demographics"]
+    assert d["n"] == 60 and d["method"] == "pacc" and d["level"] == 0.95
+    women = next(s for s in d["gender"] if s["name"] == "female")
+    assert women["low"] <= women["estimate"] <= women["high"]
+    assert women["estimate"] > 0.85 and women["high"] > 0.97
+    ages = {s["name"]: s["estimate"] for s in d["age"]}
+    assert set(ages) == set(AGE_GROUPS) and sum(ages.values()) == pytest.approx(1, abs=1e-3)
+    assert max(ages, key=ages.get) == "20-39"
+    text = render_text(build_report(store, config, T0 - 3600, T0 + 3600))
+    assert f"women          {share_text(women)}" in text and "age 20-39" in text
 
 
 def test_report_hides_segments_below_min_n_and_says_why(station):

@@ -95,6 +95,25 @@ class StoreBeforeV4(StoreBeforeV6):
         return seqs
 
 
+# The migration that gave visits p_female and age_probs (numbered 13 in schema.py's comment).
+VISIT_ESTIMATES = next(i for i, m in enumerate(MIGRATIONS, 1)
+                       if callable(m) and "_visit_estimates" in m.__code__.co_names)
+
+
+class VisitsBeforeEstimates:
+    """The visits writer of releases before the per-visit estimates."""
+
+    def append_visits(self, visits):
+        with self.transaction():
+            seqs = self._append_events("visit", [(v.id, v.left_at, {"visit_id": v.id}) for v in visits])
+            self.db.executemany(
+                "INSERT INTO visits (id, entered_at, left_at, dwell, age_bracket, age_confidence, "
+                "gender, gender_confidence, views, outbox_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(v.id, v.entered_at, v.left_at, json.dumps(v.dwell), v.age_bracket,
+                  v.age_confidence, v.gender, v.gender_confidence, v.views, seq)
+                 for v, seq in zip(visits, seqs)])
+
+
 # What every release kept of each table (the outbox lost its topic column in version 4).
 KEPT = {"outbox": "seq, id, type, payload, created_at, acked_at", "responses": "*",
         "cases": "*", "settings": "*"}
@@ -105,6 +124,8 @@ def test_migrating_from_every_previous_version_keeps_the_data(tmp_path, start):
     path = tmp_path / "s.db"
     writer = StoreBeforeV4 if start < 4 else StoreBeforeV6 if start < 6 else \
         StoreAtV6 if start == 6 else Store
+    if start < VISIT_ESTIMATES:
+        writer = type("OldStore", (VisitsBeforeEstimates, writer), {})
     old = writer.open_path(path, station=STATION, migrate=False)
     assert old.schema_version == 0
     assert old.migrate(target=start) == start
@@ -128,8 +149,10 @@ def test_migrating_from_every_previous_version_keeps_the_data(tmp_path, start):
     outbox_consistency(store.db)
     # and the new tables work, continuing the same seq
     last = store.outbox_status()["last_seq"]
-    store.append_visits([Visit(entered_at=T0, left_at=T0 + 1)])
+    store.append_visits([Visit(entered_at=T0, left_at=T0 + 1, p_female=0.3, age_probs=(0.1,) * 7)])
     assert store.outbox_status()["last_seq"] == last + 1
+    if made["visits"]:              # visits from before the estimates have none
+        assert store.visit_estimates(0, T0 + 10)[0] == [0.3]
     assert_seqs_contiguous(store.db)
 
 

@@ -165,6 +165,14 @@ def test_an_unsure_gender_is_stored_as_unknown_and_the_age_is_kept(engine):
     assert decided.gender == row["gender"] and 0.5 <= decided.gender_confidence < 1.0
     assert unsure.gender is None and unsure.gender_confidence is None
     assert unsure.age == pytest.approx(decided.age) and unsure.age_bracket == decided.age_bracket
+    # the estimate behind the label is kept either way: the period's shares use it
+    assert unsure.p_female == pytest.approx(decided.p_female)
+    assert (unsure.p_female >= 0.5) == (row["gender"] == "female")
+    assert max(unsure.p_female, 1 - unsure.p_female) == pytest.approx(decided.gender_confidence)
+    from vision.faces import BRACKETS
+    assert sum(unsure.age_probs) == pytest.approx(1, abs=1e-6) and len(unsure.age_probs) == len(BRACKETS)
+    assert BRACKETS[int(np.argmax(unsure.age_probs))] == unsure.age_bracket
+    assert max(unsure.age_probs) == pytest.approx(unsure.age_confidence)
     with pytest.raises(ValueError, match="gender_min_confidence"):
         FaceAnalyzer(MODELS, 2, engine=engine, gender_min_confidence=0.4)
 
@@ -223,3 +231,21 @@ def test_faces_cli_reports_every_image_and_writes_nothing(engine, tmp_path, caps
     assert out["images"][2]["error"] == "not a readable image"
     assert out["images"][3]["error"] == "no such file"
     assert set(os.listdir(tmp_path)) == before         # no crops, no chips, nothing
+
+
+def test_the_stored_calibration_is_what_the_models_say_now(engine):
+    """A fresh look at a few calibration photos gives the p(female) and age probabilities
+    stored in models/demographics.json (the shares are corrected with those)."""
+    from station.shares import load_calibration
+    from vision.calibrate_demographics import look_once
+    from vision.faces import FaceAnalyzer
+    from vision.loading import load_faces
+    doc = json.loads((MODELS / "demographics.json").read_text(encoding="utf-8"))
+    analyzer = FaceAnalyzer(MODELS, 2, max_faces_per_frame=1, revisit_frames=1, engine=engine)
+    for i, face in enumerate(doc["faces"][::90]):
+        attrs = look_once(analyzer, cv2.imread(str(FAIRFACE / "images" / face["file"])), i + 1)
+        assert attrs.p_female == pytest.approx(face["p_female"], abs=2e-4), face["file"]
+        assert attrs.age_probs == pytest.approx(face["age_probs"], abs=2e-4), face["file"]
+    # [vision] gender_min_confidence 0 (the default) means the calibrated threshold
+    assert load_faces(MODELS, 1).gender_min_confidence == load_calibration().gender_min_confidence
+    assert load_faces(MODELS, 1, 0.6).gender_min_confidence == 0.6

@@ -21,7 +21,7 @@ import numpy as np
 from vision.detections import Detections
 from vision.faces.align import align_chip, box_chip, frontalness
 from vision.faces.attributes import (AGE_GENDER_CHIP, AGE_SIGMA_YEARS, GENDER_CHIP, AgeGenderEstimator,
-                                     age_confidence, bracket_of)
+                                     age_confidence, bracket_of, bracket_probabilities)
 from vision.faces.centerface import CenterFaceDetector
 
 
@@ -52,6 +52,8 @@ class TrackAttributes:
     gender: str | None          # None: less sure than the analyzer's gender_min_confidence
     gender_confidence: float | None
     views: int
+    p_female: float             # kept even when gender is None: the period's shares use it
+    age_probs: tuple[float, ...]   # probability of each of BRACKETS
 
 
 @dataclass
@@ -167,7 +169,8 @@ class FaceAnalyzer:
             # visit keeps its age and says "gender unknown" instead.
             gender, sure = None, None
         return TrackAttributes(age=age, age_bracket=bracket, age_confidence=age_confidence(age, sigma, bracket),
-                               gender=gender, gender_confidence=sure, views=len(state.views))
+                               gender=gender, gender_confidence=sure, views=len(state.views),
+                               p_female=1.0 - p_male, age_probs=bracket_probabilities(age, sigma))
 
     def forget(self, track_id: int) -> None:
         self._tracks.pop(int(track_id), None)

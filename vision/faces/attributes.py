@@ -54,6 +54,12 @@ def age_confidence(age: float, sigma: float, bracket: str) -> float:
     return float(cdf(hi) - cdf(lo))
 
 
+def bracket_probabilities(age: float, sigma: float) -> tuple[float, ...]:
+    """Probability of each of BRACKETS if the true age is N(age, sigma^2): what a visit stores,
+    so the period's shares can use the whole estimate, not only its most likely bracket."""
+    return tuple(age_confidence(age, sigma, b) for b in BRACKETS)
+
+
 def _prepare(chips_rgb: np.ndarray, size: int) -> np.ndarray:
     """[N, 3, size, size] normalised, the chips followed by their mirror images."""
     chips = np.asarray(chips_rgb)
