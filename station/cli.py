@@ -252,15 +252,18 @@ def cmd_run(args) -> int:
 
 
 def describe_camera(config) -> str:
-    kind = config.vision.camera_kind
-    how = ("set [vision] camera to a device index (\"0\"), an RTSP/HTTP URL "
-           "(\"rtsp://user@camera/stream\") or a video file path")
-    if kind == "none":
-        return f"no camera or video is configured, so nothing is counted; {how}"
-    if kind == "file" and not Path(config.vision.camera).exists():
-        return (f"the video file {config.vision.camera} does not exist, so nothing is counted; "
-                f"{how}")
-    return ""
+    """Why a camera counts nothing, one clause per such camera ('' when every one can)."""
+    how = ("set its source ([vision] camera, or source in [[vision.cameras]]) to a device "
+           "index (\"0\"), an RTSP/HTTP URL (\"rtsp://user@camera/stream\") or a video file path")
+    problems = []
+    for camera in config.vision.cameras:
+        if camera.kind == "none":
+            problems.append(f"camera {camera.id!r} has no camera or video configured, so it "
+                            f"counts nothing")
+        elif camera.kind == "file" and not Path(camera.source).exists():
+            problems.append(f"the video file {camera.source} of camera {camera.id!r} does not "
+                            f"exist, so it counts nothing")
+    return "; ".join(problems) + f"; {how}" if problems else ""
 
 
 def _final_report(store, config, config_path: Path) -> None:

@@ -64,8 +64,11 @@ class Queries:
         return out
 
     def entries(self, since: float, until: float, lines: list[str] | None = None) -> dict:
-        """Entries/exits counted by the camera, from roll-ups plus not-yet-rolled crossings."""
+        """Entries/exits counted by the cameras, from roll-ups plus not-yet-rolled crossings,
+        on `lines` (default: the entrance lines, so a person seen by two cameras, or crossing
+        an inner line, is one entry)."""
         line_filter, args = "", []
+        lines = self._entrance_default(lines)
         if lines is not None:
             if not lines:
                 return {"entries": 0, "exits": 0}
@@ -85,12 +88,19 @@ class Queries:
                         lines: list[str] | None = None) -> dict[str, int]:
         line_filter = ""
         args: list = [utc_offset_s, since, until]
+        lines = self._entrance_default(lines)
         if lines is not None:
             line_filter = f" AND line IN ({','.join('?' * len(lines))})" if lines else " AND 0"
             args += list(lines)
         return dict(self.db.execute(
             "SELECT strftime('%H', minute + ?, 'unixepoch') AS h, sum(entries) FROM traffic "
             "WHERE minute >= ? AND minute < ?" + line_filter + " GROUP BY h", args).fetchall())
+
+    def _entrance_default(self, lines):
+        if lines is not None:
+            return lines
+        entrances = getattr(self, "entrance_lines", None)    # None: every line is an entrance
+        return None if entrances is None else sorted(entrances)
 
     def visit_rows(self, since: float, until: float) -> list[dict]:
         """Visits that ended in the period: dwell per zone and estimated attributes."""
@@ -182,6 +192,17 @@ class Queries:
     def health(self) -> dict[str, dict]:
         return {c: {"ts": ts, **json.loads(d)}
                 for c, ts, d in self.db.execute("SELECT component, ts, data FROM health")}
+
+    def camera_health(self) -> dict[str, dict]:
+        """Each camera's health by camera id: cx-vision writes 'vision:<id>'; a row 'vision'
+        (a station from before several cameras) is the camera 'main'."""
+        out = {}
+        for component, data in self.health().items():
+            if component == "vision":
+                out.setdefault("main", data)
+            elif component.startswith("vision:"):
+                out[component[len("vision:"):]] = data
+        return out
 
     def setting(self, key: str, default=None):
         row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()

@@ -67,6 +67,7 @@ class Visit:
     gender_confidence: float | None = None
     views: int = 0
     id: str = field(default_factory=new_id)
+    camera: str | None = None      # the camera that saw it ([[vision.cameras]] id)
 
     def __post_init__(self):
         if self.gender not in (None, "female", "male"):
@@ -81,6 +82,7 @@ class Crossing:
     line: str
     direction: str                 # 'in' or 'out'
     visit_id: str | None = None
+    camera: str | None = None
 
     def __post_init__(self):
         if self.direction not in ("in", "out"):
