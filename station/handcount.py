@@ -118,3 +118,28 @@ def format_factor(factor: float, lang: str = "en") -> str:
 
 def _round(value, digits):
     return None if value is None else round(value, digits)
+
+
+def render_checks(cal: Calibration, tz) -> str:
+    """The checks as `cx-station handcount list` prints them, then the error and the factor."""
+    from datetime import datetime
+    rows = [f"  {'period':<30} {'hand':>6} {'camera':>7} {'error':>7}"]
+    for c in cal.checks:
+        start = datetime.fromtimestamp(c.start, tz)
+        end = datetime.fromtimestamp(c.end, tz)
+        period = f"{start:%Y-%m-%d %H:%M} .. {end:%H:%M}" if start.date() == end.date() \
+            else f"{start:%Y-%m-%d %H:%M} .. {end:%m-%d %H:%M}"
+        rows.append(f"  {period:<30} {c.hand:>6} {c.camera:>7} {_percent(c.error):>7}")
+    if not cal.checks:
+        rows.append("  no hand counts yet: cx-station handcount add --start ... --end ... "
+                    "--count N")
+    rows.append(f"  running error (camera / hand - 1): {_percent(cal.error)}; factor "
+                f"hand / camera: {'-' if cal.factor is None else format_factor(cal.factor)}")
+    rows.append("  correction: " + (cal.label("en") if cal.applied else
+                                    "on, but no factor yet (the camera counted nobody)"
+                                    if cal.switched_on else "off (figures are the camera's own)"))
+    return "\n".join(rows)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:+.1f} %"

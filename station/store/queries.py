@@ -194,15 +194,8 @@ class Queries:
                 for c, ts, d in self.db.execute("SELECT component, ts, data FROM health")}
 
     def camera_health(self) -> dict[str, dict]:
-        """Each camera's health by camera id: cx-vision writes 'vision:<id>'; a row 'vision'
-        (a station from before several cameras) is the camera 'main'."""
-        out = {}
-        for component, data in self.health().items():
-            if component == "vision":
-                out.setdefault("main", data)
-            elif component.startswith("vision:"):
-                out[component[len("vision:"):]] = data
-        return out
+        """Each camera's health row by camera id (`camera_health`)."""
+        return camera_health(self.health())
 
     def setting(self, key: str, default=None):
         row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
@@ -291,6 +284,18 @@ class Queries:
                 f"AND left_at < ?) GROUP BY b", (since, until)):
             counts[b] = n
         return counts
+
+
+def camera_health(health: dict[str, dict]) -> dict[str, dict]:
+    """The cameras' rows of `Store.health()` by camera id: cx-vision writes 'vision:<id>'; a
+    row 'vision' (a station from before several cameras) is the camera 'main'."""
+    out = {}
+    for component, data in health.items():
+        if component == "vision":
+            out.setdefault("main", data)
+        elif component.startswith("vision:"):
+            out[component[len("vision:"):]] = data
+    return out
 
 
 def _rowid_window(alias, since, until, ts_column, max_rowid, after_rowid):

@@ -33,6 +33,10 @@ path = "station.db"
 [vision]
 camera = "clip.mp4"
 fps_cap = 15
+[[vision.lines]]
+name = "door"
+a = [0, 0]
+b = [10, 10]
 [privacy]
 min_n = 30
 [alerts]
@@ -112,13 +116,15 @@ def test_a_slow_camera_alerts_only_after_staying_slow_for_a_minute(tmp_path):
         frame(store, T0 + t, fps=2.5)
         watcher.check(T0 + t)
     (alert,) = alerts(store, CAMERA_FPS_LOW)
-    assert alert.context == {"fps": 2.5, "min_fps": 4.0}
+    assert alert.context == {"camera": "main", "fps": 2.5, "min_fps": 4.0}
     assert alerts(store, CAMERA_NO_FRAME) == []
 
 
 def test_a_camera_capped_near_the_floor_is_not_slow(tmp_path):
     config, store, watcher = make(tmp_path, camera_min_fps=4)
-    config = dataclasses.replace(config, vision=dataclasses.replace(config.vision, fps_cap=4))
+    (camera,) = config.vision.cameras
+    config = dataclasses.replace(config, vision=dataclasses.replace(
+        config.vision, cameras=[dataclasses.replace(camera, fps_cap=4)]))
     watcher = Watcher(config, store, started_at=T0)
     for t in range(0, 200, 5):
         frame(store, T0 + t, fps=3.6)              # capped at 4, wavering just under it
