@@ -66,13 +66,17 @@ class AdminWords:
             text = self.get("admin.none")
         return keep_together(text)
 
-    def participation(self, card, entries: int) -> str:
+    def participation(self, card, entries: int, counter=None) -> str:
+        """The rate and its counts; with the hand-count correction applied, a line saying so."""
         if not card.participation_rate.shown:
             return keep_together(self.get("admin.participation.nocamera"))
-        return keep_together(self.get(
+        text = self.get(
             "admin.participation.value", value=self.number(card.participation_rate.value, 1),
             responses=self.count(card.responses, "responses"),
-            entries=self.count(entries, "entries")))
+            entries=self.count(entries, "entries"))
+        if counter is not None and counter.applied:
+            text += "\n" + counter.label(self.lang)
+        return keep_together(text)
 
     def partial(self, totals: dict) -> str:
         return keep_together(self.get(

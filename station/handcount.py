@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from station.wording import quantity
+
 SETTING = "counter.correction"          # settings key: the manager's switch (true/false)
 
 # What a corrected figure is labelled with, wherever it is shown or sent.
-LABEL = {"en": "corrected ×{factor} (hand counts: {checks})",
-         "vi": "đã hiệu chỉnh ×{factor} (số lần đếm tay: {checks})"}
+LABEL = {"en": "corrected ×{factor} by {checks}",
+         "vi": "đã hiệu chỉnh ×{factor} theo {checks}"}
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,11 @@ class Calibration:
         return entries * self.factor if self.applied else entries
 
     def label(self, lang: str = "en") -> str:
-        """'corrected ×1.064 (hand counts: 3)' ('' when not applied)."""
+        """'corrected ×1.064 by 3 hand counts' ('' when not applied)."""
         if not self.applied:
             return ""
         return LABEL[lang].format(factor=format_factor(self.factor, lang),
-                                  checks=len(self.checks))
+                                  checks=quantity(len(self.checks), "hand counts", lang))
 
     def as_dict(self) -> dict:
         """For reports (--json) and HQ: the checks, the error and whether it is applied."""
