@@ -111,10 +111,17 @@ class Queries:
                     "WHERE left_at >= ? AND left_at < ?", (since, until))]
 
     def visitor_mix(self, since: float, until: float) -> dict[tuple, int]:
-        """Footfall by (age_bracket, gender) from visits, unknowns included as None."""
+        """Footfall by (age_bracket, gender) from visits, unknowns included as None: the
+        visits of the cameras that count entries (`footfall_cameras`), so a shopper the kiosk
+        camera sees again is not a second visitor in the mix."""
+        cameras = getattr(self, "footfall_cameras", None)
+        where, args = "", []
+        if cameras is not None:
+            where = f" AND (camera IS NULL OR camera IN ({','.join('?' * len(cameras))}))"
+            args = sorted(cameras)
         return {(a, g): n for a, g, n in self.db.execute(
-            "SELECT age_bracket, gender, count(*) FROM visits WHERE left_at >= ? AND left_at < ? "
-            "GROUP BY 1, 2", (since, until))}
+            "SELECT age_bracket, gender, count(*) FROM visits WHERE left_at >= ? AND left_at < ?"
+            + where + " GROUP BY 1, 2", (since, until, *args))}
 
     def cases(self, since: float, until: float, open_only: bool = False,
               limit: int = 500) -> list[Case]:

@@ -27,6 +27,7 @@ class Store(Goals, Sales, HandCounts, Queries):
         self.station = station
         self.kiosk_zone = kiosk_zone
         self.kiosk_camera = "main"             # the camera whose kiosk_zone that is
+        self.footfall_cameras: frozenset[str] | None = None   # None: every camera's visits
         self.link_window_s = link_window_s
         self.alert_resend_s = RESEND_AFTER_S
         self.detractor_alerts = True           # [alerts] detractor
@@ -49,7 +50,11 @@ class Store(Goals, Sales, HandCounts, Queries):
                              entrance_lines=frozenset(line.name for line in config.vision.lines
                                                       if line.entrance))
         store.detractor_alerts = config.alerts.detractor
-        store.kiosk_camera = next((c.id for c in config.vision.cameras if c.kiosk_zone), "main")
+        cameras = config.vision.cameras
+        store.kiosk_camera = next((c.id for c in cameras if c.kiosk_zone), "main")
+        # several cameras: the visitors are those of the cameras with an entrance line
+        footfall = frozenset(c.id for c in cameras if c.entrance_lines)
+        store.footfall_cameras = footfall if len(cameras) > 1 and footfall else None
         return store
 
     @classmethod

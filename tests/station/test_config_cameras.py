@@ -123,3 +123,19 @@ def test_camera_config_errors_name_the_key(tmp_path, name, text, key, word):
         load(tmp_path, text)
     assert info.value.path == key
     assert word in str(info.value)
+
+
+def test_the_store_counts_visitors_on_the_entrance_cameras_only(tmp_path):
+    from station.store import Store, Visit
+    config = load(tmp_path, TWO)
+    store = Store.open(config)
+    t = 1_800_000_000.0
+    # the same shopper seen by both cameras, and one visit from before cameras were recorded
+    store.append_visits([Visit(t, t + 60, age_bracket="25-34", gender="female", camera="door"),
+                         Visit(t + 30, t + 90, age_bracket="25-34", gender="female",
+                               camera="kiosk-cam"),
+                         Visit(t, t + 10, age_bracket="35-44", gender="male")])
+    assert (store.kiosk_camera, store.footfall_cameras) == ("kiosk-cam", frozenset({"door"}))
+    assert store.visitor_mix(t, t + 100) == {("25-34", "female"): 1, ("35-44", "male"): 1}
+    assert store.entrance_lines == frozenset({"door"})
+    store.close()
