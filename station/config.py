@@ -500,6 +500,12 @@ def parse_config(raw: dict, base_dir: Path) -> Config:
     except ConfigError as exc:
         if single and exc.path.startswith("vision.cameras[0]"):
             raise ConfigError(_single_camera_key(exc.path), exc.message) from None
+        if single and exc.message.startswith("unknown key") and exc.path.count(".") == 1 \
+                and exc.path.startswith("vision."):
+            # the keys of the form the file is in, not of the cameras form it was read as
+            keys = {f.name for f in dataclasses.fields(VisionSection)} - {"cameras"}
+            raise ConfigError(exc.path, "unknown key; allowed keys here: "
+                                        + ", ".join(sorted(keys | set(CAMERA_KEYS)))) from None
         raise
     cameras = [dataclasses.replace(c, source=os.path.normpath(base_dir / Path(c.source)))
                if c.kind == "file" and not Path(c.source).expanduser().is_absolute() else c

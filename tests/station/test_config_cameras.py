@@ -114,6 +114,8 @@ CAMERA_ERRORS = [
      "vision.lines", "move it"),
     ("single_form_bad_camera", HEAD + "[vision]\ncamera = 3\n", "vision.camera", "string"),
     ("single_form_bad_loop", HEAD + '[vision]\nloop = "yes"\n', "vision.loop", "true or false"),
+    ("single_form_unknown_key_lists_its_own_keys", HEAD + "[vision]\nfpscap = 3\n",
+     "vision.fpscap", "fps_cap, gender_min_confidence"),
 ]
 
 
