@@ -325,6 +325,7 @@ class AdminScreen(QWidget):
         self.goals.set_font_px(self.font_px)
         self.goals.set_columns(2 if portrait else 3)
         self.alerts.set_portrait(portrait)
+        self.counter.set_portrait(portrait)
         self.arrange(portrait)
 
     def arrange(self, portrait: bool) -> None:

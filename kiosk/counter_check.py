@@ -21,8 +21,8 @@ import time
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QBoxLayout, QFrame, QGridLayout, QHBoxLayout, QLabel,
+                               QPushButton, QVBoxLayout, QWidget)
 
 from kiosk.reader import StoreReader
 from kiosk.typeset import keep_together
@@ -56,6 +56,7 @@ class CounterCheckPanel(QWidget):
         self.reader = StoreReader(config, "counter-refresh")
         self.calibration: Calibration | None = None
         self._again = False
+        self.reading_now = False               # from refresh() until its read is drawn
         self._ready.connect(self._on_ready)
         self.reset_entry()
 
@@ -122,7 +123,8 @@ class CounterCheckPanel(QWidget):
         results_layout.addWidget(self.correction_note)
         results_layout.addStretch(1)
 
-        body = QHBoxLayout()
+        # side by side on a landscape screen, the entry over the checks on a portrait one
+        self.body = body = QBoxLayout(QBoxLayout.LeftToRight)
         body.addWidget(entry, 2)
         body.addWidget(results, 3)
         layout = QVBoxLayout(self)
@@ -215,12 +217,14 @@ class CounterCheckPanel(QWidget):
             self._again = True
             return False
         self._again = False
+        self.reading_now = True
         self.reading.setText(self.get("counter.reading"))
         self.reading.show()
         return True
 
     def _on_ready(self, result) -> None:
         self.reading.hide()
+        self.reading_now = False
         if isinstance(result, Exception):
             log.error("counter check read failed: %s", result)
             self.failed.emit(str(result))
@@ -233,6 +237,9 @@ class CounterCheckPanel(QWidget):
 
     def close_connections(self) -> None:
         self.reader.close()
+
+    def set_portrait(self, portrait: bool) -> None:
+        self.body.setDirection(QBoxLayout.TopToBottom if portrait else QBoxLayout.LeftToRight)
 
     # -- drawing ------------------------------------------------------------------------------
     def get(self, key: str, **kw) -> str:
@@ -286,8 +293,8 @@ class CounterCheckPanel(QWidget):
         self.correction_note.setText(keep_together(note))
 
     def _table(self, cal: Calibration) -> str:
-        head = "".join(f"<th align='left'>{html.escape(self.get(f'counter.checks.{k}'))}</th>"
-                       for k in ("period", "hand", "camera", "error"))
+        head = "".join(f"<th align='left'>{html.escape(self.get(f'counter.checks.{k}'))}"
+                       f"&nbsp;&nbsp;</th>" for k in ("period", "hand", "camera", "error"))
         rows = [f"<tr>{head}</tr>"]
         for c in cal.checks[-8:]:              # the newest checks; the summary has them all
             start = datetime.fromtimestamp(c.start, self.config.tz)
