@@ -34,6 +34,7 @@ log = logging.getLogger("kiosk.counter_check")
 
 STEP_MIN = 15                 # one tap on -/+ moves a time by a quarter hour
 MAX_COUNT_DIGITS = 6
+SHOWN_CHECKS = 5
 PAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back")
 
 
@@ -73,7 +74,7 @@ class CounterCheckPanel(QWidget):
         grid = QGridLayout()
         for i, (key, step) in enumerate((("day", self.step_day), ("start", self.step_start),
                                          ("end", self.step_end))):
-            name, value = _label(wrap=False), _label("figure", wrap=False)
+            name, value = _label(), _label("panel", wrap=False)
             minus, plus = QPushButton("−"), QPushButton("+")
             minus.clicked.connect(lambda _=False, s=step: s(-1))
             plus.clicked.connect(lambda _=False, s=step: s(+1))
@@ -82,9 +83,11 @@ class CounterCheckPanel(QWidget):
             grid.addWidget(value, i, 2)
             grid.addWidget(plus, i, 3)
             self.rows[key] = (name, value, minus, plus)
-        self.count_name, self.count_value = _label(wrap=False), _label("figure", wrap=False)
-        grid.addWidget(self.count_name, 3, 0)
-        grid.addWidget(self.count_value, 3, 2)
+        grid.setRowStretch(3, 1)
+        self.count_name, self.count_value = _label(), _label("panel", wrap=False)
+        count = QHBoxLayout()
+        count.addWidget(self.count_name, 1)
+        count.addWidget(self.count_value)
         self.pad: dict[str, QPushButton] = {}
         pad = QGridLayout()
         for i, key in enumerate(PAD):
@@ -95,13 +98,19 @@ class CounterCheckPanel(QWidget):
         self.save_button = QPushButton()
         self.save_button.clicked.connect(self.save)
         self.entry_note = _label("subtle")
+        # the period beside the number pad: the page stays as low as the dashboard
+        keys = QVBoxLayout()
+        keys.addLayout(count)
+        keys.addLayout(pad)
+        keys.addWidget(self.save_button)
+        controls = QHBoxLayout()
+        controls.addLayout(grid, 1)
+        controls.addLayout(keys, 1)
         entry = QFrame()
         entry.setObjectName("card")
         entry_layout = QVBoxLayout(entry)
         entry_layout.addWidget(self.entry_title)
-        entry_layout.addLayout(grid)
-        entry_layout.addLayout(pad)
-        entry_layout.addWidget(self.save_button)
+        entry_layout.addLayout(controls)
         entry_layout.addWidget(self.entry_note)
         entry_layout.addStretch(1)
 
@@ -125,8 +134,8 @@ class CounterCheckPanel(QWidget):
 
         # side by side on a landscape screen, the entry over the checks on a portrait one
         self.body = body = QBoxLayout(QBoxLayout.LeftToRight)
-        body.addWidget(entry, 2)
-        body.addWidget(results, 3)
+        body.addWidget(entry, 3)
+        body.addWidget(results, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(head)
@@ -252,7 +261,7 @@ class CounterCheckPanel(QWidget):
         self.checks_title.setText(keep_together(self.get("counter.checks.title")))
         for key, (name, *_rest) in self.rows.items():
             name.setText(self.get(f"counter.entry.{key}"))
-        self.count_name.setText(self.get("counter.entry.count"))
+        self.count_name.setText(keep_together(self.get("counter.entry.count")))
         self.pad["clear"].setText(self.get("counter.pad.clear"))
         self.pad["back"].setText(self.get("counter.pad.back"))
         self.save_button.setText(self.get("counter.entry.save"))
@@ -296,7 +305,7 @@ class CounterCheckPanel(QWidget):
         head = "".join(f"<th align='left'>{html.escape(self.get(f'counter.checks.{k}'))}"
                        f"&nbsp;&nbsp;</th>" for k in ("period", "hand", "camera", "error"))
         rows = [f"<tr>{head}</tr>"]
-        for c in cal.checks[-8:]:              # the newest checks; the summary has them all
+        for c in cal.checks[-SHOWN_CHECKS:]:   # the newest; the summary has them all
             start = datetime.fromtimestamp(c.start, self.config.tz)
             end = datetime.fromtimestamp(c.end, self.config.tz)
             period = f"{start:%d/%m %H:%M}–{end:%H:%M}"
