@@ -47,8 +47,7 @@ class Store(Goals, Sales, HandCounts, Queries):
                              link_window_s=config.vision.kiosk_link_window_s,
                              busy_timeout_ms=config.database.busy_timeout_ms,
                              synchronous=synchronous,
-                             entrance_lines=frozenset(line.name for line in config.vision.lines
-                                                      if line.entrance))
+                             entrance_lines=frozenset(config.vision.entrance_lines))
         store.detractor_alerts = config.alerts.detractor
         cameras = config.vision.cameras
         store.kiosk_camera = next((c.id for c in cameras if c.kiosk_zone), "main")
