@@ -158,8 +158,11 @@ def bench_config(demo: Path, db: Path, out: Path, interval_s: float,
     for section, values in raw.items():          # relative paths were relative to `demo`
         if isinstance(values, dict):
             for key in values:
+                if (section, key) == ("vision", "camera"):    # the single-camera form
+                    values[key] = typed.vision.camera("main").source
+                    continue
                 resolved = getattr(getattr(typed, section, None), key, None)
-                if isinstance(resolved, Path) or (section, key) == ("vision", "camera"):
+                if isinstance(resolved, Path):
                     values[key] = str(resolved)
     raw["database"]["path"] = str(db)
     raw["kiosk"].update(csat=False, ces=False, debounce_ms=0, cooldown_s=0.0)

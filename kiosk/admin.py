@@ -32,6 +32,7 @@ from kiosk.alerts_panel import AlertsPanel
 from kiosk.arrivals import ArrivalWatch
 from kiosk.case_list import CasePanel
 from kiosk.charts import BarChart
+from kiosk.counter_check import CounterCheckPanel
 from kiosk.dashboard import DWELL_EDGES_MIN, PERIODS, Dashboard, Figures
 from kiosk.goals import GoalsPanel
 from kiosk.keyboard import OnScreenKeyboard
@@ -123,10 +124,13 @@ class AdminScreen(QWidget):
         self.alerts = AlertsPanel(config, strings, writer)
         self.alerts.failed.connect(self._show_error)
         self.alerts.drawn.connect(self._label_alerts_button)
+        self.counter = CounterCheckPanel(config, strings, writer)
+        self.counter.failed.connect(self._show_error)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.overview)
         self.pages.addWidget(self.goals)
         self.pages.addWidget(self.alerts)
+        self.pages.addWidget(self.counter)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
@@ -157,12 +161,13 @@ class AdminScreen(QWidget):
         refresh, close and exit buttons. One row on a landscape screen, two on a portrait
         one."""
         self.title = _text("figure")
-        self.dashboard_button, self.goals_button, self.alerts_button = (
-            QPushButton() for _ in range(3))
+        self.dashboard_button, self.goals_button, self.alerts_button, self.counter_button = (
+            QPushButton() for _ in range(4))
         pages = QButtonGroup(self)
         for button, show in ((self.dashboard_button, self.show_dashboard),
                              (self.goals_button, self.show_goals),
-                             (self.alerts_button, self.show_alerts)):
+                             (self.alerts_button, self.show_alerts),
+                             (self.counter_button, self.show_counter)):
             button.setCheckable(True)
             button.clicked.connect(lambda _=False, show=show: show())
             pages.addButton(button)
@@ -181,8 +186,8 @@ class AdminScreen(QWidget):
         self.close_button.clicked.connect(self.closed)
         self.exit_button.clicked.connect(self.exit_requested)
         self.nav = _row(self.dashboard_button, self.goals_button, self.alerts_button,
-                        *self.period_buttons.values())
-        self.nav.layout().insertSpacing(3, 16)
+                        self.counter_button, *self.period_buttons.values())
+        self.nav.layout().insertSpacing(4, 16)
         self.actions = _row(self.refresh_button, self.close_button, self.exit_button)
         # landscape: title, nav, actions in the first line; portrait: nav on a line of its own
         self.head = QVBoxLayout()
@@ -320,6 +325,7 @@ class AdminScreen(QWidget):
         self.goals.set_font_px(self.font_px)
         self.goals.set_columns(2 if portrait else 3)
         self.alerts.set_portrait(portrait)
+        self.counter.set_portrait(portrait)
         self.arrange(portrait)
 
     def arrange(self, portrait: bool) -> None:
@@ -383,6 +389,7 @@ class AdminScreen(QWidget):
         self.watch.close()
         self.goals.close_connections()
         self.alerts.close_connections()
+        self.counter.close_connections()
         self.reader.close()
 
     # -- actions ---------------------------------------------------------------------------
@@ -405,6 +412,8 @@ class AdminScreen(QWidget):
             self.goals.refresh()
         elif page is self.alerts:
             self.alerts.refresh()
+        elif page is self.counter:
+            self.counter.refresh()
         else:
             self.open()
 
@@ -426,12 +435,17 @@ class AdminScreen(QWidget):
         """The Alerts page (read now) or back to the dashboard."""
         self.show_page(self.alerts if on else self.overview)
 
+    def show_counter(self) -> None:
+        """The Counter page: hand counts against the camera, and the correction switch."""
+        self.show_page(self.counter)
+
     def show_page(self, page: QWidget) -> None:
         """`page` on show; the period buttons only with the dashboard (they mean nothing on
         the Goals and Alerts pages)."""
         self.dashboard_button.setChecked(page is self.overview)
         self.goals_button.setChecked(page is self.goals)
         self.alerts_button.setChecked(page is self.alerts)
+        self.counter_button.setChecked(page is self.counter)
         for button in self.period_buttons.values():
             button.setVisible(page is self.overview)
         self.goals.span_box.setVisible(page is self.goals)
@@ -443,6 +457,10 @@ class AdminScreen(QWidget):
         if page is self.alerts:
             self.alerts.keyboard.hide()
             self.alerts.refresh()
+        if page is self.counter:
+            self.counter.reset_entry()        # a half-made entry from an earlier visit is void
+            self.counter.retranslate(self.lang)
+            self.counter.refresh()
         self.pages.setCurrentWidget(page)
 
     def _on_arrival(self, news: bool) -> None:
@@ -564,9 +582,11 @@ class AdminScreen(QWidget):
         self.exit_button.setText(get("admin.exit"))
         self.dashboard_button.setText(get("admin.dashboard"))
         self.goals_button.setText(get("admin.goals"))
+        self.counter_button.setText(get("admin.counter"))
         self._label_alerts_button()
         self.goals.retranslate(lang)
         self.alerts.retranslate(lang)
+        self.counter.retranslate(lang)
         for key, label in self.labels.items():
             label.setText(keep_together(get(f"admin.{key}")))
         for name, chart in self.charts.items():
@@ -591,7 +611,7 @@ class AdminScreen(QWidget):
         self.nps_groups.setText(groups)
         self.csat_value.setText(w.answers(card.csat, "admin.csat.value", card.min_n, 0))
         self.ces_value.setText(w.answers(card.ces, "admin.ces.value", card.min_n, 1))
-        self.participation_value.setText(w.participation(card, f.entries))
+        self.participation_value.setText(w.participation(card, f.entries, f.counter))
         self.partial_value.setText(w.partial(f.totals))
         self.complaints_value.setText(w.complaints(card, len(f.open_cases)))
         self.handling_value.setText(w.handling(card))

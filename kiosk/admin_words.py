@@ -18,6 +18,7 @@ import html
 from datetime import datetime
 
 from kiosk.typeset import keep_together, unbroken
+from station.store.queries import camera_health
 from station.wording import number, quantity
 
 
@@ -65,13 +66,17 @@ class AdminWords:
             text = self.get("admin.none")
         return keep_together(text)
 
-    def participation(self, card, entries: int) -> str:
+    def participation(self, card, entries: int, counter=None) -> str:
+        """The rate and its counts; with the hand-count correction applied, a line saying so."""
         if not card.participation_rate.shown:
             return keep_together(self.get("admin.participation.nocamera"))
-        return keep_together(self.get(
+        text = self.get(
             "admin.participation.value", value=self.number(card.participation_rate.value, 1),
             responses=self.count(card.responses, "responses"),
-            entries=self.count(entries, "entries")))
+            entries=self.count(entries, "entries"))
+        if counter is not None and counter.applied:
+            text += "\n" + counter.label(self.lang)
+        return keep_together(text)
 
     def partial(self, totals: dict) -> str:
         return keep_together(self.get(
@@ -150,13 +155,15 @@ class AdminWords:
     def health(self, figures, now: float) -> str:
         """The camera, the sync to HQ, the disk and the settings from HQ, a line each."""
         f, lines = figures, []
-        vision = f.health.get("vision")
-        if vision and isinstance(vision.get("last_frame"), (int, float)):
-            lines.append(self.get("admin.health.camera",
-                                  fps=self.number(vision.get("fps") or 0, 1),
-                                  ago=self.ago(now - vision["last_frame"])))
-        else:
-            lines.append(self.get("admin.health.camera.none"))
+        cameras = [c.id for c in self.config.vision.cameras] or ["main"]
+        for camera in cameras:          # a line per camera, named when there are several
+            vision = camera_health(f.health).get(camera)
+            if vision and isinstance(vision.get("last_frame"), (int, float)):
+                line = self.get("admin.health.camera", fps=self.number(vision.get("fps") or 0, 1),
+                                ago=self.ago(now - vision["last_frame"]))
+            else:
+                line = self.get("admin.health.camera.none")
+            lines.append(line.replace(":", f" {camera}:", 1) if len(cameras) > 1 else line)
         out = f.outbox
         events = self.count(out["pending"], "events")
         if out.get("last_acked_at"):

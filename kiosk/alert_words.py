@@ -64,7 +64,10 @@ class AlertWords:
         title = self.get("alerts.row.title", severity=self.severity(alert.severity),
                          kind=self.kind(alert.kind))
         subject = self.subject(alert)
-        return f"{title} — {subject}" if subject and alert.kind not in SUBJECT_IN_NAME else title
+        # one of several cameras is named ('camera door'); the single camera is not
+        named = alert.kind not in SUBJECT_IN_NAME or subject.startswith("camera ") \
+            if subject else False
+        return f"{title} — {subject}" if named else title
 
     def time(self, ts: float) -> str:
         """Local time of the station (config.tz), as the case list writes it."""

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from station import kpi
 from station.shares import calibration_or_none, period_shares
+from station.handcount import Calibration, calibration
 from station.scorecard import Figure, Scorecard, build_scorecard, nps_figure
 
 PERIODS = {"today": 0, "7d": 6, "30d": 29}      # whole local days before today
@@ -49,6 +50,9 @@ class Figures:
     outbox: dict
     disk_free_bytes: int | None
     timings_ms: dict = field(default_factory=dict)
+    # the hand-count check (station/handcount.py): when applied, `entries` and the traffic
+    # are corrected by its factor and the screen says so
+    counter: Calibration | None = None
 
     # Shortcuts into the scorecard for readers written before it (tests/kiosk/test_window.py,
     # test_screenshots.py, bench/tap_latency.py).
@@ -166,11 +170,14 @@ class Dashboard:
         counts = [sum(col) for col in zip(*s.by_age.values())] if s.by_age else [0] * 11
         totals = {k: s.totals.get(k, 0) for k in ("responses", "complete", "no_presence",
                                                   "linked")}
-        # Footfall is the 'in' count of entrance lines only (inner lines would double count).
-        entrances = [line.name for line in self.config.vision.lines if line.entrance]
-        entries = t("entries", store.entries, since, until, entrances)["entries"]
-        by_hour = {int(h): n for h, n in t("traffic", store.entries_by_hour, since, until,
-                                           offset, entrances).items()}
+        # Footfall is the 'in' count of entrance lines only (inner lines, a second camera
+        # seeing the same people, would double count), corrected when the manager says so.
+        entrances = self.config.vision.entrance_lines
+        counter = t("counter", calibration, store)
+        entries = round(counter.correct(
+            t("entries", store.entries, since, until, entrances)["entries"]))
+        by_hour = {int(h): round(counter.correct(n)) for h, n in t(
+            "traffic", store.entries_by_hour, since, until, offset, entrances).items()}
         dwell = t("dwell", store.dwell_counts, since, until, [m * 60 for m in DWELL_EDGES_MIN])
         visits = sum(t("visits", store.visitor_mix, since, until).values())
         demographics = t("shares", self._period_shares, store, period, since, until)
@@ -192,7 +199,8 @@ class Dashboard:
             nps_by_age={age: nps_figure(kpi.nps_from_counts(c, privacy.min_n))
                         for age, c in sorted(s.by_age.items()) if sum(c)},
             open_cases=open_cases,
-            health=health, outbox=outbox, disk_free_bytes=disk_free, timings_ms=t.ms)
+            health=health, outbox=outbox, disk_free_bytes=disk_free, timings_ms=t.ms,
+            counter=counter)
 
     # A month of visits is 0.1-0.3 s to read and bootstrap, and its shares barely move in a
     # minute: they are recomputed at most this often (and when the period starts anew).

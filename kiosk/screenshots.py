@@ -11,7 +11,7 @@ screen with its staff badge, each question, the follow-up of each group with its
 comment with the on-screen keyboard, the thank-you of each group (the promoter's with the
 review QR code), the PIN pad (and after a wrong PIN), the admin dashboard for each period,
 a case being resolved on the keyboard, the Goals page and its target editor, the Alerts page
-and an alert's note on the keyboard.
+and an alert's note on the keyboard, the Counter page with a hand count being entered.
 
 The admin screen is drawn from a throw-away database of a simulated week with a few alerts,
 through the real query path; nothing is written to the station's own DB.
@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QRect
@@ -52,7 +53,7 @@ SCENES = (
     "followup-keyboard", "csat", "ces", "thanks-promoter", "thanks-passive", "thanks-detractor",
     "unavailable", "pin", "pin-wrong", "admin-today", "admin", "admin-30d",
     "admin-case-keyboard", "admin-goals", "admin-goal-editor", "admin-alerts",
-    "admin-alerts-keyboard",
+    "admin-alerts-keyboard", "admin-counter",
 )
 NAME = re.compile(r"^(?P<scene>[a-z0-9-]+)-(?P<lang>[a-z]{2})-(?P<w>\d+)x(?P<h>\d+)\.png$")
 
@@ -80,6 +81,7 @@ def _sample_store(config, folder: Path, now: float | None = None):
                  days=PERIODS[SAMPLE_PERIOD] + 1, seed=7, now=now)
         store.put_health("vision", {"fps": 9.8, "last_frame": now - 2}, ts=now)
         _sample_alerts(store, config, now)
+        _sample_hand_counts(store, config, now)
         store.mark_acked(store.outbox_status()["last_seq"], at=now - 3)
     finally:
         store.close()
@@ -116,6 +118,18 @@ def _sample_alerts(store, config, now: float) -> None:
         "reopens": 3}, at=now - 26 * 3600)
     store.close_alert(camera, note="Camera cable plugged back in", who="admin",
                       at=now - 25 * 3600)
+
+
+def _sample_hand_counts(store, config, now: float) -> None:
+    """Three clicker hours of the sample's days, a little above what the camera counted (as
+    a camera that misses people in groups would), for the Counter page."""
+    day = datetime.fromtimestamp(now, config.tz).replace(hour=0, minute=0, second=0,
+                                                        microsecond=0)
+    for days_back, hour in ((3, 10), (2, 17), (1, 12)):
+        start = (day - timedelta(days=days_back)).replace(hour=hour).timestamp()
+        camera = store.entries(start, start + 3600)["entries"]
+        store.add_hand_count(start, start + 3600, round(camera * 1.08) + 2, who="admin",
+                             at=now - days_back * 3600)
 
 
 class Stage:
@@ -269,6 +283,14 @@ def _scenes(w) -> dict:
                 panel.keyboard.show()
         return go
 
+    def counter():
+        admin()()
+        w.screens["admin"].show_counter()
+        wait(w.screens["admin"].counter)        # read on a worker thread
+        w.screens["admin"].counter.press("2")   # a count being entered on the number pad
+        w.screens["admin"].counter.press("1")
+        w.screens["admin"].counter.press("4")
+
     def unavailable():
         w.survey = None
         w.show_screen("unavailable")
@@ -296,6 +318,7 @@ def _scenes(w) -> dict:
         "admin-goal-editor": goal_editor,
         "admin-alerts": alerts(),
         "admin-alerts-keyboard": alerts(keyboard=True),
+        "admin-counter": counter,
     }
     assert tuple(scenes) == SCENES
     return scenes

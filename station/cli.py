@@ -32,6 +32,35 @@ def main(argv: list[str] | None = None) -> int:
     c = csub.add_parser("check", help="validate a station config file")
     c.add_argument("file", type=Path)
     c.set_defaults(func=cmd_config_check)
+    c = csub.add_parser("cameras", help="print the id of each camera, one a line (install.sh "
+                                        "enables a cx-vision@ID service per camera)")
+    c.add_argument("file", type=Path)
+    c.set_defaults(func=cmd_config_cameras)
+
+    p = sub.add_parser("handcount", help="check the people counter against a hand count "
+                                         "(a clicker at the entrance) and correct it")
+    hsub = p.add_subparsers(dest="handcount_command", required=True)
+    c = hsub.add_parser("add", help="store a hand count of entries for a past period")
+    c.add_argument("--config", required=True, type=Path)
+    c.add_argument("--start", required=True, help="local date and time, e.g. 2026-11-01T10:00")
+    c.add_argument("--end", required=True, help="local date and time, e.g. 2026-11-01T11:00")
+    c.add_argument("--count", required=True, type=int, help="entries counted by hand")
+    c.add_argument("--who", default=None, help="who counted (kept with the check)")
+    c.set_defaults(func=cmd_handcount_add)
+    c = hsub.add_parser("list", help="every check: hand count, camera count, errors, factor")
+    c.add_argument("--config", required=True, type=Path)
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.set_defaults(func=cmd_handcount_list)
+    c = hsub.add_parser("remove", help="take back a hand count entered by mistake")
+    c.add_argument("--config", required=True, type=Path)
+    c.add_argument("id")
+    c.set_defaults(func=cmd_handcount_remove)
+    c = hsub.add_parser("correction", help="apply the factor to entries, participation and "
+                                           "conversion (on), or show the camera's own (off)")
+    c.add_argument("state", choices=("on", "off"))
+    c.add_argument("--config", required=True, type=Path)
+    c.add_argument("--who", default=None)
+    c.set_defaults(func=cmd_handcount_correction)
 
     p = sub.add_parser("report", help="KPI report for a period")
     p.add_argument("--config", required=True, type=Path)
@@ -93,6 +122,64 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_config_check(args) -> int:
     config = load_config(args.file)
     print(f"{args.file}: OK (station {config.station.path}, database {config.database.path})")
+    return 0
+
+
+def cmd_config_cameras(args) -> int:
+    for camera in load_config(args.file).vision.cameras:
+        print(camera.id)
+    return 0
+
+
+def cmd_handcount_add(args) -> int:
+    config = load_config(args.config)
+    start, end = (_parse_time(getattr(args, key), key, config) for key in ("start", "end"))
+    store = _open_store(config)
+    try:
+        store.add_hand_count(start, end, args.count, who=args.who)
+    except ValueError as exc:
+        print(f"cx-station handcount add: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return _print_calibration(store, config, as_json=False)
+
+
+def cmd_handcount_list(args) -> int:
+    config = load_config(args.config)
+    return _print_calibration(_open_store(config), config, args.json)
+
+
+def cmd_handcount_remove(args) -> int:
+    from station.store import StoreError
+    store = _open_store(load_config(args.config))
+    try:
+        store.remove_hand_count(args.id)
+    except StoreError as exc:
+        print(f"cx-station handcount remove: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_handcount_correction(args) -> int:
+    config = load_config(args.config)
+    store = _open_store(config)
+    store.set_count_correction(args.state == "on", who=args.who)
+    return _print_calibration(store, config, as_json=False)
+
+
+def _parse_time(text: str, key: str, config) -> float:
+    try:
+        return parse_when(text, config.tz)
+    except ValueError as exc:
+        raise ConfigError(f"--{key}", str(exc)) from None
+
+
+def _print_calibration(store, config, as_json: bool) -> int:
+    from station.handcount import calibration, render_checks
+    cal = calibration(store)
+    if as_json:
+        print(json.dumps(cal.as_dict()))
+    else:
+        print(render_checks(cal, config.tz))
     return 0
 
 
@@ -252,15 +339,18 @@ def cmd_run(args) -> int:
 
 
 def describe_camera(config) -> str:
-    kind = config.vision.camera_kind
-    how = ("set [vision] camera to a device index (\"0\"), an RTSP/HTTP URL "
-           "(\"rtsp://user@camera/stream\") or a video file path")
-    if kind == "none":
-        return f"no camera or video is configured, so nothing is counted; {how}"
-    if kind == "file" and not Path(config.vision.camera).exists():
-        return (f"the video file {config.vision.camera} does not exist, so nothing is counted; "
-                f"{how}")
-    return ""
+    """Why a camera counts nothing, one clause per such camera ('' when every one can)."""
+    how = ("set its source ([vision] camera, or source in [[vision.cameras]]) to a device "
+           "index (\"0\"), an RTSP/HTTP URL (\"rtsp://user@camera/stream\") or a video file path")
+    problems = []
+    for camera in config.vision.cameras:
+        if camera.kind == "none":
+            problems.append(f"camera {camera.id!r} has no camera or video configured, so it "
+                            f"counts nothing")
+        elif camera.kind == "file" and not Path(camera.source).exists():
+            problems.append(f"the video file {camera.source} of camera {camera.id!r} does not "
+                            f"exist, so it counts nothing")
+    return "; ".join(problems) + f"; {how}" if problems else ""
 
 
 def _final_report(store, config, config_path: Path) -> None:

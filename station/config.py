@@ -1,7 +1,7 @@
 """One typed, validated config object per station, loaded once and passed down.
 
     config = load_config("config/demo.toml")
-    print(config.station.id, config.database.path, config.vision.lines[0].name)
+    print(config.station.id, config.database.path, config.vision.cameras[0].lines[0].name)
 
 Every section is a frozen dataclass. Unknown keys are errors; every error names the key path,
 the bad value and what is allowed (`ConfigError`). Relative paths are resolved against the
@@ -186,13 +186,54 @@ class Zone:
             raise ConfigError("polygon", f"needs at least 3 [x, y] points, got {self.polygon!r}")
 
 
+# The [vision] keys that describe one camera: in the old single-camera form they sit in
+# [vision] itself and make the camera "main" (`_one_camera`).
+CAMERA_KEYS = {"camera": "source", "loop": "loop", "fps_cap": "fps_cap", "lines": "lines",
+               "zones": "zones", "kiosk_zone": "kiosk_zone",
+               "reconnect_max_s": "reconnect_max_s", "debug_preview": "debug_preview"}
+
+
 @dataclass(frozen=True)
-class VisionSection:
-    enabled: bool = rule(True)
-    camera: str = rule("", doc="video file path, device index ('0') or rtsp://, http:// URL; "
-                                "empty = no camera")
+class Camera:
+    """One camera and what it watches; `cx-vision run --camera ID` counts on it."""
+    id: str = rule("main", pattern=ID_PATTERN, doc="the camera's id (lower case, digits, - or _)")
+    source: str = rule("", doc="video file path, device index ('0') or rtsp://, http:// URL; "
+                               "empty = no camera")
     loop: bool = rule(False, doc="restart a video file at its end (demo)")
     fps_cap: float = rule(15.0, min=1, max=120)
+    lines: list[Line] = rule([])
+    zones: list[Zone] = rule([])
+    kiosk_zone: str = rule("", doc="name of this camera's zone in front of the kiosk; "
+                                   "empty = none")
+    debug_preview: bool = rule(False, doc="show a window with blurred faces; off in stores")
+    reconnect_max_s: float = rule(30.0, min=0.1, max=3600)
+
+    def __post_init__(self):
+        for kind, items in (("lines", self.lines), ("zones", self.zones)):
+            names = [item.name for item in items]
+            for i, name in enumerate(names):
+                if name in names[:i]:
+                    raise ConfigError(f"{kind}[{i}].name", f"duplicate name {name!r}")
+        if self.kiosk_zone and self.kiosk_zone not in {z.name for z in self.zones}:
+            raise ConfigError("kiosk_zone", f"{self.kiosk_zone!r} is not one of this camera's "
+                                            f"zones {[z.name for z in self.zones]}")
+
+    @property
+    def kind(self) -> str:
+        return camera_kind(self.source)
+
+    @property
+    def entrance_lines(self) -> list[str]:
+        return [line.name for line in self.lines if line.entrance]
+
+
+@dataclass(frozen=True)
+class VisionSection:
+    """What every camera shares (models, detector, faces), and the cameras. A store's
+    footfall is the 'in' crossings of entrance lines over all cameras, so line and zone names
+    are unique across the cameras and only one camera watches the kiosk."""
+    enabled: bool = rule(True)
+    cameras: list[Camera] = rule([Camera()], doc="one [[vision.cameras]] table per camera")
     threads: int = rule(2, min=1, max=64)
     models_dir: Path = rule(Path("/var/lib/cx-station/models"), path=True)
     person_detector: str = rule("default")
@@ -207,19 +248,29 @@ class VisionSection:
                                              "least this sure, else 'unknown'; 0.5 = always; 0 = the "
                                              "threshold calibrated with the models "
                                              "(models/demographics.json)")
-    lines: list[Line] = rule([])
-    zones: list[Zone] = rule([])
-    kiosk_zone: str = rule("", doc="name of the zone in front of the kiosk; empty = none")
     kiosk_link_window_s: float = rule(15.0, min=1, max=600)
-    debug_preview: bool = rule(False, doc="show a window with blurred faces; off in stores")
-    reconnect_max_s: float = rule(30.0, min=0.1, max=3600)
 
     def __post_init__(self):
-        for kind, items in (("lines", self.lines), ("zones", self.zones)):
-            names = [item.name for item in items]
-            for i, name in enumerate(names):
-                if name in names[:i]:
-                    raise ConfigError(f"vision.{kind}[{i}].name", f"duplicate name {name!r}")
+        ids = [c.id for c in self.cameras]
+        for i, camera_id in enumerate(ids):
+            if camera_id in ids[:i]:
+                raise ConfigError(f"vision.cameras[{i}].id", f"duplicate camera id {camera_id!r}")
+        for kind in ("lines", "zones"):
+            owner: dict[str, str] = {}
+            for i, camera in enumerate(self.cameras):
+                for j, item in enumerate(getattr(camera, kind)):
+                    if item.name in owner:
+                        raise ConfigError(
+                            f"vision.cameras[{i}].{kind}[{j}].name",
+                            f"{item.name!r} is already a {kind[:-1]} of camera "
+                            f"{owner[item.name]!r}: names are unique across cameras (the "
+                            f"station counts and reports by name)")
+                    owner[item.name] = camera.id
+        kiosk = [i for i, c in enumerate(self.cameras) if c.kiosk_zone]
+        if len(kiosk) > 1:
+            raise ConfigError(f"vision.cameras[{kiosk[1]}].kiosk_zone",
+                              f"camera {self.cameras[kiosk[0]].id!r} already watches the kiosk; "
+                              f"a station has one kiosk, so one camera has a kiosk zone")
         if self.detector_input and (len(self.detector_input) != 2
                                     or any(not 64 <= v <= 4096 for v in self.detector_input)):
             raise ConfigError("vision.detector_input",
@@ -227,14 +278,33 @@ class VisionSection:
         if 0 < self.gender_min_confidence < 0.5:
             raise ConfigError("vision.gender_min_confidence",
                               f"must be 0 (calibrated) or 0.5..1, got {self.gender_min_confidence}")
-        if self.kiosk_zone and self.kiosk_zone not in {z.name for z in self.zones}:
-            raise ConfigError("vision.kiosk_zone",
-                              f"{self.kiosk_zone!r} is not one of vision.zones "
-                              f"{[z.name for z in self.zones]}")
+
+    def camera(self, camera_id: str) -> Camera:
+        """The camera with this id; KeyError naming the ids there are."""
+        for camera in self.cameras:
+            if camera.id == camera_id:
+                return camera
+        raise KeyError(f"no camera {camera_id!r} in [vision]; the cameras are "
+                       f"{[c.id for c in self.cameras]}")
 
     @property
-    def camera_kind(self) -> str:
-        return camera_kind(self.camera)
+    def lines(self) -> list[Line]:
+        """Every camera's lines (names are unique across cameras)."""
+        return [line for camera in self.cameras for line in camera.lines]
+
+    @property
+    def zones(self) -> list[Zone]:
+        return [zone for camera in self.cameras for zone in camera.zones]
+
+    @property
+    def entrance_lines(self) -> list[str]:
+        """The lines whose 'in' crossings are store entries, over all cameras."""
+        return [line.name for line in self.lines if line.entrance]
+
+    @property
+    def kiosk_zone(self) -> str:
+        """The zone in front of the kiosk, on whichever camera watches it ('' = none)."""
+        return next((c.kiosk_zone for c in self.cameras if c.kiosk_zone), "")
 
 
 def camera_kind(uri: str) -> str:
@@ -459,19 +529,57 @@ def read_toml(path: Path) -> dict:
 
 
 def parse_config(raw: dict, base_dir: Path) -> Config:
-    config = _resolve_defaults(_build(Config, raw, "", base_dir), base_dir)
-    vision = config.vision
-    if vision.camera_kind == "file" and not Path(vision.camera).expanduser().is_absolute():
-        camera = os.path.normpath(base_dir / Path(vision.camera))
-        config = dataclasses.replace(config, vision=dataclasses.replace(vision, camera=camera))
-    return config
+    vision = raw.get("vision")
+    single = isinstance(vision, dict) and "cameras" not in vision
+    if single:
+        raw = {**raw, "vision": _one_camera(vision)}
+    elif isinstance(vision, dict):
+        for key in sorted(set(vision) & set(CAMERA_KEYS)):
+            raise ConfigError(f"vision.{key}", f"with [[vision.cameras]] each camera has its "
+                                               f"own {CAMERA_KEYS[key]}: move it into the "
+                                               f"camera's [[vision.cameras]] table")
+    try:
+        config = _resolve_defaults(_build(Config, raw, "", base_dir), base_dir)
+    except ConfigError as exc:
+        if single and exc.path.startswith("vision.cameras[0]"):
+            raise ConfigError(_single_camera_key(exc.path), exc.message) from None
+        if single and exc.message.startswith("unknown key") and exc.path.count(".") == 1 \
+                and exc.path.startswith("vision."):
+            # the keys of the form the file is in, not of the cameras form it was read as
+            keys = {f.name for f in dataclasses.fields(VisionSection)} - {"cameras"}
+            raise ConfigError(exc.path, "unknown key; allowed keys here: "
+                                        + ", ".join(sorted(keys | set(CAMERA_KEYS)))) from None
+        raise
+    cameras = [dataclasses.replace(c, source=os.path.normpath(base_dir / Path(c.source)))
+               if c.kind == "file" and not Path(c.source).expanduser().is_absolute() else c
+               for c in config.vision.cameras]
+    return dataclasses.replace(config, vision=dataclasses.replace(config.vision, cameras=cameras))
+
+
+def _one_camera(vision: dict) -> dict:
+    """The old single-camera [vision] table as the cameras form: its camera keys become the
+    camera "main" (so every config written before several cameras still loads)."""
+    camera = {"id": "main"}
+    camera.update({CAMERA_KEYS[k]: v for k, v in vision.items() if k in CAMERA_KEYS})
+    return {**{k: v for k, v in vision.items() if k not in CAMERA_KEYS}, "cameras": [camera]}
+
+
+def _single_camera_key(path: str) -> str:
+    """An error inside the camera made by `_one_camera`, named by the key the file has."""
+    rest = path[len("vision.cameras[0]"):].lstrip(".")
+    renamed = {v: k for k, v in CAMERA_KEYS.items()}
+    head, sep, tail = rest.partition(".")
+    base, bracket, index = head.partition("[")
+    return "vision." + renamed.get(base, base) + bracket + index + sep + tail if rest else "vision"
 
 
 def _build(cls, raw: Any, path: str, base_dir: Path):
     if not isinstance(raw, dict):
         raise ConfigError(path or "<root>", f"must be a table, got {_show(raw)}")
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    # `source` without rules is the file a config came from, not a key (a camera's has rules)
+    fields = {f.name: f for f in dataclasses.fields(cls)
+              if f.name != "source" or f.metadata}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
         key = _join(path, unknown[0])

@@ -23,12 +23,14 @@ from datetime import datetime
 from station import kpi
 
 
-def pos_conversion(store, since: float, until: float, tz=None) -> dict:
+def pos_conversion(store, since: float, until: float, tz=None, correct=None) -> dict:
+    """`correct`: a station.handcount.Calibration; when applied, the entries are corrected
+    and the figures say so (`corrected`, `label`)."""
     lines = None if store.entrance_lines is None else sorted(store.entrance_lines)
     hours, days = [], {}
     transactions = entries = without = 0
     for hour, count, revenue in store.pos_hours(since, until):
-        seen = store.entries(hour, hour + 3600, lines)["entries"]
+        seen = _corrected(store.entries(hour, hour + 3600, lines)["entries"], correct)
         row = {"hour": hour, "transactions": count, "revenue": revenue, "entries": seen,
                "rate": kpi.conversion_rate(count, seen)}
         hours.append(row)
@@ -47,13 +49,14 @@ def pos_conversion(store, since: float, until: float, tz=None) -> dict:
     return {"source": "pos", "transactions": transactions, "entries": entries,
             "rate": kpi.conversion_rate(transactions, entries),
             "interval": _interval(transactions, entries), "hours": hours, "by_day": days,
-            "hours_without_entries": without,
+            "hours_without_entries": without, **_label(correct),
             "reason": "" if entries else ("no POS figures in this period" if not hours else
                                           "no camera entries in the hours with POS figures")}
 
 
 def camera_conversion(store, config, since: float, until: float) -> dict | None:
-    """None when no zone has the checkout role."""
+    """None when no zone has the checkout role. The hand-count correction is not applied
+    here: the buyers are counted by the same cameras, so the miss rate cancels out."""
     checkout = {z.name for z in config.vision.zones if z.role == "checkout"}
     if not checkout:
         return None
@@ -63,8 +66,19 @@ def camera_conversion(store, config, since: float, until: float) -> dict | None:
                  if any((v["dwell"] or {}).get(zone, 0) > 0 for zone in checkout))
     return {"source": "camera", "checkout_zones": sorted(checkout), "visits_at_checkout": buyers,
             "entries": entries, "rate": kpi.conversion_rate(buyers, entries),
-            "interval": _interval(buyers, entries),
+            "interval": _interval(buyers, entries), "corrected": False,
             "reason": "" if entries else "no camera entries in this period"}
+
+
+def _corrected(entries: int, correct) -> int:
+    """Entries corrected by the hand-count factor when it is applied, in whole visitors."""
+    return round(correct.correct(entries)) if correct is not None and correct.applied \
+        else entries
+
+
+def _label(correct) -> dict:
+    applied = correct is not None and correct.applied
+    return {"corrected": applied, "label": correct.label("en") if applied else ""}
 
 
 def _interval(successes: int, n: int):

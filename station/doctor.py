@@ -18,7 +18,7 @@ def run_checks(config_path: Path) -> list[tuple[str, bool, str]]:
     results.append(_check_database(config))
     if config.vision.enabled:
         results.append(_check_models(config))
-        results.append(_check_camera(config))
+        results.extend(_check_cameras(config))
     if config.sync.enabled:
         results.append(_check_broker(config.sync.broker_host, config.sync.broker_port,
                                      managed=config.broker.managed))
@@ -54,8 +54,17 @@ def _check_models(config):
     return ("models", True, f"{len(results)} verified in {config.vision.models_dir}")
 
 
-def _check_camera(config):
-    camera, kind = config.vision.camera, config.vision.camera_kind
+def _check_cameras(config):
+    """One check per camera, named 'camera' when the station has one, else 'camera ID'."""
+    cameras = config.vision.cameras
+    out = []
+    for camera in cameras:
+        _name, ok, said = _check_camera(camera.source, camera.kind)
+        out.append(("camera" if len(cameras) == 1 else f"camera {camera.id}", ok, said))
+    return out
+
+
+def _check_camera(camera, kind):
     if kind == "none":
         return ("camera", False, "no camera configured: set [vision] camera to a device index, "
                                  "an RTSP/HTTP URL or a video file")

@@ -134,6 +134,8 @@ class Traffic(Record):
     entries: int = field(metadata=_key("in", sql_default="0"))
     exits: int = field(metadata=_key("out", sql_default="0"))
     entrance: bool = field(default=True, metadata=_key("entrance", sql_default="1"))
+    # the camera whose line it is ([[vision.cameras]] id); stations before cameras send none
+    camera: str | None = field(default=None, metadata=_key("camera", optional=True))
 
     @staticmethod
     def check(data: dict) -> None:
@@ -164,6 +166,7 @@ class Visit(Record):
     # from these. Left out for visits without a face; older stations do not send them.
     p_female: float | None = field(default=None, metadata=_key("p_female", optional=True))
     age_probs: tuple[float, ...] | None = field(default=None, metadata=_key("age_probs", optional=True))
+    camera: str | None = field(default=None, metadata=_key("camera", optional=True))
 
     @staticmethod
     def check(data: dict) -> None:
@@ -269,8 +272,44 @@ class Pos(Record):
             raise Invalid(f"pos revenue must be a number >= 0, got {show(revenue)}")
 
 
+@dataclass(frozen=True)
+class HandCount(Record):
+    """The counter check (station/handcount.py): a hand count the manager entered ('added'),
+    one taken back ('removed'), or the correction switched on or off ('correction'). Each
+    carries the station's factor over all its checks after the change and whether entries,
+    participation and conversion are corrected by it, so HQ labels them as the station does."""
+    TYPE: ClassVar[str] = "handcount"
+    VIEW: ClassVar[str] = "hand_counts"
+    action: str
+    correction: bool
+    checks: int
+    factor: float | None
+    check_id: str | None = field(default=None, metadata=_key("check_id", optional=True))
+    start: str | None = field(default=None, metadata=_key("start", optional=True))
+    end: str | None = field(default=None, metadata=_key("end", optional=True))
+    count: int | None = field(default=None, metadata=_key("count", optional=True))
+    camera_count: int | None = field(default=None, metadata=_key("camera_count", optional=True))
+    who: str | None = field(default=None, metadata=_key("who", optional=True))
+
+    @staticmethod
+    def check(data: dict) -> None:
+        if data.get("action") not in ("added", "removed", "correction"):
+            raise Invalid(f"handcount action must be 'added', 'removed' or 'correction', "
+                          f"got {show(data.get('action'))}")
+        if type(data.get("correction")) is not bool:
+            raise Invalid(f"handcount correction must be true or false, "
+                          f"got {show(data.get('correction'))}")
+        factor = data.get("factor")
+        if factor is not None and (type(factor) not in (int, float) or not factor > 0):
+            raise Invalid(f"handcount factor must be null or a number > 0, got {show(factor)}")
+        for key in ("count", "camera_count"):
+            value = data.get(key)
+            if value is not None and (type(value) is not int or value < 0):
+                raise Invalid(f"handcount {key} must be a whole number >= 0, got {show(value)}")
+
+
 TYPES: dict[str, type[Record]] = {r.TYPE: r for r in (Response, Case, Traffic, Visit, Target,
-                                                      Alert, Pos)}
+                                                      Alert, Pos, HandCount)}
 
 
 def columns(type_: str) -> list[tuple[str, str, str | None]]:

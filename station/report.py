@@ -11,6 +11,7 @@ from station import kpi
 from station.shares import calibration_or_none, period_shares, share_text
 from station.conversion import camera_conversion, pos_conversion
 from station.dwell import visit_length, zone_dwell
+from station.handcount import calibration
 from station.occupancy import occupancy
 from station.scorecard import Figure, build_scorecard, nps_cell, nps_figure
 from station.trends import build_trends
@@ -22,13 +23,17 @@ def build_report(store, config, since: float, until: float) -> dict:
     offset = utc_offset_s(config, since)
     counts = store.score_counts(since, until)
     totals = store.response_totals(since, until)
-    entrance_lines = [line.name for line in config.vision.lines if line.entrance]
+    entrance_lines = config.vision.entrance_lines
     traffic = store.entries(since, until, entrance_lines)
+    # the manager's hand counts: applied to entries (so participation and conversion) only
+    # when switched on, and then every figure it touched is labelled (`counter`)
+    counter = calibration(store)
+    entries = counter.correct(traffic["entries"])
     cases = store.case_totals(since, until)
     card = build_scorecard(
         score_counts=counts, csat_counts=store.answer_counts("csat", since, until),
         ces_counts=store.answer_counts("ces", since, until), responses=totals["responses"],
-        entries=traffic["entries"], cases_opened=cases["opened"],
+        entries=round(entries), cases_opened=cases["opened"],
         handling_s=cases["handling_s"], min_n=min_n)
 
     by_visitor = store.scores_by_visitor(since, until)
@@ -39,7 +44,8 @@ def build_report(store, config, since: float, until: float) -> dict:
     nps_by_age = dict(sorted(merge_counts(known, key=lambda seg: seg[0]).items()))
     by_hour = store.scores_by_bucket(since, until, offset, "hour")
     by_day = store.scores_by_bucket(since, until, offset, "day")
-    entries_by_hour = store.entries_by_hour(since, until, offset, entrance_lines)
+    entries_by_hour = {h: round(counter.correct(n)) for h, n in
+                       store.entries_by_hour(since, until, offset, entrance_lines).items()}
 
     return {
         "station": config.station.path,
@@ -51,6 +57,9 @@ def build_report(store, config, since: float, until: float) -> dict:
         "no_presence": totals["no_presence"], "linked_to_visitor": totals["linked"],
         "score_distribution": counts,
         "entries": traffic["entries"], "exits": traffic["exits"],
+        # entries as used by participation and conversion: corrected when `counter` says so
+        "entries_corrected": round(entries) if counter.applied else None,
+        "counter": counter.as_dict(),
         "nps_by_hour": {h: nps_cell(c, min_n) for h, c in sorted(by_hour.items())},
         "nps_by_day": {d: nps_cell(c, min_n) for d, c in sorted(by_day.items())},
         "entries_by_hour": entries_by_hour,
@@ -75,7 +84,7 @@ def build_report(store, config, since: float, until: float) -> dict:
                                   for h in sorted(set(by_hour) | set(entries_by_hour))},
         "nps_post_stratified": nps_figure(
             kpi.post_stratified_nps(known, known_footfall, min_n)).as_dict(),
-        "conversion": conversion_figures(store, config, since, until),
+        "conversion": conversion_figures(store, config, since, until, counter),
         # People in the store at the report's end, counted from that day's opening time.
         "occupancy": local_times(occupancy(store, until, opening_ts(config, until)), config,
                                  "peak_at", "since", "until"),
@@ -134,9 +143,10 @@ def merge_counts(by_segment: dict, key) -> dict:
     return out
 
 
-def conversion_figures(store, config, since: float, until: float) -> dict:
-    """Conversion from each source the station has (POS file, checkout zone), named."""
-    pos = pos_conversion(store, since, until, config.tz)
+def conversion_figures(store, config, since: float, until: float, counter=None) -> dict:
+    """Conversion from each source the station has (POS file, checkout zone), named; with
+    the hand-count correction applied to its entries when `counter` is applied."""
+    pos = pos_conversion(store, since, until, config.tz, correct=counter)
     out = {"pos": {k: v for k, v in pos.items() if k != "hours"} if pos["hours"] else None,
            "camera": camera_conversion(store, config, since, until)}
     return out
@@ -186,11 +196,21 @@ def render_text(r: dict) -> str:
     row("CSAT (% 4-5 of 5)", _figure(r["csat"], "{:.1f} %"))
     row("CES (mean of 7)", _figure(r["ces"], "{:.2f}"))
     row("entries / exits (camera)", f"{r['entries']} / {r['exits']}")
-    row("participation rate", _figure(r["participation_rate"], "{:.1f} %", with_n=False))
+    counter = r["counter"]
+    corrected = f" [{counter['label']}]" if counter["corrected"] else ""
+    if counter["corrected"]:
+        row("entries, corrected", f"{r['entries_corrected']}{corrected}")
+    if counter["checks"]:
+        row("counter check", f"{quantity(len(counter['checks']), 'hand counts')}: camera "
+                             f"{counter['camera']} / hand {counter['hand']}, error "
+                             + (f"{100 * counter['error']:+.1f} %" if counter["error"] is not None
+                                else "-"))
+    row("participation rate", _figure(r["participation_rate"], "{:.1f} %", with_n=False)
+        + corrected)
     for source, name in (("pos", "conversion (POS)"), ("camera", "conversion (checkout zone)")):
         c = r["conversion"][source]
         if c is not None:
-            row(name, _conversion_text(c))
+            row(name, _conversion_text(c) + (corrected if c.get("corrected") else ""))
     row("detractor cases", f"{r['cases_opened']} opened, {r['cases_resolved']} resolved")
     row("complaint rate", _figure(r["complaint_rate"], "{:.1f} %", with_n=False))
     median, p90 = r["handling_median_s"], r["handling_p90_s"]

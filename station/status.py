@@ -15,16 +15,16 @@ class StatusLine:
     def text(self, now: float) -> str:
         day = datetime.fromtimestamp(now, self.config.tz).replace(hour=0, minute=0, second=0,
                                                                   microsecond=0).timestamp()
-        entrances = [line.name for line in self.config.vision.lines if line.entrance]
-        entries = self.store.entries(day, now + 1, entrances)["entries"]
+        entries = self.store.entries(day, now + 1, self.config.vision.entrance_lines)["entries"]
         responses = self.store.response_totals(day, now + 1)["responses"]
         outbox = self.store.outbox_status()
-        vision = self.store.health().get("vision", {})
-        fps = vision.get("fps")
-        camera = f"{fps:.1f} fps" if isinstance(fps, (int, float)) else "no camera"
-        if isinstance(vision.get("last_frame"), (int, float)) and now - vision["last_frame"] > 10:
-            camera = f"camera silent {now - vision['last_frame']:.0f} s"
-        return (f"camera {camera} | today: {entries} entries, {responses} responses | "
+        health = self.store.camera_health()
+        ids = [c.id for c in self.config.vision.cameras]
+        cameras = [_camera(health.get(i, {}), now) for i in ids]
+        if len(ids) != 1:
+            cameras = [f"{i} {state}" for i, state in zip(ids, cameras)]
+        return (f"camera {', '.join(cameras) or 'none'} | today: {entries} entries, "
+                f"{responses} responses | "
                 f"sync backlog {outbox['pending']}, HQ acked up to {outbox['last_acked_seq'] or 0}")
 
     def tick(self) -> None:
@@ -42,3 +42,10 @@ class StatusLine:
         else:
             self.out.write(line + "\n")
         self.out.flush()
+
+
+def _camera(vision: dict, now: float) -> str:
+    fps, last = vision.get("fps"), vision.get("last_frame")
+    if isinstance(last, (int, float)) and now - last > 10:
+        return f"silent {now - last:.0f} s"
+    return f"{fps:.1f} fps" if isinstance(fps, (int, float)) else "no camera"

@@ -61,7 +61,9 @@ def plan_services(config, config_path: Path) -> tuple[list[Service], list[str]]:
         # HQ runs from its own config file ([hq] config), never from the station's.
         ("hq", config.hq.enabled and broker_ok, "hq", ["run", "--config", str(config.hq.config)]),
         ("sync", config.sync.enabled and broker_ok, "sync", ["run", "--config", cfg]),
-        ("vision", config.vision.enabled, "vision", ["run", "--config", cfg]),
+        # one cx-vision per camera, each with its own health and restarts
+        *((f"vision:{camera.id}", config.vision.enabled, "vision",
+           ["run", "--config", cfg, "--camera", camera.id]) for camera in config.vision.cameras),
         ("watch", config.alerts.enabled, "station.watch", ["run", "--config", cfg]),
         ("kiosk", config.kiosk.enabled, "kiosk", ["--config", cfg]),
     ]

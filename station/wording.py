@@ -27,6 +27,7 @@ NOUNS = {
     "events": ("event", "sự kiện"),
     "quick questions": ("quick question", "câu hỏi ngắn"),
     "times": ("time", "lần"),
+    "hand counts": ("hand count", "lần đếm tay"),
     "days": ("day", "ngày"),
     "weeks": ("week", "tuần"),
     "hours": ("hour", "giờ"),

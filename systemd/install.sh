@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install CX Station as systemd services on a Debian box. Run as root from a checkout:
 #
-#   sudo systemd/install.sh                 # vision, kiosk, sync, watch (a store station)
+#   sudo systemd/install.sh                 # vision (one per camera), kiosk, sync, watch
 #   sudo systemd/install.sh --with-hq       # also the HQ receiver (single-site box)
 #   systemd/install.sh --dry-run            # print every step, change nothing
 #
@@ -58,9 +58,10 @@ STATE_DIR=/var/lib/cx-station
 MODELS_DIR=$STATE_DIR/models
 UNIT_DIR=/etc/systemd/system
 DOC_DIR=$OPT_DIR/share/systemd
-UNITS=(cx-vision.service cx-kiosk.service cx-sync.service cx-watch.service cx-hq.service
+UNITS=(cx-vision@.service cx-kiosk.service cx-sync.service cx-watch.service cx-hq.service
        cx-prune.service cx-prune.timer cx-station.target)
-ENABLE=(cx-vision.service cx-kiosk.service cx-sync.service cx-watch.service cx-prune.timer)
+# cx-vision@ID.service per camera: added once the config is in place (see "systemd" below)
+ENABLE=(cx-kiosk.service cx-sync.service cx-watch.service cx-prune.timer)
 [ "$WITH_HQ" = 1 ] && ENABLE+=(cx-hq.service)
 ENABLE+=(cx-station.target)
 
@@ -197,6 +198,31 @@ if [ "$DO_MODELS" = 1 ]; then
 fi
 
 # --- systemd -------------------------------------------------------------------------------
+# One cx-vision@ID per camera of the station's config ([[vision.cameras]]; the single-camera
+# [vision] form is "main"), read by cx-station itself so the ids are the validated ones.
+station_config="$DESTDIR$ETC_DIR/station.toml"
+# a dry run placed nothing: the example is what it would have placed
+[ -e "$station_config" ] || station_config="$SOURCE/config/station.example.toml"
+# A config being edited that does not load yet must not block installing the code: no camera
+# is enabled then, and the note says how to do it once the config is right.
+if [ -x "$DESTDIR$VENV_DIR/bin/python" ]; then
+    list_cameras() { env -u PYTHONPATH "$DESTDIR$VENV_DIR/bin/python" -m station.cli config \
+                     cameras "$station_config"; }
+else
+    list_cameras() { (cd "$SOURCE" && PYTHONPATH="$SOURCE" "$PYTHON" -m station.cli config \
+                      cameras "$station_config"); }
+fi
+if ! cameras=$(list_cameras); then
+    cameras=""
+    echo "install.sh: warning: $ETC_DIR/station.toml does not load (above), so no cx-vision" \
+         "is enabled; once it does, enable one per camera: systemctl enable" \
+         "cx-vision@ID.service for each ID of \`cx-station config cameras $ETC_DIR/station.toml\`" >&2
+fi
+VISION=()
+for camera in $cameras; do
+    VISION+=("cx-vision@$camera.service")
+done
+ENABLE=("${VISION[@]}" "${ENABLE[@]}")
 # Enabling only creates symlinks, which systemctl --root does without a running systemd: so an
 # image built in a chroot, or a --destdir tree, boots into the station too.
 if ! command -v systemctl >/dev/null; then
@@ -214,5 +240,5 @@ if [ -z "$DESTDIR" ]; then
     note "installed. Edit $ETC_DIR/station.toml and $CREDENTIALS, check the config with"
     note "  $VENV_DIR/bin/cx-station config check $ETC_DIR/station.toml"
     note "then: systemctl start cx-station.target"
-    note "      journalctl -u cx-vision -u cx-kiosk -u cx-sync -u cx-watch -f"
+    note "      journalctl -u 'cx-vision@*' -u cx-kiosk -u cx-sync -u cx-watch -f"
 fi

@@ -108,7 +108,7 @@ at_boot=$(inside systemctl is-active cx-station.target || true)
 echo "cx-station.target after boot: $at_boot"
 [ "$at_boot" = active ] || failed=1
 sleep "$WAIT_S"
-for unit in cx-vision cx-kiosk cx-sync cx-watch cx-hq; do
+for unit in cx-vision@main cx-kiosk cx-sync cx-watch cx-hq; do
     state=$(inside systemctl show "$unit" -p ActiveState --value)
     restarts=$(inside systemctl show "$unit" -p NRestarts --value)
     status=$(inside systemctl show "$unit" -p StatusText --value)

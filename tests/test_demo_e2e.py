@@ -106,7 +106,7 @@ def test_demo_station_delivers_a_tapped_survey_and_traffic_to_hq(qtbot, tmp_path
     try:
         store = wait_for("the station database", lambda: _try_open(config), 30, proc)
         wait_for("camera frames from cx-vision",
-                 lambda: (store.health().get("vision", {}).get("last_frame") or 0) > time.time() - 5,
+                 lambda: (store.camera_health().get("main", {}).get("last_frame") or 0) > time.time() - 5,
                  120, proc)
         wait_for("someone standing in the kiosk zone", lambda: store.db.execute(
             "SELECT count(*) FROM presence WHERE zone = 'kiosk' AND until > ?",

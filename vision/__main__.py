@@ -1,11 +1,11 @@
 """``cx-vision``: the people-counting service and its offline tools.
 
-    cx-vision run --config config/demo.toml
+    cx-vision run --config config/demo.toml --camera main
     cx-vision analyze video.avi --scene vision/scenes/pets2009.json --json
     cx-vision faces photo.jpg --json
 
-``run`` reads the camera named in ``[vision] camera`` and writes visits, crossings, presence,
-per-minute traffic and health into the station DB (``vision/service.py``). With no camera
+``run`` reads one camera of ``[[vision.cameras]]`` (``--camera ID``) and writes visits,
+crossings, presence, per-minute traffic and that camera's health into the station DB (``vision/service.py``). With no camera
 configured (or a video file that does not exist) it says so once and idles until stopped,
 instead of crash-looping. ``analyze`` runs the same pipeline on a video file as fast as it can
 and prints the counts (``vision/analyze.py``). This module only reads the command line.
@@ -24,7 +24,7 @@ from vision.loading import DEFAULT_MODELS, parse_size
 
 def cmd_run(args) -> int:
     from vision.service import run
-    return run(args.config)
+    return run(args.config, args.camera)
 
 
 def cmd_analyze(args) -> int:
@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the people-counting service")
     run.add_argument("--config", required=True, help="station TOML file")
+    run.add_argument("--camera", default="main",
+                     help="the id of the camera to count on ([[vision.cameras]]; one process "
+                          "per camera). Default: main, the old single-camera [vision] form")
     run.set_defaults(func=cmd_run)
 
     an = sub.add_parser("analyze", help="count people in a video file as fast as possible")

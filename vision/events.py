@@ -1,6 +1,6 @@
 """Vision events into the station DB, batched: about one transaction per second.
 
-    recorder = EventRecorder(store)
+    recorder = EventRecorder(store, camera="door")     # health row "vision:door"
     recorder.crossing(Crossing(ts, "entrance", "in", visit_id))
     recorder.presence(visit_id, "kiosk", since, ts)
     recorder.visit(Visit(...))
@@ -14,6 +14,7 @@ the memory (the oldest crossings go first; visits and presence are kept).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -24,8 +25,9 @@ log = logging.getLogger(__name__)
 
 class EventRecorder:
     def __init__(self, store, flush_every_s: float = 1.0, rollup_lag_s: float = 5.0,
-                 max_pending: int = 200_000):
+                 max_pending: int = 200_000, camera: str = "main"):
         self.store = store
+        self.camera = camera               # stamped on every crossing and visit
         self.flush_every_s = flush_every_s
         self.rollup_lag_s = rollup_lag_s
         self.max_pending = max_pending
@@ -39,10 +41,10 @@ class EventRecorder:
         self.last_error: str | None = None
 
     def crossing(self, crossing: Crossing) -> None:
-        self._crossings.append(crossing)
+        self._crossings.append(dataclasses.replace(crossing, camera=self.camera))
 
     def visit(self, visit: Visit) -> None:
-        self._visits.append(visit)
+        self._visits.append(dataclasses.replace(visit, camera=self.camera))
 
     def presence(self, visit_id: str, zone: str, since: float, until: float) -> None:
         key = (visit_id, zone)
@@ -76,7 +78,8 @@ class EventRecorder:
                 self.store.update_presence(presence)
                 self.store.roll_up_traffic(now - self.rollup_lag_s)
                 if self._health is not None:
-                    self.store.put_health("vision", self._health, ts=now)
+                    self.store.put_health(health_component(self.camera), self._health,
+                                          ts=now)
         except Exception as exc:          # keep the batch; the next flush retries it
             self.failures += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -101,3 +104,8 @@ class EventRecorder:
             log.error("dropping %d oldest buffered crossings: the station DB is not writable",
                       drop)
             del self._crossings[:drop]
+
+
+def health_component(camera: str) -> str:
+    """The health row of one camera's cx-vision (Store.camera_health reads them back)."""
+    return f"vision:{camera}"

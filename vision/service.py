@@ -1,10 +1,12 @@
-"""``cx-vision run``: count people on the store camera into the station DB until stopped.
+"""``cx-vision run``: count people on one store camera into the station DB until stopped.
 
-    sys.exit(run("config/demo.toml"))      # returns 0 once SIGTERM or Ctrl-C stopped it
+    sys.exit(run("config/demo.toml", camera="door"))   # 0 once SIGTERM or Ctrl-C stopped it
 
-Start-up builds the person detector, the face analyzer, the camera and the pipeline from the
-config's ``[vision]`` section; events go to the station DB through an ``EventRecorder`` and
-health is written once a second. When there is nothing to count (vision disabled, no camera,
+One process per camera (``[[vision.cameras]]``; the old single-camera ``[vision]`` form is the
+camera "main"): start-up builds the person detector, the face analyzer, the camera and the
+pipeline from the shared ``[vision]`` keys and that camera's own; events go to the station DB
+through an ``EventRecorder``, stamped with the camera's id, and the camera's health row
+("vision:<id>") is written once a second. When there is nothing to count (vision disabled, no camera,
 a video file that does not exist, no person detector, a video that ended) the service says
 why once, keeps the reason in health and idles calmly until stopped, instead of crash-looping
 under systemd.
@@ -22,7 +24,7 @@ from station import notify
 from station.service import start_service, stop_on_signals
 from station.store import Store, StoreError
 from vision.camera import VideoSource
-from vision.events import EventRecorder
+from vision.events import EventRecorder, health_component
 from vision.loading import load_detector, load_faces, video_fps
 from vision.pipeline import Pipeline
 from vision.preview import DebugPreview
@@ -31,9 +33,11 @@ from vision.tracker import Tracker
 
 log = logging.getLogger("cx-vision")
 
-NO_CAMERA = ("no camera or video is configured for cx-vision ({why}); people counting is idle. "
-             "Set [vision] camera in {config} to a device index (e.g. \"0\"), an RTSP/HTTP URL "
-             "(e.g. \"rtsp://user:pass@10.0.0.5/stream1\") or a video file path, then restart.")
+NO_CAMERA = ("no camera or video is configured for cx-vision's camera {camera!r} ({why}); "
+             "people counting is idle on it. Set its source in {config} ([vision] camera, or "
+             "source in its [[vision.cameras]] table) to a device index (e.g. \"0\"), an "
+             "RTSP/HTTP URL (e.g. \"rtsp://user:pass@10.0.0.5/stream1\") or a video file path, "
+             "then restart.")
 LOAD_ERRORS = (FileNotFoundError, ValueError, ImportError)
 
 
@@ -46,8 +50,9 @@ class NothingToCount(Exception):
         self.health = health
 
 
-def run(config_path) -> int:
-    """The whole service: 0 once stopped, 1 when the station DB cannot be opened, 2 on a bad config."""
+def run(config_path, camera: str = "main") -> int:
+    """The whole service for one camera: 0 once stopped, 1 when the station DB cannot be
+    opened, 2 on a bad config or a camera id the config does not have."""
     stop = stop_on_signals()               # first, so an early SIGTERM is a clean stop too
     config = start_service("cx-vision", config_path)
     if config is None:
@@ -56,23 +61,29 @@ def run(config_path) -> int:
         log.info("vision is disabled in %s ([vision] enabled = false); idling", config.source)
         return _idle(stop, NothingToCount("vision disabled"))
     try:
+        config.vision.camera(camera)
+    except KeyError as exc:
+        log.error("%s (in %s)", exc.args[0], config.source)
+        return 2
+    try:
         store = Store.open(config, synchronous="NORMAL")
     except StoreError as exc:
         log.error("%s", exc)
         return 1
     try:
-        PeopleCounter.start(config, store).run(stop)
+        PeopleCounter.start(config, store, camera).run(stop)
     except NothingToCount as why:
-        return _idle(stop, why, store)
+        return _idle(stop, why, store, camera)
     finally:
         store.close()
     return 0
 
 
-def _idle(stop: threading.Event, why: NothingToCount, store: Store | None = None) -> int:
+def _idle(stop: threading.Event, why: NothingToCount, store: Store | None = None,
+          camera: str = "main") -> int:
     """Tell systemd (and health, when there is a reason to keep) why, then wait to be stopped."""
     if why.health is not None:
-        store.put_health("vision", why.health)
+        store.put_health(health_component(camera), why.health)
     notify.ready(why.status)
     while not stop.is_set():
         notify.watchdog()
@@ -86,7 +97,7 @@ def _idle(stop: threading.Event, why: NothingToCount, store: Store | None = None
 class PeopleCounter:
     """The camera, the pipeline and its recorder, run as the service's loop.
 
-        counter = PeopleCounter.start(config, store)    # NothingToCount: no camera / detector
+        counter = PeopleCounter.start(config, store, "door")  # NothingToCount: no camera...
         counter.run(stop)                               # until stopped; closes the pipeline
     """
 
@@ -99,27 +110,29 @@ class PeopleCounter:
         self._last_health = 0.0
 
     @classmethod
-    def start(cls, config, store: Store) -> PeopleCounter:
+    def start(cls, config, store: Store, camera_id: str = "main") -> PeopleCounter:
         vision = config.vision
-        kind = vision.camera_kind
-        if kind == "none" or (kind == "file" and not Path(vision.camera).is_file()):
-            why = "camera is empty" if kind == "none" else f"video file {vision.camera} not found"
-            log.warning(NO_CAMERA.format(why=why, config=config.source))
+        camera = vision.camera(camera_id)
+        kind = camera.kind
+        if kind == "none" or (kind == "file" and not Path(camera.source).is_file()):
+            why = "camera is empty" if kind == "none" else f"video file {camera.source} not found"
+            log.warning(NO_CAMERA.format(why=why, config=config.source, camera=camera.id))
             raise NothingToCount("no camera configured", {
-                "status": "no camera configured", "camera": vision.camera, "fps": 0.0,
+                "status": "no camera configured", "camera": camera.source, "fps": 0.0,
                 "last_frame": None})
         cv2.setNumThreads(vision.threads)
         detector = _person_detector(vision)
         faces = _face_analyzer(vision) if vision.faces else None
-        lines, zones = scene_from_items(vision.lines, vision.zones, where=str(config.source))
-        source = VideoSource(vision.camera, loop=vision.loop, realtime=True,
-                             fps_cap=vision.fps_cap, reconnect_max_s=vision.reconnect_max_s)
-        rate = vision.fps_cap if kind != "file" else min(vision.fps_cap, video_fps(vision.camera))
-        recorder = EventRecorder(store)
+        lines, zones = scene_from_items(camera.lines, camera.zones, where=str(config.source))
+        source = VideoSource(camera.source, loop=camera.loop, realtime=True,
+                             fps_cap=camera.fps_cap, reconnect_max_s=camera.reconnect_max_s)
+        rate = camera.fps_cap if kind != "file" else min(camera.fps_cap,
+                                                         video_fps(camera.source))
+        recorder = EventRecorder(store, camera=camera.id)
         tracker = Tracker.for_detector(detector, rate / vision.detect_every)
         pipeline = Pipeline(detector, tracker, lines, zones,
                             faces=faces, sink=recorder, detect_every=vision.detect_every)
-        return cls(source, pipeline, recorder, DebugPreview() if vision.debug_preview else None)
+        return cls(source, pipeline, recorder, DebugPreview() if camera.debug_preview else None)
 
     def run(self, stop: threading.Event) -> None:
         """Count until `stop` is set; NothingToCount once a video that does not loop has ended."""

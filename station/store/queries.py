@@ -64,8 +64,11 @@ class Queries:
         return out
 
     def entries(self, since: float, until: float, lines: list[str] | None = None) -> dict:
-        """Entries/exits counted by the camera, from roll-ups plus not-yet-rolled crossings."""
+        """Entries/exits counted by the cameras, from roll-ups plus not-yet-rolled crossings,
+        on `lines` (default: the entrance lines, so a person seen by two cameras, or crossing
+        an inner line, is one entry)."""
         line_filter, args = "", []
+        lines = self._entrance_default(lines)
         if lines is not None:
             if not lines:
                 return {"entries": 0, "exits": 0}
@@ -85,12 +88,19 @@ class Queries:
                         lines: list[str] | None = None) -> dict[str, int]:
         line_filter = ""
         args: list = [utc_offset_s, since, until]
+        lines = self._entrance_default(lines)
         if lines is not None:
             line_filter = f" AND line IN ({','.join('?' * len(lines))})" if lines else " AND 0"
             args += list(lines)
         return dict(self.db.execute(
             "SELECT strftime('%H', minute + ?, 'unixepoch') AS h, sum(entries) FROM traffic "
             "WHERE minute >= ? AND minute < ?" + line_filter + " GROUP BY h", args).fetchall())
+
+    def _entrance_default(self, lines):
+        if lines is not None:
+            return lines
+        entrances = getattr(self, "entrance_lines", None)    # None: every line is an entrance
+        return None if entrances is None else sorted(entrances)
 
     def visit_rows(self, since: float, until: float) -> list[dict]:
         """Visits that ended in the period: dwell per zone and estimated attributes."""
@@ -109,10 +119,17 @@ class Queries:
         return [p for p, _ in rows], [json.loads(a) for _, a in rows]
 
     def visitor_mix(self, since: float, until: float) -> dict[tuple, int]:
-        """Footfall by (age_bracket, gender) from visits, unknowns included as None."""
+        """Footfall by (age_bracket, gender) from visits, unknowns included as None: the
+        visits of the cameras that count entries (`footfall_cameras`), so a shopper the kiosk
+        camera sees again is not a second visitor in the mix."""
+        cameras = getattr(self, "footfall_cameras", None)
+        where, args = "", []
+        if cameras is not None:
+            where = f" AND (camera IS NULL OR camera IN ({','.join('?' * len(cameras))}))"
+            args = sorted(cameras)
         return {(a, g): n for a, g, n in self.db.execute(
-            "SELECT age_bracket, gender, count(*) FROM visits WHERE left_at >= ? AND left_at < ? "
-            "GROUP BY 1, 2", (since, until))}
+            "SELECT age_bracket, gender, count(*) FROM visits WHERE left_at >= ? AND left_at < ?"
+            + where + " GROUP BY 1, 2", (since, until, *args))}
 
     def cases(self, since: float, until: float, open_only: bool = False,
               limit: int = 500) -> list[Case]:
@@ -190,6 +207,10 @@ class Queries:
     def health(self) -> dict[str, dict]:
         return {c: {"ts": ts, **json.loads(d)}
                 for c, ts, d in self.db.execute("SELECT component, ts, data FROM health")}
+
+    def camera_health(self) -> dict[str, dict]:
+        """Each camera's health row by camera id (`camera_health`)."""
+        return camera_health(self.health())
 
     def setting(self, key: str, default=None):
         row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
@@ -278,6 +299,18 @@ class Queries:
                 f"AND left_at < ?) GROUP BY b", (since, until)):
             counts[b] = n
         return counts
+
+
+def camera_health(health: dict[str, dict]) -> dict[str, dict]:
+    """The cameras' rows of `Store.health()` by camera id: cx-vision writes 'vision:<id>'; a
+    row 'vision' (a station from before several cameras) is the camera 'main'."""
+    out = {}
+    for component, data in health.items():
+        if component == "vision":
+            out.setdefault("main", data)
+        elif component.startswith("vision:"):
+            out[component[len("vision:"):]] = data
+    return out
 
 
 def _rowid_window(alias, since, until, ts_column, max_rowid, after_rowid):

@@ -69,6 +69,7 @@ class Visit:
     id: str = field(default_factory=new_id)
     p_female: float | None = None                  # the estimate behind `gender`, kept when unsure
     age_probs: tuple[float, ...] | None = None     # probability of each of AGE_BRACKETS
+    camera: str | None = None      # the camera that saw it ([[vision.cameras]] id)
 
     def __post_init__(self):
         if self.gender not in (None, "female", "male"):
@@ -89,6 +90,7 @@ class Crossing:
     line: str
     direction: str                 # 'in' or 'out'
     visit_id: str | None = None
+    camera: str | None = None
 
     def __post_init__(self):
         if self.direction not in ("in", "out"):

@@ -6,7 +6,31 @@ Statements are idempotent (IF NOT EXISTS) so a half-applied manual run can be re
 Append new migrations at the end; never edit a released one.
 """
 
-from station.store.sqlite import add_column, drop_column
+from station.store.sqlite import add_column, drop_column, split_sql
+
+def _cameras_and_hand_counts(db) -> None:
+    add_column(db, "crossings", "camera", "TEXT")
+    add_column(db, "visits", "camera", "TEXT")
+    for statement in split_sql(HAND_COUNTS):
+        db.execute(statement)
+
+
+# The manager's hand counts of entries (a clicker at the door) that check the camera's count.
+HAND_COUNTS = """
+    CREATE TABLE IF NOT EXISTS hand_counts (
+        id           TEXT PRIMARY KEY,
+        start        REAL NOT NULL,
+        end          REAL NOT NULL CHECK (end > start),
+        count        INTEGER NOT NULL CHECK (count >= 0),
+        camera_count INTEGER NOT NULL,               -- the camera's entries when it was entered
+        entered_at   REAL NOT NULL,
+        who          TEXT,
+        removed_at   REAL,                           -- entered by mistake: kept, not counted
+        outbox_seq   INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS hand_counts_start ON hand_counts(start);
+"""
+
 
 def _alert_notes(db) -> None:
     add_column(db, "alerts", "note", "TEXT")
@@ -232,6 +256,10 @@ MIGRATIONS: list = [                # SQL text, or a function of the connection 
     # are corrected from these (station/shares.py); a visit whose gender is 'unknown' still has
     # them. NULL for visits without a face and for visits stored before this migration.
     lambda db: _visit_estimates(db),
+    # 14: several cameras and the hand-count check (issue 19). Crossings and visits say which
+    # camera saw them; `hand_counts` holds the manager's counts that check the camera, each
+    # sent to HQ as a `handcount` event (the correction switch is a setting and an event too).
+    lambda db: _cameras_and_hand_counts(db),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -240,4 +268,5 @@ SCHEMA_VERSION = len(MIGRATIONS)
 EVENT_REFERENCES = (("responses", "outbox_seq"), ("cases", "opened_seq"),
                     ("cases", "resolved_seq"), ("visits", "outbox_seq"),
                     ("traffic", "outbox_seq"), ("target_changes", "outbox_seq"),
-                    ("alert_events", "outbox_seq"), ("pos_hours", "outbox_seq"))
+                    ("alert_events", "outbox_seq"), ("pos_hours", "outbox_seq"),
+                    ("hand_counts", "outbox_seq"))

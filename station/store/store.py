@@ -16,9 +16,10 @@ from station.alerts import DETRACTOR, RESEND_AFTER_S
 from station.store.goals import Goals
 from station.store.pushed import PushedSettings
 from station.store.sales import Sales
+from station.store.handcounts import HandCounts
 
 
-class Store(Goals, Sales, PushedSettings, Queries):
+class Store(Goals, Sales, PushedSettings, HandCounts, Queries):
     def __init__(self, connection: sqlite3.Connection, station: str,
                  kiosk_zone: str = "", link_window_s: float = 15.0,
                  entrance_lines: frozenset[str] | None = None):
@@ -26,6 +27,8 @@ class Store(Goals, Sales, PushedSettings, Queries):
         self.entrance_lines = entrance_lines   # None: every line is an entrance
         self.station = station
         self.kiosk_zone = kiosk_zone
+        self.kiosk_camera = "main"             # the camera whose kiosk_zone that is
+        self.footfall_cameras: frozenset[str] | None = None   # None: every camera's visits
         self.link_window_s = link_window_s
         self.alert_resend_s = RESEND_AFTER_S
         self.detractor_alerts = True           # [alerts] detractor
@@ -45,9 +48,13 @@ class Store(Goals, Sales, PushedSettings, Queries):
                              link_window_s=config.vision.kiosk_link_window_s,
                              busy_timeout_ms=config.database.busy_timeout_ms,
                              synchronous=synchronous,
-                             entrance_lines=frozenset(line.name for line in config.vision.lines
-                                                      if line.entrance))
+                             entrance_lines=frozenset(config.vision.entrance_lines))
         store.detractor_alerts = config.alerts.detractor
+        cameras = config.vision.cameras
+        store.kiosk_camera = next((c.id for c in cameras if c.kiosk_zone), "main")
+        # several cameras: the visitors are those of the cameras with an entrance line
+        footfall = frozenset(c.id for c in cameras if c.entrance_lines)
+        store.footfall_cameras = footfall if len(cameras) > 1 and footfall else None
         return store
 
     @classmethod
@@ -270,8 +277,8 @@ class Store(Goals, Sales, PushedSettings, Queries):
             "ORDER BY overlap DESC LIMIT 1", (ts, since, self.kiosk_zone, since, ts)).fetchone()
         if row:
             return "linked", row[0]
-        vision = self.db.execute("SELECT data FROM health WHERE component = 'vision'").fetchone()
-        if vision is None or not _camera_live(json.loads(vision[0]), ts):
+        vision = self.camera_health().get(self.kiosk_camera)
+        if vision is None or not _camera_live(vision, ts):
             return "unknown", None          # no camera, so no evidence either way
         return "no_presence", None
 
@@ -284,11 +291,11 @@ class Store(Goals, Sales, PushedSettings, Queries):
             seqs = self._append_events("visit", items)
             self.db.executemany(
                 "INSERT INTO visits (id, entered_at, left_at, dwell, age_bracket, "
-                "age_confidence, gender, gender_confidence, views, outbox_seq, p_female, age_probs) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "age_confidence, gender, gender_confidence, views, outbox_seq, p_female, age_probs, "
+                "camera) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(v.id, v.entered_at, v.left_at, json.dumps(v.dwell), v.age_bracket,
                   v.age_confidence, v.gender, v.gender_confidence, v.views, seq, v.p_female,
-                  None if v.age_probs is None else json.dumps(list(v.age_probs)))
+                  None if v.age_probs is None else json.dumps(list(v.age_probs)), v.camera)
                  for v, seq in zip(visits, seqs)])
 
     def append_crossings(self, crossings: list[Crossing]) -> None:
@@ -297,8 +304,9 @@ class Store(Goals, Sales, PushedSettings, Queries):
             return
         with self.transaction():
             self.db.executemany(
-                "INSERT INTO crossings (ts, line, direction, visit_id) VALUES (?,?,?,?)",
-                [(c.ts, c.line, c.direction, c.visit_id) for c in crossings])
+                "INSERT INTO crossings (ts, line, direction, visit_id, camera) "
+                "VALUES (?,?,?,?,?)",
+                [(c.ts, c.line, c.direction, c.visit_id, c.camera) for c in crossings])
 
     def roll_up_traffic(self, until_ts: float) -> int:
         """Close every finished minute (< until_ts) not yet rolled up; returns how many.
@@ -312,7 +320,7 @@ class Store(Goals, Sales, PushedSettings, Queries):
             start = -1 if last is None else last + 60
             rows = self.db.execute(
                 "SELECT CAST(ts / 60 AS INTEGER) * 60 AS minute, line, "
-                "sum(direction = 'in'), sum(direction = 'out') FROM crossings "
+                "sum(direction = 'in'), sum(direction = 'out'), max(camera) FROM crossings "
                 "WHERE ts >= ? AND ts < ? GROUP BY minute, line ORDER BY minute, line",
                 (max(start, 0), end)).fetchall()
             if not rows:
@@ -320,12 +328,13 @@ class Store(Goals, Sales, PushedSettings, Queries):
             # HQ cannot see the line config: say whether 'in' here is store footfall.
             items = [(new_id(), minute, events.Traffic(
                 minute=rfc3339(minute), line=line, entries=i, exits=o,
-                entrance=self.entrance_lines is None or line in self.entrance_lines).to_data())
-                     for minute, line, i, o in rows]
+                entrance=self.entrance_lines is None or line in self.entrance_lines,
+                camera=camera).to_data())
+                     for minute, line, i, o, camera in rows]
             seqs = self._append_events("traffic", items)
             self.db.executemany(
                 "INSERT INTO traffic (minute, line, entries, exits, outbox_seq) "
-                "VALUES (?,?,?,?,?)", [(*row, seq) for row, seq in zip(rows, seqs)])
+                "VALUES (?,?,?,?,?)", [(*row[:4], seq) for row, seq in zip(rows, seqs)])
             return len(rows)
 
     def update_presence(self, presences: list[Presence]) -> None:
@@ -415,7 +424,8 @@ def _visit_data(v: Visit) -> dict:
                         left_at=rfc3339(v.left_at), dwell=v.dwell, age_bracket=v.age_bracket,
                         age_confidence=v.age_confidence, gender=v.gender,
                         gender_confidence=v.gender_confidence, views=v.views,
-                        p_female=v.p_female, age_probs=v.age_probs).to_data()
+                        p_female=v.p_female, age_probs=v.age_probs,
+                        camera=v.camera).to_data()
 
 
 def _camera_live(vision_health: dict, ts: float, stale_s: float = 30.0) -> bool:

@@ -39,43 +39,63 @@ class Rule:
         raise NotImplementedError
 
 
+def camera_subject(camera: str) -> str:
+    """An alert's subject for one camera: 'camera' for the single-camera form's "main" (as
+    before several cameras), else 'camera <id>'."""
+    return "camera" if camera == "main" else f"camera {camera}"
+
+
 class CameraNoFrame(Rule):
-    """No frame from the camera for `no_frame_s` (unplugged, stream down, vision stopped)."""
+    """No frame from a camera for `no_frame_s` (unplugged, stream down, its cx-vision
+    stopped); one finding per camera, from its own health row."""
     kind = CAMERA_NO_FRAME
 
-    def __init__(self, no_frame_s: float, started_at: float):
+    def __init__(self, no_frame_s: float, started_at: float, cameras=("main",)):
         self.no_frame_s = no_frame_s
         self.started_at = started_at      # a vision that never wrote is judged from here
+        self.cameras = list(cameras)
 
     def look(self, store, now):
-        vision = store.health().get("vision", {})
-        last = vision.get("last_frame")
-        since = last if isinstance(last, (int, float)) else self.started_at
-        silent = now - since
-        return [Finding(self.kind, "camera", silent > self.no_frame_s, "critical", {
-            "seconds_without_frame": round(silent, 1), "last_frame": last,
-            "status": vision.get("status"), "reopens": vision.get("reopens")})]
+        health = store.camera_health()
+        findings = []
+        for camera in self.cameras:
+            vision = health.get(camera, {})
+            last = vision.get("last_frame")
+            since = last if isinstance(last, (int, float)) else self.started_at
+            silent = now - since
+            findings.append(Finding(self.kind, camera_subject(camera), silent > self.no_frame_s,
+                                    "critical", {
+                                        "camera": camera,
+                                        "seconds_without_frame": round(silent, 1),
+                                        "last_frame": last, "status": vision.get("status"),
+                                        "reopens": vision.get("reopens")}))
+        return findings
 
 
 class CameraFpsLow(Rule):
     """Frames come, but slower than `min_fps` (an overloaded box, a camera in low light).
-    Judged only while frames come: no frame at all is CameraNoFrame's."""
+    Judged per camera and only while its frames come: no frame at all is CameraNoFrame's."""
     kind = CAMERA_FPS_LOW
 
-    def __init__(self, min_fps: float, fps_cap: float, fresh_s: float):
+    def __init__(self, min_fps: float, fps_cap: float | dict, fresh_s: float):
         # a camera capped near the floor runs slow by design (and its measured rate wavers
-        # just under its cap)
-        self.min_fps = min(min_fps, 0.75 * fps_cap)
+        # just under its cap); `fps_cap` is one cap, or {camera id: cap}
+        caps = fps_cap if isinstance(fps_cap, dict) else {"main": fps_cap}
+        self.min_fps = {camera: min(min_fps, 0.75 * cap) for camera, cap in caps.items()}
         self.fresh_s = fresh_s
 
     def look(self, store, now):
-        vision = store.health().get("vision", {})
-        last, fps = vision.get("last_frame"), vision.get("fps")
-        if not isinstance(last, (int, float)) or now - last > self.fresh_s or \
-                not isinstance(fps, (int, float)):
-            return []                       # no verdict: the condition neither holds nor clears
-        return [Finding(self.kind, "camera", fps < self.min_fps, "warning",
-                        {"fps": fps, "min_fps": self.min_fps})]
+        health = store.camera_health()
+        findings = []
+        for camera, min_fps in self.min_fps.items():
+            vision = health.get(camera, {})
+            last, fps = vision.get("last_frame"), vision.get("fps")
+            if not isinstance(last, (int, float)) or now - last > self.fresh_s or \
+                    not isinstance(fps, (int, float)):
+                continue                    # no verdict: the condition neither holds nor clears
+            findings.append(Finding(self.kind, camera_subject(camera), fps < min_fps, "warning",
+                                    {"camera": camera, "fps": fps, "min_fps": min_fps}))
+        return findings
 
 
 class SyncStalled(Rule):
@@ -181,11 +201,14 @@ class KioskQuiet(Rule):
 def health_rules(config, started_at: float) -> list[Rule]:
     """The rules `config` switches on ([alerts]; a threshold of 0 turns its rule off)."""
     a, rules = config.alerts, []
-    camera = config.vision.enabled and config.vision.camera_kind != "none"
+    # every camera that has a source is watched; one without is idle on purpose
+    cameras = [c for c in config.vision.cameras if c.kind != "none"] \
+        if config.vision.enabled else []
+    camera = bool(cameras)
     if camera and a.camera_no_frame_s > 0:
-        rules.append(CameraNoFrame(a.camera_no_frame_s, started_at))
+        rules.append(CameraNoFrame(a.camera_no_frame_s, started_at, [c.id for c in cameras]))
     if camera and a.camera_min_fps > 0:
-        rules.append(CameraFpsLow(a.camera_min_fps, config.vision.fps_cap,
+        rules.append(CameraFpsLow(a.camera_min_fps, {c.id: c.fps_cap for c in cameras},
                                   fresh_s=max(a.camera_no_frame_s, 30.0)))
     if config.sync.enabled and a.sync_ack_age_min > 0:
         rules.append(SyncStalled(a.sync_ack_age_min, config.sync.hq_name))

@@ -67,9 +67,17 @@ def write_pos(store):
     store.import_pos([PosHour(hour, 15, None)], source="sales-fixed.csv", at=NOW - 30)
 
 
+def write_handcount(store):
+    hour = NOW // 3600 * 3600 - 7200
+    store.append_crossings([Crossing(hour + 5, "door", "in", camera="door-cam")])
+    check_id = store.add_hand_count(hour, hour + 3600, 2, who="manager", at=NOW - 60)
+    store.set_count_correction(True, who="manager", at=NOW - 40)
+    store.remove_hand_count(check_id, at=NOW - 20)
+
+
 WRITERS = {"response": write_response, "case": write_case, "traffic": write_traffic,
            "visit": write_visit, "target": write_target, "alert": write_alert,
-           "pos": write_pos}
+           "pos": write_pos, "handcount": write_handcount}
 
 
 def test_every_event_type_has_a_writer_here():

@@ -194,7 +194,7 @@ def test_minimal_config_gets_documented_defaults(tmp_path):
     config = load_config(_write(tmp_path, MINIMAL))
     assert config.privacy.min_n == 30 and config.privacy.k_floor == 5
     assert config.kiosk.languages == ["vi", "en"]
-    assert config.vision.camera_kind == "none"
+    assert [(c.id, c.kind) for c in config.vision.cameras] == [("main", "none")]
     assert config.vision.lines == [] and config.kiosk.reasons.detractor == []
 
 
@@ -209,8 +209,8 @@ def test_relative_paths_resolve_against_the_config_files_directory(tmp_path, mon
     config = load_config(os.path.relpath(path, "/"))
     assert config.database.path == folder / "data" / "station.db"
     assert config.vision.models_dir == tmp_path / "etc" / "models"
-    assert Path(config.vision.camera) == folder / "clips" / "door.avi"
-    assert config.vision.camera_kind == "file"
+    assert Path(config.vision.camera("main").source) == folder / "clips" / "door.avi"
+    assert config.vision.camera("main").kind == "file"
     assert config.hq.config == Path("/abs/hq.toml")
 
 
@@ -218,8 +218,8 @@ def test_relative_paths_resolve_against_the_config_files_directory(tmp_path, mon
                                          ("http://cam/mjpg", "url"), ("", "none")])
 def test_camera_sources_other_than_files_are_kept_as_written(tmp_path, camera, kind):
     config = load_config(_write(tmp_path, MINIMAL + f'\n[vision]\ncamera = "{camera}"\n'))
-    assert config.vision.camera == camera
-    assert config.vision.camera_kind == kind
+    assert config.vision.camera("main").source == camera
+    assert config.vision.camera("main").kind == kind
 
 
 def test_the_kiosk_brand_is_checked_when_the_config_loads(tmp_path):

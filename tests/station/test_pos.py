@@ -142,9 +142,11 @@ def test_the_report_names_each_conversion_source(tmp_path):
     path = tmp_path / "station.toml"
     path.write_text(demo_text(tmp_path), encoding="utf-8")
     config = load_config(path)
-    zones = [dataclasses.replace(z, role="checkout") if z.name == config.vision.zones[-1].name
-             else z for z in config.vision.zones]
-    config = dataclasses.replace(config, vision=dataclasses.replace(config.vision, zones=zones))
+    (camera,) = config.vision.cameras
+    zones = [dataclasses.replace(z, role="checkout") if z.name == camera.zones[-1].name
+             else z for z in camera.zones]
+    config = dataclasses.replace(config, vision=dataclasses.replace(
+        config.vision, cameras=[dataclasses.replace(camera, zones=zones)]))
     checkout = zones[-1].name
     store = Store.open(config)
     door = next(line.name for line in config.vision.lines if line.entrance)

@@ -64,14 +64,34 @@ def _fill(store: Store, version: int) -> dict:
     return made
 
 
-class StoreBeforeV6(Store):
+class StoreBeforeCameras(Store):
+    """Releases before this one wrote visits without their camera and the face models' estimates
+    (schema migrations 13 and 14), and crossings without their camera."""
+
+    def append_visits(self, visits):
+        with self.transaction():
+            seqs = self._append_events("visit", [(v.id, v.left_at, {"visit_id": v.id})
+                                                 for v in visits])
+            self.db.executemany(
+                "INSERT INTO visits (id, entered_at, left_at, dwell, age_bracket, gender, "
+                "outbox_seq) VALUES (?,?,?,?,?,?,?)",
+                [(v.id, v.entered_at, v.left_at, json.dumps(v.dwell), v.age_bracket, v.gender,
+                  seq) for v, seq in zip(visits, seqs)])
+
+    def append_crossings(self, crossings):
+        self.db.executemany("INSERT INTO crossings (ts, line, direction, visit_id) "
+                            "VALUES (?,?,?,?)",
+                            [(c.ts, c.line, c.direction, c.visit_id) for c in crossings])
+
+
+class StoreBeforeV6(StoreBeforeCameras):
     """Releases before schema version 6 raised no alerts."""
 
     def _raise_alert(self, *args):
         return None
 
 
-class StoreAtV6(Store):
+class StoreAtV6(StoreBeforeCameras):
     """Schema version 6 had alerts without the manager's note (version 7)."""
 
     def _raise_alert(self, kind, severity, subject, context, at):
@@ -95,25 +115,6 @@ class StoreBeforeV4(StoreBeforeV6):
         return seqs
 
 
-# The migration that gave visits p_female and age_probs (numbered 13 in schema.py's comment).
-VISIT_ESTIMATES = next(i for i, m in enumerate(MIGRATIONS, 1)
-                       if callable(m) and "_visit_estimates" in m.__code__.co_names)
-
-
-class VisitsBeforeEstimates:
-    """The visits writer of releases before the per-visit estimates."""
-
-    def append_visits(self, visits):
-        with self.transaction():
-            seqs = self._append_events("visit", [(v.id, v.left_at, {"visit_id": v.id}) for v in visits])
-            self.db.executemany(
-                "INSERT INTO visits (id, entered_at, left_at, dwell, age_bracket, age_confidence, "
-                "gender, gender_confidence, views, outbox_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [(v.id, v.entered_at, v.left_at, json.dumps(v.dwell), v.age_bracket,
-                  v.age_confidence, v.gender, v.gender_confidence, v.views, seq)
-                 for v, seq in zip(visits, seqs)])
-
-
 # What every release kept of each table (the outbox lost its topic column in version 4).
 KEPT = {"outbox": "seq, id, type, payload, created_at, acked_at", "responses": "*",
         "cases": "*", "settings": "*"}
@@ -123,9 +124,7 @@ KEPT = {"outbox": "seq, id, type, payload, created_at, acked_at", "responses": "
 def test_migrating_from_every_previous_version_keeps_the_data(tmp_path, start):
     path = tmp_path / "s.db"
     writer = StoreBeforeV4 if start < 4 else StoreBeforeV6 if start < 6 else \
-        StoreAtV6 if start == 6 else Store
-    if start < VISIT_ESTIMATES:
-        writer = type("OldStore", (VisitsBeforeEstimates, writer), {})
+        StoreAtV6 if start == 6 else StoreBeforeCameras
     old = writer.open_path(path, station=STATION, migrate=False)
     assert old.schema_version == 0
     assert old.migrate(target=start) == start

@@ -154,7 +154,7 @@ def test_plan_services_lists_only_modules_that_exist(tmp_path):
     services, notes = plan_services(config, cfg)
     modules = {"hq": "hq", "sync": "sync", "vision": "vision", "watch": "station.watch",
                "kiosk": "kiosk"}
-    planned = {s.name for s in services}
+    planned = {s.name.split(":")[0] for s in services}
     for name, module in modules.items():
         exists = importlib.util.find_spec(f"{module}.__main__") is not None
         assert (name in planned) == exists, name
@@ -162,9 +162,9 @@ def test_plan_services_lists_only_modules_that_exist(tmp_path):
             (not exists), name
     for s in services:
         own = str(tmp_path / "hq.toml") if s.name == "hq" else str(cfg)    # HQ: its own file
-        assert s.argv[:3] == [PY, "-m", modules[s.name]] and own in s.argv
+        assert s.argv[:3] == [PY, "-m", modules[s.name.split(":")[0]]] and own in s.argv
     # start order: HQ and sync before the producers
-    order = [s.name for s in services]
+    order = [s.name.split(":")[0] for s in services]
     assert order == sorted(order, key=["hq", "sync", "vision", "watch", "kiosk"].index)
 
 
@@ -269,3 +269,14 @@ port = {port}
     assert result.returncode != 0
     assert f"127.0.0.1:{port}" in result.stderr and "[broker] port" in result.stderr
     assert "started" not in result.stdout
+
+
+def test_plan_services_starts_one_cx_vision_per_camera(tmp_path):
+    camera = {"lines": [{"name": "door", "a": [0, 0], "b": [9, 9]}]}
+    config = _config(tmp_path, broker={"managed": False}, vision={"cameras": [
+        {"id": "door", "source": "0", **camera},
+        {"id": "kiosk-cam", "source": "1", "lines": [], "zones": []}]})
+    services, _ = plan_services(config, tmp_path / "station.toml")
+    vision = [s for s in services if s.name.startswith("vision")]
+    assert [s.name for s in vision] == ["vision:door", "vision:kiosk-cam"]
+    assert [s.argv[s.argv.index("--camera") + 1] for s in vision] == ["door", "kiosk-cam"]

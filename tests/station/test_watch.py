@@ -33,6 +33,10 @@ path = "station.db"
 [vision]
 camera = "clip.mp4"
 fps_cap = 15
+[[vision.lines]]
+name = "door"
+a = [0, 0]
+b = [10, 10]
 [privacy]
 min_n = 30
 [alerts]
@@ -112,13 +116,15 @@ def test_a_slow_camera_alerts_only_after_staying_slow_for_a_minute(tmp_path):
         frame(store, T0 + t, fps=2.5)
         watcher.check(T0 + t)
     (alert,) = alerts(store, CAMERA_FPS_LOW)
-    assert alert.context == {"fps": 2.5, "min_fps": 4.0}
+    assert alert.context == {"camera": "main", "fps": 2.5, "min_fps": 4.0}
     assert alerts(store, CAMERA_NO_FRAME) == []
 
 
 def test_a_camera_capped_near_the_floor_is_not_slow(tmp_path):
     config, store, watcher = make(tmp_path, camera_min_fps=4)
-    config = dataclasses.replace(config, vision=dataclasses.replace(config.vision, fps_cap=4))
+    (camera,) = config.vision.cameras
+    config = dataclasses.replace(config, vision=dataclasses.replace(
+        config.vision, cameras=[dataclasses.replace(camera, fps_cap=4)]))
     watcher = Watcher(config, store, started_at=T0)
     for t in range(0, 200, 5):
         frame(store, T0 + t, fps=3.6)              # capped at 4, wavering just under it
@@ -266,3 +272,36 @@ def test_health_json_is_what_the_admin_screen_reads(tmp_path):
     row = store.db.execute("SELECT data FROM health WHERE component = 'watch'").fetchone()
     data = json.loads(row[0])
     assert data["checked_at"] == T0 and data["hook"] == {"runs": 0, "failures": 0, "timeouts": 0}
+
+
+def test_every_camera_is_watched_on_its_own_health_row(tmp_path):
+    text = CONFIG.replace('[vision]\ncamera = "clip.mp4"\nfps_cap = 15\n', """[vision]
+[[vision.cameras]]
+id = "door"
+source = "door.mp4"
+[[vision.cameras.lines]]
+name = "door"
+a = [0, 0]
+b = [10, 10]
+[[vision.cameras]]
+id = "kiosk-cam"
+source = "kiosk.mp4"
+fps_cap = 4
+[[vision.cameras]]
+id = "spare"                       # no source: idle on purpose, not watched
+""").replace('[[vision.lines]]\nname = "door"\na = [0, 0]\nb = [10, 10]\n', "")
+    path = tmp_path / "station.toml"
+    path.write_text(text + "".join(f"{k} = {json.dumps(v)}\n" for k, v in ALERTS.items()),
+                    encoding="utf-8")
+    config = load_config(path)
+    store = Store.open(config)
+    watcher = Watcher(config, store, started_at=T0)
+    for t in range(0, 200, 5):
+        store.put_health("vision:door", {"fps": 12.0, "last_frame": T0 + t}, ts=T0 + t)
+        if t < 60:                             # the kiosk camera stops after a minute
+            store.put_health("vision:kiosk-cam", {"fps": 3.5, "last_frame": T0 + t}, ts=T0 + t)
+        watcher.check(T0 + t)
+    (silent,) = alerts(store, CAMERA_NO_FRAME)
+    assert silent.subject == "camera kiosk-cam" and silent.context["camera"] == "kiosk-cam"
+    # 3.5 fps under a cap of 4 is not slow (3 is its floor); the door camera is fine
+    assert alerts(store, CAMERA_FPS_LOW) == []

@@ -19,10 +19,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "systemd" / "install.sh"
-UNITS = ["cx-vision.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
+UNITS = ["cx-vision@.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
          "cx-hq.service", "cx-prune.service", "cx-prune.timer", "cx-station.target"]
 # --with-hq enables these (the prune service runs from its timer)
-ENABLED = ["cx-vision.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
+# (one cx-vision@ per camera: the example config has the single camera "main")
+ENABLED = ["cx-vision@main.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
            "cx-prune.timer", "cx-hq.service", "cx-station.target"]
 
 
@@ -83,7 +84,7 @@ def test_destdir_install_places_units_config_and_credentials_with_their_modes(de
 def test_destdir_install_enables_the_station_so_the_tree_boots_into_it(destdir):
     wants = destdir / "etc/systemd/system/cx-station.target.wants"
     assert sorted(p.name for p in wants.iterdir()) == [
-        "cx-kiosk.service", "cx-prune.timer", "cx-sync.service", "cx-vision.service",
+        "cx-kiosk.service", "cx-prune.timer", "cx-sync.service", "cx-vision@main.service",
         "cx-watch.service"]                                              # no cx-hq by default
     boot = destdir / "etc/systemd/system/multi-user.target.wants/cx-station.target"
     assert os.readlink(boot) == "/etc/systemd/system/cx-station.target"
@@ -173,7 +174,7 @@ def test_unknown_option_is_refused_with_the_usage():
 def test_a_source_that_is_not_a_checkout_is_refused(tmp_path):
     result = install("--dry-run", "--source", str(tmp_path), "--no-venv", check=False)
     assert result.returncode != 0
-    assert f"{tmp_path}/systemd/cx-vision.service is missing" in result.stderr
+    assert f"{tmp_path}/systemd/cx-vision@.service is missing" in result.stderr
 
 
 def test_a_real_install_needs_root():
@@ -203,3 +204,56 @@ def test_credentials_placeholder_is_what_cx_sync_reads_once_filled_in(destdir):
                            .replace('username = ""', 'username = "acme-hcm-d1-kiosk-1"')
                            .replace('password = ""', 'password = "correct horse"'))
     assert read_credentials(credentials) == ("acme-hcm-d1-kiosk-1", "correct horse")
+
+
+@pytest.mark.skipif(shutil.which("systemctl") is None, reason="systemctl is not installed")
+def test_a_station_with_two_cameras_gets_a_cx_vision_per_camera(tmp_path):
+    root = tmp_path / "root"
+    config = root / "etc/cx-station/station.toml"
+    config.parent.mkdir(parents=True)
+    example = (REPO / "config/station.example.toml").read_text()
+    vision = example.index("[vision]")
+    config.write_text(example[:vision] + CAMERAS + "\n[sync]" + example.split("\n[sync]", 1)[1])
+    install("--destdir", str(root), "--no-venv", "--no-models")
+    wants = root / "etc/systemd/system/cx-station.target.wants"
+    vision = sorted(p.name for p in wants.iterdir() if p.name.startswith("cx-vision"))
+    assert vision == ["cx-vision@door.service", "cx-vision@kiosk-cam.service"]
+    assert all(os.readlink(wants / name) == "/etc/systemd/system/cx-vision@.service"
+               for name in vision)
+
+
+def test_a_config_that_does_not_load_enables_no_camera_and_names_the_key(tmp_path):
+    root = tmp_path / "root"
+    config = root / "etc/cx-station/station.toml"
+    config.parent.mkdir(parents=True)
+    example = (REPO / "config/station.example.toml").read_text()
+    vision = example.index("[vision]")
+    config.write_text(example[:vision] + CAMERAS.replace('id = "kiosk-cam"', 'id = "door"')
+                      + "\n[sync]" + example.split("\n[sync]", 1)[1])
+    result = install("--destdir", str(root), "--no-venv", "--no-models")
+    assert "vision.cameras[1].id" in result.stderr and "cx-vision@ID" in result.stderr
+    if shutil.which("systemctl"):
+        wants = root / "etc/systemd/system/cx-station.target.wants"
+        assert not [p for p in wants.iterdir() if p.name.startswith("cx-vision")]
+
+
+CAMERAS = """
+[vision]
+models_dir = "/var/lib/cx-station/models"
+
+[[vision.cameras]]
+id = "door"
+source = "0"
+[[vision.cameras.lines]]
+name = "door"
+a = [0, 200]
+b = [640, 200]
+
+[[vision.cameras]]
+id = "kiosk-cam"
+source = "1"
+kiosk_zone = "kiosk"
+[[vision.cameras.zones]]
+name = "kiosk"
+polygon = [[0, 0], [100, 0], [100, 100]]
+"""

@@ -24,6 +24,6 @@ def test_installed_station_boots_and_stays_up_past_the_watchdog():
     result = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "cx-station.target after boot: active" in result.stdout
-    for unit in ("cx-vision", "cx-kiosk", "cx-sync", "cx-watch", "cx-hq"):
+    for unit in ("cx-vision@main", "cx-kiosk", "cx-sync", "cx-watch", "cx-hq"):
         assert f"{unit}: active, 0 restarts" in result.stdout
     assert "cx-watch alert hook ran: yes" in result.stdout

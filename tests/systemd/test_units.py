@@ -18,7 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT_DIR = REPO / "systemd"
-SERVICES = ["cx-vision.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
+SERVICES = ["cx-vision@.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
             "cx-hq.service"]
 # cx-prune is a oneshot on a timer: verified with the others, not held to the services' rules.
 UNITS = SERVICES + ["cx-prune.service", "cx-prune.timer", "cx-station.target"]
@@ -182,20 +182,27 @@ def test_service_has_every_hardening_directive(name):
     assert wrong == {}, f"{name}: expected {[(k, HARDENING[k]) for k in wrong]}"
 
 
+def program_of(name: str) -> str:
+    """cx-sync.service -> cx-sync; the template cx-vision@.service -> cx-vision."""
+    return name.removesuffix(".service").removesuffix("@")
+
+
 @pytest.mark.parametrize("name", SERVICES)
 def test_service_runs_its_entry_point_with_the_system_config(name):
-    program = name.removesuffix(".service")
+    program = program_of(name)
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert program in scripts, f"{program} is not a [project.scripts] entry point"
     run = "" if program == "cx-kiosk" else " run"
+    camera = " --camera %i" if name.endswith("@.service") else ""   # instance = camera id
     assert service(name)["ExecStart"] == [
-        f"/opt/cx-station/venv/bin/{program}{run} --config {CONFIGS[name]}"]
+        f"/opt/cx-station/venv/bin/{program}{run} --config {CONFIGS[name]}{camera}"]
 
 
 @pytest.mark.parametrize("name", SERVICES)
 def test_service_logs_under_its_own_name_and_restarts_after_a_pause(name):
     section = service(name)
-    assert last(section, "SyslogIdentifier") == name.removesuffix(".service")
+    instance = "@%i" if name.endswith("@.service") else ""
+    assert last(section, "SyslogIdentifier") == program_of(name) + instance
     assert seconds(last(section, "RestartSec")) >= 1
     # station.notify.watchdog() sends at most once a second: the timeout must leave slack.
     assert 10 <= seconds(last(section, "WatchdogSec")) <= 120
@@ -217,7 +224,7 @@ def test_target_starts_at_boot():
 def test_memory_ceilings_fit_a_small_box():
     ceilings = {name: bytes_(last(service(name), "MemoryMax")) for name in SERVICES}
     assert all(c > 0 for c in ceilings.values())
-    station = sum(ceilings[n] for n in ("cx-vision.service", "cx-kiosk.service", "cx-sync.service",
+    station = sum(ceilings[n] for n in ("cx-vision@.service", "cx-kiosk.service", "cx-sync.service",
                                         "cx-watch.service"))
     assert station <= 2 << 30, f"vision+kiosk+sync+watch may take {station >> 20} MiB"
     for name in SERVICES:
@@ -233,7 +240,7 @@ def test_services_with_no_device_get_a_private_dev():
 
 
 def test_vision_reaches_the_camera_and_no_other_device():
-    section = service("cx-vision.service")
+    section = service("cx-vision@.service")
     assert last(section, "DevicePolicy") == "closed"
     assert section["DeviceAllow"] == ["char-video4linux rw"]
     assert words(section, "SupplementaryGroups") == {"video"}
@@ -253,14 +260,14 @@ def test_kiosk_reaches_only_the_display_and_input_devices():
 def test_only_sync_hq_and_the_alert_hook_may_open_network_sockets():
     families = {name: words(service(name), "RestrictAddressFamilies") for name in SERVICES}
     assert families == {
-        "cx-vision.service": {"AF_UNIX"},
+        "cx-vision@.service": {"AF_UNIX"},
         "cx-kiosk.service": {"AF_UNIX"},
         "cx-sync.service": {"AF_UNIX", "AF_INET", "AF_INET6"},
         # the [alerts] command hook, e.g. curl posting to the store's chat webhook
         "cx-watch.service": {"AF_UNIX", "AF_INET", "AF_INET6"},
         "cx-hq.service": {"AF_UNIX", "AF_INET", "AF_INET6"},
     }
-    for name in ("cx-vision.service", "cx-kiosk.service"):
+    for name in ("cx-vision@.service", "cx-kiosk.service"):
         assert last(service(name), "IPAddressDeny") == "any"
 
 
@@ -268,7 +275,7 @@ def test_write_execute_memory_is_denied_where_no_code_is_generated():
     for name in ("cx-sync.service", "cx-hq.service"):
         assert last(service(name), "MemoryDenyWriteExecute") == "yes"
     # cx-watch runs the [alerts] command hook: any program, maybe one with a JIT.
-    for name in ("cx-vision.service", "cx-kiosk.service", "cx-watch.service"):
+    for name in ("cx-vision@.service", "cx-kiosk.service", "cx-watch.service"):
         assert "MemoryDenyWriteExecute" not in service(name)
         # Left off on purpose; the unit must say why.
         assert "MemoryDenyWriteExecute= is left off" in (UNIT_DIR / name).read_text()

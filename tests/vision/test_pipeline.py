@@ -68,7 +68,7 @@ def test_pipeline_writes_visits_crossings_presence_and_traffic(pets_video, perso
                        sum(l.out_count for l in pipeline.lines))
     outbox = db.execute("SELECT type, count(*) FROM outbox GROUP BY type").fetchall()
     assert dict(outbox)["visit"] == len(visits)
-    health = db.execute("SELECT data FROM health WHERE component='vision'").fetchone()
+    health = db.execute("SELECT data FROM health WHERE component='vision:main'").fetchone()
     assert health is None or "fps" in json.loads(health[0])
     assert set(pipeline.stage_ms()) == {"detect", "track", "lines", "zones", "faces", "events"}
 

@@ -23,25 +23,28 @@ def cx_vision(*args, **kw):
                           capture_output=True, text=True, timeout=300, **kw)
 
 
-def start_service(config, tmp_path, notify_socket=None):
-    """`cx-vision run` as a process; its sd_notify messages go to `notify_socket` if given."""
+def start_service(config, tmp_path, notify_socket=None, camera=None):
+    """`cx-vision run` as a process (on `camera`, default the config's "main"); its sd_notify
+    messages go to `notify_socket` if given."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
     env.pop("NOTIFY_SOCKET", None)
     if notify_socket is not None:
         env["NOTIFY_SOCKET"] = str(notify_socket)
-    return subprocess.Popen([sys.executable, "-m", "vision", "run", "--config", str(config)],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+    pick = ["--camera", camera] if camera else []
+    return subprocess.Popen([sys.executable, "-m", "vision", "run", "--config", str(config),
+                             *pick], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
 
-def wait_for_health(db_path, ok=lambda health: True, timeout_s=90.0):
-    """The service's latest health snapshot once `ok` accepts it (start-up is slow under load)."""
+def wait_for_health(db_path, ok=lambda health: True, timeout_s=90.0, camera="main"):
+    """A camera's latest health snapshot once `ok` accepts it (start-up is slow under load)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if db_path.exists():
             try:
                 row = sqlite3.connect(db_path).execute(
-                    "SELECT data FROM health WHERE component='vision'").fetchone()
+                    "SELECT data FROM health WHERE component = ?",
+                    (f"vision:{camera}",)).fetchone()
             except sqlite3.OperationalError:
                 row = None
             if row and ok(json.loads(row[0])):
