@@ -26,6 +26,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from vision.detections import Detections
+from vision.score_level import ScoreLevel
 
 _NEW, _TRACKED, _LOST = 0, 1, 2
 # Detections.data key: seconds of video since the track's first sighting. A track is shown
@@ -51,6 +52,14 @@ _Q_POS_CONST = np.array([0.0, 0.0, 1e-2, 0.0]) ** 2
 _Q_VEL_CONST = np.array([0.0, 0.0, 1e-5, 0.0]) ** 2
 _R_CONST = np.array([0.0, 0.0, 1e-1, 0.0]) ** 2
 _PP, _PV, _VV = 0, 1, 2
+# Score thresholds as fractions of the stream's score level (a clearly seen person's score,
+# vision/score_level.py). With NanoDet's level near 0.85 they give ByteTrack's 0.5 / 0.6 and
+# the 0.25 floor that keeps its static junk out.
+HIGH_RATIO, NEW_RATIO, LOW_RATIO = 0.68, 0.8, 0.34
+# A track feeds the score level once matched this many times (a one-off box is no evidence).
+_ESTABLISHED_HITS = 3
+# Re-finding a lost track: chi-square 2 dof at 99 %, and boxes within 25 % of its height.
+REFIND_GATE, REFIND_SIZE = 9.21, 1.25
 # A low-score box shorter than this share of its track's predicted height is taken as a person
 # whose lower body is hidden (see Tracker._extend_occluded).
 _OCCLUDED_HEIGHT = 0.85
@@ -96,39 +105,44 @@ def _xyah_to_xyxy(m: np.ndarray) -> np.ndarray:
 class Tracker:
     """ByteTrack-style tracker: ``update(detections) -> detections with tracker_id``.
 
-    high_thresh: score splitting confident from low boxes; new_track_thresh: minimum score to
-    start a track; match_iou: minimum IoU (first stage); low_match_iou: second stage;
-    lost_s: how long a track may go unmatched before it ends (in seconds of video).
-    low_rescues_lost: the second stage also offers low-score boxes to recently lost tracks
-    (original ByteTrack offers them only to tracks matched on the previous frame); a person
-    coming out from behind someone is often first seen as a low-score box.
+    Score thresholds are fractions of the stream's score level (vision/score_level.py):
+    high_ratio splits confident boxes from low ones, new_ratio is what a box needs to start a
+    track, low_ratio is the floor under which a box is ignored. match_iou: minimum IoU of a
+    confident box with a track, low_match_iou of a low one; tentative_match_iou confirms a new
+    track. lost_s: how long a track may go unmatched before it ends (seconds of video);
+    refind_gate: Mahalanobis distance (chi-square, 2 dof) within which a lost track takes back
+    a confident box its predicted box no longer overlaps, refind_size the height ratio it
+    allows. low_rescues_lost: low-score boxes may also continue a lost track (a person coming
+    out from behind someone is often first seen as a low-score box). level: the ScoreLevel
+    to use (tests pass one to pin it).
     """
 
     @classmethod
     def for_detector(cls, detector, frame_rate: float) -> "Tracker":
-        """A tracker whose score thresholds suit `detector`: its `track_thresholds` (high, new)
-        and `track_low_thresh`, where it has them."""
-        options = {}
-        if getattr(detector, "track_thresholds", None) is not None:
-            options["high_thresh"], options["new_track_thresh"] = detector.track_thresholds
-        if getattr(detector, "track_low_thresh", None) is not None:
-            options["low_thresh"] = detector.track_low_thresh
-        return cls(frame_rate=frame_rate, **options)
+        """The tracker for `detector`'s stream: it learns the score scale itself (see
+        vision/score_level.py), so a detector has nothing to set."""
+        return cls(frame_rate=frame_rate)
 
-    def __init__(self, frame_rate: float = 30.0, high_thresh: float = 0.5,
-                 low_thresh: float = 0.1, new_track_thresh: float = 0.6,
+    def __init__(self, frame_rate: float = 30.0, high_ratio: float = HIGH_RATIO,
+                 new_ratio: float = NEW_RATIO, low_ratio: float = LOW_RATIO,
                  match_iou: float = 0.1, low_match_iou: float = 0.5,
                  tentative_match_iou: float = 0.3, lost_s: float = LOST_S,
+                 refind_gate: float = REFIND_GATE, refind_size: float = REFIND_SIZE,
                  fuse_score: bool = True, low_rescues_lost: bool = True,
-                 extend_occluded: bool = True):
+                 extend_occluded: bool = True, level: ScoreLevel | None = None,
+                 motion_gate: float = 0.0):
         if frame_rate <= 0:
             raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
-        if not 0 <= low_thresh <= high_thresh <= 1:
-            raise ValueError("need 0 <= low_thresh <= high_thresh <= 1")
-        self.high_thresh, self.low_thresh = high_thresh, low_thresh
-        self.new_track_thresh = new_track_thresh
+        if not 0 <= low_ratio <= high_ratio <= new_ratio:
+            raise ValueError("need 0 <= low_ratio <= high_ratio <= new_ratio")
+        if refind_size < 1:
+            raise ValueError(f"refind_size is a height ratio >= 1, got {refind_size}")
+        self.high_ratio, self.low_ratio, self.new_ratio = high_ratio, low_ratio, new_ratio
         self.match_iou, self.low_match_iou = match_iou, low_match_iou
         self.tentative_match_iou = tentative_match_iou
+        self.refind_gate, self.refind_size = refind_gate, refind_size
+        self.motion_gate = motion_gate
+        self.level = ScoreLevel() if level is None else level
         self.frame_rate = float(frame_rate)
         self.max_lost = max(1, int(round(lost_s * frame_rate)))
         self.fuse_score = fuse_score
@@ -148,7 +162,14 @@ class Tracker:
         self._state = np.zeros(0, np.int8)
         self._last = np.zeros(0, np.int64)      # frame of the last match
         self._born = np.zeros(0, np.int64)      # frame of the first sighting
+        self._hits = np.zeros(0, np.int64)      # matches so far
         self._score = np.zeros(0, np.float32)
+
+    @property
+    def thresholds(self) -> tuple[float, float, float]:
+        """(low, high, new) score thresholds in force now."""
+        v = self.level.value
+        return self.low_ratio * v, self.high_ratio * v, self.new_ratio * v
 
     # -- public -------------------------------------------------------------------------
     @property
@@ -165,42 +186,49 @@ class Tracker:
         boxes = det.xyxy.astype(np.float64)
         scores = det.confidence
         out_track = np.full(len(det), -1, np.int64)      # row -> track index
-
-        high = _nonzero(scores >= self.high_thresh)
-        low = _nonzero((scores >= self.low_thresh) & (scores < self.high_thresh))
+        low_t, high_t, new_t = self.thresholds
+        is_high = scores >= high_t
         state = self._state
-        # One IoU matrix for every track and box; the three stages take slices of it.
+        # One IoU matrix for every track and box; the stages take slices of it.
         sim = iou_matrix(_xyah_to_xyxy(self._mean[:, :4]), boxes)
+        self._boxes = boxes
 
-        # Stage 1: confirmed tracks (tracked + lost) vs confident boxes.
+        # Stage 1: confirmed tracks vs every box above the floor, in one assignment. A low box
+        # needs a close overlap and, with score fusion, loses to a confident box of similar
+        # overlap; but a confident box that barely touches a track no longer beats the low box
+        # that fits it (a false positive must not drag a track away from its person).
+        candidates = _nonzero(scores >= low_t)
         confirmed = _nonzero(state != _NEW)
-        t1, d1 = self._associate(sim, scores, confirmed, high, self.match_iou,
-                                 self.fuse_score)
+        t1, d1 = self._associate_stage1(sim, scores / self.level.value, confirmed, candidates,
+                                        is_high)
         out_track[d1] = t1
-        # Stage 2: leftover tracks vs low-score boxes (partly occluded people).
+        low_matched = ~is_high[d1]
+        if self.extend_occluded and low_matched.any():
+            rows = d1[low_matched]
+            boxes[rows] = self._extend_occluded(boxes[rows], t1[low_matched])
+        # Stage 2: lost tracks the prediction no longer overlaps take back a confident box
+        # where their motion model says they should be, at their size.
+        free_high = _nonzero(is_high & (out_track < 0))
         taken = np.zeros(len(state), bool)
         taken[t1] = True
-        second = (state == _TRACKED) | ((state == _LOST) & self.low_rescues_lost)
-        tracked_left = _nonzero(second & ~taken)
-        t2, d2 = self._associate(sim, scores, tracked_left, low, self.low_match_iou,
-                                 False)
+        t2, d2 = self._refind(_nonzero((state == _LOST) & ~taken), free_high, boxes)
         out_track[d2] = t2
-        if self.extend_occluded and len(d2):
-            boxes[d2] = self._extend_occluded(boxes[d2], t2)
         # Stage 3: tentative tracks vs the confident boxes nobody took.
-        free_high = high[out_track[high] < 0]
+        free_high = free_high[out_track[free_high] < 0]
         t3, d3 = self._associate(sim, scores, _nonzero(state == _NEW), free_high,
                                  self.tentative_match_iou, self.fuse_score)
         out_track[d3] = t3
-        starters = free_high[(out_track[free_high] < 0) &
-                             (scores[free_high] >= self.new_track_thresh)]
+        starters = free_high[(out_track[free_high] < 0) & (scores[free_high] >= new_t)]
 
         matched_rows = _nonzero(out_track >= 0)
         tracks = out_track[matched_rows]
         self._correct(tracks, boxes[matched_rows])
         self._state[tracks] = _TRACKED
         self._last[tracks] = self.frame
+        self._hits[tracks] += 1
         self._score[tracks] = scores[matched_rows]
+        established = self._hits[tracks] > _ESTABLISHED_HITS
+        self.level.add(scores[matched_rows[established]])
         ids = np.full(len(det), -1, np.int64)
         ids[matched_rows] = self._id[tracks]
         age = np.zeros(len(det))
@@ -258,6 +286,66 @@ class Tracker:
         keep = cost[rows, cols] < 1.0
         return tracks[rows[keep]], dets[cols[keep]]
 
+    def _associate_stage1(self, sim_all, rel, tracks, dets, is_high):
+        """Confirmed tracks vs confident and low boxes at once; cost 1 - IoU x relative score."""
+        if not len(tracks) or not len(dets):
+            return tracks[:0], dets[:0]
+        sim = sim_all[tracks[:, None], dets[None, :]]
+        weight = np.minimum(rel[dets], 1.0) if self.fuse_score else np.ones(len(dets))
+        cost = 1.0 - sim * weight[None, :]
+        high = is_high[dets][None, :]
+        may_take_low = self._state[tracks] == _TRACKED
+        if self.low_rescues_lost:
+            may_take_low[:] = True
+        gate = np.where(high, sim >= self.match_iou,
+                        (sim >= self.low_match_iou) & may_take_low[:, None])
+        if self.motion_gate:
+            gate &= self._motion_distance(tracks, dets) <= self.motion_gate
+        cost[~gate] = 2.0
+        rows, cols = linear_sum_assignment(cost)
+        keep = cost[rows, cols] < 1.0
+        return tracks[rows[keep]], dets[cols[keep]]
+
+    def _motion_distance(self, tracks: np.ndarray, dets: np.ndarray) -> np.ndarray:
+        """(T, D) squared Mahalanobis distance of each box's centre-x and top edge (the head,
+        which stays in view when the legs are hidden) from each track's prediction."""
+        mean = self._mean[tracks]
+        h = mean[:, 3]
+        c = self._cov[tracks, _PP]
+        r = (h * _STD_POS) ** 2
+        var_x = c[:, 0] + r
+        var_top = c[:, 1] + c[:, 3] / 4 + r
+        top = mean[:, 1] - h / 2
+        b = self._boxes[dets]
+        dx = (b[None, :, 0] + b[None, :, 2]) / 2 - mean[:, None, 0]
+        dt = b[None, :, 1] - top[:, None]
+        return dx ** 2 / var_x[:, None] + dt ** 2 / var_top[:, None]
+
+    def _refind(self, tracks: np.ndarray, dets: np.ndarray, boxes: np.ndarray):
+        """Lost tracks vs free confident boxes by where the motion model puts them and size.
+
+        While a person is hidden their track coasts on its velocity and its position
+        uncertainty grows; once their predicted box no longer overlaps the box they reappear
+        in, IoU cannot match them. The centre's Mahalanobis distance under that uncertainty
+        can, and the box height (the person's distance to the camera changes slowly) keeps a
+        neighbour of another size from taking the track. No appearance is used."""
+        if not len(tracks) or not len(dets):
+            return tracks[:0], dets[:0]
+        mean = self._mean[tracks]
+        h = mean[:, 3:4]
+        var = self._cov[tracks, _PP, :2] + (h * _STD_POS) ** 2                   # (T, 2)
+        z = _xyxy_to_xyah(boxes[dets])
+        d2 = ((z[None, :, :2] - mean[:, None, :2]) ** 2 / var[:, None, :]).sum(2)
+        ratio = z[None, :, 3] / h
+        fits = (d2 <= self.refind_gate) & (ratio <= self.refind_size) & \
+               (ratio >= 1 / self.refind_size)
+        if not fits.any():
+            return tracks[:0], dets[:0]
+        cost = np.where(fits, d2, 1e6)
+        rows, cols = linear_sum_assignment(cost)
+        keep = fits[rows, cols]
+        return tracks[rows[keep]], dets[cols[keep]]
+
     def _extend_occluded(self, boxes: np.ndarray, tracks: np.ndarray) -> np.ndarray:
         """Low-score boxes matched to a track, made as tall as the track where they are shorter.
 
@@ -310,7 +398,7 @@ class Tracker:
         self._mean, self._cov = self._mean[keep], self._cov[keep]
         self._id, self._state = self._id[keep], self._state[keep]
         self._last, self._score = self._last[keep], self._score[keep]
-        self._born = self._born[keep]
+        self._born, self._hits = self._born[keep], self._hits[keep]
 
     def _start(self, boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
         n = len(boxes)
@@ -331,5 +419,6 @@ class Tracker:
         self._state = np.concatenate([self._state, np.full(n, _NEW, np.int8)])
         self._last = np.concatenate([self._last, np.full(n, self.frame, np.int64)])
         self._born = np.concatenate([self._born, np.full(n, self.frame, np.int64)])
+        self._hits = np.concatenate([self._hits, np.ones(n, np.int64)])
         self._score = np.concatenate([self._score, scores.astype(np.float32)])
         return np.arange(first, first + n)

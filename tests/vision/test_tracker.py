@@ -173,18 +173,3 @@ def test_identities_on_noisy_pets_ground_truth():
         out = tracker.update(dets[f])
         hyp[f] = (out.tracker_id, out.xyxy)
     assert idf1(gt, hyp)["idf1"] > 0.7
-
-
-def test_a_detector_can_set_the_trackers_score_thresholds():
-    class LowScoringDetector:
-        track_thresholds = (0.3, 0.4)
-
-    class NoisyLowScores:
-        track_low_thresh = 0.25
-
-    tuned = Tracker.for_detector(LowScoringDetector(), frame_rate=10)
-    assert (tuned.low_thresh, tuned.high_thresh, tuned.new_track_thresh) == (0.1, 0.3, 0.4)
-    low = Tracker.for_detector(NoisyLowScores(), frame_rate=10)
-    assert (low.low_thresh, low.high_thresh, low.new_track_thresh) == (0.25, 0.5, 0.6)
-    plain = Tracker.for_detector(object(), frame_rate=10)
-    assert (plain.low_thresh, plain.high_thresh, plain.new_track_thresh) == (0.1, 0.5, 0.6)
