@@ -15,8 +15,9 @@ identically to both sides and prepared before any timing:
   * ``noisy-gt``: the older detector-independent check (scores ~N(0.75, 0.15), few small
     stray boxes; seed 0).
 Measured per side: ms per frame of tracker + the clip's line counters (best of ``--repeat``
-runs), IDF1 against gt.txt, line counts per direction and their total absolute error against
-counts.json, zone dwell against the reference. Each side runs with its own library defaults,
+runs, the two sides alternating so that both see the same load), IDF1 against gt.txt, line
+counts per direction and their total absolute error against counts.json, zone dwell against
+the reference. Each side runs with its own library defaults,
 at the clip's frame rate, with the same lost-track time (ours, ``vision.tracker.LOST_S``);
 LineZone counts at the bottom-centre anchor, as ours does, so both count the feet.
 Peer: ``supervision==0.31.2`` (LineZone) and ``trackers==2.6.1`` (ByteTrackTracker; installed
@@ -130,8 +131,10 @@ def zone_dwell(hyp: dict, clip: Clip) -> dict:
 def compare(dets: dict, clip: Clip, gt: dict, repeat: int) -> dict:
     sv_dets = to_sv(dets)
     n = len(dets)
-    ours = min((run_ours(dets, clip) for _ in range(repeat)), key=lambda r: r["seconds"])
-    peer = min((run_peer(sv_dets, clip) for _ in range(repeat)), key=lambda r: r["seconds"])
+    # Alternate the two, best of `repeat` each: on a loaded machine both see the same load.
+    runs = [(run_ours(dets, clip), run_peer(sv_dets, clip)) for _ in range(repeat)]
+    ours = min((o for o, _ in runs), key=lambda r: r["seconds"])
+    peer = min((p for _, p in runs), key=lambda r: r["seconds"])
     full = n >= clip.counts()["num_frames"]
     gt_cut = {f: v for f, v in gt.items() if f <= n}
     result = {}

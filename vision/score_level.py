@@ -47,9 +47,9 @@ class ScoreLevel:
         self._hist += np.bincount(self._bin(scores), minlength=BINS)
         cum = np.cumsum(self._hist)
         top = int(np.searchsorted(cum, self.quantile * cum[-1]))
-        self.value = float(np.clip((top + 0.5) / BINS, *self.bounds))
+        self.value = min(max((top + 0.5) / BINS, self.bounds[0]), self.bounds[1])
         return self.value
 
     @staticmethod
     def _bin(scores: np.ndarray) -> np.ndarray:
-        return np.clip((np.asarray(scores, np.float64) * BINS).astype(np.intp), 0, BINS - 1)
+        return np.minimum((np.maximum(scores, 0.0) * BINS).astype(np.intp), BINS - 1)
