@@ -56,8 +56,9 @@ _PP, _PV, _VV = 0, 1, 2
 # vision/score_level.py). With NanoDet's level near 0.85 they give ByteTrack's 0.5 / 0.6 and
 # the 0.25 floor that keeps its static junk out.
 HIGH_RATIO, NEW_RATIO, LOW_RATIO = 0.68, 0.8, 0.34
-# A track feeds the score level once matched this many times (a one-off box is no evidence).
-_ESTABLISHED_HITS = 3
+# A track feeds the score level once matched more than this many times and moved by this
+# share of its height (a one-off box or a static shape is no evidence of a person's score).
+_ESTABLISHED_HITS, _EVIDENCE_MOVE = 3, 0.5
 # Re-finding a lost track: chi-square 2 dof at 99 %, and boxes within 25 % of its height.
 REFIND_GATE, REFIND_SIZE = 9.21, 1.25
 # A low-score box shorter than this share of its track's predicted height is taken as a person
@@ -163,6 +164,7 @@ class Tracker:
         self._last = np.zeros(0, np.int64)      # frame of the last match
         self._born = np.zeros(0, np.int64)      # frame of the first sighting
         self._hits = np.zeros(0, np.int64)      # matches so far
+        self._origin = np.zeros((0, 2))          # centre where first seen
         self._score = np.zeros(0, np.float32)
 
     @property
@@ -227,8 +229,8 @@ class Tracker:
         self._last[tracks] = self.frame
         self._hits[tracks] += 1
         self._score[tracks] = scores[matched_rows]
-        established = self._hits[tracks] > _ESTABLISHED_HITS
-        self.level.add(scores[matched_rows[established]])
+        self.level.seen(scores)
+        self.level.add(scores[matched_rows[self._is_evidence(tracks)]])
         ids = np.full(len(det), -1, np.int64)
         ids[matched_rows] = self._id[tracks]
         age = np.zeros(len(det))
@@ -305,6 +307,13 @@ class Tracker:
         rows, cols = linear_sum_assignment(cost)
         keep = cost[rows, cols] < 1.0
         return tracks[rows[keep]], dets[cols[keep]]
+
+    def _is_evidence(self, tracks: np.ndarray) -> np.ndarray:
+        """Which matched tracks are surely people: matched several times, and moved by half
+        their height since first seen (a static shape the detector keeps finding is not)."""
+        moved = np.abs(self._mean[tracks, :2] - self._origin[tracks]).max(1) >= \
+            _EVIDENCE_MOVE * self._mean[tracks, 3]
+        return (self._hits[tracks] > _ESTABLISHED_HITS) & moved
 
     def _motion_distance(self, tracks: np.ndarray, dets: np.ndarray) -> np.ndarray:
         """(T, D) squared Mahalanobis distance of each box's centre-x and top edge (the head,
@@ -399,6 +408,7 @@ class Tracker:
         self._id, self._state = self._id[keep], self._state[keep]
         self._last, self._score = self._last[keep], self._score[keep]
         self._born, self._hits = self._born[keep], self._hits[keep]
+        self._origin = self._origin[keep]
 
     def _start(self, boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
         n = len(boxes)
@@ -420,5 +430,6 @@ class Tracker:
         self._last = np.concatenate([self._last, np.full(n, self.frame, np.int64)])
         self._born = np.concatenate([self._born, np.full(n, self.frame, np.int64)])
         self._hits = np.concatenate([self._hits, np.ones(n, np.int64)])
+        self._origin = np.concatenate([self._origin, xyah[:, :2]])
         self._score = np.concatenate([self._score, scores.astype(np.float32)])
         return np.arange(first, first + n)
