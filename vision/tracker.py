@@ -85,6 +85,8 @@ REFIND_GATE, REFIND_SIZE = 9.21, 1.25
 # A low-score box shorter than this share of its track's predicted height is taken as a person
 # whose lower body is hidden (see Tracker._extend_occluded).
 _OCCLUDED_HEIGHT = 0.85
+# ... provided its top edge is within this share of the height of where the track's head is.
+_HEAD_TOLERANCE = 0.1
 
 
 def _nonzero(mask: np.ndarray) -> np.ndarray:
@@ -382,10 +384,14 @@ class Tracker:
         From an elevated camera a person nearer the camera stands lower in the image, so it
         hides the lower body of the person behind: the detector then sees a shortened box whose
         bottom edge, the feet point, jumps up and can fake a line crossing. The top edge
-        (head) is still right, so the box keeps its top and takes the predicted height."""
+        (head) is still right, so the box keeps its top and takes the predicted height. Only
+        where the top is where the track expects the head: a box short at the top instead
+        (the detector cut the head, or another person's box) would push the feet down."""
         predicted_h = self._mean[tracks, 3]
+        predicted_top = self._mean[tracks, 1] - predicted_h / 2
         height = boxes[:, 3] - boxes[:, 1]
-        short = height < _OCCLUDED_HEIGHT * predicted_h
+        short = (height < _OCCLUDED_HEIGHT * predicted_h) & \
+            (np.abs(boxes[:, 1] - predicted_top) <= _HEAD_TOLERANCE * predicted_h)
         out = boxes.copy()
         out[short, 3] = boxes[short, 1] + predicted_h[short]
         return out

@@ -314,3 +314,13 @@ def test_identities_on_pets_ground_truth_scored_on_another_scale(clip_name):
         out = tracker.update(dets[f])
         hyp[f] = (out.tracker_id, out.xyxy)
     assert idf1(gt, hyp)["idf1"] > 0.8
+
+
+def test_a_low_box_short_at_the_top_is_not_stretched_below_the_feet():
+    """A box whose top is well below where the track's head is (the detector cut the head,
+    not the legs) keeps its bottom edge: stretching it would put the feet below the ground."""
+    tracker = Tracker(frame_rate=10)
+    for f in range(5):
+        tracker.update(boxes(person(100)))                       # y 100..180
+    out = tracker.update(boxes((100, 125, 130, 180), scores=[0.3]))
+    assert out.xyxy[0].tolist() == [100, 125, 130, 180]
