@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 BINS = 100
+BATCH = 20
 
 
 class ScoreLevel:
@@ -50,6 +51,8 @@ class ScoreLevel:
         self.half_life = half_life
         self._evidence = np.zeros(BINS)
         self._best = np.zeros(BINS)               # each frame's best score
+        self._pending: list[np.ndarray] = []
+        self._n_pending = 0
         self.value = float(prior)
 
     @property
@@ -66,11 +69,18 @@ class ScoreLevel:
         return self.value
 
     def add(self, scores: np.ndarray) -> float:
-        """Take in the scores of boxes that are people for sure; returns the new level."""
-        n = len(scores)
-        if n == 0:
+        """Take in the scores of boxes that are people for sure; returns the new level.
+
+        Scores are taken in batches of ``BATCH`` boxes (the level moves slowly anyway), which
+        keeps the per-frame cost of the tracker down."""
+        if len(scores):
+            self._pending.append(scores)
+            self._n_pending += len(scores)
+        if self._n_pending < BATCH:
             return self.value
-        self._evidence *= 0.5 ** (n / self.half_life)
+        scores = np.concatenate(self._pending)
+        self._pending, self._n_pending = [], 0
+        self._evidence *= 0.5 ** (len(scores) / self.half_life)
         self._evidence += np.bincount(self._bin(scores), minlength=BINS)
         if self.learnt:
             self.value = self._bounded(self._quantile(self._evidence, self.quantile))

@@ -399,15 +399,16 @@ class Tracker:
     def _predict(self) -> None:
         if not len(self._mean):
             return
+        mean = self._mean
         # A track we cannot see should not keep growing or shrinking.
-        self._mean[self._state != _TRACKED, 7] = 0.0
-        h = self._mean[:, 3:4]
-        self._mean[:, :4] += self._mean[:, 4:]
+        mean[self._state != _TRACKED, 7] = 0.0
+        mean[:, :4] += mean[:, 4:]
+        h2 = mean[:, 3:4] ** 2
         c = self._cov
         # [[pp, pv], [pv, vv]] <- F P F^T + Q with F = [[1, 1], [0, 1]]
-        c[:, _PP] += 2 * c[:, _PV] + c[:, _VV] + (h * _POS_SCALE) ** 2 + _Q_POS_CONST
+        c[:, _PP] += 2 * c[:, _PV] + c[:, _VV] + h2 * _POS_SCALE ** 2 + _Q_POS_CONST
         c[:, _PV] += c[:, _VV]
-        c[:, _VV] += (h * self._vel_scale) ** 2 + _Q_VEL_CONST
+        c[:, _VV] += h2 * self._vel_scale ** 2 + _Q_VEL_CONST
 
     def _correct(self, tracks: np.ndarray, boxes: np.ndarray) -> None:
         if not len(tracks):
