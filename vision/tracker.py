@@ -80,6 +80,8 @@ LOW_MATCH_IOU = 0.3
 # A track feeds the score level once matched more than this many times and moved by this
 # share of its height (a one-off box or a static shape is no evidence of a person's score).
 _ESTABLISHED_HITS, _EVIDENCE_MOVE = 3, 0.5
+# Evidence is sampled every few updates: the level moves slowly, and it saves time per frame.
+_EVIDENCE_EVERY = 3
 # Re-finding a lost track: chi-square 2 dof at 99 %, and boxes within 25 % of its height.
 REFIND_GATE, REFIND_SIZE = 9.21, 1.25
 # A low-score box shorter than this share of its track's predicted height is taken as a person
@@ -153,8 +155,7 @@ class Tracker:
                  tentative_match_iou: float = 0.3, lost_s: float = LOST_S,
                  refind_gate: float = REFIND_GATE, refind_size: float = REFIND_SIZE,
                  fuse_score: bool = True, low_rescues_lost: bool = True,
-                 extend_occluded: bool = True, level: ScoreLevel | None = None,
-                 motion_gate: float = 0.0):
+                 extend_occluded: bool = True, level: ScoreLevel | None = None):
         if frame_rate <= 0:
             raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
         if not 0 <= low_ratio <= high_ratio <= new_ratio:
@@ -165,7 +166,6 @@ class Tracker:
         self.match_iou, self.low_match_iou = match_iou, low_match_iou
         self.tentative_match_iou = tentative_match_iou
         self.refind_gate, self.refind_size = refind_gate, refind_size
-        self.motion_gate = motion_gate
         self.level = ScoreLevel() if level is None else level
         self.frame_rate = float(frame_rate)
         self.max_lost = max(1, int(round(lost_s * frame_rate)))
@@ -216,7 +216,6 @@ class Tracker:
         state = self._state
         # One IoU matrix for every track and box; the stages take slices of it.
         sim = iou_matrix(_xyah_to_xyxy(self._mean[:, :4]), boxes)
-        self._boxes = boxes
 
         # Stage 1: confirmed tracks vs every box above the floor, in one assignment. A low box
         # needs a close overlap and, with score fusion, loses to a confident box of similar
@@ -253,7 +252,8 @@ class Tracker:
         self._hits[tracks] += 1
         self._score[tracks] = scores[matched_rows]
         self.level.seen(scores)
-        self.level.add(scores[matched_rows[self._is_evidence(tracks)]])
+        if self.frame % _EVIDENCE_EVERY == 0:
+            self.level.add(scores[matched_rows[self._is_evidence(tracks)]])
         ids = np.full(len(det), -1, np.int64)
         ids[matched_rows] = self._id[tracks]
         age = np.zeros(len(det))
@@ -324,8 +324,6 @@ class Tracker:
             may_take_low[:] = True
         gate = np.where(high, sim >= self.match_iou,
                         (sim >= self.low_match_iou) & may_take_low[:, None])
-        if self.motion_gate:
-            gate &= self._motion_distance(tracks, dets) <= self.motion_gate
         cost[~gate] = 2.0
         rows, cols = linear_sum_assignment(cost)
         keep = cost[rows, cols] < 1.0
@@ -337,21 +335,6 @@ class Tracker:
         moved = np.abs(self._mean[tracks, :2] - self._origin[tracks]).max(1) >= \
             _EVIDENCE_MOVE * self._mean[tracks, 3]
         return (self._hits[tracks] > _ESTABLISHED_HITS) & moved
-
-    def _motion_distance(self, tracks: np.ndarray, dets: np.ndarray) -> np.ndarray:
-        """(T, D) squared Mahalanobis distance of each box's centre-x and top edge (the head,
-        which stays in view when the legs are hidden) from each track's prediction."""
-        mean = self._mean[tracks]
-        h = mean[:, 3]
-        c = self._cov[tracks, _PP]
-        r = (h * _STD_POS) ** 2
-        var_x = c[:, 0] + r
-        var_top = c[:, 1] + c[:, 3] / 4 + r
-        top = mean[:, 1] - h / 2
-        b = self._boxes[dets]
-        dx = (b[None, :, 0] + b[None, :, 2]) / 2 - mean[:, None, 0]
-        dt = b[None, :, 1] - top[:, None]
-        return dx ** 2 / var_x[:, None] + dt ** 2 / var_top[:, None]
 
     def _refind(self, tracks: np.ndarray, dets: np.ndarray, boxes: np.ndarray):
         """Lost tracks vs free confident boxes by where the motion model puts them and size.
