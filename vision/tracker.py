@@ -10,7 +10,7 @@
 median score of boxes matched to tracks it trusts (vision/score_level.py), and a box is
 *confident* at ``HIGH_RATIO`` (0.68) of that level, may start a track at ``NEW_RATIO`` (0.8) and
 is ignored below ``LOW_RATIO`` (0.34). With NanoDet (level ~0.74) that is ByteTrack's 0.5 / 0.6
-and the 0.25 floor that keeps NanoDet's static junk out; with SSDLite (~0.55) 0.37 / 0.44;
+and the 0.25 floor that keeps NanoDet's static junk out; with SSDLite (~0.57) 0.38 / 0.45;
 with the 8-bit NanoDet, whose scores stop at 0.69, 0.47 / 0.55. Scores are otherwise used only
 as weights in the assignment cost.
 
