@@ -38,12 +38,6 @@ SCENE = ROOT / "vision" / "scenes" / "pets2009.json"
 S3MF1 = DATA / "pets2009-s3mf1"
 CLIPS = ("s2l1", "s2l1-mirror", "s3mf1")
 
-# Our "in" is a move to the side where cross(b - a, p - a) < 0 (see vision/lines.py); for the
-# two reference segments that is x increasing on the vertical line and y decreasing on the other.
-DIRECTION_NAMES = {
-    "walkway_vertical_x240": {"in": "left_to_right", "out": "right_to_left"},
-    "lawn_edge_horizontal_y220": {"in": "bottom_to_top", "out": "top_to_bottom"},
-}
 _MIRRORED_NAME = {"left_to_right": "right_to_left", "right_to_left": "left_to_right"}
 
 

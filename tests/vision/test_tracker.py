@@ -307,7 +307,7 @@ def test_identities_on_pets_ground_truth_scored_on_another_scale(clip_name):
     gt = clip.gt()
     frames = min(300, max(gt))
     gt = {f: v for f, v in gt.items() if f <= frames}
-    dets = degraded_detections(gt, frames, (clip.width, clip.width * 3 // 4), seed=5)
+    dets = degraded_detections(gt, frames, clip.counts()["frame_size"], seed=5)
     tracker = Tracker(frame_rate=clip.fps)
     hyp = {}
     for f in range(1, frames + 1):
