@@ -187,7 +187,8 @@ def cmd_prune(args) -> int:
     r = config.retention
     counts = store.prune(time.time(), raw_vision_days=r.raw_vision_days,
                          acked_outbox_days=r.acked_outbox_days, rollup_days=r.rollup_days,
-                         comment_days=r.comment_days)
+                         comment_days=r.comment_days,
+                         complaint_contact_days=r.complaint_contact_days)
     print("pruned " + ", ".join(f"{n} {table}" for table, n in counts.items()))
     return 0
 

@@ -24,11 +24,13 @@ def build_report(store, config, since: float, until: float) -> dict:
     entrance_lines = [line.name for line in config.vision.lines if line.entrance]
     traffic = store.entries(since, until, entrance_lines)
     cases = store.case_totals(since, until)
+    by_first_visit = store.scores_by_first_visit(since, until)
     card = build_scorecard(
         score_counts=counts, csat_counts=store.answer_counts("csat", since, until),
         ces_counts=store.answer_counts("ces", since, until), responses=totals["responses"],
         entries=traffic["entries"], cases_opened=cases["opened"],
-        handling_s=cases["handling_s"], min_n=min_n)
+        handling_s=cases["handling_s"], min_n=min_n,
+        complaints=store.complaint_totals(since, until), first_visit_scores=by_first_visit)
 
     by_visitor = store.scores_by_visitor(since, until)
     footfall = store.visitor_mix(since, until)
@@ -63,6 +65,9 @@ def build_report(store, config, since: float, until: float) -> dict:
                           for g, c in sorted(merge_counts(known, key=lambda seg: seg[1]).items())},
         "nps_by_age_gender": {f"{a}/{g}": segment_cell(c, min_n, k)
                               for (a, g), c in sorted(known.items())},
+        # New vs returning shoppers, by their own answer (no face re-identification).
+        "nps_by_first_visit": {seg: segment_cell(c, min_n, k)
+                               for seg, c in by_first_visit.items()},
         "nps_by_weekday": {WEEKDAYS[int(d)]: nps_cell(c, min_n) for d, c in sorted(
             store.scores_by_bucket(since, until, offset, "weekday").items(),
             key=lambda kv: (int(kv[0]) + 6) % 7)},
@@ -189,11 +194,22 @@ def render_text(r: dict) -> str:
         c = r["conversion"][source]
         if c is not None:
             row(name, _conversion_text(c))
+    row("returning shoppers", _share(r["returning_share"], "first-visit answers"))
+    for seg, title in (("new", "NPS, first visit"), ("returning", "NPS, returning")):
+        row(title, _figure(r["nps_by_first_visit"][seg], "{:+.1f}"))
     row("detractor cases", f"{r['cases_opened']} opened, {r['cases_resolved']} resolved")
-    row("complaint rate", _figure(r["complaint_rate"], "{:.1f} %", with_n=False))
     median, p90 = r["handling_median_s"], r["handling_p90_s"]
-    row("handling time median/p90", f"{median['value']:.0f} s / {p90['value']:.0f} s"
+    row("case handling median/p90", f"{median['value']:.0f} s / {p90['value']:.0f} s"
         if median["value"] is not None else f"hidden: {median['reason']}")
+    row("complaints", f"{r['complaints']} ({r['complaints_with_contact']} asking to be "
+                      f"contacted)")
+    row("complaints per response", _share(r["complaint_rate"], "responses"))
+    row("complaints per entry", _figure(r["complaint_rate_per_entry"], "{:.2f} %",
+                                        with_n=False))
+    median, p90 = r["complaint_handling_median_s"], r["complaint_handling_p90_s"]
+    row("complaint handling med/p90", f"{median['value']:.0f} s / {p90['value']:.0f} s "
+        f"({quantity(median['n'], 'handled complaints')})"
+        if median["value"] is not None else f"none: {median['reason']}")
     row("visits (camera)", r["visits"])
     occ = r["occupancy"]
     row("in the store now (camera)", f"{occ['people']} (since opening at "
@@ -282,6 +298,16 @@ def _target_lines(name: str, trend: dict) -> list[str]:
         out.append(f"    {'':<20} top detractor reasons: " + ", ".join(
             f"{r['reason']} {r['count']} ({r['share']:.0f} %)" for r in reasons))
     return out
+
+
+def _share(figure: dict, answers: str) -> str:
+    """A share in percent with its 95 % interval and the answers it rests on."""
+    if figure["value"] is None:
+        return f"hidden: {figure['reason']}"
+    text = f"{figure['value']:.1f} %"
+    if figure["interval"]:
+        text += f" (95 % CI {figure['interval'][0]:.1f} .. {figure['interval'][1]:.1f})"
+    return text + f", {quantity(figure['n'], answers)}"
 
 
 def _figure(figure: dict, pattern: str, with_n: bool = True) -> str:

@@ -108,18 +108,44 @@ class Queries:
 
     def cases(self, since: float, until: float, open_only: bool = False,
               limit: int = 500) -> list[Case]:
-        sql = ("SELECT id, response_id, opened_at, nps, reasons, comment, resolved_at, "
-               "resolution_note FROM cases WHERE opened_at >= ? AND opened_at < ?")
+        """Detractor cases, newest first, each with its complaint (contact details included:
+        for the manager's case list only)."""
+        sql = (f"SELECT {_CASE_COLUMNS} FROM cases c LEFT JOIN complaints k ON k.case_id = c.id "
+               f"WHERE c.opened_at >= ? AND c.opened_at < ?")
         if open_only:
-            sql += " AND resolved_at IS NULL"
-        rows = self.db.execute(sql + " ORDER BY opened_at DESC LIMIT ?", (since, until, limit))
+            sql += " AND c.resolved_at IS NULL"
+        rows = self.db.execute(sql + " ORDER BY c.opened_at DESC LIMIT ?", (since, until, limit))
         return [_case(row) for row in rows]
 
     def case(self, case_id: str) -> Case | None:
         row = self.db.execute(
-            "SELECT id, response_id, opened_at, nps, reasons, comment, resolved_at, "
-            "resolution_note FROM cases WHERE id = ?", (case_id,)).fetchone()
+            f"SELECT {_CASE_COLUMNS} FROM cases c LEFT JOIN complaints k ON k.case_id = c.id "
+            f"WHERE c.id = ?", (case_id,)).fetchone()
         return _case(row) if row else None
+
+    def scores_by_first_visit(self, since: float, until: float) -> dict[str, list[int]]:
+        """Score counts of the shoppers who answered the first-visit question: 'new' (first
+        visit) and 'returning'; those who skipped it or were not asked are in neither."""
+        out = {"new": [0] * 11, "returning": [0] * 11}
+        for first, score, n in self.db.execute(
+                "SELECT first_visit, nps, count(*) FROM responses WHERE ts >= ? AND ts < ? "
+                "AND first_visit IS NOT NULL GROUP BY 1, 2", (since, until)):
+            out["new" if first else "returning"][score] = n
+        return out
+
+    def complaint_totals(self, since: float, until: float) -> dict:
+        """Complaints lodged in the period, how many asked to be contacted, and the handling
+        time (s) of each one handled: from the complaint to its case's resolution."""
+        lodged, contact, resolved = self.db.execute(
+            "SELECT count(*), coalesce(sum(CASE WHEN k.contact_name IS NOT NULL OR k.contact "
+            "IS NOT NULL THEN 1 ELSE 0 END), 0), count(c.resolved_at) FROM complaints k "
+            "JOIN cases c ON c.id = k.case_id WHERE k.ts >= ? AND k.ts < ?",
+            (since, until)).fetchone()
+        durations = [max(0.0, r[0]) for r in self.db.execute(
+            "SELECT c.resolved_at - k.ts FROM complaints k JOIN cases c ON c.id = k.case_id "
+            "WHERE k.ts >= ? AND k.ts < ? AND c.resolved_at IS NOT NULL", (since, until))]
+        return {"complaints": lodged, "with_contact": contact, "resolved": resolved,
+                "handling_s": durations}
 
     def case_totals(self, since: float, until: float) -> dict:
         opened, resolved = self.db.execute(
@@ -188,7 +214,8 @@ class Queries:
         return json.loads(row[0]) if row else default
 
     def table_counts(self) -> dict[str, int]:
-        tables = ["responses", "cases", "visits", "crossings", "traffic", "presence", "outbox"]
+        tables = ["responses", "cases", "complaints", "visits", "crossings", "traffic",
+                  "presence", "outbox"]
         return {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
     # -- kiosk (read-only) ---------------------------------------------------------------------
@@ -200,7 +227,7 @@ class Queries:
     def recent_responses(self, limit: int = 100) -> list[dict]:
         """The newest responses as stored, newest first (admin check, tests, support)."""
         cols = ("id", "ts", "nps", "csat", "ces", "reasons", "comment", "language", "complete",
-                "presence", "visit_id", "outbox_seq")
+                "presence", "visit_id", "outbox_seq", "first_visit")
         rows = self.db.execute(f"SELECT {', '.join(cols)} FROM responses "
                                f"ORDER BY ts DESC, rowid DESC LIMIT ?", (limit,))
         out = [dict(zip(cols, row)) for row in rows]
@@ -293,6 +320,13 @@ def _alert(row) -> Alert:
     return Alert(*row[:8], json.loads(row[8]), *row[9:])
 
 
+_CASE_COLUMNS = ("c.id, c.response_id, c.opened_at, c.nps, c.reasons, c.comment, "
+                 "c.resolved_at, c.resolution_note, k.id, k.ts, k.problem, k.contact_name, "
+                 "k.contact")
+
+
 def _case(row) -> Case:
-    i, rid, opened, nps, reasons, comment, resolved, note = row
-    return Case(i, rid, opened, nps, json.loads(reasons), comment, resolved, note)
+    i, rid, opened, nps, reasons, comment, resolved, note, kid, kts, problem, name, contact = row
+    complaint = None if kid is None else {"id": kid, "ts": kts, "problem": problem,
+                                          "contact_name": name, "contact": contact}
+    return Case(i, rid, opened, nps, json.loads(reasons), comment, resolved, note, complaint)

@@ -6,11 +6,31 @@ Statements are idempotent (IF NOT EXISTS) so a half-applied manual run can be re
 Append new migrations at the end; never edit a released one.
 """
 
-from station.store.sqlite import add_column, drop_column
+from station.store.sqlite import add_column, drop_column, split_sql
 
 def _alert_notes(db) -> None:
     add_column(db, "alerts", "note", "TEXT")
     add_column(db, "alerts", "changed_by", "TEXT")
+
+
+def _first_visit_and_complaints(db) -> None:
+    # 1: "yes, my first visit", 0: "no, I have been before", NULL: skipped or not asked.
+    add_column(db, "responses", "first_visit", "INTEGER CHECK (first_visit IN (0, 1))")
+    for statement in split_sql("""
+    CREATE TABLE IF NOT EXISTS complaints (
+        id           TEXT PRIMARY KEY,
+        case_id      TEXT NOT NULL REFERENCES cases(id),
+        response_id  TEXT NOT NULL REFERENCES responses(id),
+        ts           REAL NOT NULL,                 -- when the shopper sent it
+        problem      TEXT,                          -- the shopper's words (comment retention)
+        contact_name TEXT,                          -- contact details: kept here and in the
+        contact      TEXT,                          -- case only, blanked by retention
+        outbox_seq   INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS complaints_ts ON complaints(ts);
+    CREATE INDEX IF NOT EXISTS complaints_case ON complaints(case_id);
+    """):
+        db.execute(statement)
 
 
 MIGRATIONS: list = [                # SQL text, or a function of the connection (idempotent too)
@@ -203,6 +223,11 @@ MIGRATIONS: list = [                # SQL text, or a function of the connection 
         outbox_seq   INTEGER NOT NULL
     );
     """,
+    # 11: returning customers and complaints (issue 17): the shopper's answer to "is this your
+    # first visit to this store?", and a complaint lodged after a low score -- the act of
+    # reporting a problem, linked to the detractor case, with the contact details the shopper
+    # typed (never sent to HQ, blanked after [retention] complaint_contact_days).
+    _first_visit_and_complaints,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -211,4 +236,5 @@ SCHEMA_VERSION = len(MIGRATIONS)
 EVENT_REFERENCES = (("responses", "outbox_seq"), ("cases", "opened_seq"),
                     ("cases", "resolved_seq"), ("visits", "outbox_seq"),
                     ("traffic", "outbox_seq"), ("target_changes", "outbox_seq"),
-                    ("alert_events", "outbox_seq"), ("pos_hours", "outbox_seq"))
+                    ("alert_events", "outbox_seq"), ("pos_hours", "outbox_seq"),
+                    ("complaints", "outbox_seq"))

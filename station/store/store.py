@@ -212,16 +212,21 @@ class Store(Goals, Sales, Queries):
                 response_id=response.id, nps=response.nps, csat=response.csat,
                 ces=response.ces, reasons=tuple(response.reasons), comment=response.comment,
                 language=response.language, complete=response.complete, presence=presence,
-                visit_id=visit_id).to_data()
+                visit_id=visit_id, first_visit=response.first_visit).to_data()
             (seq,) = self._append_events("response", [(response.id, response.ts, data)])
-            self.db.execute(
-                "INSERT INTO responses (id, ts, nps, csat, ces, reasons, comment, language, "
-                "complete, presence, visit_id, outbox_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (response.id, response.ts, response.nps, response.csat, response.ces,
-                 json.dumps(list(response.reasons)), response.comment, response.language,
-                 int(response.complete), presence, visit_id, seq))
+            row = {"id": response.id, "ts": response.ts, "nps": response.nps,
+                   "csat": response.csat, "ces": response.ces,
+                   "reasons": json.dumps(list(response.reasons)), "comment": response.comment,
+                   "language": response.language, "complete": int(response.complete),
+                   "presence": presence, "visit_id": visit_id, "outbox_seq": seq}
+            if response.first_visit is not None:      # the column's NULL: not asked, skipped
+                row["first_visit"] = int(response.first_visit)
+            self.db.execute(f"INSERT INTO responses ({', '.join(row)}) "
+                            f"VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
             if response.group == "detractor":
                 case_id = self._open_case(response)
+                if response.complaint is not None:
+                    self._lodge_complaint(response, case_id)
                 if self.detractor_alerts:
                     self._raise_alert(DETRACTOR, "warning", self.station,
                                       self._detractor_context(response, visit_id, case_id),
@@ -240,6 +245,19 @@ class Store(Goals, Sales, Queries):
             "VALUES (?,?,?,?,?,?,?)", (case_id, response.id, response.ts, response.nps,
                                        json.dumps(list(response.reasons)), response.comment, seq))
         return case_id
+
+    def _lodge_complaint(self, response: Response, case_id: str) -> None:
+        """The complaint row (with the contact details) and its event (without them: HQ
+        learns that a complaint was lodged and whether contact was asked for, nothing more)."""
+        c = response.complaint
+        data = events.Complaint(complaint_id=c.id, case_id=case_id, response_id=response.id,
+                                at=rfc3339(c.ts), contact_requested=c.has_contact).to_data()
+        (seq,) = self._append_events("complaint", [(new_id(), c.ts, data)])
+        self.db.execute(
+            "INSERT INTO complaints (id, case_id, response_id, ts, problem, contact_name, "
+            "contact, outbox_seq) VALUES (?,?,?,?,?,?,?,?)",
+            (c.id, case_id, response.id, c.ts, _text(c.problem), _text(c.contact_name),
+             _text(c.contact), seq))
 
     def resolve_case(self, case_id: str, note: str, at: float | None = None) -> Case:
         """Mark a detractor case handled; HQ gets a `case` event with status `resolved`."""
@@ -354,14 +372,21 @@ class Store(Goals, Sales, Queries):
 
     # -- retention -------------------------------------------------------------------------
     def prune(self, now: float, raw_vision_days: float, acked_outbox_days: float,
-              rollup_days: float, comment_days: float | None = None) -> dict:
+              rollup_days: float, comment_days: float | None = None,
+              complaint_contact_days: float | None = None) -> dict:
         """Drop old raw vision rows and acked outbox rows (pending events are never dropped),
-        and blank shoppers' comments older than `comment_days` where the station keeps them
-        (a comment still waiting in the outbox goes to HQ first, then leaves with its row)."""
+        blank shoppers' comments older than `comment_days` where the station keeps them
+        (a comment still waiting in the outbox goes to HQ first, then leaves with its row),
+        and complaint contact details older than `complaint_contact_days` (never in an event)."""
         with self.transaction():
             raw_cut = now - raw_vision_days * 86400
             counts = self._prune_comments(now - comment_days * 86400) \
                 if comment_days is not None else {}
+            if complaint_contact_days is not None:
+                counts["complaint contacts"] = self.db.execute(
+                    "UPDATE complaints SET contact_name = NULL, contact = NULL WHERE ts < ? "
+                    "AND (contact_name IS NOT NULL OR contact IS NOT NULL)",
+                    (now - complaint_contact_days * 86400,)).rowcount
             counts |= {
                 "crossings": self.db.execute(
                     "DELETE FROM crossings WHERE ts < ? AND ts < coalesce("
@@ -390,6 +415,9 @@ class Store(Goals, Sales, Queries):
             "case comments": self.db.execute(
                 "UPDATE cases SET comment = NULL WHERE opened_at < ? AND comment IS NOT NULL",
                 (cut,)).rowcount,
+            "complaint texts": self.db.execute(
+                "UPDATE complaints SET problem = NULL WHERE ts < ? AND problem IS NOT NULL",
+                (cut,)).rowcount,
             "alert comments": self.db.execute(
                 "UPDATE alerts SET context = json_remove(context, '$.comment') "
                 "WHERE last_seen < ? AND json_extract(context, '$.comment') IS NOT NULL",
@@ -406,6 +434,11 @@ class Store(Goals, Sales, Queries):
         ts = time.time() if ts is None else ts
         with self.transaction():
             return self._append_events(type_, [(new_id(), ts, data) for data in datas])
+
+
+def _text(value: str | None) -> str | None:
+    """Typed text as stored: trimmed, and None when nothing was typed."""
+    return (value or "").strip() or None
 
 
 def _visit_data(v: Visit) -> dict:

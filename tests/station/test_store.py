@@ -96,7 +96,9 @@ class StoreBeforeV4(StoreBeforeV6):
 
 
 # What every release kept of each table (the outbox lost its topic column in version 4).
-KEPT = {"outbox": "seq, id, type, payload, created_at, acked_at", "responses": "*",
+KEPT = {"outbox": "seq, id, type, payload, created_at, acked_at",
+        "responses": "id, ts, nps, csat, ces, reasons, comment, language, complete, presence, "
+                     "visit_id, outbox_seq",
         "cases": "*", "settings": "*"}
 
 

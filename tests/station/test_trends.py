@@ -7,7 +7,7 @@ import pytest
 
 from station.config import load_config
 from station.scorecard import Figure
-from station.store.records import Response
+from station.store.records import Complaint, Response
 from station.targets import Target
 from station.trends import build_trends, day_periods, status, week_periods
 
@@ -35,18 +35,21 @@ def config(tmp_path):
     return load_config(path)
 
 
-def answer(store, scores_and_reasons, ts):
+def answer(store, scores_and_reasons, ts, complain=False):
+    """Responses at `ts`; with `complain`, every detractor also reports a problem."""
     for score, reasons in scores_and_reasons:
-        store.append_response(Response(nps=score, reasons=list(reasons), ts=ts))
+        complaint = Complaint(ts=ts) if complain and score <= 6 else None
+        store.append_response(Response(nps=score, reasons=list(reasons), ts=ts,
+                                       complaint=complaint))
 
 
 def thirty_answers(store, ts):
     """10 promoters, 10 passives, 10 detractors: NPS 0, 95 % interval -27.5 .. +27.5
     (adjusted Wald, n + 3 = 33: 1.96 * 100 * sqrt(2 * 10.75 / 33 / 33) = 27.54); 10 cases of
-    30 responses: complaint rate 33.3 %, Wilson interval 19.2 .. 51.2 %. Six detractors
-    name 'wait', three of them 'staff' too."""
+    30 responses, each detractor reporting a problem: complaint rate 33.3 %, Wilson interval
+    19.2 .. 51.2 %. Six detractors name 'wait', three of them 'staff' too."""
     answer(store, [(10, ())] * 10 + [(8, ())] * 10 + [(0, ("wait",))] * 3 +
-           [(2, ("wait", "staff"))] * 3 + [(5, ())] * 4, ts)
+           [(2, ("wait", "staff"))] * 3 + [(5, ())] * 4, ts, complain=True)
 
 
 NPS_ZERO = Figure(0.0, 30, (-27.54, 27.54))
