@@ -40,10 +40,11 @@ STATUS_COLOURS = {"on_target": "#1b7a3a", "below_target": "#b3261e",
                   "not_distinguishable": "#8a5a00", "too_few_answers": "#5b6270"}
 # One tap on +/- moves a target by a step a manager would think in.
 STEPS = {"nps": 1, "csat": 1, "ces": 0.1, "participation_rate": 0.5, "complaint_rate": 0.5,
-         "handling_median_s": 60}
+         "handling_median_s": 60, "conversion": 0.5}
 # Why a figure can be absent (station/scorecard.py): answers under min n for the survey
 # figures, no camera entries for participation, no resolved case for the handling time.
-GAP_KEYS = {"participation_rate": "goals.gaps.camera", "handling_median_s": "goals.gaps.cases"}
+GAP_KEYS = {"participation_rate": "goals.gaps.camera", "handling_median_s": "goals.gaps.cases",
+            "conversion": "goals.gaps.camera"}
 LINE = pg.mkPen("#0b5cab", width=2)
 BAND = pg.mkBrush(11, 92, 171, 60)
 TARGET_PEN = pg.mkPen("#b3261e", width=2, style=Qt.DashLine)
