@@ -5,12 +5,12 @@
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from station import kpi
 from station.conversion import camera_conversion, pos_conversion
 from station.dwell import visit_length, zone_dwell
-from station.occupancy import occupancy
+from station.occupancy import occupancy, opening_before
 from station.scorecard import Figure, build_scorecard, nps_cell, nps_figure
 from station.trends import build_trends
 from station.wording import quantity
@@ -96,13 +96,7 @@ def build_report(store, config, since: float, until: float) -> dict:
 def opening_ts(config, at: float) -> float:
     """The store's opening time ([station] opening_time) on the local day of `at`; before it
     opens, the previous day's."""
-    hours, minutes = map(int, config.station.opening_time.split(":"))
-    local = datetime.fromtimestamp(at, config.tz)
-    opening = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
-    if opening > local:
-        opening = (local - timedelta(days=1)).replace(hour=hours, minute=minutes, second=0,
-                                                      microsecond=0)
-    return opening.timestamp()
+    return opening_before(at, config.station.opening_time, config.tz)
 
 
 def local_times(figures: dict, config, *keys: str) -> dict:

@@ -5,6 +5,7 @@ import json
 import sqlite3
 import time
 from contextlib import contextmanager
+from datetime import timezone
 from station import events
 from station.events import rfc3339
 from station.store.records import (Case, Crossing, Event, Presence, Response, StoreError, Visit,
@@ -13,6 +14,7 @@ from station.store import sqlite
 from station.store.queries import Queries
 from station.store.schema import EVENT_REFERENCES, MIGRATIONS, SCHEMA_VERSION
 from station.alerts import DETRACTOR, RESEND_AFTER_S
+from station.occupancy import occupancy_minutes
 from station.store.goals import Goals
 from station.store.sales import Sales
 
@@ -28,6 +30,7 @@ class Store(Goals, Sales, Queries):
         self.link_window_s = link_window_s
         self.alert_resend_s = RESEND_AFTER_S
         self.detractor_alerts = True           # [alerts] detractor
+        self.opening_time, self.tz = "08:00", timezone.utc     # [station] opening_time
         self._depth = 0
 
     # -- opening ---------------------------------------------------------------------------
@@ -47,6 +50,7 @@ class Store(Goals, Sales, Queries):
                              entrance_lines=frozenset(line.name for line in config.vision.lines
                                                       if line.entrance))
         store.detractor_alerts = config.alerts.detractor
+        store.opening_time, store.tz = config.station.opening_time, config.tz
         return store
 
     @classmethod
@@ -343,6 +347,29 @@ class Store(Goals, Sales, Queries):
                 "INSERT INTO traffic (minute, line, entries, exits, outbox_seq) "
                 "VALUES (?,?,?,?,?)", [(*row, seq) for row, seq in zip(rows, seqs)])
             return len(rows)
+
+    def roll_up_occupancy(self, until_ts: float, max_minutes: int = 24 * 60) -> int:
+        """Send people in the store and per zone for every minute closed (< until_ts) since the
+        last call (station/occupancy.py), as `occupancy` events: minutes with somebody counted,
+        and the first minute back at nobody. A first call (or one after a long stop) starts at
+        most `max_minutes` back. Returns how many events were sent."""
+        end = int(until_ts // 60) * 60
+        with self.transaction():
+            mark = self.setting("occupancy_rolled_until") or {}
+            start = max(int(mark.get("minute", end - max_minutes * 60)), end - max_minutes * 60)
+            if start >= end:
+                return 0
+            last_people = mark.get("people", 0)
+            items = []
+            for minute, people, zones in occupancy_minutes(self, start, end, self.opening_time,
+                                                           self.tz):
+                if people or zones or last_people:
+                    items.append((new_id(), minute, events.Occupancy(
+                        minute=rfc3339(minute), people=people, zones=zones).to_data()))
+                last_people = people + sum(zones.values())
+            self._append_events("occupancy", items)
+            self.set_setting("occupancy_rolled_until", {"minute": end, "people": last_people})
+        return len(items)
 
     def update_presence(self, presences: list[Presence]) -> None:
         """Record that visitors are (still) in a zone; the kiosk link reads this."""
