@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from station import kpi
+from station.occupancy import occupancy
+from station.report import conversion_figures, opening_ts
 from station.scorecard import Figure, Scorecard, build_scorecard, nps_figure
 
 PERIODS = {"today": 0, "7d": 6, "30d": 29}      # whole local days before today
@@ -47,6 +49,8 @@ class Figures:
     outbox: dict
     disk_free_bytes: int | None
     timings_ms: dict = field(default_factory=dict)
+    conversion: dict = field(default_factory=dict)     # {"pos": ..., "camera": ...}
+    occupancy: dict | None = None                      # people now and the day's peak
 
     # Shortcuts into the scorecard for readers written before it (tests/kiosk/test_window.py,
     # test_screenshots.py, bench/tap_latency.py).
@@ -179,7 +183,13 @@ class Dashboard:
         card = build_scorecard(
             score_counts=counts, csat_counts=dict(s.csat), ces_counts=dict(s.ces),
             responses=totals["responses"], entries=entries, cases_opened=s.cases_opened,
-            handling_s=s.handling_s, min_n=privacy.min_n)
+            handling_s=s.handling_s, min_n=privacy.min_n,
+            complaints=t("complaints", store.complaint_totals, since, until),
+            first_visit_scores=t("first_visit", store.scores_by_first_visit, since, until))
+        conversion = t("conversion", conversion_figures, store, self.config, since, until)
+        at = min(until - 1, time.time() if now is None else now)
+        people = t("occupancy", occupancy, store, at, opening_ts(self.config, at)) \
+            if entrances else None
         return Figures(
             period=period, since=since, until=until, scorecard=card, score_counts=counts,
             totals=totals, entries=entries,
@@ -187,7 +197,8 @@ class Dashboard:
             nps_by_age={age: nps_figure(kpi.nps_from_counts(c, privacy.min_n))
                         for age, c in sorted(s.by_age.items()) if sum(c)},
             open_cases=open_cases,
-            health=health, outbox=outbox, disk_free_bytes=disk_free, timings_ms=t.ms)
+            health=health, outbox=outbox, disk_free_bytes=disk_free, timings_ms=t.ms,
+            conversion=conversion, occupancy=people)
 
 
 class _Timer:

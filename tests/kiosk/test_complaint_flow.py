@@ -114,3 +114,26 @@ def test_the_promoters_qr_follows_the_language(qtbot, make_kiosk, tmp_path):
     thanks.start("promoter", "vi")
     assert thanks.review_url == "https://example.com/review"      # no vi link: review_url
     assert thanks.qr.pixmap().toImage() != english
+
+
+def test_the_admin_screen_shows_complaints_returning_share_and_the_contact(qtbot, kiosk, config):
+    from kiosk_testlib import open_admin
+    from station.store import Complaint, Response
+    window, writer = kiosk
+    store = writer.store
+    for i in range(30):                  # 30 answers: 12 first visits, 18 returning
+        complaint = Complaint(problem="no staff", contact_name="Lan", contact="0901234567") \
+            if i == 0 else None
+        store.append_response(Response(nps=2 if i < 3 else 9, first_visit=i < 12,
+                                       complaint=complaint))
+    window.set_language("en")
+    admin = open_admin(qtbot, window)
+    text = admin.complaints_value.text().replace("\u00a0", " ")
+    assert text.startswith("1 complaint (3.3% of responses)")
+    assert admin.returning_value.isVisible()
+    returning = admin.returning_value.text().replace("\u00a0", " ")
+    assert returning.startswith("Returning shoppers 60% (95% interval")
+    assert "NPS first visit" in returning
+    rows = [admin.case_list.item(i).text().replace("\u00a0", " ")
+            for i in range(admin.case_list.count())]
+    assert any("0901234567" in row and "Lan" in row and "no staff" in row for row in rows)
