@@ -175,7 +175,8 @@ def cmd_simulate(args) -> int:
     below = evaluate_targets(store, config, time.time())
     print(f"simulated {result['responses']} responses, {result['visits']} visits, "
           f"{result['cases']} detractor cases ({result['cases_resolved']} resolved), "
-          f"{result['pos_hours']} hours of POS counts "
+          f"{result['pos_hours']} hours of POS counts, {result['complaints']} complaints, "
+          f"{result['occupancy_minutes']} minutes of occupancy "
           f"into {config.database.path}" +
           (f"; below target: {', '.join(below)}" if below else ""))
     return 0

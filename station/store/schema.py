@@ -29,6 +29,14 @@ def _first_visit_and_complaints(db) -> None:
     );
     CREATE INDEX IF NOT EXISTS complaints_ts ON complaints(ts);
     CREATE INDEX IF NOT EXISTS complaints_case ON complaints(case_id);
+
+    -- people in the store at the end of each minute sent to HQ (station/occupancy.py)
+    CREATE TABLE IF NOT EXISTS occupancy (
+        minute     INTEGER PRIMARY KEY,                -- epoch seconds at the minute's start
+        people     INTEGER NOT NULL,
+        zones      TEXT NOT NULL DEFAULT '{}',         -- {"zone": people}
+        outbox_seq INTEGER NOT NULL
+    );
     """):
         db.execute(statement)
 
@@ -223,10 +231,11 @@ MIGRATIONS: list = [                # SQL text, or a function of the connection 
         outbox_seq   INTEGER NOT NULL
     );
     """,
-    # 11: returning customers and complaints (issue 17): the shopper's answer to "is this your
-    # first visit to this store?", and a complaint lodged after a low score -- the act of
-    # reporting a problem, linked to the detractor case, with the contact details the shopper
-    # typed (never sent to HQ, blanked after [retention] complaint_contact_days).
+    # 11: returning customers, complaints and occupancy (issue 17): the shopper's answer to
+    # "is this your first visit to this store?"; a complaint lodged after a low score -- the
+    # act of reporting a problem, linked to the detractor case, with the contact details the
+    # shopper typed (never sent to HQ, blanked after [retention] complaint_contact_days); the
+    # per-minute occupancy sent to HQ beside the traffic roll-ups.
     _first_visit_and_complaints,
 ]
 
@@ -237,4 +246,4 @@ EVENT_REFERENCES = (("responses", "outbox_seq"), ("cases", "opened_seq"),
                     ("cases", "resolved_seq"), ("visits", "outbox_seq"),
                     ("traffic", "outbox_seq"), ("target_changes", "outbox_seq"),
                     ("alert_events", "outbox_seq"), ("pos_hours", "outbox_seq"),
-                    ("complaints", "outbox_seq"))
+                    ("complaints", "outbox_seq"), ("occupancy", "outbox_seq"))

@@ -360,16 +360,22 @@ class Store(Goals, Sales, Queries):
             if start >= end:
                 return 0
             last_people = mark.get("people", 0)
-            items = []
+            rows = []
             for minute, people, zones in occupancy_minutes(self, start, end, self.opening_time,
                                                            self.tz):
                 if people or zones or last_people:
-                    items.append((new_id(), minute, events.Occupancy(
-                        minute=rfc3339(minute), people=people, zones=zones).to_data()))
+                    rows.append((minute, people, zones))
                 last_people = people + sum(zones.values())
-            self._append_events("occupancy", items)
+            seqs = self._append_events("occupancy", [
+                (new_id(), minute, events.Occupancy(minute=rfc3339(minute), people=people,
+                                                    zones=zones).to_data())
+                for minute, people, zones in rows])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO occupancy (minute, people, zones, outbox_seq) "
+                "VALUES (?,?,?,?)", [(minute, people, json.dumps(zones), seq)
+                                     for (minute, people, zones), seq in zip(rows, seqs)])
             self.set_setting("occupancy_rolled_until", {"minute": end, "people": last_people})
-        return len(items)
+        return len(rows)
 
     def update_presence(self, presences: list[Presence]) -> None:
         """Record that visitors are (still) in a zone; the kiosk link reads this."""
@@ -429,6 +435,10 @@ class Store(Goals, Sales, Queries):
                 "traffic": self.db.execute(
                     "DELETE FROM traffic WHERE minute < ? AND minute < "
                     "(SELECT max(minute) FROM traffic) AND outbox_seq NOT IN "
+                    "(SELECT seq FROM outbox WHERE acked_at IS NULL)",
+                    (now - rollup_days * 86400,)).rowcount,
+                "occupancy": self.db.execute(
+                    "DELETE FROM occupancy WHERE minute < ? AND outbox_seq NOT IN "
                     "(SELECT seq FROM outbox WHERE acked_at IS NULL)",
                     (now - rollup_days * 86400,)).rowcount,
             }
