@@ -439,8 +439,10 @@ class ChoiceScreen(Screen):
 class ComplaintScreen(Screen):
     """'Tell us about the problem': what happened, and -- only if the shopper wants to be
     contacted -- a name and a phone number or e-mail, each optional, typed on the on-screen
-    keyboard (it floats clear of the field typed into). Send is the complaint; Back returns
-    to the survey without one. The fields are cleared for every shopper."""
+    keyboard (it floats clear of the field typed into). While it is open the other fields and
+    the hint step aside (their text kept): a field half under the keyboard would be a sliver
+    to tap by mistake; Done brings them back. Send is the complaint; Back returns to the
+    survey without one. The fields are cleared for every shopper."""
     sent = Signal(str, str, str)            # problem, name, phone or e-mail
     cancelled = Signal()
 
@@ -456,6 +458,7 @@ class ComplaintScreen(Screen):
         self.keyboard = OnScreenKeyboard(strings, self, diagonal_in)
         self.keyboard.hide()
         self.keyboard.done.connect(self.keyboard.hide)
+        self.keyboard.shown.connect(self._step_aside)
         for field in self.fields:
             field.mousePressEvent = lambda event, f=field: self.type_into(f)
         self.send = QPushButton()
@@ -465,17 +468,17 @@ class ComplaintScreen(Screen):
         self.back = QPushButton()
         self.back.setObjectName("skip")
         self.back.clicked.connect(self.cancelled)
+        # top-aligned, Send right under the fields: the keyboard docks below them all
         self.body.addWidget(self.question)
         self.body.addWidget(self.hint)
-        self.body.addStretch(1)
         for field in self.fields:
             self.body.addWidget(field)
-        self.body.addStretch(1)
         row = QHBoxLayout()
         row.addWidget(self.back)
         row.addStretch(1)
         row.addWidget(self.send)
         self.body.addLayout(row)
+        self.body.addStretch(1)
 
     @property
     def fields(self) -> tuple[QLineEdit, QLineEdit, QLineEdit]:
@@ -485,9 +488,18 @@ class ComplaintScreen(Screen):
         self.keyboard.attach(field)
         field.setFocus()
         if self.keyboard.isVisible():
-            self.keyboard.place()
+            self._step_aside(True)
         else:
             self.keyboard.show()
+
+    def _step_aside(self, typing: bool) -> None:
+        """Only the field typed into stays in view while the keyboard is open."""
+        self.hint.setVisible(not typing)
+        for field in self.fields:
+            field.setVisible(not typing or field is self.keyboard.target)
+        if typing:                  # the field moved: dock the keyboard clear of where it is now
+            self.body.activate()
+            self.keyboard.place()
 
     def start(self) -> None:
         for field in self.fields:
