@@ -86,13 +86,17 @@ def _pos_hours(rng, visits: list[Visit], now: float) -> list:
     from station.pos import PosHour
     per_hour: dict[float, list] = {}
     for v in visits:
+        hour = v.left_at // 3600 * 3600
+        if hour + 3600 > now:
+            continue
+        # the till exports every hour it was open, a quiet one with 0 receipts: an hour left
+        # out would leave its entries out of conversion's denominator
+        cell = per_hour.setdefault(hour, [0, None])
         if rng.random() < 0.27:
-            hour = v.left_at // 3600 * 3600
-            if hour + 3600 <= now:
-                cell = per_hour.setdefault(hour, [0, 0.0])
-                receipts = 2 if rng.random() < 0.05 else 1
-                cell[0] += receipts
-                cell[1] += round(receipts * rng.lognormvariate(math.log(250_000), 0.7), -3)
+            receipts = 2 if rng.random() < 0.05 else 1
+            cell[0] += receipts
+            cell[1] = (cell[1] or 0.0) + round(
+                receipts * rng.lognormvariate(math.log(250_000), 0.7), -3)
     return [PosHour(h, n, revenue) for h, (n, revenue) in sorted(per_hour.items())]
 
 
