@@ -465,11 +465,15 @@ class GoalsPanel(QWidget):
         self.empty.setVisible(not self.trends)
         self.empty.setText(self.get("goals.none"))
         # Three columns: six cards fill two rows at 1920x1080 and at 1280x800; two on a
-        # portrait screen, three rows.
-        for column in range(3):
-            self.grid.setColumnStretch(column, 1 if column < self.columns else 0)
-        for i, kpi in enumerate(k for k in TARGET_KPIS if k in self.trends):
-            self.grid.addWidget(self.cards[kpi], i // self.columns, i % self.columns)
+        # portrait screen, three rows. More targets (conversion makes seven) widen the grid
+        # instead of adding a row the screen has no height for.
+        shown = [k for k in TARGET_KPIS if k in self.trends]
+        rows = 2 if self.columns > 2 else 3
+        columns = max(self.columns, math.ceil(len(shown) / rows))
+        for column in range(len(TARGET_KPIS)):
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
+        for i, kpi in enumerate(shown):
+            self.grid.addWidget(self.cards[kpi], i // columns, i % columns)
             self._render_card(self.cards[kpi], self.trends[kpi])
 
     def _render_card(self, card: KpiGoal, trend: dict) -> None:

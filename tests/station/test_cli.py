@@ -77,7 +77,7 @@ def test_simulate_writes_into_the_configured_database(simulated):
                       ).fetchone()[0] == made["cases"]
     # the demo config's targets, applied as the config's
     assert db.execute("SELECT count(*), min(source) FROM target_changes "
-                      "WHERE source = 'config'").fetchone() == (7, "config")
+                      "WHERE source = 'config'").fetchone() == (6, "config")
 
 
 def test_report_json_counts_match_what_was_simulated(simulated):
