@@ -9,8 +9,10 @@
 A store is `org/store` (its kiosks together). Each store's headline figures are the station's
 scorecard (station/scorecard.py, as in `cx-station report` and the kiosk's admin screen): NPS
 with its 95 % interval and group shares, CSAT, CES, participation (responses / camera entries),
-complaint rate, case handling time, each absent with the reason below the n it needs (HQ's
-privacy.min_n for the survey figures). Demographic cells under privacy.k_floor visitors are
+complaints per response and per entry, case and complaint handling time, returning share and
+NPS of first-visit vs returning shoppers, each absent with the reason below the n it needs
+(HQ's privacy.min_n for the survey figures); beside them conversion (POS source), occupancy now
+and peak and dwell per zone (hq/report_kpis.py). Demographic cells under privacy.k_floor visitors are
 suppressed. Aggregation runs in SQLite (GROUP BY); Python only sees grouped rows, so the
 report's memory does not grow with the number of events.
 
