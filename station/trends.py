@@ -44,7 +44,8 @@ def build_trends(store, config, now: float, days: int = 12, weeks: int = 8) -> d
     spans = {name: (now - SPAN_DAYS[target.period] * 86400, now)
              for name, target in targets.items()}
     tallies = Tallies(store, config, [edge for span in spans.values() for edge in span] +
-                      [edge for key in periods.values() for _, *span in key for edge in span])
+                      [edge for key in periods.values() for _, *span in key for edge in span],
+                      conversion="conversion" in targets)
 
     def cell(target, label, since, until):
         return _cell(config.tz, target, label, since, until, tallies.figures(since, until),
@@ -70,8 +71,9 @@ class Tallies:
     covering indexes of schema migration 8. Sums of counts, so a period's figures are exactly
     its own queries' (period_figures; tests/station/test_trends_tallies.py)."""
 
-    def __init__(self, store, config, edges):
+    def __init__(self, store, config, edges, conversion: bool = True):
         self.config = config
+        self.conversion = conversion       # read POS hours and checkout visits only if targeted
         self.lines = [line.name for line in config.vision.lines if line.entrance]
         self.edges = sorted(set(edges))
         self.segments = [self._read(store, since, until)
@@ -97,16 +99,19 @@ class Tallies:
                 "GROUP BY reasons", (since, until)):
             for reason in set(json.loads(given)):
                 reasons[reason] = reasons.get(reason, 0) + n
-        pos = pos_conversion(store, since, until)
-        camera = camera_conversion(store, self.config, since, until) or {}
+        conversion = {"pos_hours": 0, "pos": (0, 0), "camera": (0, 0)}
+        if self.conversion:
+            pos = pos_conversion(store, since, until)
+            camera = camera_conversion(store, self.config, since, until) or {}
+            conversion = {"pos_hours": len(pos["hours"]),
+                          "pos": (pos["transactions"], pos["entries"]),
+                          "camera": (camera.get("visits_at_checkout", 0),
+                                     camera.get("entries", 0))}
         return {"scores": scores, "csat": csat, "ces": ces, "reasons": reasons,
                 "entries": store.entries(since, until, self.lines)["entries"],
                 "cases": store.case_totals(since, until),
                 "complaints": store.complaint_totals(since, until),
-                "conversion": {"pos_hours": len(pos["hours"]),
-                               "pos": (pos["transactions"], pos["entries"]),
-                               "camera": (camera.get("visits_at_checkout", 0),
-                                          camera.get("entries", 0))}}
+                "conversion": conversion}
 
     def _sum(self, since: float, until: float) -> dict:
         first, last = self.edges.index(since), self.edges.index(until)
