@@ -76,8 +76,13 @@ class DaySummary:
     totals: Counter = field(default_factory=Counter)     # responses, complete, no_presence, linked
     cases_opened: int = 0
     handling_s: list = field(default_factory=list)
+    first_visit: dict = field(default_factory=lambda: {"new": [0] * 11, "returning": [0] * 11})
 
     def add(self, other: "DaySummary") -> None:
+        for seg, scores in other.first_visit.items():
+            row = self.first_visit[seg]
+            for i, n in enumerate(scores):
+                row[i] += n
         for age, scores in other.by_age.items():
             row = self.by_age.setdefault(age, [0] * 11)
             for i, n in enumerate(scores):
@@ -149,6 +154,7 @@ class Dashboard:
             day.add(DaySummary(by_age={row["age_bracket"] or "": row["scores"]},
                                csat=Counter({k: v for k, v in row["csat"].items() if v}),
                                ces=Counter({k: v for k, v in row["ces"].items() if v}),
+                               first_visit=row["first_visit"],
                                totals=Counter({k: row[k] for k in ("responses", "complete",
                                                                    "no_presence", "linked")})))
         cases = t("cases", store.case_day_summary, since, until, offset, marks["cases"],
@@ -185,7 +191,7 @@ class Dashboard:
             responses=totals["responses"], entries=entries, cases_opened=s.cases_opened,
             handling_s=s.handling_s, min_n=privacy.min_n,
             complaints=t("complaints", store.complaint_totals, since, until),
-            first_visit_scores=t("first_visit", store.scores_by_first_visit, since, until))
+            first_visit_scores=s.first_visit)
         conversion = t("conversion", conversion_figures, store, self.config, since, until)
         at = min(until - 1, time.time() if now is None else now)
         people = t("occupancy", occupancy, store, at, opening_ts(self.config, at)) \

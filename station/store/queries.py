@@ -240,13 +240,16 @@ class Queries:
                              max_rowid: int | None = None,
                              after_rowid: int | None = None) -> list[dict]:
         """Per local day and linked visitor's age bracket, in one pass: score counts 0..10,
-        CSAT 1..5 and CES 1..7 counts, totals. Days are local epoch days
+        CSAT 1..5 and CES 1..7 counts, score counts of first-visit and returning shoppers,
+        totals. Days are local epoch days
         (``(ts + utc_offset_s) // 86400``). With `after_rowid`, only rows inserted after that
         rowid (up to `max_rowid`) are read, whatever their time: a dashboard adds what is new
         to the days it already summed instead of re-reading them."""
         sums = ", ".join([f"sum(r.nps = {i})" for i in range(11)] +
                          [f"coalesce(sum(r.csat = {i}), 0)" for i in range(1, 6)] +
-                         [f"coalesce(sum(r.ces = {i}), 0)" for i in range(1, 8)])
+                         [f"coalesce(sum(r.ces = {i}), 0)" for i in range(1, 8)] +
+                         [f"coalesce(sum(r.first_visit = {f} AND r.nps = {i}), 0)"
+                          for f in (1, 0) for i in range(11)])
         where, args = _rowid_window("r", since, until, "ts", max_rowid, after_rowid)
         rows = self.db.execute(
             f"SELECT CAST((r.ts + ?) / 86400 AS INTEGER) AS day, v.age_bracket, {sums}, "
@@ -258,8 +261,10 @@ class Queries:
         for day, age, *n in rows:
             out.append({"day": day, "age_bracket": age, "scores": list(n[0:11]),
                         "csat": dict(zip(range(1, 6), n[11:16])),
-                        "ces": dict(zip(range(1, 8), n[16:23])), "responses": n[23],
-                        "complete": n[24], "no_presence": n[25], "linked": n[26]})
+                        "ces": dict(zip(range(1, 8), n[16:23])),
+                        "first_visit": {"new": list(n[23:34]), "returning": list(n[34:45])},
+                        "responses": n[45], "complete": n[46], "no_presence": n[47],
+                        "linked": n[48]})
         return out
 
     def case_day_summary(self, since: float, until: float, utc_offset_s: float,
