@@ -120,6 +120,8 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
         traffic[store] = (entries + (i or 0), exits + (o or 0))
         corrected[store] = corrected.get(store, 0) + report_kpis.correct(
             i or 0, counters.get(station))
+        # a station that counts entries but never sent a hand count: its entries stay raw
+        counters.setdefault(station, report_kpis.no_counter(store))
     visits = _visit_mix(db, visit_period, visit_params)
     cases = _cases(db, visit_period, visit_params, end)
     stations = hq_stats.collect(db, now)["stations"]

@@ -52,7 +52,7 @@ def counters(db, end: float) -> dict[str, dict]:
             'SELECT station, store, action, correction, checks, factor, check_id, start, "end", '
             'count, camera_count, who, ts_epoch FROM hand_counts WHERE ts_epoch < ? '
             'ORDER BY station, seq', (end,)):
-        state = out.setdefault(station, {"store": store, "in_force": {}})
+        state = out.setdefault(station, no_counter(store))
         state.update(corrected=bool(corrected) and factor is not None,
                      factor=None if factor is None else float(factor), checks=checks or 0)
         if action == "added" and check_id and hand is not None and camera is not None:
@@ -61,6 +61,11 @@ def counters(db, end: float) -> dict[str, dict]:
         elif action == "removed":
             state["in_force"].pop(check_id, None)
     return out
+
+
+def no_counter(store: str) -> dict:
+    """The counter state of a station without hand counts."""
+    return {"store": store, "in_force": {}, "corrected": False, "factor": None, "checks": 0}
 
 
 def correct(entries: float, state: dict | None) -> int:
@@ -109,7 +114,7 @@ def _local(ts: float | None, tz) -> str | None:
 def _complaints(db, period, params) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for store, n, contact in db.execute(
-            f"SELECT store, count(*), sum(CASE WHEN contact_requested THEN 1 ELSE 0 END) "
+            f"SELECT store, count(*), sum(CASE WHEN contact_requested = 1 THEN 1 ELSE 0 END) "
             f"FROM complaints WHERE {period} GROUP BY store", params):
         out[store] = {"complaints": n, "with_contact": contact or 0, "handling_s": []}
     cperiod = period.replace("ts_epoch", "c.ts_epoch")
@@ -124,7 +129,7 @@ def _complaints(db, period, params) -> dict[str, dict]:
 def _first_visit(db, period, params) -> dict[str, dict[str, list[int]]]:
     out: dict[str, dict[str, list[int]]] = {}
     for store, first, score, n in db.execute(
-            f"SELECT store, CASE WHEN first_visit THEN 1 ELSE 0 END, CAST(nps AS INTEGER), "
+            f"SELECT store, CASE WHEN first_visit = 1 THEN 1 ELSE 0 END, CAST(nps AS INTEGER), "
             f"count(*) FROM _responses WHERE {period} AND first_visit IS NOT NULL "
             f"AND nps BETWEEN 0 AND 10 GROUP BY 1, 2, 3", params):
         seg = out.setdefault(store, {"new": [0] * 11, "returning": [0] * 11})
