@@ -175,7 +175,7 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
         "all": all_summary,
         "stores": summaries,
         "weekly": _weekly(db, period, params, local, min_n),
-        "by_hour": _by_hour(db, period, params, local),
+        "by_hour": _by_hour(db, period, params, local, counters),
         # Women's share and age mix per store, corrected for the face models' measured errors,
         # with 95 % intervals; none below k visitors (station/shares.py).
         "demographics": _demographics(db, visit_period, visit_params, store_names, k),
@@ -408,19 +408,30 @@ def _weekly(db, period, params, local, min_n) -> dict:
     }
 
 
-def _by_hour(db, period, params, local) -> dict:
-    """Entries and responses per local hour of day (0-23), per store."""
+def _by_hour(db, period, params, local, counters: dict[str, dict]) -> dict:
+    """Entries and responses per local hour of day (0-23), per store; and, for the stores
+    with a station under hand-count correction, the entries participation per hour divides
+    by (`entries_corrected`: each station's entries times its factor)."""
     entries: dict[str, list[int]] = {}
-    for store, bucket, n in db.execute(
-            f"SELECT store, {_BUCKET}, sum(entries) FROM _traffic "
-            f"WHERE {period} AND entrance = 1 GROUP BY 1, 2", params):
-        entries.setdefault(store, [0] * 24)[local(bucket)[0]] += n or 0
+    corrected: dict[str, list[float]] = {}
+    for station, store, bucket, n in db.execute(
+            f"SELECT station, store, {_BUCKET}, sum(entries) FROM _traffic "
+            f"WHERE {period} AND entrance = 1 GROUP BY 1, 2, 3", params):
+        hour = local(bucket)[0]
+        entries.setdefault(store, [0] * 24)[hour] += n or 0
+        state = counters.get(station)
+        corrected.setdefault(store, [0.0] * 24)[hour] += \
+            (n or 0) * (state["factor"] if state and state["corrected"] else 1)
+    corrected_stores = {c["store"] for c in counters.values() if c["corrected"]}
     responses: dict[str, list[int]] = {}
     for store, bucket, n in db.execute(
             f"SELECT store, {_BUCKET}, count(*) FROM _responses "
             f"WHERE {period} GROUP BY 1, 2", params):
         responses.setdefault(store, [0] * 24)[local(bucket)[0]] += n
-    return {"entries": entries, "responses": responses}
+    return {"entries": entries, "responses": responses,
+            "entries_corrected": {store: [round(v) for v in values]
+                                  for store, values in corrected.items()
+                                  if store in corrected_stores}}
 
 
 def _reasons(db, period, params, top: int = 6) -> dict[str, list]:

@@ -351,9 +351,15 @@ def _traffic(r):
     rows = [f"<tr><td class=\"name\">{escape(s)}</td>" + "".join(
         f"<td>{v:,}</td>" for v in values) + "</tr>" for s, values in sorted(entries.items())]
     part_rows = []
+    corrected = r["by_hour"].get("entries_corrected", {})
+    labels = {s["store"]: s["counter"]["label"] for s in r["stores"]}
     for store, values in sorted(entries.items()):
         resp = responses.get(store, [0] * 24)
-        part_rows.append(f"<tr><td class=\"name\">{escape(store)}</td>" + "".join(
+        name = escape(store)
+        if store in corrected:      # participation over the corrected entries, labelled
+            values = corrected[store]
+            name += f" <span class=\"small\">{escape(labels.get(store, 'corrected'))}</span>"
+        part_rows.append(f"<tr><td class=\"name\">{name}</td>" + "".join(
             f"<td>{_pct(100 * q / e if e else None, 0)}</td>" for q, e in zip(resp, values))
             + "</tr>")
     return ("<h2>Traffic by hour of day</h2><div class=\"grid\">" + "".join(panels)

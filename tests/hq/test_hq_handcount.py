@@ -211,3 +211,18 @@ def test_both_backends_give_the_same_counter_figures(reports):
     for a, b in zip(lite["stores"] + [lite["all"]], pg["stores"] + [pg["all"]]):
         assert (a["store"], a["counter"], a["entries_corrected"], a["occupancy"]) == \
             (b["store"], b["counter"], b["entries_corrected"], b["occupancy"])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_participation_per_hour_divides_by_the_corrected_entries(reports, backend):
+    by_hour = reports[backend]["json"]["by_hour"]
+    # the camera's own counts stay as they are; 10:00-11:00 local holds every entry
+    assert by_hour["entries"]["acme/single"][10] == 200
+    assert by_hour["entries_corrected"]["acme/single"][10] == 250
+    assert by_hour["entries_corrected"]["acme/pair"][10] == 350
+    assert "acme/off" not in by_hour["entries_corrected"]
+    html = reports[backend]["html"]
+    per_hour = html[html.index("Participation per hour"):]
+    row = per_hour[per_hour.index("acme/single"):].split("</tr>")[0]
+    assert "corrected ×1.250 by 1 hand count" in row
+    assert row.split("<td>")[11].startswith("20 %")        # hour 10: 50 / 250
