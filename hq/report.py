@@ -12,7 +12,9 @@ with its 95 % interval and group shares, CSAT, CES, participation (responses / c
 complaints per response and per entry, case and complaint handling time, returning share and
 NPS of first-visit vs returning shoppers, each absent with the reason below the n it needs
 (HQ's privacy.min_n for the survey figures); beside them conversion (POS source), occupancy now
-and peak and dwell per zone (hq/report_kpis.py). Demographic cells under privacy.k_floor visitors are
+and peak and dwell per zone (hq/report_kpis.py). Where a station's manager turned the hand-count
+correction on, its entries are corrected by its factor for participation, complaints per entry
+and conversion, labelled as the station labels them (`counter`, `entries_corrected`). Demographic cells under privacy.k_floor visitors are
 suppressed. Aggregation runs in the database (GROUP BY); Python only sees grouped rows, so the
 report's memory does not grow with the number of events.
 
