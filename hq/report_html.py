@@ -82,9 +82,9 @@ def _overview(r):
         ("responses", f"{a['responses']:,}", f"{a['complete']:,} complete"),
         ("CSAT (4–5 of 5)", _pct(a["csat"]["value"]), _n_or_reason(a["csat"])),
         ("CES (mean of 1–7)", _num(a["ces"]["value"], 2), _n_or_reason(a["ces"])),
-        ("entries (camera)", f"{a['entries']:,}", f"{a['visits']:,} visits tracked"
-         + (f"; {a['entries_corrected']:,} {a['counter']['label']}"
-            if a["counter"]["corrected"] else "")),
+        ("entries (camera)", f"{a['entries']:,}",
+         f"{a['entries_corrected']:,} corrected ×{a['counter']['factor']:.3f}"
+         if a["counter"]["corrected"] else f"{a['visits']:,} visits tracked"),
         ("participation", _pct(a["participation_rate"]["value"]),
          "responses ÷ entries" + (" (corrected)" if a["counter"]["corrected"] else "")),
         ("open cases", f"{a['open_cases']:,}",
@@ -438,10 +438,11 @@ def _entries_cells(s) -> str:
         return (f"<td>{s['entries']:,}</td>"
                 f"<td>{_pct(s['participation_rate']['value'])}</td>")
     label = escape(counter["label"])
-    return (f"<td>{s['entries']:,} <span class=\"small\">→ {s['entries_corrected']:,} "
-            f"{label}</span></td><td data-cell=\"participation|{escape(s['store'])}\">"
-            f"{_pct(s['participation_rate']['value'])} <span class=\"small\">corrected"
-            f"</span></td>")
+    return (f"<td title=\"{label}\">{s['entries']:,}<br><span class=\"small\">"
+            f"→ {s['entries_corrected']:,}</span></td>"
+            f"<td title=\"{label}\" data-cell=\"participation|{escape(s['store'])}\">"
+            f"{_pct(s['participation_rate']['value'])}<br><span class=\"small\">corrected "
+            f"×{counter['factor']:.3f}</span></td>")
 
 
 def _counter(r):
@@ -488,7 +489,7 @@ def _store_kpis(r):
                        if interval else "") + "</td>")
             source = (f"POS, {conversion['transactions']:,} receipts / "
                       f"{conversion['entries']:,} entries"
-                      + (f", {conversion['label']}" if conversion.get("label") else ""))
+                      + (f",\n{conversion['label']}" if conversion.get("label") else ""))
         else:
             reason = conversion["reason"] if conversion else "no POS figures"
             conv = (f"<td class=\"hidden\" data-cell=\"conversion|{escape(name)}\" "
@@ -502,7 +503,7 @@ def _store_kpis(r):
                                        f"</span></td>")
         rows.append(
             f"<tr{cls}><td class=\"name\">{escape(name)}</td>{conv}"
-            f"<td class=\"small\">{escape(source)}</td>{ret}"
+            f"<td class=\"small\">{escape(source).replace(chr(10), '<br>')}</td>{ret}"
             + _figure_cell(s["nps_new"], lambda v: f"{v:+.1f}", f"nps_new|{name}")
             + _figure_cell(s["nps_returning"], lambda v: f"{v:+.1f}", f"nps_returning|{name}")
             + (f"<td data-cell=\"occupancy|{escape(name)}\">{occupancy['people']:,}</td>"
@@ -514,8 +515,10 @@ def _store_kpis(r):
               "hours that have both (the checkout-zone source is in each station's own "
               "report). Returning shoppers = ‘no’ answers to “Is this your first visit to this "
               "store?” ÷ all yes/no answers (95 % Wilson interval). In store now = "
-              "entries − exits since opening, from the latest minute each station sent; peak "
-              "= the period's highest minute.</p>")
+              "entries − exits since opening, from the latest minute each station sent, added "
+              "up over a store's stations (and over all stores); peak = the period's highest "
+              "minute of those sums. Conversion over corrected entries says so in its "
+              "source.</p>")
 
 
 def _complaints(r):
