@@ -125,9 +125,10 @@ def _stores_table(r):
                if notes else "")
             + "<p class=\"note\">Participation = survey responses ÷ entries counted by the "
               "camera in the same period; where a store's manager turned the hand-count "
-              "correction on, ÷ the corrected entries, and the cell says so. The reweighted NPS gives each age bracket × gender "
-              "the weight it has in the camera's footfall (only responses linked to a "
-              "visitor; its interval uses Kish's effective n).</p>")
+              "correction on, ÷ the corrected entries, and the cell says so. The reweighted "
+              "NPS gives each age bracket × gender the weight it has in the camera's footfall "
+              "(only responses linked to a visitor; its interval uses Kish's effective n)."
+              "</p>")
 
 
 STATUS_WORDS = {"on_target": "on target", "below_target": "below target",
