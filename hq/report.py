@@ -15,8 +15,9 @@ NPS of first-visit vs returning shoppers, each absent with the reason below the 
 and peak and dwell per zone (hq/report_kpis.py). Where a station's manager turned the hand-count
 correction on, its entries are corrected by its factor for participation, complaints per entry
 and conversion, labelled as the station labels them (`counter`, `entries_corrected`).
-Demographic cells under privacy.k_floor visitors are suppressed. Aggregation runs in the database (GROUP BY); Python only sees grouped rows, so the
-report's memory does not grow with the number of events.
+Demographic cells under privacy.k_floor visitors are suppressed. Aggregation runs in the
+database (GROUP BY); Python only sees grouped rows, so the report's memory does not grow with
+the number of events.
 
 Each store also has its KPI targets, judged over the report's period on these figures, and its
 alerts not yet resolved, counted by severity with the newest listed (hq/report_goals.py):
