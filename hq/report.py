@@ -115,16 +115,13 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
     # entries per station: each station's own hand-count correction applies to its entries
     counters = report_kpis.counters(db, end)
     traffic: dict[str, tuple[int, int]] = {}
-    corrected: dict[str, int] = {}
     for station, store, i, o in db.execute(
             f"SELECT station, store, sum(entries), sum(exits) FROM _traffic WHERE {period} "
             f"AND entrance = 1 GROUP BY station, store", params):
         entries, exits = traffic.get(store, (0, 0))
         traffic[store] = (entries + (i or 0), exits + (o or 0))
-        corrected[store] = corrected.get(store, 0) + report_kpis.correct(
-            i or 0, counters.get(station))
         # a station that counts entries but never sent a hand count: its entries stay raw
-        counters.setdefault(station, report_kpis.no_counter(store))
+        counters.setdefault(station, report_kpis.no_counter(store))["entries"] = i or 0
     visits = _visit_mix(db, visit_period, visit_params)
     cases = _cases(db, visit_period, visit_params, end)
     stations = hq_stats.collect(db, now)["stations"]
@@ -143,10 +140,8 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
     segments = _linked_segments(db)
     summaries = []
     for store in store_names:
-        entries = traffic.get(store, (0, 0))[0]
         counter = report_kpis.counter_summary(
-            [c for c in counters.values() if c["store"] == store], entries,
-            corrected.get(store, entries), tz)
+            [c for c in counters.values() if c["store"] == store], tz)
         summaries.append(_summary(
             store, by_store_stations.get(store, []), scores.get(store, [0] * 11),
             totals.get(store, (0, 0, 0, 0)), csat.get(store, {}), ces.get(store, {}),
@@ -161,8 +156,7 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
         _sum_dicts(csat.values()), _sum_dicts(ces.values()), all_traffic,
         _sum_dicts(visits.values()), cases, None, end, _merge_segments(segments), min_n,
         {}, tz, _all_extra(extra),       # targets are each store's own: none for the total
-        report_kpis.counter_summary(list(counters.values()), all_traffic[0],
-                                    sum(corrected.values()), tz))
+        report_kpis.counter_summary(list(counters.values()), tz))
     all_summary["alerts"] = goals.all_alert_summary([s["alerts"] for s in summaries])
 
     first, last = db.execute(f"SELECT min(ts_epoch), max(ts_epoch) FROM events WHERE "

@@ -64,34 +64,42 @@ def counters(db, end: float) -> dict[str, dict]:
 
 
 def no_counter(store: str) -> dict:
-    """The counter state of a station without hand counts."""
-    return {"store": store, "in_force": {}, "corrected": False, "factor": None, "checks": 0}
+    """The counter state of a station without hand counts (`entries`: its camera entries in
+    the report's period, set by the report)."""
+    return {"store": store, "in_force": {}, "corrected": False, "factor": None, "checks": 0,
+            "entries": 0}
 
 
-def correct(entries: float, state: dict | None) -> int:
+def correct(state: dict) -> int:
     """A station's entries as its report uses them: times its factor when corrected."""
-    return round(entries * state["factor"]) if state and state["corrected"] else round(entries)
+    return round(state["entries"] * state["factor"]) if state["corrected"] \
+        else state["entries"]
 
 
-def counter_summary(states: list[dict], raw: int, corrected: int, tz) -> dict:
+def counter_summary(states: list[dict], tz) -> dict:
     """The counter check of one or more stations together: whether their entries are corrected
-    (and by what: the station's own label for one station, the entries' overall factor for
-    several), and the running camera error over all their checks."""
+    (and by what: the station's own label where one factor applies; for several, the corrected
+    stations' entries after over before), and the running camera error over all their checks."""
     checks = [c for s in states for c in s["in_force"].values()]
     applied = [s for s in states if s["corrected"]]
     factor = None
     if applied:
         factors = {s["factor"] for s in applied}
-        factor = factors.pop() if len(factors) == 1 else corrected / raw if raw else \
+        before = sum(s["entries"] for s in applied)
+        factor = factors.pop() if len(factors) == 1 else \
+            sum(correct(s) for s in applied) / before if before else \
             correction_factor([c for s in applied for c in s["in_force"].values()])
     label = correction_label(factor, sum(s["checks"] for s in applied), "en") \
         if factor is not None else ""
-    if label and len(applied) < len(states):
-        label += f" ({len(applied)} of {len(states)} stations)"
+    counting = [s for s in states if s["entries"] or s["corrected"]]
+    if label and len(applied) < len(counting):
+        label += f" ({len(applied)} of {len(counting)} stations)"
     error = running_error(checks)
-    return {"corrected": bool(applied) and factor is not None,
+    return {"corrected": factor is not None,
             "factor": None if factor is None else round(factor, 4),
-            "label": label, "entries_corrected": corrected if applied else None,
+            "label": label,
+            "entries_corrected": sum(correct(s) for s in states) if factor is not None
+            else None,
             "error": None if error is None else round(error, 4),
             "hand": sum(c.hand for c in checks), "camera": sum(c.camera for c in checks),
             "checks": [{"start": _local(c.start, tz), "end": _local(c.end, tz), "hand": c.hand,

@@ -226,3 +226,23 @@ def test_participation_per_hour_divides_by_the_corrected_entries(reports, backen
     row = per_hour[per_hour.index("acme/single"):].split("</tr>")[0]
     assert "corrected ×1.250 by 1 hand count" in row
     assert row.split("<td>")[11].startswith("20 %")        # hour 10: 50 / 250
+
+
+def test_stations_with_different_factors_are_labelled_by_their_entries_after_over_before():
+    from hq.report_kpis import counter_summary, no_counter
+    from station.handcount import Check
+    one = {**no_counter("acme/x"), "corrected": True, "factor": 1.25, "checks": 1,
+           "entries": 200, "in_force": {"a": Check("a", T0, T0 + 1800, 125, 100, T0)}}
+    two = {**no_counter("acme/x"), "corrected": True, "factor": 1.1, "checks": 2,
+           "entries": 100, "in_force": {"b": Check("b", T0, T0 + 900, 55, 50, T0),
+                                        "c": Check("c", T0 + 900, T0 + 1800, 55, 50, T0)}}
+    three = {**no_counter("acme/x"), "entries": 40}
+    summary = counter_summary([one, two, three], None)
+    # 250 + 110 corrected over 300 before: x1.2; the third station's 40 stay as they are
+    assert summary["entries_corrected"] == 400
+    assert summary["label"] == "corrected ×1.200 by 3 hand counts (2 of 3 stations)"
+    # error over every check: (100 + 50 + 50) / (125 + 55 + 55) - 1
+    assert summary["error"] == pytest.approx(200 / 235 - 1, abs=1e-4)
+    assert counter_summary([three], None) == {**counter_summary([three], None),
+                                              "corrected": False, "label": "",
+                                              "entries_corrected": None, "error": None}
