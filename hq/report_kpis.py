@@ -33,11 +33,13 @@ from station.conversion import _interval
 from station.dwell import figure as dwell_figure
 
 
-def collect(db, period: str, params: list, end: float, factors: dict[str, float]) -> dict:
-    """`factors`: station -> its hand-count factor, for the stations whose correction is on."""
+def collect(db, period: str, params: list, end: float,
+            factors: dict[str, float] | None = None) -> dict:
+    """`factors`: station -> its hand-count factor, for the stations whose correction is on
+    (none given: every station's entries as the camera counted them)."""
     return {"complaints": _complaints(db, period, params),
             "first_visit": _first_visit(db, period, params),
-            "conversion": _conversion(db, period, params, factors),
+            "conversion": _conversion(db, period, params, factors or {}),
             "occupancy": _occupancy(db, period, params),
             "zone_dwell": _zone_dwell(db, period, params)}
 
