@@ -12,9 +12,12 @@ with its 95 % interval and group shares, CSAT, CES, participation (responses / c
 complaints per response and per entry, case and complaint handling time, returning share and
 NPS of first-visit vs returning shoppers, each absent with the reason below the n it needs
 (HQ's privacy.min_n for the survey figures); beside them conversion (POS source), occupancy now
-and peak and dwell per zone (hq/report_kpis.py). Demographic cells under privacy.k_floor visitors are
-suppressed. Aggregation runs in the database (GROUP BY); Python only sees grouped rows, so the
-report's memory does not grow with the number of events.
+and peak and dwell per zone (hq/report_kpis.py). Where a station's manager turned the hand-count
+correction on, its entries are corrected by its factor for participation, complaints per entry
+and conversion, labelled as the station labels them (`counter`, `entries_corrected`).
+Demographic cells under privacy.k_floor visitors are suppressed. Aggregation runs in the
+database (GROUP BY); Python only sees grouped rows, so the report's memory does not grow with
+the number of events.
 
 Each store also has its KPI targets, judged over the report's period on these figures, and its
 alerts not yet resolved, counted by severity with the newest listed (hq/report_goals.py):
@@ -109,9 +112,16 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
         params)}
     csat = _answers(db, "csat", period, params)
     ces = _answers(db, "ces", period, params)
-    traffic = {s: (i or 0, o or 0) for s, i, o in db.execute(
-        f"SELECT store, sum(entries), sum(exits) FROM _traffic WHERE {period} AND entrance = 1 "
-        f"GROUP BY store", params)}
+    # entries per station: each station's own hand-count correction applies to its entries
+    counters = report_kpis.counters(db, end)
+    traffic: dict[str, tuple[int, int]] = {}
+    for station, store, i, o in db.execute(
+            f"SELECT station, store, sum(entries), sum(exits) FROM _traffic WHERE {period} "
+            f"AND entrance = 1 GROUP BY station, store", params):
+        entries, exits = traffic.get(store, (0, 0))
+        traffic[store] = (entries + (i or 0), exits + (o or 0))
+        # a station that counts entries but never sent a hand count: its entries stay raw
+        counters.setdefault(station, report_kpis.no_counter(store))["entries"] = i or 0
     visits = _visit_mix(db, visit_period, visit_params)
     cases = _cases(db, visit_period, visit_params, end)
     stations = hq_stats.collect(db, now)["stations"]
@@ -124,24 +134,29 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
     for s in stations:
         by_store_stations.setdefault(store_of(s["station"]), []).append(s["station"])
 
-    extra = report_kpis.collect(db, period, params, end)
+    factors = {station: state["factor"] for station, state in counters.items()
+               if state["corrected"]}
+    extra = report_kpis.collect(db, period, params, end, factors)
     segments = _linked_segments(db)
     summaries = []
     for store in store_names:
+        counter = report_kpis.counter_summary(
+            [c for c in counters.values() if c["store"] == store], tz)
         summaries.append(_summary(
             store, by_store_stations.get(store, []), scores.get(store, [0] * 11),
             totals.get(store, (0, 0, 0, 0)), csat.get(store, {}), ces.get(store, {}),
             traffic.get(store, (0, 0)), visits.get(store, {}), cases, store, end,
             segments.get(store, {}), min_n, targets.get(store, {}), tz,
-            _store_extra(extra, store)))
+            _store_extra(extra, store), counter))
         summaries[-1]["alerts"] = goals.alert_summary(alerts.get(store, []), tz)
+    all_traffic = tuple(sum(t[i] for t in traffic.values()) for i in range(2))
     all_summary = _summary(
         "All stores", sorted(s["station"] for s in stations), _sum_lists(scores.values()),
         tuple(sum(t[i] or 0 for t in totals.values()) for i in range(4)),
-        _sum_dicts(csat.values()), _sum_dicts(ces.values()),
-        tuple(sum(t[i] for t in traffic.values()) for i in range(2)),
+        _sum_dicts(csat.values()), _sum_dicts(ces.values()), all_traffic,
         _sum_dicts(visits.values()), cases, None, end, _merge_segments(segments), min_n,
-        {}, tz, _all_extra(extra))       # targets are each store's own: none for the total
+        {}, tz, _all_extra(extra),       # targets are each store's own: none for the total
+        report_kpis.counter_summary(list(counters.values()), tz))
     all_summary["alerts"] = goals.all_alert_summary([s["alerts"] for s in summaries])
 
     first, last = db.execute(f"SELECT min(ts_epoch), max(ts_epoch) FROM events WHERE "
@@ -157,7 +172,7 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
         "all": all_summary,
         "stores": summaries,
         "weekly": _weekly(db, period, params, local, min_n),
-        "by_hour": _by_hour(db, period, params, local),
+        "by_hour": _by_hour(db, period, params, local, counters),
         # Women's share and age mix per store, corrected for the face models' measured errors,
         # with 95 % intervals; none below k visitors (station/shares.py).
         "demographics": _demographics(db, visit_period, visit_params, store_names, k),
@@ -176,7 +191,7 @@ def _store_extra(extra: dict, store: str) -> dict:
 
 
 def _all_extra(extra: dict) -> dict:
-    """The issue-17 tallies of all stores together (occupancy and dwell stay per store)."""
+    """The issue-17 tallies of all stores together (dwell stays per store)."""
     complaints = list(extra["complaints"].values())
     conversion = list(extra["conversion"].values())
     first = list(extra["first_visit"].values())
@@ -186,13 +201,17 @@ def _all_extra(extra: dict) -> dict:
                        "handling_s": [h for c in complaints for h in c["handling_s"]]},
         "first_visit": {seg: _sum_lists(f[seg] for f in first) for seg in ("new", "returning")},
         "conversion": report_kpis.sum_conversion(conversion) if conversion else None,
-        "occupancy": None, "zone_dwell": None}
+        "occupancy": extra["occupancy"].get("*"), "zone_dwell": None}
 
 
 def _summary(name, stations, counts, totals, csat, ces, traffic, visits, cases, store, end,
-             segments, min_n, targets, tz, extra) -> dict:
+             segments, min_n, targets, tz, extra, counter) -> dict:
+    """`counter`: report_kpis.counter_summary; when it says corrected, participation,
+    complaints per entry and conversion use the corrected entries, as at the station."""
     responses, complete, no_presence, linked = (t or 0 for t in totals)
-    entries, exits = traffic
+    raw_entries, exits = traffic
+    entries = raw_entries if counter["entries_corrected"] is None else \
+        counter["entries_corrected"]
     handling = [h for s, h in cases["handling"] if store is None or s == store]
     opened = sum(n for s, n in cases["opened"].items() if store is None or s == store)
     open_now = [(n, oldest) for s, (n, oldest) in cases["open"].items()
@@ -204,6 +223,9 @@ def _summary(name, stations, counts, totals, csat, ces, traffic, visits, cases, 
                            handling_s=handling, min_n=min_n, complaints=extra["complaints"],
                            first_visit_scores=extra["first_visit"])
     conversion = extra["conversion"]
+    if conversion is not None:
+        conversion = {**conversion,
+                      "label": counter["label"] if conversion["corrected"] else ""}
     buyers = None if conversion is None else (conversion["transactions"],
                                                conversion["entries"], "pos")
     occupancy = extra["occupancy"]
@@ -216,7 +238,9 @@ def _summary(name, stations, counts, totals, csat, ces, traffic, visits, cases, 
         **card.as_dict(),
         "complete": complete, "no_presence": no_presence, "linked": linked,
         "score_distribution": counts,
-        "entries": entries, "exits": exits,
+        "entries": raw_entries, "exits": exits,
+        "entries_corrected": counter["entries_corrected"],
+        "counter": counter,
         "visits": sum(visits.values()),
         "open_cases": sum(n for n, _ in open_now),
         "oldest_open_case_age_s": None if oldest is None else round(end - oldest, 1),
@@ -381,19 +405,30 @@ def _weekly(db, period, params, local, min_n) -> dict:
     }
 
 
-def _by_hour(db, period, params, local) -> dict:
-    """Entries and responses per local hour of day (0-23), per store."""
+def _by_hour(db, period, params, local, counters: dict[str, dict]) -> dict:
+    """Entries and responses per local hour of day (0-23), per store; and, for the stores
+    with a station under hand-count correction, the entries participation per hour divides
+    by (`entries_corrected`: each station's entries times its factor)."""
     entries: dict[str, list[int]] = {}
-    for store, bucket, n in db.execute(
-            f"SELECT store, {_BUCKET}, sum(entries) FROM _traffic "
-            f"WHERE {period} AND entrance = 1 GROUP BY 1, 2", params):
-        entries.setdefault(store, [0] * 24)[local(bucket)[0]] += n or 0
+    corrected: dict[str, list[float]] = {}
+    for station, store, bucket, n in db.execute(
+            f"SELECT station, store, {_BUCKET}, sum(entries) FROM _traffic "
+            f"WHERE {period} AND entrance = 1 GROUP BY 1, 2, 3", params):
+        hour = local(bucket)[0]
+        entries.setdefault(store, [0] * 24)[hour] += n or 0
+        state = counters.get(station)
+        corrected.setdefault(store, [0.0] * 24)[hour] += \
+            (n or 0) * (state["factor"] if state and state["corrected"] else 1)
+    corrected_stores = {c["store"] for c in counters.values() if c["corrected"]}
     responses: dict[str, list[int]] = {}
     for store, bucket, n in db.execute(
             f"SELECT store, {_BUCKET}, count(*) FROM _responses "
             f"WHERE {period} GROUP BY 1, 2", params):
         responses.setdefault(store, [0] * 24)[local(bucket)[0]] += n
-    return {"entries": entries, "responses": responses}
+    return {"entries": entries, "responses": responses,
+            "entries_corrected": {store: [round(v) for v in values]
+                                  for store, values in corrected.items()
+                                  if store in corrected_stores}}
 
 
 def _reasons(db, period, params, top: int = 6) -> dict[str, list]:

@@ -46,7 +46,8 @@ td.st{text-align:left;font-weight:bold}
 
 
 def render_html(r: dict) -> str:
-    parts = [_header(r), _overview(r), _stores_table(r), _store_kpis(r), _targets(r),
+    parts = [_header(r), _overview(r), _stores_table(r), _store_kpis(r), _counter(r),
+             _targets(r),
              _alerts(r), _nps_charts(r), _weekly(r), _traffic(r), _demographics(r), _cases(r),
              _complaints(r), _zone_dwell(r), _reasons(r),
              _completeness(r), _method(r)]
@@ -81,8 +82,11 @@ def _overview(r):
         ("responses", f"{a['responses']:,}", f"{a['complete']:,} complete"),
         ("CSAT (4–5 of 5)", _pct(a["csat"]["value"]), _n_or_reason(a["csat"])),
         ("CES (mean of 1–7)", _num(a["ces"]["value"], 2), _n_or_reason(a["ces"])),
-        ("entries (camera)", f"{a['entries']:,}", f"{a['visits']:,} visits tracked"),
-        ("participation", _pct(a["participation_rate"]["value"]), "responses ÷ entries"),
+        ("entries (camera)", f"{a['entries']:,}",
+         f"{a['entries_corrected']:,} corrected ×{a['counter']['factor']:.3f}"
+         if a["counter"]["corrected"] else f"{a['visits']:,} visits tracked"),
+        ("participation", _pct(a["participation_rate"]["value"]),
+         "responses ÷ entries" + (" (corrected)" if a["counter"]["corrected"] else "")),
         ("open cases", f"{a['open_cases']:,}",
          f"oldest {_duration(a['oldest_open_case_age_s'])}" if a["open_cases"] else "none"),
         ("unresolved alerts", f"{a['alerts']['unresolved']:,}",
@@ -112,8 +116,7 @@ def _stores_table(r):
             + "".join(_figure_cell(s[key], _pct, f"{key}|{s['store']}")
                       for key in ("promoter_share", "passive_share", "detractor_share", "csat"))
             + _figure_cell(s["ces"], lambda v: _num(v, 2), f"ces|{s['store']}")
-            + f"<td>{s['entries']:,}</td><td>{_pct(s['participation_rate']['value'])}</td>"
-            f"<td>{_nps_text(strat)}</td></tr>")
+            + _entries_cells(s) + f"<td>{_nps_text(strat)}</td></tr>")
     hidden = [s for s in r["stores"] if s["nps"]["value"] is None]
     notes = "".join(f"<li><b>{escape(s['store'])}</b>: {escape(s['nps']['reason'])}</li>"
                     for s in hidden)
@@ -121,9 +124,11 @@ def _stores_table(r):
             + (f"<p class=\"note\">NPS hidden for:</p><ul class=\"note\">{notes}</ul>"
                if notes else "")
             + "<p class=\"note\">Participation = survey responses ÷ entries counted by the "
-              "camera in the same period. The reweighted NPS gives each age bracket × gender "
-              "the weight it has in the camera's footfall (only responses linked to a "
-              "visitor; its interval uses Kish's effective n).</p>")
+              "camera in the same period; where a store's manager turned the hand-count "
+              "correction on, ÷ the corrected entries, and the cell says so. The reweighted "
+              "NPS gives each age bracket × gender the weight it has in the camera's footfall "
+              "(only responses linked to a visitor; its interval uses Kish's effective n)."
+              "</p>")
 
 
 STATUS_WORDS = {"on_target": "on target", "below_target": "below target",
@@ -347,9 +352,15 @@ def _traffic(r):
     rows = [f"<tr><td class=\"name\">{escape(s)}</td>" + "".join(
         f"<td>{v:,}</td>" for v in values) + "</tr>" for s, values in sorted(entries.items())]
     part_rows = []
+    corrected = r["by_hour"].get("entries_corrected", {})
+    labels = {s["store"]: s["counter"]["label"] for s in r["stores"]}
     for store, values in sorted(entries.items()):
         resp = responses.get(store, [0] * 24)
-        part_rows.append(f"<tr><td class=\"name\">{escape(store)}</td>" + "".join(
+        name = escape(store)
+        if store in corrected:      # participation over the corrected entries, labelled
+            values = corrected[store]
+            name += f" <span class=\"small\">{escape(labels.get(store, 'corrected'))}</span>"
+        part_rows.append(f"<tr><td class=\"name\">{name}</td>" + "".join(
             f"<td>{_pct(100 * q / e if e else None, 0)}</td>" for q, e in zip(resp, values))
             + "</tr>")
     return ("<h2>Traffic by hour of day</h2><div class=\"grid\">" + "".join(panels)
@@ -420,6 +431,48 @@ def _cases(r):
               "case opened before the end of the period and not resolved by then.</p>")
 
 
+def _entries_cells(s) -> str:
+    """Entries and participation, with the corrected entries and the label where the
+    hand-count correction applies (issue 19)."""
+    counter = s["counter"]
+    if not counter["corrected"]:
+        return (f"<td>{s['entries']:,}</td>"
+                f"<td>{_pct(s['participation_rate']['value'])}</td>")
+    label = escape(counter["label"])
+    return (f"<td title=\"{label}\">{s['entries']:,}<br><span class=\"small\">"
+            f"→ {s['entries_corrected']:,}</span></td>"
+            f"<td title=\"{label}\" data-cell=\"participation|{escape(s['store'])}\">"
+            f"{_pct(s['participation_rate']['value'])}<br><span class=\"small\">corrected "
+            f"×{counter['factor']:.3f}</span></td>")
+
+
+def _counter(r):
+    """Each store's hand counts against its cameras: the running error and whether its
+    entries are corrected."""
+    rows = []
+    for s in r["stores"] + [r["all"]]:
+        c = s["counter"]
+        if not c["checks"] and not c["corrected"]:
+            continue
+        cls = " class=\"total\"" if s is r["all"] else ""
+        error = "–" if c["error"] is None else f"{100 * c['error']:+.1f} %".replace("-", "−")
+        rows.append(
+            f"<tr{cls}><td class=\"name\">{escape(s['store'])}</td><td>{len(c['checks']):,}</td>"
+            f"<td>{c['hand']:,}</td><td>{c['camera']:,}</td>"
+            f"<td data-cell=\"counter_error|{escape(s['store'])}\">{error}</td>"
+            f"<td class=\"small\">{escape(c['label']) if c['corrected'] else 'off'}</td></tr>")
+    if not rows:
+        return ""
+    head = ("store", "hand counts", "by hand", "by camera", "camera error", "correction")
+    return ("<h2>Counter check</h2>" + _table(head, rows)
+            + "<p class=\"note\">The store manager's hand counts of entries (a clicker at "
+              "the door for a period) against the camera's count of the same period. Camera "
+              "error = camera ÷ hand − 1 over all checks in force. When a station's manager "
+              "turns the correction on, that station's entries are multiplied by its factor "
+              "(hand ÷ camera), and so are participation, complaints per entry and POS "
+              "conversion; every such figure is labelled corrected.</p>")
+
+
 def _store_kpis(r):
     """Conversion (with its source), returning shoppers, NPS new vs returning, complaint
     rates and occupancy, per store (issue 17)."""
@@ -436,7 +489,8 @@ def _store_kpis(r):
                     + (f" <span class=\"small\">({interval[0]:.1f} … {interval[1]:.1f})</span>"
                        if interval else "") + "</td>")
             source = (f"POS, {conversion['transactions']:,} receipts / "
-                      f"{conversion['entries']:,} entries")
+                      f"{conversion['entries']:,} entries"
+                      + (f",\n{conversion['label']}" if conversion.get("label") else ""))
         else:
             reason = conversion["reason"] if conversion else "no POS figures"
             conv = (f"<td class=\"hidden\" data-cell=\"conversion|{escape(name)}\" "
@@ -450,7 +504,7 @@ def _store_kpis(r):
                                        f"</span></td>")
         rows.append(
             f"<tr{cls}><td class=\"name\">{escape(name)}</td>{conv}"
-            f"<td class=\"small\">{escape(source)}</td>{ret}"
+            f"<td class=\"small\">{escape(source).replace(chr(10), '<br>')}</td>{ret}"
             + _figure_cell(s["nps_new"], lambda v: f"{v:+.1f}", f"nps_new|{name}")
             + _figure_cell(s["nps_returning"], lambda v: f"{v:+.1f}", f"nps_returning|{name}")
             + (f"<td data-cell=\"occupancy|{escape(name)}\">{occupancy['people']:,}</td>"
@@ -462,8 +516,10 @@ def _store_kpis(r):
               "hours that have both (the checkout-zone source is in each station's own "
               "report). Returning shoppers = ‘no’ answers to “Is this your first visit to this "
               "store?” ÷ all yes/no answers (95 % Wilson interval). In store now = "
-              "entries − exits since opening, from the latest minute each station sent; peak "
-              "= the period's highest minute.</p>")
+              "entries − exits since opening, from the latest minute each station sent, added "
+              "up over a store's stations (and over all stores); peak = the period's highest "
+              "minute of those sums. Conversion over corrected entries says so in its "
+              "source.</p>")
 
 
 def _complaints(r):

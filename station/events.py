@@ -312,6 +312,13 @@ class HandCount(Record):
             value = data.get(key)
             if value is not None and (type(value) is not int or value < 0):
                 raise Invalid(f"handcount {key} must be a whole number >= 0, got {show(value)}")
+        checks = data.get("checks")
+        if type(checks) is not int or checks < 0:        # HQ's label counts them
+            raise Invalid(f"handcount checks must be a whole number >= 0, got {show(checks)}")
+        for key in ("check_id", "start", "end", "who"):
+            value = data.get(key)
+            if value is not None and type(value) is not str:
+                raise Invalid(f"handcount {key} must be null or text, got {show(value)}")
 
 
 @dataclass(frozen=True)

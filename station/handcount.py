@@ -76,10 +76,7 @@ class Calibration:
 
     def label(self, lang: str = "en") -> str:
         """'corrected ×1.064 by 3 hand counts' ('' when not applied)."""
-        if not self.applied:
-            return ""
-        return LABEL[lang].format(factor=format_factor(self.factor, lang),
-                                  checks=quantity(len(self.checks), "hand counts", lang))
+        return correction_label(self.factor, len(self.checks), lang) if self.applied else ""
 
     def as_dict(self) -> dict:
         """For reports (--json) and HQ: the checks, the error and whether it is applied."""
@@ -89,6 +86,12 @@ class Calibration:
                 "checks": [{"id": c.id, "start": c.start, "end": c.end, "hand": c.hand,
                             "camera": c.camera, "error": _round(c.error, 4), "who": c.who}
                            for c in self.checks]}
+
+
+def correction_label(factor: float, checks: int, lang: str = "en") -> str:
+    """'corrected ×1.064 by 3 hand counts': also what HQ shows from a station's event."""
+    return LABEL[lang].format(factor=format_factor(factor, lang),
+                              checks=quantity(checks, "hand counts", lang))
 
 
 def correction_factor(checks) -> float | None:
