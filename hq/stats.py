@@ -97,14 +97,15 @@ def collect(db, now: float | None = None) -> dict:
 
 
 def pushed_versions(db) -> dict[str, int]:
-    """The newest settings version pushed to each station (none before any push)."""
+    """The newest settings version published to each station (none before any push; one the
+    broker did not take is recorded, not counted)."""
     missing_table: tuple = (sqlite3.OperationalError,)
     if backend_of(db) == "postgresql":
         from psycopg.errors import UndefinedTable
         missing_table = (UndefinedTable,)
     try:
         return dict(db.execute("SELECT station, max(version) FROM settings_pushes "
-                               "GROUP BY station"))
+                               "WHERE published_at IS NOT NULL GROUP BY station"))
     except missing_table:     # a database no cx-hq of this release has migrated yet
         return {}
 

@@ -173,18 +173,6 @@ def last_events(db) -> dict[str, tuple[float, str]]:
         "ON s.station = e.station AND e.seq = s.max_seq")}
 
 
-def settings_state(db) -> dict[str, dict]:
-    """{station: what it reported about the settings HQ pushed}: the stations table's
-    settings_* columns where this HQ database has them (they come with settings push)."""
-    cursor = db.execute("SELECT * FROM stations WHERE 1 = 0")
-    columns = [d[0] for d in getattr(cursor, "description", None) or ()]
-    wanted = [c for c in columns if c.startswith("settings")]
-    if not wanted:
-        return {}
-    return {row[0]: {c: v for c, v in zip(wanted, row[1:]) if v is not None}
-            for row in db.execute(f"SELECT station, {', '.join(wanted)} FROM stations")}
-
-
 # -- pages --------------------------------------------------------------------------------------
 def overview(db, config, now: float, days: int | None = None, store: str | None = None) -> dict:
     """Every store (or only `store`) with its figures over the last `days` (the [web] period by
@@ -205,11 +193,9 @@ def overview(db, config, now: float, days: int | None = None, store: str | None 
     targets = goals.current_targets(db, None)
     alerts = goals.unresolved_alerts(db, None)
     latest = last_events(db)
-    settings = settings_state(db)
     stations: dict[str, list[dict]] = {}
     for s in delivery["stations"]:
         s["last_event"] = latest.get(s["station"], (None, None))[0]
-        s["settings"] = settings.get(s["station"], {})
         s["fps"] = camera_fps(s["health"])
         s["last_seen_epoch"] = None if s["last_seen_ago_s"] is None else now - s["last_seen_ago_s"]
         stations.setdefault(store_of(s["station"]), []).append(s)

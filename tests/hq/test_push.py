@@ -70,6 +70,8 @@ def test_versions_pass_what_stations_reported(tmp_path, hq_location):
                        _json.dumps({"settings": None})))
         assert _record(db, ["a/b/c"], "", "x", 0.0) == 8
         assert _record(db, ["a/b/c", "a/b/d"], "", "x", 0.0) == 9
+        assert pushed_versions(db.db) == {}                  # none published yet
+        db.db.execute("UPDATE settings_pushes SET published_at = 1 WHERE version <> 8")
         assert pushed_versions(db.db) == {"a/b/x": 1, "a/b/c": 9, "a/b/d": 9}
     finally:
         db.close()

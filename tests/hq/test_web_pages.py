@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import html
+import json
 import re
 import shutil
 import sqlite3
@@ -16,6 +17,7 @@ import pytest
 import requests
 
 import web_sample
+import web_server
 from web_sample import NOW, PASSWORDS
 from web_server import free_port, serving
 from hq.config import load_hq_config
@@ -30,12 +32,7 @@ def hq(tmp_path_factory):
 
 
 def logged_in(base: str, user: str = "ana") -> requests.Session:
-    http = requests.Session()
-    token = re.search(r'name="csrf" value="([^"]+)"', http.get(base + "/login").text).group(1)
-    r = http.post(base + "/login", allow_redirects=False,
-                  data={"csrf": token, "username": user, "password": PASSWORDS[user][1]})
-    assert r.status_code == 303
-    return http
+    return web_server.logged_in(base, user, PASSWORDS[user][1])
 
 
 def keyed_cells(page: str) -> dict[str, str]:
@@ -74,27 +71,34 @@ def test_an_unknown_store_is_a_404_page(hq):
 
 
 def test_store_page_shows_what_each_station_reported_about_pushed_settings(hq, tmp_path):
-    """The settings push adds settings_* columns to the stations table; without them the page
-    shows a dash (above), with them their values."""
+    """From HQ's own records (settings_pushes) and each station's health: the version
+    applied, one pushed and not applied yet, a refusal with its key and reason."""
     db = tmp_path / "hq.db"
     shutil.copy(hq["db"], db)
     with sqlite3.connect(db) as con:
-        con.execute("ALTER TABLE stations ADD COLUMN settings_version INTEGER")
-        con.execute("ALTER TABLE stations ADD COLUMN settings_error TEXT")
-        con.execute("UPDATE stations SET settings_version = 4 WHERE station = ?",
-                    ("acme/hcm-d1/kiosk-1",))
-        con.execute("UPDATE stations SET settings_version = 3, settings_error = ? "
-                    "WHERE station = ?", ("targets.nps: 500 is out of range",
-                                          "acme/hcm-d1/kiosk-2"))
+        con.executemany("INSERT INTO settings_pushes (station, version, pushed_at, who, "
+                        "settings, published_at) VALUES (?, ?, 0, 'root', '', 1)",
+                        [("acme/hcm-d1/kiosk-1", 4), ("acme/hcm-d1/kiosk-2", 4),
+                         ("acme/hcm-d1/kiosk-2", 5)])
+        for station, settings in (
+                ("acme/hcm-d1/kiosk-1", {"version": 4, "applied_at": "2026-11-20T10:00:00Z"}),
+                ("acme/hcm-d1/kiosk-2", {"version": 3, "rejected": {
+                    "version": 4, "key": "targets.nps.value",
+                    "reason": "500 is out of range"}})):
+            health = json.loads(con.execute("SELECT health FROM stations WHERE station = ?",
+                                            (station,)).fetchone()[0])
+            con.execute("UPDATE stations SET health = ? WHERE station = ?",
+                        (json.dumps({**health, "settings": settings}), station))
     config = tmp_path / "hq.toml"
     config.write_text(hq["config"].read_text(encoding="utf-8").replace(str(hq["db"]), str(db)),
                       encoding="utf-8")
     with serving(create_app(load_hq_config(config), clock=lambda: NOW)) as base:
         page = logged_in(base).get(base + "/store/acme/hcm-d1").text
     stations = page[page.index('id="stations"'):]
-    rows = stations.split("<tr>")[2:]
-    assert "version: 4" in rows[0] and "error" not in rows[0]
-    assert "version: 3; error: targets.nps: 500 is out of range" in html.unescape(rows[1])
+    rows = [html.unescape(row) for row in stations.split("<tr>")[2:]]
+    assert "applied v4<" in rows[0] and "refused" not in rows[0]
+    assert ("applied v3; pushed v5, not applied yet; refused v4: targets.nps.value: 500 is "
+            "out of range") in rows[1]
 
 
 def test_dashboard_sql_is_portable():
