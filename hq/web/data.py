@@ -154,13 +154,14 @@ def conversion(db, since: float, until: float, entries: dict, stations=None) -> 
 
 
 def open_cases(db, stations=None) -> dict[str, list[dict]]:
-    """{store: cases opened and not resolved, oldest first}: id, station, opened, score."""
+    """{store: cases opened and not resolved, oldest first (ties in one order on both
+    backends)}: id, station, opened, score."""
     where, extra = _stations_clause(stations)
     out: dict[str, list[dict]] = {}
     for station, case_id, opened, score in db.execute(
             f"SELECT station, case_id, min(ts_epoch), min(nps) FROM cases WHERE 1 = 1{where} "
             f"GROUP BY station, case_id HAVING sum(CASE WHEN status = 'resolved' THEN 1 "
-            f"ELSE 0 END) = 0 ORDER BY 3", extra):
+            f"ELSE 0 END) = 0 ORDER BY 3, 1, 2", extra):
         out.setdefault(store_of(station), []).append(
             {"station": station, "case_id": case_id, "opened": opened, "nps": score})
     return out
