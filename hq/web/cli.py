@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import asyncio
 import getpass
 import sys
 
@@ -45,10 +46,29 @@ def serve(args) -> int:
     logging.basicConfig(level=config.logging.level)
     # proxy_headers: behind the documented reverse proxy on this host, the client address
     # (lockout) is the one the proxy saw, never the proxy's own
-    uvicorn.run(create_app(config), host=config.web.host, port=config.web.port,
-                proxy_headers=True, forwarded_allow_ips="127.0.0.1,::1",
-                log_level=config.logging.level.lower(), server_header=False)
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(config), host=config.web.host, port=config.web.port, proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1,::1", log_level=config.logging.level.lower(),
+        server_header=False))
+    asyncio.run(_serve_under_systemd(server))
     return 0
+
+
+async def _serve_under_systemd(server) -> None:
+    """uvicorn's serve, telling systemd when it listens (Type=notify) and petting the
+    watchdog from the event loop that answers requests: a loop that hangs stops the pets and
+    systemd restarts the dashboard. Outside systemd the notifications are no-ops."""
+    from station import notify
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)
+    if server.started:
+        notify.ready(f"listening on {server.config.host}:{server.config.port}")
+    while not serving.done():
+        notify.watchdog()
+        await asyncio.wait({serving}, timeout=1.0)
+    notify.stopping()
+    await serving
 
 
 def passwd(args) -> int:

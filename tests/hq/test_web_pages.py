@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 import html
 import json
+import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -120,9 +122,17 @@ def test_cx_hq_serve_runs_and_says_what_is_wrong(hq, tmp_path):
     config = tmp_path / "serve.toml"
     config.write_text(hq["config"].read_text(encoding="utf-8").replace(
         "[web]\n", f"[web]\nport = {port}\n"), encoding="utf-8")
+    # systemd's side of Type=notify and WatchdogSec, played by a datagram socket
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(30)
     process = subprocess.Popen([sys.executable, "-m", "hq", "serve", "--config", str(config)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify"),
+                                    "WATCHDOG_USEC": "4000000"})
     try:
+        heard = [notify.recv(4096) for _ in range(2)]
+        assert heard[0].startswith(b"READY=1") and heard[1] == b"WATCHDOG=1", heard
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -137,6 +147,7 @@ def test_cx_hq_serve_runs_and_says_what_is_wrong(hq, tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+        notify.close()
     missing = tmp_path / "missing.toml"
     missing.write_text(config.read_text(encoding="utf-8").replace(str(hq["db"]),
                                                                   str(tmp_path / "no.db")),
