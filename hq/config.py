@@ -114,6 +114,10 @@ class WebSection:
                                           "cookie over HTTPS only")
     refresh_s: int = rule(15, min=2, max=3600, doc="how often open pages refresh their figures")
     period_days: int = rule(28, min=1, max=366, doc="the period of the stores and chain pages")
+    demo_login_file: Path | None = rule(
+        None, path=True, doc="demo only: with no [[web.users]], `cx-hq serve` logs in the admin "
+                             "'demo' with a password made on its first start, kept in this "
+                             "file (mode 0600) and printed once")
 
     def __post_init__(self):
         seen = set()

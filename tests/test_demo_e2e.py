@@ -62,6 +62,9 @@ def demo_config(tmp_path: Path) -> Path:
     hq = re.sub(r'(?m)^path = "[^"]*hq.db"', f'path = "{tmp_path / "hq.db"}"', hq)
     hq = re.sub(r'(?m)^path = "[^"]*.html"', f'path = "{tmp_path / "hq.html"}"', hq)
     hq = re.sub(r'(?m)^broker_port = \d+', f"broker_port = {port}", hq)
+    hq = re.sub(r'(?m)^port = \d+', f"port = {free_port()}", hq)
+    hq = re.sub(r'(?m)^demo_login_file = "[^"]*"',
+                f'demo_login_file = "{tmp_path / "web-login.toml"}"', hq)
     (tmp_path / "hq.toml").write_text(hq)
     return path
 

@@ -39,6 +39,12 @@ def serve(args) -> int:
     except (ConfigError, HqReadError) as exc:
         print(f"cx-hq serve: {exc}", file=sys.stderr)
         return 2
+    if not config.web.users and config.web.demo_login_file:
+        try:
+            config = with_demo_login(config)
+        except (OSError, ValueError) as exc:
+            print(f"cx-hq serve: web.demo_login_file: {exc}", file=sys.stderr)
+            return 2
     if not config.web.users:
         print("cx-hq serve: no [[web.users]] in the config: add one with a hash from "
               "`cx-hq passwd`", file=sys.stderr)
@@ -69,6 +75,38 @@ async def _serve_under_systemd(server) -> None:
         await asyncio.wait({serving}, timeout=1.0)
     notify.stopping()
     await serving
+
+
+def with_demo_login(config):
+    """`config` with the demo's one admin, 'demo', whose password is made at the first start
+    into [web] demo_login_file (0600, never a password shipped in a file) and printed then."""
+    import dataclasses
+    import os
+    import secrets
+    import tomllib
+
+    from hq.config import WebUser
+    from station.pin import hash_secret
+    path = config.web.demo_login_file
+    made = False
+    if not path.exists():
+        password = secrets.token_urlsafe(12)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("# The demo dashboard's login (cx-hq serve); delete this file for a new "
+                    f'password.\nusername = "demo"\npassword = "{password}"\n')
+        made = True
+    login = tomllib.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(login.get("password"), str) or len(login["password"]) < MIN_PASSWORD:
+        raise ValueError(f"{path} holds no password of {MIN_PASSWORD}+ characters: delete it "
+                         "for a new one")
+    user = WebUser("demo", hash_secret(login["password"]), "admin")
+    if made:
+        print(f"cx-hq serve: the dashboard at http://{config.web.host}:{config.web.port}/ - "
+              f"user demo, password {login['password']} (shown this once; kept in {path})",
+              flush=True)
+    return dataclasses.replace(config, web=dataclasses.replace(config.web, users=[user]))
 
 
 def passwd(args) -> int:

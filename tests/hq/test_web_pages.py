@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,40 @@ def test_cx_hq_serve_runs_and_says_what_is_wrong(hq, tmp_path):
     out = subprocess.run([sys.executable, "-m", "hq", "serve", "--config", str(nobody)],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "no [[web.users]]" in out.stderr
+
+
+def test_the_demo_login_is_made_once_printed_once_and_lets_the_admin_in(hq, tmp_path):
+    """The demo's dashboard ([web] demo_login_file, no [[web.users]]): a random password made
+    at the first start, kept 0600, printed that once; nobody else gets in."""
+    port = free_port()
+    login_file = tmp_path / "var" / "web-login.toml"
+    config = tmp_path / "demo.toml"
+    config.write_text(hq["config"].read_text(encoding="utf-8").split("[[web.users]]")[0].replace(
+        "[web]\n", f'[web]\nport = {port}\ndemo_login_file = "{login_file}"\n'),
+        encoding="utf-8")
+    outputs = []
+    for _ in range(2):
+        process = subprocess.Popen([sys.executable, "-m", "hq", "serve", "--config",
+                                    str(config)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    requests.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                    break
+                except requests.ConnectionError:
+                    assert process.poll() is None, process.stdout.read()
+                    assert time.monotonic() < deadline, "cx-hq serve did not answer"
+                    time.sleep(0.2)
+            password = tomllib.loads(login_file.read_text(encoding="utf-8"))["password"]
+            assert len(password) >= 12 and (login_file.stat().st_mode & 0o777) == 0o600
+            http = web_server.logged_in(f"http://127.0.0.1:{port}", "demo", password)
+            assert http.get(f"http://127.0.0.1:{port}/push").status_code == 200     # admin
+            with pytest.raises(AssertionError):
+                web_server.logged_in(f"http://127.0.0.1:{port}", "demo", "demo-password")
+        finally:
+            process.terminate()
+            outputs.append(process.communicate(timeout=10)[0])
+    assert f"user demo, password {password}" in outputs[0]
+    assert password not in outputs[1]
