@@ -4,7 +4,7 @@
     rows = overview(db, config, now)          # one dict per store: NPS, participation, health…
     store = store_detail(db, config, "acme/hcm-d1", now)   # trends per day and week, cases…
 
-The SQL is portable (SQLite today, PostgreSQL through hq.views.open_database): it reads only
+The SQL is portable (SQLite and PostgreSQL, through hq.views.open_database): it reads only
 the views (responses, traffic, cases, pos_hours…) and the stations table, groups with plain
 aggregates (no sum over a boolean, no date functions: time buckets are floor(ts_epoch / s) and
 become local days in Python) and writes nothing. The maths is the station's: the scorecard
@@ -29,10 +29,10 @@ CASES_SHOWN = 20
 
 
 def open_db(config):
-    """A fresh read connection (one per request: never hold the receiver's lock)."""
+    """A fresh read connection (one per request: never hold the receiver's lock), on the
+    backend the config's [database] names."""
     from hq import views
-    opener = getattr(views, "open_database", None)
-    return opener(config) if opener else views.open_readonly(config.database.path)
+    return views.open_database(config)
 
 
 @dataclass
