@@ -116,8 +116,8 @@ def test_demographic_shares_below_k_are_not_shown(hq, tmp_path):
     import shutil
     shutil.copy(hq["tmp"] / "hq.db", tmp_path / "hq.db")
     with sqlite3.connect(tmp_path / "hq.db") as db:
-        db.execute("INSERT INTO events (station, seq, id, type, ts, ts_epoch, data, "
-                   "received_at) SELECT replace(station, 'known', 'few'), seq, id, type, "
+        db.execute("INSERT INTO events (station, seq, id, type, ts, ts_epoch, data, received_at) "
+                   "SELECT replace(station, 'known', 'few'), seq, id, type, "
                    "ts, ts_epoch, data, received_at FROM events WHERE station = "
                    "'acme/known/kiosk-1' AND type = 'visit' AND data LIKE '%p_female%' "
                    "ORDER BY seq LIMIT 3")
