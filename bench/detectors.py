@@ -101,8 +101,8 @@ def read_frames(video: Path, stride: int, limit: int | None) -> list[tuple[int, 
 
 
 def operating_score(detector) -> float:
-    """The score a detector's confident boxes start at: its tracker split if it has one."""
-    return float(getattr(detector, "track_thresholds", (OPERATING_SCORE,))[0])
+    """The score a detector's boxes are judged at (its own `operating_score` if it has one)."""
+    return float(getattr(detector, "operating_score", OPERATING_SCORE))
 
 
 def evaluate(detector, frames, gt, thresholds=(0.2, 0.3, 0.5), ious=(0.5, 0.3)) -> dict:

@@ -165,7 +165,7 @@ def bench_config(demo: Path, db: Path, out: Path, interval_s: float,
                 if isinstance(resolved, Path):
                     values[key] = str(resolved)
     raw["database"]["path"] = str(db)
-    raw["kiosk"].update(csat=False, ces=False, debounce_ms=0, cooldown_s=0.0)
+    raw["kiosk"].update(csat=False, ces=False, first_visit=False, debounce_ms=0, cooldown_s=0.0)
     targets = raw.setdefault("targets", {})
     for kpi, spec in TARGET_KPIS.items():
         targets.setdefault(kpi, {"value": (spec.low + spec.high) / 2})

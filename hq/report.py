@@ -9,8 +9,10 @@
 A store is `org/store` (its kiosks together). Each store's headline figures are the station's
 scorecard (station/scorecard.py, as in `cx-station report` and the kiosk's admin screen): NPS
 with its 95 % interval and group shares, CSAT, CES, participation (responses / camera entries),
-complaint rate, case handling time, each absent with the reason below the n it needs (HQ's
-privacy.min_n for the survey figures). Demographic cells under privacy.k_floor visitors are
+complaints per response and per entry, case and complaint handling time, returning share and
+NPS of first-visit vs returning shoppers, each absent with the reason below the n it needs
+(HQ's privacy.min_n for the survey figures); beside them conversion (POS source), occupancy now
+and peak and dwell per zone (hq/report_kpis.py). Demographic cells under privacy.k_floor visitors are
 suppressed. Aggregation runs in the database (GROUP BY); Python only sees grouped rows, so the
 report's memory does not grow with the number of events.
 
@@ -34,6 +36,7 @@ from station.period import add_period_arguments
 from station.scorecard import build_scorecard, nps_cell, nps_figure
 from station.shares import calibration_or_none, period_shares
 from hq import report_goals as goals
+from hq import report_kpis
 from hq import stats as hq_stats
 from hq.views import backend_of, open_for_reading, period_clause, store_of, temp_name
 
@@ -121,6 +124,7 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
     for s in stations:
         by_store_stations.setdefault(store_of(s["station"]), []).append(s["station"])
 
+    extra = report_kpis.collect(db, period, params, end)
     segments = _linked_segments(db)
     summaries = []
     for store in store_names:
@@ -128,7 +132,8 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
             store, by_store_stations.get(store, []), scores.get(store, [0] * 11),
             totals.get(store, (0, 0, 0, 0)), csat.get(store, {}), ces.get(store, {}),
             traffic.get(store, (0, 0)), visits.get(store, {}), cases, store, end,
-            segments.get(store, {}), min_n, targets.get(store, {}), tz))
+            segments.get(store, {}), min_n, targets.get(store, {}), tz,
+            _store_extra(extra, store)))
         summaries[-1]["alerts"] = goals.alert_summary(alerts.get(store, []), tz)
     all_summary = _summary(
         "All stores", sorted(s["station"] for s in stations), _sum_lists(scores.values()),
@@ -136,7 +141,7 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
         _sum_dicts(csat.values()), _sum_dicts(ces.values()),
         tuple(sum(t[i] for t in traffic.values()) for i in range(2)),
         _sum_dicts(visits.values()), cases, None, end, _merge_segments(segments), min_n,
-        {}, tz)                  # targets are each store's own: none for the total
+        {}, tz, _all_extra(extra))       # targets are each store's own: none for the total
     all_summary["alerts"] = goals.all_alert_summary([s["alerts"] for s in summaries])
 
     first, last = db.execute(f"SELECT min(ts_epoch), max(ts_epoch) FROM events WHERE "
@@ -165,8 +170,27 @@ def build(db, config, since: float | None, until: float | None, now: float | Non
 
 
 # -- per store ---------------------------------------------------------------------------------
+def _store_extra(extra: dict, store: str) -> dict:
+    """One store's issue-17 tallies (hq/report_kpis.py)."""
+    return {key: by_store.get(store) for key, by_store in extra.items()}
+
+
+def _all_extra(extra: dict) -> dict:
+    """The issue-17 tallies of all stores together (occupancy and dwell stay per store)."""
+    complaints = list(extra["complaints"].values())
+    conversion = list(extra["conversion"].values())
+    first = list(extra["first_visit"].values())
+    return {
+        "complaints": {"complaints": sum(c["complaints"] for c in complaints),
+                       "with_contact": sum(c["with_contact"] for c in complaints),
+                       "handling_s": [h for c in complaints for h in c["handling_s"]]},
+        "first_visit": {seg: _sum_lists(f[seg] for f in first) for seg in ("new", "returning")},
+        "conversion": report_kpis.sum_conversion(conversion) if conversion else None,
+        "occupancy": None, "zone_dwell": None}
+
+
 def _summary(name, stations, counts, totals, csat, ces, traffic, visits, cases, store, end,
-             segments, min_n, targets, tz) -> dict:
+             segments, min_n, targets, tz, extra) -> dict:
     responses, complete, no_presence, linked = (t or 0 for t in totals)
     entries, exits = traffic
     handling = [h for s, h in cases["handling"] if store is None or s == store]
@@ -177,7 +201,15 @@ def _summary(name, stations, counts, totals, csat, ces, traffic, visits, cases, 
     footfall = {seg: n for seg, n in visits.items() if None not in seg}
     card = build_scorecard(score_counts=counts, csat_counts=csat, ces_counts=ces,
                            responses=responses, entries=entries, cases_opened=opened,
-                           handling_s=handling, min_n=min_n)
+                           handling_s=handling, min_n=min_n, complaints=extra["complaints"],
+                           first_visit_scores=extra["first_visit"])
+    conversion = extra["conversion"]
+    buyers = None if conversion is None else (conversion["transactions"],
+                                               conversion["entries"], "pos")
+    occupancy = extra["occupancy"]
+    if occupancy is not None:
+        occupancy = {**occupancy, "at": _iso(occupancy["at"], tz),
+                     "peak_at": _iso(occupancy["peak_at"], tz)}
     return {
         "store": name,
         "stations": stations,
@@ -190,8 +222,11 @@ def _summary(name, stations, counts, totals, csat, ces, traffic, visits, cases, 
         "oldest_open_case_age_s": None if oldest is None else round(end - oldest, 1),
         "nps_post_stratified": nps_figure(
             kpi.post_stratified_nps(segments, footfall, min_n)).as_dict(),
+        "conversion": conversion,
+        "occupancy": occupancy,
+        "zone_dwell": extra["zone_dwell"] or {},
         "targets": goals.judge(targets, goals.target_figures(card, csat, ces, entries,
-                                                             handling), tz),
+                                                             handling, buyers), tz),
     }
 
 

@@ -72,10 +72,12 @@ def unresolved_alerts(db, until: float | None) -> dict[str, list[dict]]:
 
 # -- targets against the report's figures ------------------------------------------------------
 def target_figures(card: Scorecard, csat_counts: dict[int, int], ces_counts: dict[int, int],
-                   entries: int, handling_s: list[float]) -> dict[str, tuple[Figure, tuple]]:
+                   entries: int, handling_s: list[float],
+                   conversion: tuple[int, int, str] | None = None
+                   ) -> dict[str, tuple[Figure, tuple]]:
     """Each targetable KPI of the report's scorecard with its 95 % interval, paired as the
     station pairs them (station/trends.scorecard_intervals)."""
-    return scorecard_intervals(card, csat_counts, ces_counts, entries, handling_s)
+    return scorecard_intervals(card, csat_counts, ces_counts, entries, handling_s, conversion)
 
 
 def judge(targets: dict[str, list[dict]], figures: dict, tz) -> list[dict]:

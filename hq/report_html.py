@@ -46,8 +46,9 @@ td.st{text-align:left;font-weight:bold}
 
 
 def render_html(r: dict) -> str:
-    parts = [_header(r), _overview(r), _stores_table(r), _targets(r), _alerts(r),
-             _nps_charts(r), _weekly(r), _traffic(r), _demographics(r), _cases(r), _reasons(r),
+    parts = [_header(r), _overview(r), _stores_table(r), _store_kpis(r), _targets(r),
+             _alerts(r), _nps_charts(r), _weekly(r), _traffic(r), _demographics(r), _cases(r),
+             _complaints(r), _zone_dwell(r), _reasons(r),
              _completeness(r), _method(r)]
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{escape(r['title'])}</title><style>{CSS}</style></head><body><main>"
@@ -128,7 +129,8 @@ def _stores_table(r):
 STATUS_WORDS = {"on_target": "on target", "below_target": "below target",
                 "not_distinguishable": "not distinguishable", "too_few_answers": "too few answers"}
 KPI_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "participation_rate": "participation",
-             "complaint_rate": "complaint rate", "handling_median_s": "handling time (median)"}
+             "complaint_rate": "complaint rate", "handling_median_s": "handling time (median)",
+             "conversion": "conversion"}
 
 
 def _targets(r):
@@ -233,7 +235,8 @@ def _kpi_value(kpi: str, value) -> str:
         return f"{value:.2f}"
     if kpi == "handling_median_s":
         return _duration(value)
-    return _pct(value) if kpi in ("csat", "participation_rate", "complaint_rate") \
+    return _pct(value) if kpi in ("csat", "participation_rate", "complaint_rate",
+                                  "conversion") \
         else f"{value:g}"
 
 
@@ -400,14 +403,13 @@ def _demo_row(store, d, groups, k) -> str:
 
 
 def _cases(r):
-    head = ("store", "cases opened", "complaint rate", "resolved", "handling median",
-            "handling p90", "open now", "oldest open")
+    head = ("store", "cases opened", "resolved", "handling median", "handling p90",
+            "open now", "oldest open")
     rows = []
     for s in r["stores"] + [r["all"]]:
         rows.append(
             f"<tr><td class=\"name\">{escape(s['store'])}</td><td>{s['cases_opened']:,}</td>"
-            + _figure_cell(s["complaint_rate"], _pct, f"complaints|{s['store']}")
-            + f"<td>{s['cases_resolved']:,}</td>"
+            f"<td>{s['cases_resolved']:,}</td>"
             f"<td>{_duration(s['handling_median_s']['value'])}</td>"
             f"<td>{_duration(s['handling_p90_s']['value'])}</td>"
             f"<td data-cell=\"open|{escape(s['store'])}\">{s['open_cases']:,}</td>"
@@ -416,6 +418,83 @@ def _cases(r):
             + "<p class=\"note\">A case opens for every detractor (0–6); handling time = "
               "resolved − opened for cases resolved in the period. “Open now” counts every "
               "case opened before the end of the period and not resolved by then.</p>")
+
+
+def _store_kpis(r):
+    """Conversion (with its source), returning shoppers, NPS new vs returning, complaint
+    rates and occupancy, per store (issue 17)."""
+    head = ("store", "conversion", "source", "returning shoppers", "NPS first visit",
+            "NPS returning", "in store now", "peak")
+    rows = []
+    for s in r["stores"] + [r["all"]]:
+        name = s["store"]
+        cls = " class=\"total\"" if s is r["all"] else ""
+        conversion, occupancy = s.get("conversion"), s.get("occupancy")
+        if conversion and conversion["rate"] is not None:
+            interval = conversion["interval"]
+            conv = (f"<td data-cell=\"conversion|{escape(name)}\">{_pct(conversion['rate'])}"
+                    + (f" <span class=\"small\">({interval[0]:.1f} … {interval[1]:.1f})</span>"
+                       if interval else "") + "</td>")
+            source = (f"POS, {conversion['transactions']:,} receipts / "
+                      f"{conversion['entries']:,} entries")
+        else:
+            reason = conversion["reason"] if conversion else "no POS figures"
+            conv = (f"<td class=\"hidden\" data-cell=\"conversion|{escape(name)}\" "
+                    f"title=\"{escape(reason)}\">–</td>")
+            source = "–"
+        returning = s["returning_share"]
+        ret = _figure_cell(returning, _pct, f"returning|{name}")
+        if returning["value"] is not None and returning["interval"]:
+            low, high = returning["interval"]
+            ret = ret.replace("</td>", f" <span class=\"small\">({low:.0f} … {high:.0f})"
+                                       f"</span></td>")
+        rows.append(
+            f"<tr{cls}><td class=\"name\">{escape(name)}</td>{conv}"
+            f"<td class=\"small\">{escape(source)}</td>{ret}"
+            + _figure_cell(s["nps_new"], lambda v: f"{v:+.1f}", f"nps_new|{name}")
+            + _figure_cell(s["nps_returning"], lambda v: f"{v:+.1f}", f"nps_returning|{name}")
+            + (f"<td data-cell=\"occupancy|{escape(name)}\">{occupancy['people']:,}</td>"
+               f"<td>{occupancy['peak']:,} <span class=\"small\">"
+               f"{escape((occupancy['peak_at'] or '')[11:16])}</span></td>"
+               if occupancy else "<td>–</td><td>–</td>") + "</tr>")
+    return ("<h2>Conversion, returning shoppers, occupancy</h2>" + _table(head, rows)
+            + "<p class=\"note\">Conversion = point-of-sale receipts ÷ camera entries of the "
+              "hours that have both (the checkout-zone source is in each station's own "
+              "report). Returning shoppers = ‘no’ answers to “Is this your first visit to this "
+              "store?” ÷ all yes/no answers (95 % Wilson interval). In store now = "
+              "entries − exits since opening, from the latest minute each station sent; peak "
+              "= the period's highest minute.</p>")
+
+
+def _complaints(r):
+    head = ("store", "complaints", "per response", "per entry", "asking to be contacted",
+            "handled median", "handled p90")
+    rows = [f"<tr><td class=\"name\">{escape(s['store'])}</td><td>{s['complaints']:,}</td>"
+            + _figure_cell(s["complaint_rate"], _pct, f"complaints|{s['store']}")
+            + _figure_cell(s["complaint_rate_per_entry"], lambda v: _pct(v, 2),
+                           f"complaints_per_entry|{s['store']}")
+            + f"<td>{s['complaints_with_contact']:,}</td>"
+            f"<td data-cell=\"complaint_handling|{escape(s['store'])}\">"
+            f"{_duration(s['complaint_handling_median_s']['value'])}</td>"
+            f"<td>{_duration(s['complaint_handling_p90_s']['value'])}</td></tr>"
+            for s in r["stores"] + [r["all"]]]
+    return ("<h2>Complaints</h2>" + _table(head, rows)
+            + "<p class=\"note\">A complaint is a shopper reporting a problem after a low score "
+              "(the act, not the score). Handling time runs from the complaint to the resolution "
+              "of its "
+              "case. Contact details stay at the store; HQ only learns whether contact was "
+              "asked for.</p>")
+
+
+def _zone_dwell(r):
+    rows = [f"<tr><td class=\"name\">{escape(s['store'])}</td><td>{escape(zone)}</td>"
+            f"<td>{f['visits']:,}</td><td>{_duration(f['median_s'])}</td>"
+            f"<td>{_duration(f['p90_s'])}</td></tr>"
+            for s in r["stores"] for zone, f in s.get("zone_dwell", {}).items()]
+    if not rows:
+        return ""
+    return ("<h2>Dwell per zone</h2>" + _table(("store", "zone", "visits", "median", "p90"),
+                                               rows))
 
 
 def _reasons(r):
@@ -459,8 +538,8 @@ def _method(r):
             f"<li>NPS (with its group shares), CSAT, CES and the complaint rate are hidden "
             f"below {r['min_n']} answers (privacy.min_n), each counted on its own answers: "
             "CSAT and CES are optional follow-ups, so a store can show its NPS and hide its "
-            "CSAT. The group shares go with NPS, which they would give away; a case opens "
-            "for every detractor, so the complaint rate goes by the responses too. A hidden "
+            "CSAT. The group shares go with NPS, which they would give away; the complaint "
+            "rate (complaints lodged ÷ responses) goes by the responses too. A hidden "
             "cell gives the reason when pointed at.</li>"
             "<li>CSAT = % of 4–5 answers on 1–5; CES = mean answer on 1–7.</li>"
             "<li>Entries are ‘in’ crossings of entrance lines, summed per minute by each "

@@ -206,14 +206,20 @@ class AdminScreen(QWidget):
         self.csat_value, self.ces_value = _text(), _text()
         self.participation_value, self.partial_value = _text(), _text()
         self.complaints_value, self.handling_value = _text(), _text()
+        # issue 17: returning shoppers under NPS, conversion and people in the store under
+        # participation, complaint handling under the case handling
+        self.returning_value, self.conversion_value = _text(), _text()
+        self.occupancy_value, self.complaint_handling_value = _text(), _text()
         self.cards = {
-            "nps": _card(self.labels["nps"], self.nps_value, self.nps_detail, self.nps_groups),
+            "nps": _card(self.labels["nps"], self.nps_value, self.nps_detail, self.nps_groups,
+                         self.returning_value),
             "csat": _card(self.labels["csat"], self.csat_value, self.labels["ces"],
                           self.ces_value),
             "participation": _card(self.labels["participation"], self.participation_value,
-                                   self.partial_value),
+                                   self.partial_value, self.conversion_value,
+                                   self.occupancy_value),
             "complaints": _card(self.labels["complaints"], self.complaints_value,
-                                self.handling_value),
+                                self.handling_value, self.complaint_handling_value),
         }
         # two pairs of cards: side by side in one row (landscape), one over the other (portrait)
         self.card_row = QWidget()
@@ -615,6 +621,12 @@ class AdminScreen(QWidget):
         self.partial_value.setText(w.partial(f.totals))
         self.complaints_value.setText(w.complaints(card, len(f.open_cases)))
         self.handling_value.setText(w.handling(card))
+        for label, text in ((self.returning_value, w.returning(card)),
+                            (self.conversion_value, w.conversion(f.conversion)),
+                            (self.occupancy_value, w.occupancy(f.occupancy)),
+                            (self.complaint_handling_value, w.complaint_handling(card))):
+            label.setText(text)
+            label.setVisible(bool(text))
         self._render_charts(self._get)
         self._render_people()
         self._render_cases()

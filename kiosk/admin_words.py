@@ -84,13 +84,71 @@ class AdminWords:
             no_presence=self.number(totals["no_presence"])))
 
     def complaints(self, card, open_cases: int) -> str:
+        """Complaints lodged (the shopper's act), per response and per entry, and the
+        detractor cases still open."""
         cases = self.count(open_cases, "cases")
+        complaints = self.count(card.complaints, "complaints")
         if card.complaint_rate.shown:
-            text = self.get("admin.complaints.value",
+            text = self.get("admin.complaints.value", complaints=complaints,
                             rate=self.number(card.complaint_rate.value, 1), open=cases)
         else:
-            text = self.get("admin.complaints.hidden", open=cases, min_n=card.min_n)
+            text = self.get("admin.complaints.hidden", complaints=complaints, open=cases,
+                            min_n=card.min_n)
+        if card.complaint_rate_per_entry.shown:
+            text += "\n" + self.get("admin.complaints.entries", rate=self.number(
+                card.complaint_rate_per_entry.value, 2))
         return keep_together(text)
+
+    def complaint_handling(self, card) -> str:
+        """From the complaint to its case's resolution: half within, 9 in 10 within."""
+        median, p90 = card.complaint_handling_median_s, card.complaint_handling_p90_s
+        if not median.shown:
+            return keep_together(self.get("admin.complaint_handling.none"))
+        return keep_together(self.get("admin.complaint_handling",
+                                      median=self.duration(median.value),
+                                      p90=self.duration(p90.value)))
+
+    def returning(self, card) -> str:
+        """The returning share with its interval, and NPS of first-visit and returning
+        shoppers; nothing where nobody answered the first-visit question."""
+        share = card.returning_share
+        if not card.first_visit_answers:
+            return ""
+        answers = self.count(card.first_visit_answers, "answers")
+        if share.shown:
+            low, high = share.interval
+            text = self.get("admin.returning.value", value=self.number(share.value),
+                            low=self.number(low), high=self.number(high), answers=answers)
+        else:
+            text = self.get("admin.returning.hidden", min_n=card.min_n, answers=answers)
+        nps = {key: f"{round(f.value):+d}" if f.shown else "—"
+               for key, f in (("new", card.nps_new), ("returning", card.nps_returning))}
+        return keep_together(text + "\n" + self.get("admin.nps_by_visit", **nps))
+
+    def conversion(self, conversion: dict) -> str:
+        """Conversion from the POS file where there is one, else from the checkout zone, with
+        its source named; nothing where the station has neither."""
+        figure = conversion.get("pos") or conversion.get("camera")
+        if figure is None:
+            return ""
+        if figure["rate"] is None:
+            return keep_together(self.get("admin.conversion.none", reason=figure["reason"]))
+        buyers = figure["transactions"] if figure["source"] == "pos" \
+            else figure["visits_at_checkout"]
+        return keep_together(self.get(
+            "admin.conversion.value", value=self.number(figure["rate"], 1),
+            buyers=self.number(buyers), entries=self.count(figure["entries"], "entries"),
+            source=self.get(f"admin.source.{figure['source']}")))
+
+    def occupancy(self, occupancy: dict | None) -> str:
+        if occupancy is None:
+            return ""
+        people = self.count(occupancy["people"], "visitors")
+        if occupancy["peak_at"] is None:
+            return keep_together(self.get("admin.occupancy.nopeak", people=people))
+        time_ = datetime.fromtimestamp(occupancy["peak_at"], self.config.tz).strftime("%H:%M")
+        return keep_together(self.get("admin.occupancy.value", people=people,
+                                      peak=self.number(occupancy["peak"]), time=time_))
 
     def handling(self, card) -> str:
         """Half the cases resolved within the median, 9 in 10 within the 90th percentile."""
@@ -149,8 +207,16 @@ class AdminWords:
         reasons = ", ".join(names.get(r, r) for r in case.reasons)
         if case.comment:
             reasons = f"{reasons} — “{case.comment}”" if reasons else f"“{case.comment}”"
-        return keep_together(self.get("admin.cases.item", time=when, nps=case.nps,
-                                      reasons=reasons or "—"))
+        text = self.get("admin.cases.item", time=when, nps=case.nps, reasons=reasons or "—")
+        complaint = getattr(case, "complaint", None)
+        if complaint:                 # the manager's own list: the contact details are here
+            text += "\n" + self.get("admin.cases.complaint",
+                                    problem=f"“{complaint['problem']}”"
+                                    if complaint["problem"] else "—")
+            contact = ", ".join(c for c in (complaint["contact_name"], complaint["contact"]) if c)
+            if contact:
+                text += "\n" + self.get("admin.cases.contact", contact=contact)
+        return keep_together(text)
 
     def health(self, figures, now: float) -> str:
         """The camera, the sync to HQ, the disk and the settings from HQ, a line each."""

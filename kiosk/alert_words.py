@@ -28,7 +28,7 @@ SUBJECT_IN_NAME = {"camera_no_frame", "camera_fps_low", "disk_low", "kiosk_quiet
 # What a KPI's n counts (station/scorecard.py), as a noun of station/wording.NOUNS.
 KPI_NOUNS = {"nps": "responses", "csat": "answers", "ces": "answers",
              "participation_rate": "entries", "complaint_rate": "responses",
-             "handling_median_s": "resolved cases"}
+             "handling_median_s": "resolved cases", "conversion": "entries"}
 
 
 class AlertWords:

@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 from station import kpi
 from station.shares import calibration_or_none, period_shares
 from station.handcount import Calibration, calibration
+from station.occupancy import occupancy
+from station.report import conversion_figures, opening_ts
 from station.scorecard import Figure, Scorecard, build_scorecard, nps_figure
 
 PERIODS = {"today": 0, "7d": 6, "30d": 29}      # whole local days before today
@@ -53,6 +55,8 @@ class Figures:
     # the hand-count check (station/handcount.py): when applied, `entries` and the traffic
     # are corrected by its factor and the screen says so
     counter: Calibration | None = None
+    conversion: dict = field(default_factory=dict)     # {"pos": ..., "camera": ...}
+    occupancy: dict | None = None                      # people now and the day's peak
 
     # Shortcuts into the scorecard for readers written before it (tests/kiosk/test_window.py,
     # test_screenshots.py, bench/tap_latency.py).
@@ -78,8 +82,13 @@ class DaySummary:
     totals: Counter = field(default_factory=Counter)     # responses, complete, no_presence, linked
     cases_opened: int = 0
     handling_s: list = field(default_factory=list)
+    first_visit: dict = field(default_factory=lambda: {"new": [0] * 11, "returning": [0] * 11})
 
     def add(self, other: "DaySummary") -> None:
+        for seg, scores in other.first_visit.items():
+            row = self.first_visit[seg]
+            for i, n in enumerate(scores):
+                row[i] += n
         for age, scores in other.by_age.items():
             row = self.by_age.setdefault(age, [0] * 11)
             for i, n in enumerate(scores):
@@ -153,6 +162,7 @@ class Dashboard:
             day.add(DaySummary(by_age={row["age_bracket"] or "": row["scores"]},
                                csat=Counter({k: v for k, v in row["csat"].items() if v}),
                                ces=Counter({k: v for k, v in row["ces"].items() if v}),
+                               first_visit=row["first_visit"],
                                totals=Counter({k: row[k] for k in ("responses", "complete",
                                                                    "no_presence", "linked")})))
         cases = t("cases", store.case_day_summary, since, until, offset, marks["cases"],
@@ -191,7 +201,13 @@ class Dashboard:
         card = build_scorecard(
             score_counts=counts, csat_counts=dict(s.csat), ces_counts=dict(s.ces),
             responses=totals["responses"], entries=entries, cases_opened=s.cases_opened,
-            handling_s=s.handling_s, min_n=privacy.min_n)
+            handling_s=s.handling_s, min_n=privacy.min_n,
+            complaints=t("complaints", store.complaint_totals, since, until),
+            first_visit_scores=s.first_visit)
+        conversion = t("conversion", conversion_figures, store, self.config, since, until)
+        at = min(until - 1, time.time() if now is None else now)
+        people = t("occupancy", occupancy, store, at, opening_ts(self.config, at)) \
+            if entrances else None
         return Figures(
             period=period, since=since, until=until, scorecard=card, score_counts=counts,
             totals=totals, entries=entries,
@@ -200,7 +216,7 @@ class Dashboard:
                         for age, c in sorted(s.by_age.items()) if sum(c)},
             open_cases=open_cases,
             health=health, outbox=outbox, disk_free_bytes=disk_free, timings_ms=t.ms,
-            counter=counter)
+            counter=counter, conversion=conversion, occupancy=people)
 
     # A month of visits is 0.1-0.3 s to read and bootstrap, and its shares barely move in a
     # minute: they are recomputed at most this often (and when the period starts anew).

@@ -40,10 +40,11 @@ STATUS_COLOURS = {"on_target": "#1b7a3a", "below_target": "#b3261e",
                   "not_distinguishable": "#8a5a00", "too_few_answers": "#5b6270"}
 # One tap on +/- moves a target by a step a manager would think in.
 STEPS = {"nps": 1, "csat": 1, "ces": 0.1, "participation_rate": 0.5, "complaint_rate": 0.5,
-         "handling_median_s": 60}
+         "handling_median_s": 60, "conversion": 0.5}
 # Why a figure can be absent (station/scorecard.py): answers under min n for the survey
 # figures, no camera entries for participation, no resolved case for the handling time.
-GAP_KEYS = {"participation_rate": "goals.gaps.camera", "handling_median_s": "goals.gaps.cases"}
+GAP_KEYS = {"participation_rate": "goals.gaps.camera", "handling_median_s": "goals.gaps.cases",
+            "conversion": "goals.gaps.camera"}
 LINE = pg.mkPen("#0b5cab", width=2)
 BAND = pg.mkBrush(11, 92, 171, 60)
 TARGET_PEN = pg.mkPen("#b3261e", width=2, style=Qt.DashLine)
@@ -464,11 +465,15 @@ class GoalsPanel(QWidget):
         self.empty.setVisible(not self.trends)
         self.empty.setText(self.get("goals.none"))
         # Three columns: six cards fill two rows at 1920x1080 and at 1280x800; two on a
-        # portrait screen, three rows.
-        for column in range(3):
-            self.grid.setColumnStretch(column, 1 if column < self.columns else 0)
-        for i, kpi in enumerate(k for k in TARGET_KPIS if k in self.trends):
-            self.grid.addWidget(self.cards[kpi], i // self.columns, i % self.columns)
+        # portrait screen, three rows. More targets (conversion makes seven) widen the grid
+        # instead of adding a row the screen has no height for.
+        shown = [k for k in TARGET_KPIS if k in self.trends]
+        rows = 2 if self.columns > 2 else 3
+        columns = max(self.columns, math.ceil(len(shown) / rows))
+        for column in range(len(TARGET_KPIS)):
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
+        for i, kpi in enumerate(shown):
+            self.grid.addWidget(self.cards[kpi], i // columns, i % columns)
             self._render_card(self.cards[kpi], self.trends[kpi])
 
     def _render_card(self, card: KpiGoal, trend: dict) -> None:

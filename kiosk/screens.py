@@ -18,7 +18,7 @@ log = logging.getLogger("kiosk")
 
 # Seconds a shopper takes per screen of the survey, reading included (the comment is optional
 # and not counted): what the attract screen promises, rounded up to 5 s.
-SECONDS = {"score": 8, "followup": 10, "csat": 6, "ces": 6}
+SECONDS = {"score": 8, "followup": 10, "csat": 6, "ces": 6, "first_visit": 4}
 NBSP = "\u00a0"
 
 
@@ -249,8 +249,10 @@ class FollowUpScreen(Screen):
     config and an optional comment typed on the on-screen keyboard, which floats over the
     window clear of the comment field (kiosk/keyboard.py), so Continue stays where it is.
     While it is open the chips and their hint step aside (still chosen): a chip half under the
-    keyboard would leave a sliver to tap by mistake."""
+    keyboard would leave a sliver to tap by mistake. After a low score it also offers 'report
+    a problem / I'd like to be contacted' (`complain`), which leads to the complaint screen."""
     submitted = Signal(list, str)
+    complain = Signal(list, str)
 
     def __init__(self, strings, languages, reasons, free_text: bool,
                  diagonal_in: float = DEFAULT_DIAGONAL_IN, parent=None):
@@ -275,6 +277,11 @@ class FollowUpScreen(Screen):
         self.next.setObjectName("primary")
         self.next.clicked.connect(
             lambda: self.submitted.emit(self.chips.selected(), self.comment.text()))
+        self.report = QPushButton()
+        self.report.setObjectName("report")
+        self.report.clicked.connect(
+            lambda: self.complain.emit(self.chips.selected(), self.comment.text()))
+        self.report.hide()
         self.body.addWidget(self.question)
         self.body.addWidget(self.hint)
         self.body.addStretch(1)
@@ -282,12 +289,14 @@ class FollowUpScreen(Screen):
         self.body.addStretch(1)
         self.body.addWidget(self.comment)
         row = QHBoxLayout()
+        row.addWidget(self.report)
         row.addStretch(1)
         row.addWidget(self.next)
         self.body.addLayout(row)
 
-    def start(self, group: str) -> None:
+    def start(self, group: str, offer_complaint: bool = False) -> None:
         self.group = group
+        self.report.setVisible(offer_complaint)
         self.chips.clear()
         self.comment.clear()
         self.keyboard.hide()
@@ -305,6 +314,7 @@ class FollowUpScreen(Screen):
         self.comment.setPlaceholderText(get(lang, "comment.placeholder"))
         self.keyboard.set_language(lang)
         self.next.setText(get(lang, "button.next"))
+        self.report.setText(get(lang, "complaint.offer"))
 
     def fit(self, size: tuple[int, int], min_touch: int) -> None:
         """The reason chips in as many columns as their texts have room for."""
@@ -322,10 +332,11 @@ class ThanksScreen(Screen):
     tapped = Signal()
     QR_SHARE = 0.4                       # of the short side, quiet zone included
 
-    def __init__(self, strings, languages, review_url: str, parent=None):
+    def __init__(self, strings, languages, review_urls: dict[str, str], parent=None):
         super().__init__(strings, languages, parent)
         self.languages.hide()
-        self.review_url = review_url
+        self.review_urls = review_urls        # per language ([kiosk] review_urls, review_url)
+        self.complained = False
         self.group = "promoter"
         self.lang = languages[0]
         self.thanks = _label("thanks")
@@ -334,7 +345,7 @@ class ThanksScreen(Screen):
         self.qr.setObjectName("qr")
         self.qr.setAlignment(Qt.AlignCenter)
         self.caption = _label("caption")
-        self.qr_side = 0
+        self.qr_key = None
         self.body.addStretch(1)
         self.body.addWidget(self.thanks)
         self.body.addWidget(self.review)
@@ -342,8 +353,13 @@ class ThanksScreen(Screen):
         self.body.addWidget(self.caption)
         self.body.addStretch(1)
 
-    def start(self, group: str, lang: str) -> None:
+    @property
+    def review_url(self) -> str:
+        return self.review_urls.get(self.lang, "")
+
+    def start(self, group: str, lang: str, complained: bool = False) -> None:
         self.group = group
+        self.complained = complained
         self.retranslate(lang)
 
     def fit(self, size: tuple[int, int], min_touch: int) -> None:
@@ -358,7 +374,8 @@ class ThanksScreen(Screen):
     def retranslate(self, lang: str) -> None:
         self.lang = lang
         get = self.strings.get
-        self.thanks.setText(get(lang, f"thanks.{self.group}"))
+        self.thanks.setText(get(lang, "thanks.complaint" if self.complained
+                                else f"thanks.{self.group}"))
         show_qr = self.group == "promoter" and bool(self.review_url)
         self.review.setText(get(lang, "thanks.review") if show_qr else "")
         self.caption.setText(get(lang, "thanks.qr.caption") if show_qr else "")
@@ -373,9 +390,132 @@ class ThanksScreen(Screen):
         window = self.window()
         width, height = size or (window.width(), window.height())
         side = math.ceil(min(width, height) * self.QR_SHARE)
-        if side != self.qr_side:
-            self.qr_side = side
+        if (self.review_url, side) != self.qr_key:
+            self.qr_key = (self.review_url, side)
             self.qr.setPixmap(qr_pixmap(self.review_url, side))
+
+
+class ChoiceScreen(Screen):
+    """One question answered by a choice of two (the first-visit question: yes / no), each a
+    whole-width button, with Skip: `chosen` carries True, False or None (skipped)."""
+    chosen = Signal(object)
+
+    def __init__(self, strings, languages, key: str, parent=None):
+        super().__init__(strings, languages, parent)
+        self.key = key
+        self.question = _label("question")
+        self.yes, self.no = QPushButton(), QPushButton()
+        self.skip = QPushButton()
+        self.skip.setObjectName("skip")
+        for button, value in ((self.yes, True), (self.no, False), (self.skip, None)):
+            button.clicked.connect(lambda _=False, v=value: self.chosen.emit(v))
+        for button in (self.yes, self.no):
+            button.setObjectName("choice")
+        self.body.addStretch(1)
+        self.body.addWidget(self.question)
+        self.body.addStretch(1)
+        self.body.addWidget(self.yes)
+        self.body.addWidget(self.no)
+        self.body.addStretch(1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.skip)
+        self.body.addLayout(row)
+
+    def retranslate(self, lang: str) -> None:
+        super().retranslate(lang)
+        get = self.strings.get
+        self.question.setText(get(lang, f"{self.key}.question"))
+        self.yes.setText(get(lang, f"{self.key}.yes"))
+        self.no.setText(get(lang, f"{self.key}.no"))
+        self.skip.setText(get(lang, "button.skip"))
+
+    def fit(self, size: tuple[int, int], min_touch: int) -> None:
+        self.body.setSpacing(min_touch // 3)
+        for button in (self.yes, self.no):
+            button.setMinimumHeight(int(1.5 * min_touch))
+
+
+class ComplaintScreen(Screen):
+    """'Tell us about the problem': what happened, and -- only if the shopper wants to be
+    contacted -- a name and a phone number or e-mail, each optional, typed on the on-screen
+    keyboard (it floats clear of the field typed into). While it is open the other fields and
+    the hint step aside (their text kept): a field half under the keyboard would be a sliver
+    to tap by mistake; Done brings them back. Send is the complaint; Back returns to the
+    survey without one. The fields are cleared for every shopper."""
+    sent = Signal(str, str, str)            # problem, name, phone or e-mail
+    cancelled = Signal()
+
+    def __init__(self, strings, languages, diagonal_in: float = DEFAULT_DIAGONAL_IN,
+                 parent=None):
+        super().__init__(strings, languages, parent)
+        self.question = _label("question")
+        self.hint = _label("hint")
+        self.problem, self.name, self.contact = QLineEdit(), QLineEdit(), QLineEdit()
+        self.problem.setMaxLength(500)
+        self.name.setMaxLength(100)
+        self.contact.setMaxLength(100)
+        self.keyboard = OnScreenKeyboard(strings, self, diagonal_in)
+        self.keyboard.hide()
+        self.keyboard.done.connect(self.keyboard.hide)
+        self.keyboard.shown.connect(self._step_aside)
+        for field in self.fields:
+            field.mousePressEvent = lambda event, f=field: self.type_into(f)
+        self.send = QPushButton()
+        self.send.setObjectName("primary")
+        self.send.clicked.connect(lambda: self.sent.emit(
+            self.problem.text(), self.name.text(), self.contact.text()))
+        self.back = QPushButton()
+        self.back.setObjectName("skip")
+        self.back.clicked.connect(self.cancelled)
+        # top-aligned, Send right under the fields: the keyboard docks below them all
+        self.body.addWidget(self.question)
+        self.body.addWidget(self.hint)
+        for field in self.fields:
+            self.body.addWidget(field)
+        row = QHBoxLayout()
+        row.addWidget(self.back)
+        row.addStretch(1)
+        row.addWidget(self.send)
+        self.body.addLayout(row)
+        self.body.addStretch(1)
+
+    @property
+    def fields(self) -> tuple[QLineEdit, QLineEdit, QLineEdit]:
+        return self.problem, self.name, self.contact
+
+    def type_into(self, field: QLineEdit) -> None:
+        self.keyboard.attach(field)
+        field.setFocus()
+        if self.keyboard.isVisible():
+            self._step_aside(True)
+        else:
+            self.keyboard.show()
+
+    def _step_aside(self, typing: bool) -> None:
+        """Only the field typed into stays in view while the keyboard is open."""
+        self.hint.setVisible(not typing)
+        for field in self.fields:
+            field.setVisible(not typing or field is self.keyboard.target)
+        if typing:                  # the field moved: dock the keyboard clear of where it is now
+            self.body.activate()
+            self.keyboard.place()
+
+    def start(self) -> None:
+        for field in self.fields:
+            field.clear()
+        self.keyboard.hide()
+
+    def retranslate(self, lang: str) -> None:
+        super().retranslate(lang)
+        get = self.strings.get
+        self.question.setText(get(lang, "complaint.title"))
+        self.hint.setText(get(lang, "complaint.hint"))
+        for field, key in zip(self.fields, ("problem", "name", "contact")):
+            field.setPlaceholderText(get(lang, f"complaint.{key}"))
+        self.keyboard.set_language(lang)
+        self.send.setText(get(lang, "complaint.send"))
+        self.back.setText(get(lang, "complaint.cancel"))
 
 
 class UnavailableScreen(Screen):

@@ -7,9 +7,10 @@
         stage.show("admin-goals", "vi")              # any of SCENES, then look at stage.window
 
 Files are named <scene>-<lang>-<W>x<H>.png. A scene is one screen in one state: the attract
-screen with its staff badge, each question, the follow-up of each group with its reasons, the
-comment with the on-screen keyboard, the thank-you of each group (the promoter's with the
-review QR code), the PIN pad (and after a wrong PIN), the admin dashboard for each period,
+screen with its staff badge, each question, the follow-up of each group with its reasons (the
+detractor's with 'report a problem'), the comment with the on-screen keyboard, the complaint
+screen (and typing contact details on the keyboard), the first-visit question, the thank-you
+of each group (the promoter's with the review QR code) and after a complaint, the PIN pad (and after a wrong PIN), the admin dashboard for each period,
 a case being resolved on the keyboard, the Goals page and its target editor, the Alerts page
 and an alert's note on the keyboard, the Counter page with a hand count being entered.
 
@@ -50,12 +51,12 @@ SIZES = ((1920, 1080), (1280, 800), (1080, 1920))
 # Every scene, in the order they are drawn (the admin dashboard of SAMPLE_PERIOD is "admin").
 SCENES = (
     "attract", "score", "followup-detractor", "followup-passive", "followup-promoter",
-    "followup-keyboard", "csat", "ces", "thanks-promoter", "thanks-passive", "thanks-detractor",
-    "unavailable", "pin", "pin-wrong", "admin-today", "admin", "admin-30d",
+    "followup-keyboard", "complaint", "complaint-keyboard", "csat", "ces", "first_visit",
+    "thanks-promoter", "thanks-passive", "thanks-detractor", "thanks-complaint", "unavailable", "pin", "pin-wrong", "admin-today", "admin", "admin-30d",
     "admin-case-keyboard", "admin-goals", "admin-goal-editor", "admin-alerts",
     "admin-alerts-keyboard", "admin-counter",
 )
-NAME = re.compile(r"^(?P<scene>[a-z0-9-]+)-(?P<lang>[a-z]{2})-(?P<w>\d+)x(?P<h>\d+)\.png$")
+NAME = re.compile(r"^(?P<scene>[a-z0-9_-]+)-(?P<lang>[a-z]{2})-(?P<w>\d+)x(?P<h>\d+)\.png$")
 
 
 def file_name(scene: str, lang: str, size: tuple[int, int]) -> str:
@@ -208,17 +209,29 @@ def _scenes(w) -> dict:
     """How to get `w` (a KioskWindow) into each scene, whatever it showed before."""
     from kiosk.survey import Survey
 
-    def survey(score, screen, group=None):
+    def survey(score, screen, group=None, complained=False):
         def go():
             w.survey = Survey(w.kiosk, w.lang)
             w.survey.answer_score(score)
             if screen == "followup":
-                w.screens["followup"].start(w.survey.group)
+                w.screens["followup"].start(w.survey.group, w.survey.complaint_offered)
                 w.screens["followup"].chips.clear()
+            if screen == "complaint":
+                w.screens["complaint"].start()
             if screen == "thanks":
-                w.screens["thanks"].start(group, w.lang)
+                w.screens["thanks"].start(group, w.lang, complained=complained)
             w.show_screen(screen)
         return go
+
+    def complaint_keyboard():
+        """The shopper typing a phone number: the keyboard clear of the field."""
+        survey(2, "complaint")()
+        screen = w.screens["complaint"]
+        screen.problem.setText("Chờ thanh toán quá lâu" if w.lang == "vi"
+                               else "The queue at the till was very long")
+        screen.name.setText("Lan")
+        screen.contact.setText("0901 234 5")
+        screen.type_into(screen.contact)
 
     def keyboard():
         survey(3, "followup")()
@@ -302,11 +315,15 @@ def _scenes(w) -> dict:
         "followup-passive": survey(7, "followup"),
         "followup-promoter": survey(10, "followup"),
         "followup-keyboard": keyboard,
+        "complaint": survey(2, "complaint"),
+        "complaint-keyboard": complaint_keyboard,
         "csat": survey(8, "csat"),
         "ces": survey(8, "ces"),
+        "first_visit": survey(8, "first_visit"),
         "thanks-promoter": survey(10, "thanks", "promoter"),
         "thanks-passive": survey(8, "thanks", "passive"),
         "thanks-detractor": survey(2, "thanks", "detractor"),
+        "thanks-complaint": survey(2, "thanks", "detractor", complained=True),
         "unavailable": unavailable,
         "pin": pin(wrong=False),
         "pin-wrong": pin(wrong=True),

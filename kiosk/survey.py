@@ -4,7 +4,11 @@
     survey.answer_score(9)            # survey.group == "promoter"; survey.steps == [...]
     survey.answer_reasons(["staff"], comment=None)
     survey.answer("csat", 5)
+    survey.answer_first_visit(False)  # "no, I have been before" ([kiosk] first_visit)
     response = survey.response(complete=True)
+
+After a low score the shopper may report a problem (`complain`): an explicit act, stored as
+a complaint with the detractor's case, whatever they typed (all of it optional).
 
 Plain Python (no Qt), so the rules are easy to read and test. An abandoned survey keeps only
 what the shopper confirmed; nothing is filled in for them.
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import time
 
-from station.store import Response
+from station.store import Complaint, Response
 
 
 def nps_group(score: int) -> str:
@@ -30,16 +34,26 @@ class Survey:
         self.reasons: list[str] = []
         self.comment: str | None = None
         self.answers: dict[str, int] = {}
+        self.first_visit: bool | None = None
+        self.complaint: Complaint | None = None
 
     @property
     def steps(self) -> list[str]:
-        """The questions of this survey, in order: score, follow-up, then CSAT/CES if enabled."""
+        """The questions of this survey, in order: score, follow-up, then CSAT, CES and the
+        first-visit question if enabled."""
         steps = ["score", "followup"]
         if self.kiosk.csat:
             steps.append("csat")
         if self.kiosk.ces:
             steps.append("ces")
+        if self.kiosk.first_visit:
+            steps.append("first_visit")
         return steps
+
+    @property
+    def complaint_offered(self) -> bool:
+        """Whether the follow-up offers 'report a problem': after a low score only."""
+        return self.kiosk.complaints and self.group == "detractor"
 
     @property
     def group(self) -> str | None:
@@ -67,10 +81,22 @@ class Survey:
         else:
             self.answers[question] = value
 
+    def answer_first_visit(self, first: bool | None) -> None:
+        self.first_visit = first
+
+    def complain(self, problem: str, contact_name: str, contact: str) -> None:
+        """The shopper sent the complaint screen (its fields may all be empty)."""
+        if not self.complaint_offered:
+            raise ValueError("a complaint is offered after a low score only")
+        self.complaint = Complaint(problem=problem.strip() or None,
+                                   contact_name=contact_name.strip() or None,
+                                   contact=contact.strip() or None)
+
     def response(self, complete: bool) -> Response:
         if self.score is None:
             raise ValueError("no score yet: nothing to save")
         return Response(nps=self.score, csat=self.answers.get("csat"),
                         ces=self.answers.get("ces"), reasons=self.reasons,
                         comment=self.comment, language=self.language, complete=complete,
-                        ts=self.score_ts)
+                        ts=self.score_ts, first_visit=self.first_visit,
+                        complaint=self.complaint)

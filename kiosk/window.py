@@ -3,7 +3,8 @@
     window = KioskWindow(config, ResponseWriter(lambda: Store.open(config)))
     window.show()
 
-Flow: attract -> score 0-10 -> follow-up by group -> CSAT -> CES (if enabled) -> thank-you ->
+Flow: attract -> score 0-10 -> follow-up by group (after a low score: 'report a problem' ->
+complaint screen, optional) -> CSAT -> CES -> first visit? (each if enabled) -> thank-you ->
 attract. The response is committed when the last question is answered, or, with only what
 was answered, when the shopper walks away (idle timeout). A detractor's case is opened in the
 same transaction, so it is in the admin inbox (and the outbox to HQ) at once.
@@ -23,14 +24,14 @@ from kiosk.i18n import Strings
 from kiosk.lock import PinLock, PinScreen
 from kiosk.open_items import OpenItems
 from kiosk.qtfix import RefcountGuard
-from kiosk.screens import (AttractScreen, FollowUpScreen, ScaleScreen, ThanksScreen,
-                           UnavailableScreen)
+from kiosk.screens import (AttractScreen, ChoiceScreen, ComplaintScreen, FollowUpScreen,
+                           ScaleScreen, ThanksScreen, UnavailableScreen)
 from kiosk.survey import Survey
 from kiosk.writer import ResponseWriter
 
 log = logging.getLogger("kiosk")
 
-SURVEY_SCREENS = ("score", "followup", "csat", "ces")
+SURVEY_SCREENS = ("score", "followup", "complaint", "csat", "ces", "first_visit")
 SHOPPER_SCREENS = ("attract", *SURVEY_SCREENS, "thanks", "unavailable")
 TAP_EVENTS = (QEvent.MouseButtonPress, QEvent.MouseButtonDblClick, QEvent.TouchBegin)
 RELEASE_EVENTS = (QEvent.MouseButtonRelease, QEvent.TouchEnd)
@@ -67,9 +68,12 @@ class KioskWindow(QWidget):
             "score": ScaleScreen(self.strings, langs, "score", 0, 10, name, skippable=False),
             "followup": FollowUpScreen(self.strings, langs, self.kiosk.reasons,
                                        self.kiosk.free_text, self.kiosk.screen_diagonal_in),
+            "complaint": ComplaintScreen(self.strings, langs, self.kiosk.screen_diagonal_in),
             "csat": ScaleScreen(self.strings, langs, "csat", 1, 5),
             "ces": ScaleScreen(self.strings, langs, "ces", 1, 7),
-            "thanks": ThanksScreen(self.strings, langs, self.kiosk.review_url),
+            "first_visit": ChoiceScreen(self.strings, langs, "first_visit"),
+            "thanks": ThanksScreen(self.strings, langs,
+                                   {lang: self.kiosk.review_url_for(lang) for lang in langs}),
             "unavailable": UnavailableScreen(self.strings, langs),
             "pin": PinScreen(self.strings, langs, PinLock(self.kiosk.admin_pin_hash),
                              self.kiosk.screen_diagonal_in),
@@ -89,6 +93,10 @@ class KioskWindow(QWidget):
         s["attract"].admin_requested.connect(self.open_pin)
         s["score"].chosen.connect(self.on_score)
         s["followup"].submitted.connect(self.on_followup)
+        s["followup"].complain.connect(self.on_complain)
+        s["complaint"].sent.connect(self.on_complaint_sent)
+        s["complaint"].cancelled.connect(self.on_complaint_cancelled)
+        s["first_visit"].chosen.connect(self.on_first_visit)
         for key in ("csat", "ces"):
             s[key].chosen.connect(lambda value, k=key: self.on_answer(k, value))
             s[key].skipped.connect(lambda k=key: self.on_answer(k, None))
@@ -142,7 +150,8 @@ class KioskWindow(QWidget):
             self.open_items.stop()
         if self.survey and key in SURVEY_SCREENS:
             steps = self.survey.steps
-            self.screens[key].set_progress(self.lang, steps.index(key) + 1, len(steps))
+            step = key if key in steps else "followup"      # the complaint: part of it
+            self.screens[key].set_progress(self.lang, steps.index(step) + 1, len(steps))
 
     def set_language(self, lang: str) -> None:
         self.lang = lang
@@ -193,7 +202,7 @@ class KioskWindow(QWidget):
         if self.survey is None or self.current != "score":
             return
         self.survey.answer_score(score)
-        self.screens["followup"].start(self.survey.group)
+        self.screens["followup"].start(self.survey.group, self.survey.complaint_offered)
         self.show_screen("followup")
 
     def on_followup(self, reasons: list, comment: str) -> None:
@@ -201,6 +210,33 @@ class KioskWindow(QWidget):
             return
         self.survey.answer_reasons(reasons, comment if self.kiosk.free_text else None)
         self._advance("followup")
+
+    def on_complain(self, reasons: list, comment: str) -> None:
+        """'Report a problem': the follow-up's answers are kept, the complaint screen next."""
+        if self.survey is None or self.current != "followup" \
+                or not self.survey.complaint_offered:
+            return
+        self.survey.answer_reasons(reasons, comment if self.kiosk.free_text else None)
+        self.screens["complaint"].start()
+        self.show_screen("complaint")
+
+    def on_complaint_sent(self, problem: str, name: str, contact: str) -> None:
+        if self.survey is None or self.current != "complaint":
+            return
+        self.survey.complain(problem, name, contact)
+        self._advance("followup")
+
+    def on_complaint_cancelled(self) -> None:
+        """Back: the survey goes on without a complaint."""
+        if self.survey is None or self.current != "complaint":
+            return
+        self._advance("followup")
+
+    def on_first_visit(self, first: bool | None) -> None:
+        if self.survey is None or self.current != "first_visit":
+            return
+        self.survey.answer_first_visit(first)
+        self._advance("first_visit")
 
     def on_answer(self, question: str, value: int | None) -> None:
         if self.survey is None or self.current != question:
@@ -228,7 +264,8 @@ class KioskWindow(QWidget):
         if not saved:
             self.show_screen("unavailable")
         elif complete:
-            self.screens["thanks"].start(survey.group, self.lang)
+            self.screens["thanks"].start(survey.group, self.lang,
+                                         complained=survey.complaint is not None)
             self.show_screen("thanks")
             self.thanks_timer.start()
         else:

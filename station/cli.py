@@ -262,7 +262,8 @@ def cmd_simulate(args) -> int:
     below = evaluate_targets(store, config, time.time())
     print(f"simulated {result['responses']} responses, {result['visits']} visits, "
           f"{result['cases']} detractor cases ({result['cases_resolved']} resolved), "
-          f"{result['pos_hours']} hours of POS counts "
+          f"{result['pos_hours']} hours of POS counts, {result['complaints']} complaints, "
+          f"{result['occupancy_minutes']} minutes of occupancy "
           f"into {config.database.path}" +
           (f"; below target: {', '.join(below)}" if below else ""))
     return 0
@@ -274,7 +275,8 @@ def cmd_prune(args) -> int:
     r = config.retention
     counts = store.prune(time.time(), raw_vision_days=r.raw_vision_days,
                          acked_outbox_days=r.acked_outbox_days, rollup_days=r.rollup_days,
-                         comment_days=r.comment_days)
+                         comment_days=r.comment_days,
+                         complaint_contact_days=r.complaint_contact_days)
     print("pruned " + ", ".join(f"{n} {table}" for table, n in counts.items()))
     return 0
 

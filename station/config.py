@@ -119,6 +119,12 @@ class WordingSection:
 
 
 @dataclass(frozen=True)
+class ReviewUrls:
+    vi: str = rule("")
+    en: str = rule("")
+
+
+@dataclass(frozen=True)
 class KioskSection:
     enabled: bool = rule(True)
     languages: list[str] = rule(["vi", "en"], choices=("vi", "en"))
@@ -131,6 +137,13 @@ class KioskSection:
     cooldown_s: float = rule(3.0, min=0, max=600)
     thank_you_s: float = rule(4.0, min=0.5, max=60)
     review_url: str = rule("", doc="shown as a QR code to promoters; empty = no QR")
+    review_urls: ReviewUrls = rule(ReviewUrls(),
+                                   doc="per language, overriding review_url (a review page "
+                                       "or a referral offer in the shopper's language)")
+    first_visit: bool = rule(False, doc="ask 'is this your first visit to this store?' "
+                                        "(yes / no / skip) after the other questions")
+    complaints: bool = rule(True, doc="after a low score (0-6) offer 'report a problem / "
+                                      "I'd like to be contacted'")
     admin_pin_hash: str = rule("", pattern=r"^(|scrypt\$\d+\$\d+\$\d+\$[0-9a-f]+\$[0-9a-f]+)$",
                                 doc="from `cx-station pin-hash`; empty disables the admin screen")
     admin_idle_s: float = rule(120.0, min=10, max=3600)
@@ -146,12 +159,20 @@ class KioskSection:
     reasons: ReasonsSection = rule(ReasonsSection())
     wording: WordingSection = rule(WordingSection())
 
+    def review_url_for(self, lang: str) -> str:
+        """The promoter's QR link in `lang`: its own where set, else review_url."""
+        return getattr(self.review_urls, lang, "") or self.review_url
+
     def __post_init__(self):
         if not self.languages:
             raise ConfigError("kiosk.languages", "must list at least one language")
         if self.default_language not in self.languages:
             raise ConfigError("kiosk.default_language",
                               f"{self.default_language!r} is not in kiosk.languages {self.languages}")
+        for lang in ("vi", "en"):
+            if getattr(self.review_urls, lang) and lang not in self.languages:
+                raise ConfigError(f"kiosk.review_urls.{lang}",
+                                  f"{lang!r} is not in kiosk.languages {self.languages}")
         if self.logo is not None and not Path(self.logo).is_file():
             raise ConfigError("kiosk.logo", f"{self.logo} is not a file (a PNG or SVG logo; "
                                             f"leave it out to show the store name)")
@@ -381,6 +402,26 @@ class RetentionSection:
                                doc="shoppers' free-text comments (in responses, cases and "
                                    "detractor alerts) are blanked after this many days; the "
                                    "scores and reasons stay")
+    complaint_contact_days: float = rule(30.0, min=1, max=3650,
+                                         doc="a complaint's contact details (name, phone or "
+                                             "e-mail) are deleted after this many days; the "
+                                             "complaint itself stays")
+
+    def __post_init__(self):
+        if self.complaint_contact_days > self.comment_days:
+            raise ConfigError("retention.complaint_contact_days",
+                              f"{self.complaint_contact_days:g} is longer than "
+                              f"retention.comment_days ({self.comment_days:g}): contact "
+                              f"details are kept for a shorter time than comments")
+
+
+@dataclass(frozen=True)
+class PosSection:
+    """Point-of-sale counts for conversion (station/pos.py)."""
+    watch_dir: Path | None = rule(None, path=True,
+                                  doc="a folder a nightly POS export is dropped in: cx-watch "
+                                      "imports each file, then moves it to imported/ or, with "
+                                      "the error, to rejected/")
 
 
 @dataclass(frozen=True)
@@ -407,6 +448,7 @@ class TargetsSection:
     participation_rate: TargetSetting | None = rule(None)
     complaint_rate: TargetSetting | None = rule(None)
     handling_median_s: TargetSetting | None = rule(None)
+    conversion: TargetSetting | None = rule(None)
 
     def __post_init__(self):
         for kpi in TARGET_KPIS:
@@ -477,6 +519,7 @@ class Config:
     hq: HqSection = rule(HqSection())
     broker: BrokerSection = rule(BrokerSection())
     retention: RetentionSection = rule(RetentionSection())
+    pos: PosSection = rule(PosSection())
     privacy: PrivacySection = rule(PrivacySection())
     targets: TargetsSection = rule(TargetsSection())
     alerts: AlertsSection = rule(AlertsSection())

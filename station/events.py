@@ -86,9 +86,15 @@ class Response(Record):
     complete: bool
     presence: str
     visit_id: str | None
+    # "is this your first visit to this store?": true / false; left out when not answered
+    first_visit: bool | None = field(default=None, metadata=_key("first_visit", optional=True))
 
     @staticmethod
     def check(data: dict) -> None:
+        first_visit = data.get("first_visit")
+        if first_visit is not None and type(first_visit) is not bool:
+            raise Invalid(f"response first_visit must be true, false or absent, "
+                          f"got {show(first_visit)}")
         nps = data.get("nps")
         if type(nps) is not int or not 0 <= nps <= 10:
             raise Invalid(f"response nps must be an integer 0..10, got {show(nps)}")
@@ -308,8 +314,54 @@ class HandCount(Record):
                 raise Invalid(f"handcount {key} must be a whole number >= 0, got {show(value)}")
 
 
+@dataclass(frozen=True)
+class Complaint(Record):
+    """A shopper reported a problem after a low score (the act, not the score), linked to the
+    detractor case; handled when that case is resolved. The contact details and the shopper's
+    own words stay at the station: HQ learns only that contact was asked for."""
+    TYPE: ClassVar[str] = "complaint"
+    VIEW: ClassVar[str] = "complaints"
+    complaint_id: str
+    case_id: str
+    response_id: str
+    at: str
+    contact_requested: bool = field(default=False,
+                                    metadata=_key("contact_requested", sql_default="0"))
+
+    @staticmethod
+    def check(data: dict) -> None:
+        for key in ("complaint_id", "case_id", "at"):
+            if type(data.get(key)) is not str:
+                raise Invalid(f"complaint {key} must be a string, got {show(data.get(key))}")
+        if type(data.get("contact_requested", False)) is not bool:
+            raise Invalid(f"complaint contact_requested must be true or false, "
+                          f"got {show(data.get('contact_requested'))}")
+
+
+@dataclass(frozen=True)
+class Occupancy(Record):
+    """People in the store at the end of one minute (entries - exits on entrance lines since
+    opening, never below 0) and per zone (visitors seen in it during the minute), rolled up
+    with that minute's traffic."""
+    TYPE: ClassVar[str] = "occupancy"
+    VIEW: ClassVar[str] = "occupancy"
+    minute: str
+    people: int
+    zones: dict = field(default_factory=dict)
+
+    @staticmethod
+    def check(data: dict) -> None:
+        people = data.get("people")
+        if type(people) is not int or people < 0:
+            raise Invalid(f"occupancy people must be a count, got {show(people)}")
+        zones = data.get("zones", {})
+        if type(zones) is not dict or any(type(n) is not int or n < 0 for n in zones.values()):
+            raise Invalid(f"occupancy zones must map zone names to counts, got {show(zones)}")
+
+
 TYPES: dict[str, type[Record]] = {r.TYPE: r for r in (Response, Case, Traffic, Visit, Target,
-                                                      Alert, Pos, HandCount)}
+                                                      Alert, Pos, Complaint, Occupancy,
+                                                      HandCount)}
 
 
 def columns(type_: str) -> list[tuple[str, str, str | None]]:

@@ -139,9 +139,18 @@ def ces_from_counts(counts: dict[int, int]) -> Mean:
     return Mean(n, sum(v * c for v, c in counts.items()) / n if n else None)
 
 
-def complaint_rate(cases: int, responses: int) -> float | None:
-    """Detractor cases per response, in percent."""
-    return 100 * cases / responses if responses else None
+def complaint_rate(complaints: int, base: int) -> float | None:
+    """Complaints lodged per response or per camera-counted entry (`base`), in percent; None
+    when there is no base. A complaint is the shopper's act of reporting a problem (after a
+    low score), not the score: detractors who do not complain are not counted."""
+    return 100 * complaints / base if base else None
+
+
+def returning_share(first_visit: int, returning: int) -> float | None:
+    """Share of the shoppers who answered "is this your first visit?" with "no", in percent;
+    skipped answers are in neither count. None when nobody answered."""
+    answered = first_visit + returning
+    return 100 * returning / answered if answered else None
 
 
 def participation_rate(responses: int, entries: int) -> float | None:

@@ -26,10 +26,16 @@ People in a zone per minute: a visitor counts in minute [m, m + 60) of a zone wh
 presence interval [since, until] in that zone overlaps it, that is ``since < m + 60`` and
 ``until >= m``; each (visit, zone) has one presence row, so a visitor counts at most once per
 zone and minute. Minutes are UTC epoch seconds at the minute's start.
+
+To HQ: `occupancy_minutes` gives, for each closed minute, the people in the store at its end
+and per zone; Store.roll_up_occupancy sends them as `occupancy` events beside the traffic
+roll-ups (vision's flush), one per minute while anybody is counted and the first minute back
+at 0, so HQ's latest figure is the store's now.
 """
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 
 
 def _entrance_lines(store) -> list[str] | None:
@@ -104,3 +110,41 @@ def zone_occupancy_by_minute(store, since: float, until: float) -> dict[str, dic
         for m in range(lo, hi + 1, 60):
             minutes[m] = minutes.get(m, 0) + 1
     return {zone: dict(sorted(m.items())) for zone, m in sorted(out.items()) if m}
+
+
+def opening_before(at: float, opening_time: str, tz) -> float:
+    """The opening time (local 'HH:MM') on the local day of `at`; before it opens, the
+    previous day's."""
+    hours, minutes = map(int, opening_time.split(":"))
+    local = datetime.fromtimestamp(at, tz)
+    opening = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+    if opening > local:
+        opening = (local - timedelta(days=1)).replace(hour=hours, minute=minutes, second=0,
+                                                      microsecond=0)
+    return opening.timestamp()
+
+
+def occupancy_minutes(store, start: int, end: int, opening_time: str,
+                      tz) -> list[tuple[int, int, dict[str, int]]]:
+    """[(minute, people at its end, {zone: people})] for each minute in [start, end) (minute
+    starts, UTC epoch seconds): the walk of `occupancy`, from each minute's own opening."""
+    out = []
+    zones = zone_occupancy_by_minute(store, start, end)
+    lines = _entrance_lines(store)
+    minute = start
+    while minute < end:
+        opening = opening_before(minute, opening_time, tz)
+        next_opening = opening_before(opening + 36 * 3600, opening_time, tz)
+        stop = min(end, int(math.ceil(next_opening / 60)) * 60)
+        counts = {m: (i, o) for m, i, o in minute_counts(store, opening, stop, lines)}
+        people = 0
+        for m in sorted(k for k in counts if k < minute):     # before the first minute asked
+            people = max(0, people + counts[m][0] - counts[m][1])
+        while minute < stop:
+            i, o = counts.get(minute, (0, 0))
+            people = max(0, people + i - o)
+            out.append((minute, people, {zone: by_minute[minute]
+                                         for zone, by_minute in zones.items()
+                                         if minute in by_minute}))
+            minute += 60
+    return out

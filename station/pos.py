@@ -16,18 +16,30 @@ Times without an offset are the station's local time ([station] timezone). Rows 
 are added up; the file's hours then replace what the store held for those hours, so a corrected
 export imported again fixes the figures instead of doubling them. Any bad row refuses the whole
 file, naming its line and column: a half-imported day would be a wrong conversion.
+
+A watched folder ([pos] watch_dir) takes a nightly export dropped there: cx-watch's loop calls
+`PosFolder.scan`, which imports each file (the same rules: a file imported twice replaces its
+hours, never doubles them) and moves it to `imported/`, or, refused, to `rejected/` with a
+`<name>.error.txt` beside it naming the line and column; the last result is in the health
+table (component 'pos') for the admin screen and cx-station status.
 """
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
+import os
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 MAX_BYTES = 50 * 1024 * 1024          # a year of per-sale rows of a busy store is far less
+SETTLE_S = 5.0                        # a file changed this recently may still be being written
+
+log = logging.getLogger("station.pos")
 
 
 class PosFileError(ValueError):
@@ -154,3 +166,65 @@ def _revenue(text: str, source: str, line: int) -> float | None:
         raise PosFileError(source, line, "revenue", f"{text!r} is not an amount (a plain "
                                                     f"number such as 3250000 or 12.50)")
     return value
+
+
+class PosFolder:
+    """The watched folder of [pos] watch_dir (see the module's docstring)."""
+
+    def __init__(self, folder: Path, tz: ZoneInfo, settle_s: float = SETTLE_S):
+        self.folder, self.tz, self.settle_s = Path(folder), tz, settle_s
+        self.imported, self.rejected = self.folder / "imported", self.folder / "rejected"
+
+    def pending(self, now: float) -> list[Path]:
+        """Files waiting in the folder, oldest first; ones still being written wait."""
+        try:
+            entries = [p for p in self.folder.iterdir() if p.is_file()
+                       and not p.name.startswith(".") and now - p.stat().st_mtime >= self.settle_s]
+        except FileNotFoundError:
+            return []
+        return sorted(entries, key=lambda p: (p.stat().st_mtime, p.name))
+
+    def scan(self, store, now: float | None = None) -> list[dict]:
+        """Import every settled file; returns one result per file handled."""
+        now = time.time() if now is None else now
+        results = []
+        for path in self.pending(now):
+            try:
+                hours = read_pos_csv(path, self.tz)
+                counts = store.import_pos(hours, source=path.name, at=now)
+            except PosFileError as exc:
+                moved = _move(path, self.rejected, now)
+                moved.with_name(moved.name + ".error.txt").write_text(str(exc) + "\n",
+                                                                      encoding="utf-8")
+                log.error("POS file rejected, nothing imported (moved to %s): %s", moved, exc)
+                results.append({"file": path.name, "status": "rejected", "error": str(exc),
+                                "line": exc.line, "column": exc.column, "moved_to": str(moved)})
+                continue
+            moved = _move(path, self.imported, now)
+            log.info("POS file %s imported: %s hours new, %s replaced, %s unchanged",
+                     path.name, counts["new"], counts["replaced"], counts["unchanged"])
+            results.append({"file": path.name, "status": "imported", "hours": len(hours),
+                            **counts, "moved_to": str(moved)})
+        if results:
+            last = results[-1]
+            health = store.health().get("pos", {})
+            store.put_health("pos", {
+                "watch_dir": str(self.folder), "last_file": last["file"],
+                "last_status": last["status"], "last_at": now,
+                "last_error": last.get("error") if last["status"] == "rejected" else None,
+                "imported": health.get("imported", 0) + sum(
+                    r["status"] == "imported" for r in results),
+                "rejected": health.get("rejected", 0) + sum(
+                    r["status"] == "rejected" for r in results)}, ts=now)
+        return results
+
+
+def _move(path: Path, folder: Path, now: float) -> Path:
+    """`path` moved into `folder`; a name already there gets the time added, never replaced."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    if target.exists():
+        stamp = datetime.fromtimestamp(now).strftime("%Y%m%dT%H%M%S")
+        target = folder / f"{path.stem}.{stamp}{path.suffix}"
+    os.replace(path, target)
+    return target

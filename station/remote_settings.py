@@ -61,6 +61,11 @@ def settable(key: str) -> bool:
     return any(key == entry or key.startswith(entry + ".") for entry in HQ_SETTABLE)
 
 
+def _holds_settable(table: str) -> bool:
+    """Whether HQ may set some key inside this table (an empty [database] is refused too)."""
+    return any(entry.startswith(table + ".") or settable(table) for entry in HQ_SETTABLE)
+
+
 def check_settings(raw) -> dict:
     """Validate pushed settings (a TOML or JSON table) against the config's typed rules and
     HQ_SETTABLE; returns the overlay ({section: {key: typed value or nested overlay}}).
@@ -86,6 +91,8 @@ def _check(cls, raw, path: str) -> dict:
         if dataclasses.is_dataclass(hints[name]):
             # A table sets only the keys it names; the refused key is named inside it.
             overlay[name] = _check(hints[name], value, key)
+            if not _holds_settable(key):     # an empty table HQ may not set: [database]
+                raise ConfigError(key, "HQ may not set this table or any key in it")
         elif settable(key):
             overlay[name] = _convert(hints[name], value, key, fields[name].metadata, Path("/"))
             if isinstance(overlay[name], float) and not math.isfinite(overlay[name]):

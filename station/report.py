@@ -5,14 +5,14 @@
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from station import kpi
 from station.shares import calibration_or_none, period_shares, share_text
 from station.conversion import camera_conversion, pos_conversion
 from station.dwell import visit_length, zone_dwell
 from station.handcount import calibration
-from station.occupancy import occupancy
+from station.occupancy import occupancy, opening_before
 from station.scorecard import Figure, build_scorecard, nps_cell, nps_figure
 from station.trends import build_trends
 from station.wording import quantity
@@ -30,11 +30,13 @@ def build_report(store, config, since: float, until: float) -> dict:
     counter = calibration(store)
     entries = counter.correct(traffic["entries"])
     cases = store.case_totals(since, until)
+    by_first_visit = store.scores_by_first_visit(since, until)
     card = build_scorecard(
         score_counts=counts, csat_counts=store.answer_counts("csat", since, until),
         ces_counts=store.answer_counts("ces", since, until), responses=totals["responses"],
         entries=round(entries), cases_opened=cases["opened"],
-        handling_s=cases["handling_s"], min_n=min_n)
+        handling_s=cases["handling_s"], min_n=min_n,
+        complaints=store.complaint_totals(since, until), first_visit_scores=by_first_visit)
 
     by_visitor = store.scores_by_visitor(since, until)
     footfall = store.visitor_mix(since, until)
@@ -74,6 +76,9 @@ def build_report(store, config, since: float, until: float) -> dict:
                           for g, c in sorted(merge_counts(known, key=lambda seg: seg[1]).items())},
         "nps_by_age_gender": {f"{a}/{g}": segment_cell(c, min_n, k)
                               for (a, g), c in sorted(known.items())},
+        # New vs returning shoppers, by their own answer (no face re-identification).
+        "nps_by_first_visit": {seg: segment_cell(c, min_n, k)
+                               for seg, c in by_first_visit.items()},
         "nps_by_weekday": {WEEKDAYS[int(d)]: nps_cell(c, min_n) for d, c in sorted(
             store.scores_by_bucket(since, until, offset, "weekday").items(),
             key=lambda kv: (int(kv[0]) + 6) % 7)},
@@ -102,13 +107,7 @@ def build_report(store, config, since: float, until: float) -> dict:
 def opening_ts(config, at: float) -> float:
     """The store's opening time ([station] opening_time) on the local day of `at`; before it
     opens, the previous day's."""
-    hours, minutes = map(int, config.station.opening_time.split(":"))
-    local = datetime.fromtimestamp(at, config.tz)
-    opening = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
-    if opening > local:
-        opening = (local - timedelta(days=1)).replace(hour=hours, minute=minutes, second=0,
-                                                      microsecond=0)
-    return opening.timestamp()
+    return opening_before(at, config.station.opening_time, config.tz)
 
 
 def local_times(figures: dict, config, *keys: str) -> dict:
@@ -211,11 +210,22 @@ def render_text(r: dict) -> str:
         c = r["conversion"][source]
         if c is not None:
             row(name, _conversion_text(c) + (corrected if c.get("corrected") else ""))
+    row("returning shoppers", _share(r["returning_share"], "first-visit answers"))
+    for seg, title in (("new", "NPS, first visit"), ("returning", "NPS, returning")):
+        row(title, _figure(r["nps_by_first_visit"][seg], "{:+.1f}"))
     row("detractor cases", f"{r['cases_opened']} opened, {r['cases_resolved']} resolved")
-    row("complaint rate", _figure(r["complaint_rate"], "{:.1f} %", with_n=False))
     median, p90 = r["handling_median_s"], r["handling_p90_s"]
-    row("handling time median/p90", f"{median['value']:.0f} s / {p90['value']:.0f} s"
+    row("case handling median/p90", f"{median['value']:.0f} s / {p90['value']:.0f} s"
         if median["value"] is not None else f"hidden: {median['reason']}")
+    row("complaints", f"{r['complaints']} ({r['complaints_with_contact']} asking to be "
+                      f"contacted)")
+    row("complaints per response", _share(r["complaint_rate"], "responses"))
+    row("complaints per entry", _figure(r["complaint_rate_per_entry"], "{:.2f} %",
+                                        with_n=False))
+    median, p90 = r["complaint_handling_median_s"], r["complaint_handling_p90_s"]
+    row("complaint handling med/p90", f"{median['value']:.0f} s / {p90['value']:.0f} s "
+        f"({quantity(median['n'], 'handled complaints')})"
+        if median["value"] is not None else f"none: {median['reason']}")
     row("visits (camera)", r["visits"])
     occ = r["occupancy"]
     row("in the store now (camera)", f"{occ['people']} (since opening at "
@@ -317,6 +327,16 @@ def _target_lines(name: str, trend: dict) -> list[str]:
         out.append(f"    {'':<20} top detractor reasons: " + ", ".join(
             f"{r['reason']} {r['count']} ({r['share']:.0f} %)" for r in reasons))
     return out
+
+
+def _share(figure: dict, answers: str) -> str:
+    """A share in percent with its 95 % interval and the answers it rests on."""
+    if figure["value"] is None:
+        return f"hidden: {figure['reason']}"
+    text = f"{figure['value']:.1f} %"
+    if figure["interval"]:
+        text += f" (95 % CI {figure['interval'][0]:.1f} .. {figure['interval'][1]:.1f})"
+    return text + f", {quantity(figure['n'], answers)}"
 
 
 def _figure(figure: dict, pattern: str, with_n: bool = True) -> str:

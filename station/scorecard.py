@@ -15,11 +15,15 @@ saying not to show it. Each figure counts its own n:
   go with NPS: beside a hidden NPS they would give it away (NPS = promoters - detractors).
 - CSAT and CES: the answers to that question, min_n. They are optional follow-ups, so a store
   can show NPS and still hide CSAT.
-- complaint rate: responses, min_n. A case opens for every detractor, so the rate is the
-  detractor share under another name.
-- participation rate: camera entries, and handling time (median, p90): resolved cases. These
-  measure the store's operations, not what shoppers answered; they are absent only when there
-  is nothing to compute them from (minimum 1).
+- complaint rate per response: complaints lodged (the shopper's act of reporting a problem
+  after a low score, not the score) over responses, min_n. Per entry: over camera entries,
+  minimum 1. A detractor case opens for every low score; only a complaint counts here.
+- returning share: answers to "is this your first visit?" (yes or no; skipped ones are not
+  counted), min_n; with NPS of new and of returning shoppers, each its own n, min_n.
+- participation rate: camera entries, and handling time (median, p90): resolved cases, and
+  complaint handling time: handled complaints, from the complaint to its case's resolution.
+  These measure the store's operations, not what shoppers answered; they are absent only when
+  there is nothing to compute them from (minimum 1).
 
 Counts (responses, cases opened and resolved) are facts, not estimates, and are always given.
 """
@@ -66,9 +70,18 @@ class Scorecard:
     participation_rate: Figure
     cases_opened: int
     cases_resolved: int
-    complaint_rate: Figure
+    complaint_rate: Figure             # complaints per response
     handling_median_s: Figure
     handling_p90_s: Figure
+    complaints: int = 0
+    complaints_with_contact: int = 0
+    complaint_rate_per_entry: Figure = Figure(None, 0)
+    complaint_handling_median_s: Figure = Figure(None, 0)
+    complaint_handling_p90_s: Figure = Figure(None, 0)
+    first_visit_answers: int = 0
+    returning_share: Figure = Figure(None, 0)
+    nps_new: Figure = Figure(None, 0)
+    nps_returning: Figure = Figure(None, 0)
 
     def as_dict(self) -> dict:
         """Plain data for JSON: every figure as Figure.as_dict(), counts as numbers."""
@@ -78,9 +91,19 @@ class Scorecard:
 
 def build_scorecard(*, score_counts: list[int], csat_counts: dict[int, int],
                     ces_counts: dict[int, int], responses: int, entries: int,
-                    cases_opened: int, handling_s: list[float], min_n: int) -> Scorecard:
+                    cases_opened: int, handling_s: list[float], min_n: int,
+                    complaints: dict | None = None,
+                    first_visit_scores: dict[str, list[int]] | None = None) -> Scorecard:
     """The scorecard from a period's tallies: 11 score counts (0..10), CSAT and CES answer
-    counts, responses, camera entries, detractor cases opened and resolution times (s)."""
+    counts, responses, camera entries, detractor cases opened and resolution times (s), the
+    complaints (Queries.complaint_totals: count, with_contact, handling_s) and the score
+    counts of 'new' and 'returning' shoppers (Queries.scores_by_first_visit)."""
+    complaints = complaints or {"complaints": 0, "with_contact": 0, "handling_s": []}
+    first_visit_scores = first_visit_scores or {"new": [0] * 11, "returning": [0] * 11}
+    new, returning = (sum(first_visit_scores[k]) for k in ("new", "returning"))
+    lodged = complaints["complaints"]
+    complaint_median_s, complaint_p90_s = kpi.handling_time(complaints["handling_s"])
+    handled = len(complaints["handling_s"])
     nps = kpi.nps_from_counts(score_counts, min_n)
     csat = kpi.csat_from_counts(csat_counts)
     ces = kpi.ces_from_counts(ces_counts)
@@ -101,11 +124,31 @@ def build_scorecard(*, score_counts: list[int], csat_counts: dict[int, int],
         participation_rate=gated(kpi.participation_rate(responses, entries), entries, 1,
                                  "camera entries", "participation"),
         cases_opened=cases_opened, cases_resolved=resolved,
-        complaint_rate=gated(kpi.complaint_rate(cases_opened, responses), responses, min_n,
+        complaint_rate=gated(kpi.complaint_rate(lodged, responses), responses, min_n,
                              "responses", "the complaint rate"),
         handling_median_s=gated(median_s, resolved, 1, "resolved cases", "handling time"),
         handling_p90_s=gated(p90_s, resolved, 1, "resolved cases", "handling time"),
+        complaints=lodged, complaints_with_contact=complaints["with_contact"],
+        complaint_rate_per_entry=gated(kpi.complaint_rate(lodged, entries), entries, 1,
+                                       "camera entries", "the complaint rate per entry"),
+        complaint_handling_median_s=gated(complaint_median_s, handled, 1, "handled complaints",
+                                          "complaint handling time"),
+        complaint_handling_p90_s=gated(complaint_p90_s, handled, 1, "handled complaints",
+                                       "complaint handling time"),
+        first_visit_answers=new + returning,
+        returning_share=_with_interval(
+            gated(kpi.returning_share(new, returning), new + returning, min_n,
+                  "first-visit answers", "the returning share"), returning, new + returning),
+        nps_new=nps_figure(kpi.nps_from_counts(first_visit_scores["new"], min_n)),
+        nps_returning=nps_figure(kpi.nps_from_counts(first_visit_scores["returning"], min_n)),
     )
+
+
+def _with_interval(figure: Figure, successes: int, n: int) -> Figure:
+    """A shown share with its 95 % Wilson interval."""
+    if not figure.shown:
+        return figure
+    return Figure(figure.value, figure.n, kpi.proportion_interval(successes, n))
 
 
 def gated(value: float | None, n: int, min_n: int, answers: str, figure: str) -> Figure:

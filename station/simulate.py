@@ -6,7 +6,10 @@ Visitors arrive in opening hours with lunch and evening peaks, cross the entranc
 some stand at the kiosk; most responses come from someone standing there (linked), the rest
 have no presence evidence ('unknown': simulated history has no live camera behind it). Scores
 depend on the visitor's age bracket so that post-stratification has something to correct.
-Detractors open cases; most get resolved.
+Detractors open cases; most get resolved. About a third of detractors report a problem
+([kiosk] complaints), most of them leaving a (made-up) name and phone number or e-mail; with
+[kiosk] first_visit the shoppers say whether it is their first visit (returning ones a little
+happier). People in the store per minute go to HQ as after a day of the camera's roll-ups.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import random
 import time
 from datetime import datetime, timedelta
 
-from station.store import AGE_BRACKETS, Crossing, Presence, Response, Visit
+from station.store import AGE_BRACKETS, Complaint, Crossing, Presence, Response, Visit
 
 AGE_MIX = [0.06, 0.20, 0.28, 0.20, 0.13, 0.08, 0.05]
 # Mean "satisfaction" per bracket: younger shoppers are harsher critics in this fiction.
@@ -42,6 +45,8 @@ def simulate(store, config, responses: int, visits: int = 0, days: float = 14,
         if kiosk_zone:
             store.update_presence([_kiosk_presence(v, kiosk_zone) for v in kiosk_visits])
     store.roll_up_traffic(now)
+    occupancy_minutes = store.roll_up_occupancy(now, max_minutes=int(days * 1440) + 1) \
+        if visits_made else 0
     pos_hours = _pos_hours(rng, visits_made, now)
     if pos_hours:
         store.import_pos(pos_hours, source="simulated-pos.csv")
@@ -71,7 +76,9 @@ def simulate(store, config, responses: int, visits: int = 0, days: float = 14,
                                                     "Spoke to the team"]), at=opened + handling)
             resolved += 1
     return {"responses": responses, "visits": len(visits_made), "cases": len(cases),
-            "cases_resolved": resolved, "pos_hours": len(pos_hours)}
+            "cases_resolved": resolved, "pos_hours": len(pos_hours),
+            "complaints": store.complaint_totals(now - days * 86400 - 86400, now + 1)[
+                "complaints"], "occupancy_minutes": occupancy_minutes}
 
 
 def _pos_hours(rng, visits: list[Visit], now: float) -> list:
@@ -80,13 +87,17 @@ def _pos_hours(rng, visits: list[Visit], now: float) -> list:
     from station.pos import PosHour
     per_hour: dict[float, list] = {}
     for v in visits:
+        hour = v.left_at // 3600 * 3600
+        if hour + 3600 > now:
+            continue
+        # the till exports every hour it was open, a quiet one with 0 receipts: an hour left
+        # out would leave its entries out of conversion's denominator
+        cell = per_hour.setdefault(hour, [0, None])
         if rng.random() < 0.27:
-            hour = v.left_at // 3600 * 3600
-            if hour + 3600 <= now:
-                cell = per_hour.setdefault(hour, [0, 0.0])
-                receipts = 2 if rng.random() < 0.05 else 1
-                cell[0] += receipts
-                cell[1] += round(receipts * rng.lognormvariate(math.log(250_000), 0.7), -3)
+            receipts = 2 if rng.random() < 0.05 else 1
+            cell[0] += receipts
+            cell[1] = (cell[1] or 0.0) + round(
+                receipts * rng.lognormvariate(math.log(250_000), 0.7), -3)
     return [PosHour(h, n, revenue) for h, (n, revenue) in sorted(per_hour.items())]
 
 
@@ -140,7 +151,31 @@ def _opening_time(rng, days, now, config) -> float:
     return now - rng.uniform(0, 3600)
 
 
+NAMES = ("Lan", "Minh", "Hương", "Tuấn", "Mai", "Anna", "David", "Thảo")
+PROBLEMS = ("Chờ thanh toán quá lâu", "Không có nhân viên hỗ trợ", "Hết hàng khuyến mãi",
+            "The queue at the till was very long", "Wrong price on the shelf")
+
+
+def _first_visit(rng, config) -> bool | None:
+    """'Is this your first visit?': about 45 % come back, a tenth skip the question."""
+    if not config.kiosk.first_visit or rng.random() < 0.1:
+        return None
+    return rng.random() >= 0.45
+
+
+def _complaint(rng, ts) -> Complaint:
+    name = rng.choice(NAMES) if rng.random() < 0.7 else None
+    contact = (f"09{rng.randrange(10 ** 8):08d}" if rng.random() < 0.6 else
+               f"{(name or 'khach').lower()}{rng.randrange(100)}@example.com") \
+        if rng.random() < 0.75 else None
+    return Complaint(problem=rng.choice(PROBLEMS) if rng.random() < 0.8 else None,
+                     contact_name=name, contact=contact, ts=ts + rng.uniform(20, 90))
+
+
 def _response(rng, ts, mood, reasons, config) -> Response:
+    first_visit = _first_visit(rng, config)
+    if first_visit is False:
+        mood += 0.4                  # regulars like the store (that is why they come back)
     score = min(10, max(0, round(rng.gauss(7.6 + 1.8 * mood, 2.2))))
     group = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
     choices = [r.id for r in getattr(reasons, group)]
@@ -153,5 +188,8 @@ def _response(rng, ts, mood, reasons, config) -> Response:
         ces = min(7, max(1, round(1.5 + score * 0.5 + rng.gauss(0, 0.9))))
     language = config.kiosk.default_language if rng.random() < 0.7 else \
         rng.choice(config.kiosk.languages)
+    complaint = _complaint(rng, ts) if (group == "detractor" and config.kiosk.complaints
+                                         and rng.random() < 0.35) else None
     return Response(nps=score, csat=csat, ces=ces, reasons=picked if complete else [],
-                    language=language, complete=complete, ts=ts)
+                    language=language, complete=complete, ts=ts,
+                    first_visit=first_visit if complete else None, complaint=complaint)

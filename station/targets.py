@@ -34,6 +34,7 @@ TARGET_KPIS: dict[str, TargetKpi] = {
     "participation_rate": TargetKpi(0, 100, "higher", "%"),
     "complaint_rate": TargetKpi(0, 100, "lower", "%"),
     "handling_median_s": TargetKpi(0, 30 * 86400, "lower", "s"),
+    "conversion": TargetKpi(0, 100, "higher", "%"),   # POS source where it has figures
 }
 
 

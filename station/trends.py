@@ -24,7 +24,8 @@ import json
 from datetime import date, datetime, time as dtime, timedelta
 
 from station import kpi
-from station.scorecard import Figure, build_scorecard
+from station.conversion import camera_conversion, pos_conversion
+from station.scorecard import Figure, build_scorecard, gated
 from station.targets import Target
 
 STATUSES = ("on_target", "below_target", "not_distinguishable", "too_few_answers")
@@ -43,7 +44,8 @@ def build_trends(store, config, now: float, days: int = 12, weeks: int = 8) -> d
     spans = {name: (now - SPAN_DAYS[target.period] * 86400, now)
              for name, target in targets.items()}
     tallies = Tallies(store, config, [edge for span in spans.values() for edge in span] +
-                      [edge for key in periods.values() for _, *span in key for edge in span])
+                      [edge for key in periods.values() for _, *span in key for edge in span],
+                      conversion="conversion" in targets)
 
     def cell(target, label, since, until):
         return _cell(config.tz, target, label, since, until, tallies.figures(since, until),
@@ -69,8 +71,9 @@ class Tallies:
     covering indexes of schema migration 8. Sums of counts, so a period's figures are exactly
     its own queries' (period_figures; tests/station/test_trends_tallies.py)."""
 
-    def __init__(self, store, config, edges):
+    def __init__(self, store, config, edges, conversion: bool = True):
         self.config = config
+        self.conversion = conversion       # read POS hours and checkout visits only if targeted
         self.lines = [line.name for line in config.vision.lines if line.entrance]
         self.edges = sorted(set(edges))
         self.segments = [self._read(store, since, until)
@@ -96,9 +99,19 @@ class Tallies:
                 "GROUP BY reasons", (since, until)):
             for reason in set(json.loads(given)):
                 reasons[reason] = reasons.get(reason, 0) + n
+        conversion = {"pos_hours": 0, "pos": (0, 0), "camera": (0, 0)}
+        if self.conversion:
+            pos = pos_conversion(store, since, until)
+            camera = camera_conversion(store, self.config, since, until) or {}
+            conversion = {"pos_hours": len(pos["hours"]),
+                          "pos": (pos["transactions"], pos["entries"]),
+                          "camera": (camera.get("visits_at_checkout", 0),
+                                     camera.get("entries", 0))}
         return {"scores": scores, "csat": csat, "ces": ces, "reasons": reasons,
                 "entries": store.entries(since, until, self.lines)["entries"],
-                "cases": store.case_totals(since, until)}
+                "cases": store.case_totals(since, until),
+                "complaints": store.complaint_totals(since, until),
+                "conversion": conversion}
 
     def _sum(self, since: float, until: float) -> dict:
         first, last = self.edges.index(since), self.edges.index(until)
@@ -106,7 +119,12 @@ class Tallies:
         out = {"scores": [sum(p["scores"][i] for p in parts) for i in range(11)],
                "entries": sum(p["entries"] for p in parts),
                "opened": sum(p["cases"]["opened"] for p in parts),
-               "handling_s": [d for p in parts for d in p["cases"]["handling_s"]]}
+               "handling_s": [d for p in parts for d in p["cases"]["handling_s"]],
+               "complaints": {
+                   "complaints": sum(p["complaints"]["complaints"] for p in parts),
+                   "with_contact": sum(p["complaints"]["with_contact"] for p in parts),
+                   "handling_s": [d for p in parts for d in p["complaints"]["handling_s"]]},
+               "conversion": conversion_tally([p["conversion"] for p in parts])}
         for key in ("csat", "ces", "reasons"):
             total: dict = {}
             for part in parts:
@@ -122,7 +140,8 @@ class Tallies:
             self._figures[since, until] = kpi_figures(
                 self.config, t["scores"], dict(sorted(t["csat"].items())),
                 dict(sorted(t["ces"].items())), sum(t["scores"]), t["entries"],
-                {"opened": t["opened"], "handling_s": t["handling_s"]})
+                {"opened": t["opened"], "handling_s": t["handling_s"]}, t["complaints"],
+                t["conversion"])
         return self._figures[since, until]
 
     def detractor_reasons(self, since: float, until: float) -> list:
@@ -140,22 +159,58 @@ def period_figures(store, config, since: float, until: float) -> dict:
     lines = [line.name for line in config.vision.lines if line.entrance]
     entries = store.entries(since, until, lines)["entries"]
     cases = store.case_totals(since, until)
-    return kpi_figures(config, counts, csat, ces, responses, entries, cases)
+    pos = pos_conversion(store, since, until)
+    camera = camera_conversion(store, config, since, until) or {}
+    conversion = conversion_tally([{"pos_hours": len(pos["hours"]),
+                                    "pos": (pos["transactions"], pos["entries"]),
+                                    "camera": (camera.get("visits_at_checkout", 0),
+                                               camera.get("entries", 0))}])
+    return kpi_figures(config, counts, csat, ces, responses, entries, cases,
+                       store.complaint_totals(since, until), conversion)
+
+
+def conversion_tally(parts: list[dict]) -> tuple[int, int, str] | None:
+    """(buyers, entries, source) of a period from its segments' tallies: the POS source where
+    the period has POS figures, else the checkout zone's visits; None with neither."""
+    if any(p["pos_hours"] for p in parts):
+        return (sum(p["pos"][0] for p in parts), sum(p["pos"][1] for p in parts), "pos")
+    if any(p["camera"][1] for p in parts):
+        return (sum(p["camera"][0] for p in parts), sum(p["camera"][1] for p in parts),
+                "camera")
+    return None
 
 
 def kpi_figures(config, counts: list[int], csat: dict[int, int], ces: dict[int, int],
-                responses: int, entries: int, cases: dict) -> dict:
+                responses: int, entries: int, cases: dict, complaints: dict | None = None,
+                conversion: tuple[int, int, str] | None = None) -> dict:
     """period_figures from a period's counts."""
     card = build_scorecard(score_counts=counts, csat_counts=csat, ces_counts=ces,
                            responses=responses, entries=entries, cases_opened=cases["opened"],
-                           handling_s=cases["handling_s"], min_n=config.privacy.min_n)
-    return scorecard_intervals(card, csat, ces, entries, cases["handling_s"])
+                           handling_s=cases["handling_s"], min_n=config.privacy.min_n,
+                           complaints=complaints)
+    return scorecard_intervals(card, csat, ces, entries, cases["handling_s"], conversion)
+
+
+def conversion_figure(conversion: tuple[int, int, str] | None) -> tuple[Figure, tuple | None]:
+    """Conversion as a targetable figure: buyers over entries, with its Wilson interval
+    (none above 100 %, where several receipts per visitor make it no share)."""
+    if conversion is None:
+        return Figure(None, 0, reason="no POS figures and no checkout zone"), None
+    buyers, entries, _source = conversion
+    figure = gated(kpi.conversion_rate(buyers, entries), entries, 1, "camera entries",
+                   "conversion")
+    interval = kpi.proportion_interval(buyers, entries) if entries and buyers <= entries \
+        else None
+    return figure, interval
 
 
 def scorecard_intervals(card, csat: dict[int, int], ces: dict[int, int], entries: int,
-                        handling_s: list[float]) -> dict[str, tuple[Figure, tuple | None]]:
+                        handling_s: list[float],
+                        conversion: tuple[int, int, str] | None = None
+                        ) -> dict[str, tuple[Figure, tuple | None]]:
     """Each targetable KPI of a scorecard with its 95 % interval: the one place that pairs a
-    KPI with its interval, for the station's trends and HQ's report alike."""
+    KPI with its interval, for the station's trends and HQ's report alike. `conversion` is
+    (buyers, entries, source), see conversion_tally."""
     top_two = sum(c for v, c in csat.items() if v >= 4)
     return {
         "nps": (card.nps, card.nps.interval),
@@ -164,8 +219,9 @@ def scorecard_intervals(card, csat: dict[int, int], ces: dict[int, int], entries
         "participation_rate": (card.participation_rate,
                                kpi.proportion_interval(card.responses, entries)),
         "complaint_rate": (card.complaint_rate,
-                           kpi.proportion_interval(card.cases_opened, card.responses)),
+                           kpi.proportion_interval(card.complaints, card.responses)),
         "handling_median_s": (card.handling_median_s, kpi.median_interval(handling_s)),
+        "conversion": conversion_figure(conversion),
     }
 
 

@@ -130,6 +130,7 @@ def test_demo_station_delivers_a_tapped_survey_and_traffic_to_hq(qtbot, tmp_path
         tap(qtbot, s["followup"].next)
         tap(qtbot, s["csat"].scale.buttons[5])
         tap(qtbot, s["ces"].scale.buttons[6])
+        tap(qtbot, s["first_visit"].no)              # the demo asks it (returning share)
         assert window.current == "thanks"
         writer.close()
 
@@ -160,6 +161,7 @@ def test_demo_station_delivers_a_tapped_survey_and_traffic_to_hq(qtbot, tmp_path
         tap(qtbot, s["followup"].next)
         tap(qtbot, s["csat"].skip)
         tap(qtbot, s["ces"].skip)
+        tap(qtbot, s["first_visit"].skip)
         writer.close()
         (alert,) = wait_for("the detractor's alert in the HQ database", lambda: [
             json.loads(d) for (d,) in hq_rows(hq, "SELECT data FROM events WHERE type = 'alert'")

@@ -77,6 +77,7 @@ class EventRecorder:
                 self.store.append_visits(visits)
                 self.store.update_presence(presence)
                 self.store.roll_up_traffic(now - self.rollup_lag_s)
+                self.store.roll_up_occupancy(now - self.rollup_lag_s)
                 if self._health is not None:
                     self.store.put_health(health_component(self.camera), self._health,
                                           ts=now)

@@ -10,9 +10,9 @@ Every row that HQ must see is written together with its outbox row in one transa
 killed process leaves either both or neither. Services call the named methods below; nobody
 else writes SQL against the station DB.
 """
-from station.store.records import (AGE_BRACKETS, Case, Crossing, Event, Presence, Response,
+from station.store.records import (AGE_BRACKETS, Case, Complaint, Crossing, Event, Presence, Response,
                                  StoreError, TrafficMinute, Visit)
 from station.store.store import Store
 
-__all__ = ["Store", "StoreError", "Response", "Case", "Visit", "Crossing", "Presence",
+__all__ = ["Store", "StoreError", "Response", "Case", "Complaint", "Visit", "Crossing", "Presence",
            "TrafficMinute", "Event", "AGE_BRACKETS"]

@@ -133,18 +133,44 @@ class Queries:
 
     def cases(self, since: float, until: float, open_only: bool = False,
               limit: int = 500) -> list[Case]:
-        sql = ("SELECT id, response_id, opened_at, nps, reasons, comment, resolved_at, "
-               "resolution_note FROM cases WHERE opened_at >= ? AND opened_at < ?")
+        """Detractor cases, newest first, each with its complaint (contact details included:
+        for the manager's case list only)."""
+        sql = (f"SELECT {_CASE_COLUMNS} FROM cases c LEFT JOIN complaints k ON k.case_id = c.id "
+               f"WHERE c.opened_at >= ? AND c.opened_at < ?")
         if open_only:
-            sql += " AND resolved_at IS NULL"
-        rows = self.db.execute(sql + " ORDER BY opened_at DESC LIMIT ?", (since, until, limit))
+            sql += " AND c.resolved_at IS NULL"
+        rows = self.db.execute(sql + " ORDER BY c.opened_at DESC LIMIT ?", (since, until, limit))
         return [_case(row) for row in rows]
 
     def case(self, case_id: str) -> Case | None:
         row = self.db.execute(
-            "SELECT id, response_id, opened_at, nps, reasons, comment, resolved_at, "
-            "resolution_note FROM cases WHERE id = ?", (case_id,)).fetchone()
+            f"SELECT {_CASE_COLUMNS} FROM cases c LEFT JOIN complaints k ON k.case_id = c.id "
+            f"WHERE c.id = ?", (case_id,)).fetchone()
         return _case(row) if row else None
+
+    def scores_by_first_visit(self, since: float, until: float) -> dict[str, list[int]]:
+        """Score counts of the shoppers who answered the first-visit question: 'new' (first
+        visit) and 'returning'; those who skipped it or were not asked are in neither."""
+        out = {"new": [0] * 11, "returning": [0] * 11}
+        for first, score, n in self.db.execute(
+                "SELECT first_visit, nps, count(*) FROM responses WHERE ts >= ? AND ts < ? "
+                "AND first_visit IS NOT NULL GROUP BY 1, 2", (since, until)):
+            out["new" if first else "returning"][score] = n
+        return out
+
+    def complaint_totals(self, since: float, until: float) -> dict:
+        """Complaints lodged in the period, how many asked to be contacted, and the handling
+        time (s) of each one handled: from the complaint to its case's resolution."""
+        lodged, contact, resolved = self.db.execute(
+            "SELECT count(*), coalesce(sum(CASE WHEN k.contact_name IS NOT NULL OR k.contact "
+            "IS NOT NULL THEN 1 ELSE 0 END), 0), count(c.resolved_at) FROM complaints k "
+            "JOIN cases c ON c.id = k.case_id WHERE k.ts >= ? AND k.ts < ?",
+            (since, until)).fetchone()
+        durations = [max(0.0, r[0]) for r in self.db.execute(
+            "SELECT c.resolved_at - k.ts FROM complaints k JOIN cases c ON c.id = k.case_id "
+            "WHERE k.ts >= ? AND k.ts < ? AND c.resolved_at IS NOT NULL", (since, until))]
+        return {"complaints": lodged, "with_contact": contact, "resolved": resolved,
+                "handling_s": durations}
 
     def case_totals(self, since: float, until: float) -> dict:
         opened, resolved = self.db.execute(
@@ -217,7 +243,8 @@ class Queries:
         return json.loads(row[0]) if row else default
 
     def table_counts(self) -> dict[str, int]:
-        tables = ["responses", "cases", "visits", "crossings", "traffic", "presence", "outbox"]
+        tables = ["responses", "cases", "complaints", "visits", "crossings", "traffic",
+                  "presence", "outbox"]
         return {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
     # -- kiosk (read-only) ---------------------------------------------------------------------
@@ -229,7 +256,7 @@ class Queries:
     def recent_responses(self, limit: int = 100) -> list[dict]:
         """The newest responses as stored, newest first (admin check, tests, support)."""
         cols = ("id", "ts", "nps", "csat", "ces", "reasons", "comment", "language", "complete",
-                "presence", "visit_id", "outbox_seq")
+                "presence", "visit_id", "outbox_seq", "first_visit")
         rows = self.db.execute(f"SELECT {', '.join(cols)} FROM responses "
                                f"ORDER BY ts DESC, rowid DESC LIMIT ?", (limit,))
         out = [dict(zip(cols, row)) for row in rows]
@@ -242,13 +269,16 @@ class Queries:
                              max_rowid: int | None = None,
                              after_rowid: int | None = None) -> list[dict]:
         """Per local day and linked visitor's age bracket, in one pass: score counts 0..10,
-        CSAT 1..5 and CES 1..7 counts, totals. Days are local epoch days
+        CSAT 1..5 and CES 1..7 counts, score counts of first-visit and returning shoppers,
+        totals. Days are local epoch days
         (``(ts + utc_offset_s) // 86400``). With `after_rowid`, only rows inserted after that
         rowid (up to `max_rowid`) are read, whatever their time: a dashboard adds what is new
         to the days it already summed instead of re-reading them."""
         sums = ", ".join([f"sum(r.nps = {i})" for i in range(11)] +
                          [f"coalesce(sum(r.csat = {i}), 0)" for i in range(1, 6)] +
-                         [f"coalesce(sum(r.ces = {i}), 0)" for i in range(1, 8)])
+                         [f"coalesce(sum(r.ces = {i}), 0)" for i in range(1, 8)] +
+                         [f"coalesce(sum(r.first_visit = {f} AND r.nps = {i}), 0)"
+                          for f in (1, 0) for i in range(11)])
         where, args = _rowid_window("r", since, until, "ts", max_rowid, after_rowid)
         rows = self.db.execute(
             f"SELECT CAST((r.ts + ?) / 86400 AS INTEGER) AS day, v.age_bracket, {sums}, "
@@ -260,8 +290,10 @@ class Queries:
         for day, age, *n in rows:
             out.append({"day": day, "age_bracket": age, "scores": list(n[0:11]),
                         "csat": dict(zip(range(1, 6), n[11:16])),
-                        "ces": dict(zip(range(1, 8), n[16:23])), "responses": n[23],
-                        "complete": n[24], "no_presence": n[25], "linked": n[26]})
+                        "ces": dict(zip(range(1, 8), n[16:23])),
+                        "first_visit": {"new": list(n[23:34]), "returning": list(n[34:45])},
+                        "responses": n[45], "complete": n[46], "no_presence": n[47],
+                        "linked": n[48]})
         return out
 
     def case_day_summary(self, since: float, until: float, utc_offset_s: float,
@@ -334,6 +366,13 @@ def _alert(row) -> Alert:
     return Alert(*row[:8], json.loads(row[8]), *row[9:])
 
 
+_CASE_COLUMNS = ("c.id, c.response_id, c.opened_at, c.nps, c.reasons, c.comment, "
+                 "c.resolved_at, c.resolution_note, k.id, k.ts, k.problem, k.contact_name, "
+                 "k.contact")
+
+
 def _case(row) -> Case:
-    i, rid, opened, nps, reasons, comment, resolved, note = row
-    return Case(i, rid, opened, nps, json.loads(reasons), comment, resolved, note)
+    i, rid, opened, nps, reasons, comment, resolved, note, kid, kts, problem, name, contact = row
+    complaint = None if kid is None else {"id": kid, "ts": kts, "problem": problem,
+                                          "contact_name": name, "contact": contact}
+    return Case(i, rid, opened, nps, json.loads(reasons), comment, resolved, note, complaint)

@@ -15,6 +15,27 @@ def new_id() -> str:
 
 
 @dataclass(frozen=True)
+class Complaint:
+    """A problem the shopper chose to report after a low score: their words and, if they want
+    to be contacted, how. Every field is optional; the act itself is the complaint."""
+    problem: str | None = None
+    contact_name: str | None = None
+    contact: str | None = None          # phone or e-mail, as typed
+    ts: float = field(default_factory=time.time)
+    id: str = field(default_factory=new_id)
+
+    def __post_init__(self):
+        for name in ("problem", "contact_name", "contact"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"complaint {name} must be text, got {value!r}")
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.contact_name or self.contact)
+
+
+@dataclass(frozen=True)
 class Response:
     """One kiosk survey: the NPS score is always there; the rest is optional."""
     nps: int
@@ -26,9 +47,16 @@ class Response:
     complete: bool = True          # False: the shopper walked away after the score (idle timeout)
     ts: float = field(default_factory=time.time)
     id: str = field(default_factory=new_id)
+    first_visit: bool | None = None    # "is this your first visit?" yes / no / not answered
+    complaint: Complaint | None = None     # a problem reported after a low score
 
     def __post_init__(self):
         _check_range("nps", self.nps, 0, 10, optional=False)
+        if self.first_visit not in (None, True, False):
+            raise ValueError(f"first_visit must be true, false or None, got {self.first_visit!r}")
+        if self.complaint is not None and self.group != "detractor":
+            raise ValueError("a complaint is offered after a low score (0-6) only, "
+                             f"got one with score {self.nps}")
         _check_range("csat", self.csat, 1, 5)
         _check_range("ces", self.ces, 1, 7)
         if not all(isinstance(r, str) for r in self.reasons):
@@ -49,6 +77,7 @@ class Case:
     comment: str | None
     resolved_at: float | None
     resolution_note: str | None
+    complaint: dict | None = None      # the shopper's complaint with contact details (manager)
 
 
 # The age brackets a visit can carry: what vision estimates, what reports and HQ group by.

@@ -42,6 +42,34 @@ def _visit_estimates(db) -> None:
     add_column(db, "visits", "age_probs", "TEXT")
 
 
+def _first_visit_and_complaints(db) -> None:
+    # 1: "yes, my first visit", 0: "no, I have been before", NULL: skipped or not asked.
+    add_column(db, "responses", "first_visit", "INTEGER CHECK (first_visit IN (0, 1))")
+    for statement in split_sql("""
+    CREATE TABLE IF NOT EXISTS complaints (
+        id           TEXT PRIMARY KEY,
+        case_id      TEXT NOT NULL REFERENCES cases(id),
+        response_id  TEXT NOT NULL REFERENCES responses(id),
+        ts           REAL NOT NULL,                 -- when the shopper sent it
+        problem      TEXT,                          -- the shopper's words (comment retention)
+        contact_name TEXT,                          -- contact details: kept here and in the
+        contact      TEXT,                          -- case only, blanked by retention
+        outbox_seq   INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS complaints_ts ON complaints(ts);
+    CREATE INDEX IF NOT EXISTS complaints_case ON complaints(case_id);
+
+    -- people in the store at the end of each minute sent to HQ (station/occupancy.py)
+    CREATE TABLE IF NOT EXISTS occupancy (
+        minute     INTEGER PRIMARY KEY,                -- epoch seconds at the minute's start
+        people     INTEGER NOT NULL,
+        zones      TEXT NOT NULL DEFAULT '{}',         -- {"zone": people}
+        outbox_seq INTEGER NOT NULL
+    );
+    """):
+        db.execute(statement)
+
+
 MIGRATIONS: list = [                # SQL text, or a function of the connection (idempotent too)
     # 1: survey data and the transactional outbox.
     """
@@ -232,6 +260,12 @@ MIGRATIONS: list = [                # SQL text, or a function of the connection 
         outbox_seq   INTEGER NOT NULL
     );
     """,
+    # 11: returning customers, complaints and occupancy (issue 17): the shopper's answer to
+    # "is this your first visit to this store?"; a complaint lodged after a low score -- the
+    # act of reporting a problem, linked to the detractor case, with the contact details the
+    # shopper typed (never sent to HQ, blanked after [retention] complaint_contact_days); the
+    # per-minute occupancy sent to HQ beside the traffic roll-ups.
+    _first_visit_and_complaints,
     # 12: settings pushed from HQ (station/remote_settings.py): every push heard, applied (with
     # the settings before it: old -> new) or refused (with the key and reason). A refused one
     # may lack a version (it could not be read).
@@ -269,4 +303,5 @@ EVENT_REFERENCES = (("responses", "outbox_seq"), ("cases", "opened_seq"),
                     ("cases", "resolved_seq"), ("visits", "outbox_seq"),
                     ("traffic", "outbox_seq"), ("target_changes", "outbox_seq"),
                     ("alert_events", "outbox_seq"), ("pos_hours", "outbox_seq"),
-                    ("hand_counts", "outbox_seq"))
+                    ("hand_counts", "outbox_seq"), ("complaints", "outbox_seq"),
+                    ("occupancy", "outbox_seq"))

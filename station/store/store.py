@@ -5,6 +5,7 @@ import json
 import sqlite3
 import time
 from contextlib import contextmanager
+from datetime import timezone
 from station import events
 from station.events import rfc3339
 from station.store.records import (Case, Crossing, Event, Presence, Response, StoreError, Visit,
@@ -13,6 +14,7 @@ from station.store import sqlite
 from station.store.queries import Queries
 from station.store.schema import EVENT_REFERENCES, MIGRATIONS, SCHEMA_VERSION
 from station.alerts import DETRACTOR, RESEND_AFTER_S
+from station.occupancy import occupancy_minutes
 from station.store.goals import Goals
 from station.store.pushed import PushedSettings
 from station.store.sales import Sales
@@ -32,6 +34,7 @@ class Store(Goals, Sales, PushedSettings, HandCounts, Queries):
         self.link_window_s = link_window_s
         self.alert_resend_s = RESEND_AFTER_S
         self.detractor_alerts = True           # [alerts] detractor
+        self.opening_time, self.tz = "08:00", timezone.utc     # [station] opening_time
         self._depth = 0
 
     # -- opening ---------------------------------------------------------------------------
@@ -55,6 +58,7 @@ class Store(Goals, Sales, PushedSettings, HandCounts, Queries):
         # several cameras: the visitors are those of the cameras with an entrance line
         footfall = frozenset(c.id for c in cameras if c.entrance_lines)
         store.footfall_cameras = footfall if len(cameras) > 1 and footfall else None
+        store.opening_time, store.tz = config.station.opening_time, config.tz
         return store
 
     @classmethod
@@ -220,16 +224,21 @@ class Store(Goals, Sales, PushedSettings, HandCounts, Queries):
                 response_id=response.id, nps=response.nps, csat=response.csat,
                 ces=response.ces, reasons=tuple(response.reasons), comment=response.comment,
                 language=response.language, complete=response.complete, presence=presence,
-                visit_id=visit_id).to_data()
+                visit_id=visit_id, first_visit=response.first_visit).to_data()
             (seq,) = self._append_events("response", [(response.id, response.ts, data)])
-            self.db.execute(
-                "INSERT INTO responses (id, ts, nps, csat, ces, reasons, comment, language, "
-                "complete, presence, visit_id, outbox_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (response.id, response.ts, response.nps, response.csat, response.ces,
-                 json.dumps(list(response.reasons)), response.comment, response.language,
-                 int(response.complete), presence, visit_id, seq))
+            row = {"id": response.id, "ts": response.ts, "nps": response.nps,
+                   "csat": response.csat, "ces": response.ces,
+                   "reasons": json.dumps(list(response.reasons)), "comment": response.comment,
+                   "language": response.language, "complete": int(response.complete),
+                   "presence": presence, "visit_id": visit_id, "outbox_seq": seq}
+            if response.first_visit is not None:      # the column's NULL: not asked, skipped
+                row["first_visit"] = int(response.first_visit)
+            self.db.execute(f"INSERT INTO responses ({', '.join(row)}) "
+                            f"VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
             if response.group == "detractor":
                 case_id = self._open_case(response)
+                if response.complaint is not None:
+                    self._lodge_complaint(response, case_id)
                 if self.detractor_alerts:
                     self._raise_alert(DETRACTOR, "warning", self.station,
                                       self._detractor_context(response, visit_id, case_id),
@@ -248,6 +257,19 @@ class Store(Goals, Sales, PushedSettings, HandCounts, Queries):
             "VALUES (?,?,?,?,?,?,?)", (case_id, response.id, response.ts, response.nps,
                                        json.dumps(list(response.reasons)), response.comment, seq))
         return case_id
+
+    def _lodge_complaint(self, response: Response, case_id: str) -> None:
+        """The complaint row (with the contact details) and its event (without them: HQ
+        learns that a complaint was lodged and whether contact was asked for, nothing more)."""
+        c = response.complaint
+        data = events.Complaint(complaint_id=c.id, case_id=case_id, response_id=response.id,
+                                at=rfc3339(c.ts), contact_requested=c.has_contact).to_data()
+        (seq,) = self._append_events("complaint", [(new_id(), c.ts, data)])
+        self.db.execute(
+            "INSERT INTO complaints (id, case_id, response_id, ts, problem, contact_name, "
+            "contact, outbox_seq) VALUES (?,?,?,?,?,?,?,?)",
+            (c.id, case_id, response.id, c.ts, _text(c.problem), _text(c.contact_name),
+             _text(c.contact), seq))
 
     def resolve_case(self, case_id: str, note: str, at: float | None = None) -> Case:
         """Mark a detractor case handled; HQ gets a `case` event with status `resolved`."""
@@ -337,6 +359,35 @@ class Store(Goals, Sales, PushedSettings, HandCounts, Queries):
                 "VALUES (?,?,?,?,?)", [(*row[:4], seq) for row, seq in zip(rows, seqs)])
             return len(rows)
 
+    def roll_up_occupancy(self, until_ts: float, max_minutes: int = 24 * 60) -> int:
+        """Send people in the store and per zone for every minute closed (< until_ts) since the
+        last call (station/occupancy.py), as `occupancy` events: minutes with somebody counted,
+        and the first minute back at nobody. A first call (or one after a long stop) starts at
+        most `max_minutes` back. Returns how many events were sent."""
+        end = int(until_ts // 60) * 60
+        with self.transaction():
+            mark = self.setting("occupancy_rolled_until") or {}
+            start = max(int(mark.get("minute", end - max_minutes * 60)), end - max_minutes * 60)
+            if start >= end:
+                return 0
+            last_people = mark.get("people", 0)
+            rows = []
+            for minute, people, zones in occupancy_minutes(self, start, end, self.opening_time,
+                                                           self.tz):
+                if people or zones or last_people:
+                    rows.append((minute, people, zones))
+                last_people = people + sum(zones.values())
+            seqs = self._append_events("occupancy", [
+                (new_id(), minute, events.Occupancy(minute=rfc3339(minute), people=people,
+                                                    zones=zones).to_data())
+                for minute, people, zones in rows])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO occupancy (minute, people, zones, outbox_seq) "
+                "VALUES (?,?,?,?)", [(minute, people, json.dumps(zones), seq)
+                                     for (minute, people, zones), seq in zip(rows, seqs)])
+            self.set_setting("occupancy_rolled_until", {"minute": end, "people": last_people})
+        return len(rows)
+
     def update_presence(self, presences: list[Presence]) -> None:
         """Record that visitors are (still) in a zone; the kiosk link reads this."""
         if not presences:
@@ -365,14 +416,21 @@ class Store(Goals, Sales, PushedSettings, HandCounts, Queries):
 
     # -- retention -------------------------------------------------------------------------
     def prune(self, now: float, raw_vision_days: float, acked_outbox_days: float,
-              rollup_days: float, comment_days: float | None = None) -> dict:
+              rollup_days: float, comment_days: float | None = None,
+              complaint_contact_days: float | None = None) -> dict:
         """Drop old raw vision rows and acked outbox rows (pending events are never dropped),
-        and blank shoppers' comments older than `comment_days` where the station keeps them
-        (a comment still waiting in the outbox goes to HQ first, then leaves with its row)."""
+        blank shoppers' comments older than `comment_days` where the station keeps them
+        (a comment still waiting in the outbox goes to HQ first, then leaves with its row),
+        and complaint contact details older than `complaint_contact_days` (never in an event)."""
         with self.transaction():
             raw_cut = now - raw_vision_days * 86400
             counts = self._prune_comments(now - comment_days * 86400) \
                 if comment_days is not None else {}
+            if complaint_contact_days is not None:
+                counts["complaint contacts"] = self.db.execute(
+                    "UPDATE complaints SET contact_name = NULL, contact = NULL WHERE ts < ? "
+                    "AND (contact_name IS NOT NULL OR contact IS NOT NULL)",
+                    (now - complaint_contact_days * 86400,)).rowcount
             counts |= {
                 "crossings": self.db.execute(
                     "DELETE FROM crossings WHERE ts < ? AND ts < coalesce("
@@ -390,6 +448,10 @@ class Store(Goals, Sales, PushedSettings, HandCounts, Queries):
                     "(SELECT max(minute) FROM traffic) AND outbox_seq NOT IN "
                     "(SELECT seq FROM outbox WHERE acked_at IS NULL)",
                     (now - rollup_days * 86400,)).rowcount,
+                "occupancy": self.db.execute(
+                    "DELETE FROM occupancy WHERE minute < ? AND outbox_seq NOT IN "
+                    "(SELECT seq FROM outbox WHERE acked_at IS NULL)",
+                    (now - rollup_days * 86400,)).rowcount,
             }
         return counts
 
@@ -400,6 +462,9 @@ class Store(Goals, Sales, PushedSettings, HandCounts, Queries):
                 (cut,)).rowcount,
             "case comments": self.db.execute(
                 "UPDATE cases SET comment = NULL WHERE opened_at < ? AND comment IS NOT NULL",
+                (cut,)).rowcount,
+            "complaint texts": self.db.execute(
+                "UPDATE complaints SET problem = NULL WHERE ts < ? AND problem IS NOT NULL",
                 (cut,)).rowcount,
             "alert comments": self.db.execute(
                 "UPDATE alerts SET context = json_remove(context, '$.comment') "
@@ -417,6 +482,11 @@ class Store(Goals, Sales, PushedSettings, HandCounts, Queries):
         ts = time.time() if ts is None else ts
         with self.transaction():
             return self._append_events(type_, [(new_id(), ts, data) for data in datas])
+
+
+def _text(value: str | None) -> str | None:
+    """Typed text as stored: trimmed, and None when nothing was typed."""
+    return (value or "").strip() or None
 
 
 def _visit_data(v: Visit) -> dict:

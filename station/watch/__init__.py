@@ -7,7 +7,8 @@ not raised by a write itself (the detractor rule is: it fires inside append_resp
 Each check looks at what the other services wrote (health rows, outbox, traffic, responses),
 turns each rule's findings (station/watch/rules.py) into alerts, checks KPIs against their
 targets every `kpi_every_s` (station/alerts.evaluate_targets) and runs the local hook for
-every new alert change (station/watch/hook.py).
+every new alert change (station/watch/hook.py). With [pos] watch_dir set it also imports the
+POS exports dropped in that folder (station/pos.PosFolder), on the same loop.
 
 Hysteresis keeps a flapping condition to one alert: an episode (the condition turning on)
 raises or counts on the unresolved alert of its kind and subject; the alert resolves itself
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from station import notify
 from station.alerts import evaluate_targets
 from station.remote_settings import effective_config
+from station.pos import PosFolder
 from station.watch.hook import AlertHook
 from station.watch.rules import WriteErrors, health_rules
 
@@ -51,6 +53,8 @@ class Watcher:
         self.due: dict[str, float] = {}
         self.last_kpi_check = float("-inf")
         self.failing_since: float | None = None
+        self.pos_folder = PosFolder(config.pos.watch_dir, config.tz) \
+            if config.pos.watch_dir is not None else None
 
     def use(self, config) -> None:
         """New thresholds (settings pushed from HQ): the rules are made anew from `config`;
@@ -77,6 +81,8 @@ class Watcher:
             self.last_kpi_check = now
             timings["kpi_below_target"] = self._timed(
                 lambda: evaluate_targets(self.store, self.config, now))
+        if self.pos_folder is not None:
+            timings["pos_import"] = self._timed(lambda: self.pos_folder.scan(self.store, now))
         timings["hook"] = self._timed(lambda: self.hook.run_pending(self.store))
         self._timed(lambda: self.store.put_health("watch", {
             "checked_at": now, "rules_ms": {k: round(v * 1000, 2) for k, v in timings.items()},

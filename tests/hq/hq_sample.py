@@ -12,7 +12,8 @@ from pathlib import Path
 
 from station.config import parse_config
 from station.simulate import simulate
-from station.store import Crossing, Response, Store, Visit
+from station.pos import PosHour
+from station.store import Complaint, Crossing, Response, Store, Visit
 from sync.envelope import Reject, Topic, parse_message
 from hq.db import DeadLetter, HqDb
 
@@ -119,12 +120,21 @@ KNOWN_START = 1_794_711_600.0   # 2026-11-15 03:00 UTC = 10:00 in Ho Chi Minh Ci
 
 def known_mix(store: Store, promoters: int, passives: int, detractors: int,
               start: float = KNOWN_START) -> list[str]:
-    """Responses with a known NPS mix (scores 10 / 8 / 3), one a minute; returns case ids."""
+    """Responses with a known NPS mix (scores 10 / 8 / 3), one a minute; returns case ids.
+    The first 40 answer the first-visit question, alternately yes and no; every other
+    detractor reports a problem 30 s after the score, every other one of those leaving a
+    phone number."""
     scores = [10] * promoters + [8] * passives + [3] * detractors
     cases = []
     for i, score in enumerate(scores):
+        complaint = None
+        if score <= 6 and len(cases) % 2 == 0:
+            complaint = Complaint(ts=start + 60 * i + 30, problem="slow till",
+                                  contact="0901234567" if len(cases) % 4 == 0 else None)
         case = store.append_response(Response(nps=score, csat=5 if score >= 9 else 2, ces=6,
-                                              language="en", ts=start + 60 * i))
+                                              language="en", ts=start + 60 * i,
+                                              first_visit=(i % 2 == 0) if i < 40 else None,
+                                              complaint=complaint))
         if case:
             cases.append(case)
     return cases
@@ -148,6 +158,11 @@ def known_store(tmp: Path, hq: HqDb) -> dict:
         store.resolve_case(case_id, "called back", at=opened + h)
     store.append_crossings([Crossing(KNOWN_START + 9 * i, "entrance", "in") for i in range(400)])
     store.roll_up_traffic(KNOWN_START + 7200)
+    # 40 receipts in the hour of the 400 entries, 5 in an hour the camera saw nobody
+    store.import_pos([PosHour(KNOWN_START, 40, None), PosHour(KNOWN_START + 7200, 5, None)],
+                     source="till.csv")
+    # nobody leaves: 400 in the store from 11:00 on (opening 08:00), per minute to HQ
+    store.roll_up_occupancy(KNOWN_START + 7200, max_minutes=180)
     mix = [("25-34", "female")] * 20 + [("25-34", "male")] * 12 + [("65+", "female")] * 3 + \
         [(None, None)] * 6
     store.append_visits([Visit(entered_at=KNOWN_START + 60 * i, left_at=KNOWN_START + 60 * i + 300,
@@ -160,7 +175,8 @@ def known_store(tmp: Path, hq: HqDb) -> dict:
     copy_outbox(store, hq)
     store.close()
     return {"nps": 30.0, "responses": 100, "entries": 400, "handling": handling,
-            "open_cases": 10, "cases": 20}
+            "open_cases": 10, "cases": 20,
+            "complaint_handling": [600.0 * (j + 1) - 30 for j in range(0, 10, 2)]}
 
 
 def tiny_store(tmp: Path, hq: HqDb, n: int = 12) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from station import events
 from station.store import Store
-from station.store.records import Crossing, Response, Visit
+from station.store.records import Complaint, Crossing, Presence, Response, Visit
 from station.targets import Target
 from sync.envelope import Topic, parse_message
 from hq.db import HqDb
@@ -26,7 +26,7 @@ NOW = time.time()
 
 def write_response(store):
     store.append_response(Response(nps=9, csat=4, ces=2, reasons=["staff"], comment="=great",
-                                   language="vi", ts=NOW - 60))
+                                   language="vi", ts=NOW - 60, first_visit=False))
 
 
 def write_case(store):
@@ -75,9 +75,23 @@ def write_handcount(store):
     store.remove_hand_count(check_id, at=NOW - 20)
 
 
+def write_complaint(store):
+    store.append_response(Response(nps=1, ts=NOW - 60, complaint=Complaint(
+        problem="no staff", contact_name="Lan", contact="0901234567", ts=NOW - 40)))
+
+
+def write_occupancy(store):
+    minute = NOW // 60 * 60 - 300
+    store.opening_time = "00:00"
+    store.append_crossings([Crossing(minute + 1, "door", "in"), Crossing(minute + 2, "door", "in")])
+    store.update_presence([Presence("v1", "shelf", minute + 3, minute + 50)])
+    assert store.roll_up_occupancy(NOW, max_minutes=6) >= 1
+
+
 WRITERS = {"response": write_response, "case": write_case, "traffic": write_traffic,
            "visit": write_visit, "target": write_target, "alert": write_alert,
-           "pos": write_pos, "handcount": write_handcount}
+           "pos": write_pos, "handcount": write_handcount, "complaint": write_complaint,
+           "occupancy": write_occupancy}
 
 
 def test_every_event_type_has_a_writer_here():

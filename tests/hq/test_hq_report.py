@@ -156,8 +156,33 @@ def test_cases_handling_time_and_open_backlog(hq):
     assert s["handling_median_s"]["value"] == pytest.approx(statistics.median(handling))
     assert s["handling_p90_s"]["value"] == pytest.approx(
         statistics.quantiles(handling, n=10, method="inclusive")[-1])
-    assert s["complaint_rate"]["value"] == pytest.approx(20.0)
     assert cell(hq["html"], f"open|{K}") == "10"
+
+
+def test_complaints_returning_share_conversion_and_occupancy_per_store(hq):
+    s = store(hq["json"], K)
+    # 10 of the 20 detractors reported a problem (the act, not the score): of 100 responses
+    # and of 400 entries; handled ones from the complaint to the case's resolution
+    assert (s["complaints"], s["complaints_with_contact"]) == (10, 5)
+    assert s["complaint_rate"]["value"] == pytest.approx(10.0)
+    assert s["complaint_rate_per_entry"]["value"] == pytest.approx(2.5)
+    assert s["complaint_handling_median_s"]["value"] == pytest.approx(
+        statistics.median(hq["known"]["complaint_handling"]))
+    # 40 answered the first-visit question, every other one 'no': 20 returning
+    assert s["returning_share"]["value"] == pytest.approx(50.0) and s["returning_share"]["n"] == 40
+    low, high = s["returning_share"]["interval"]
+    assert low < 50 < high
+    assert s["nps_new"]["n"] == 20 and s["nps_new"]["value"] is None       # under min_n 30
+    # POS: 40 receipts over the hour's 400 entries; the hour without entries left out
+    conversion = s["conversion"]
+    assert conversion["source"] == "pos" and conversion["rate"] == pytest.approx(10.0)
+    assert conversion["hours_without_entries"] == 1
+    assert (s["occupancy"]["people"], s["occupancy"]["peak"]) == (400, 400)
+    assert s["zone_dwell"]["shelf"]["median_s"] == pytest.approx(30.0)
+    html = hq["html"]
+    assert "0901234567" not in html and "slow till" not in html
+    assert cell(html, f"conversion|{K}").startswith("10.0")
+    assert cell(html, f"returning|{K}").startswith("50")
 
 
 def test_weekly_nps_per_store_and_all_stores(hq):

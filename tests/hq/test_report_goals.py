@@ -55,7 +55,7 @@ def goals_store(tmp, hq) -> dict:
     k1.set_target(Target("nps", 50, "higher", "week"), "admin", who="lan", at=NOW - DAY)
     k1.set_target(Target("csat", 45, "higher", "month"), "config", at=old)
     k1.set_target(Target("ces", 6.5, "higher", "week"), "config", at=old)
-    k1.set_target(Target("complaint_rate", 18, "lower", "week"), "config", at=old)
+    k1.set_target(Target("complaint_rate", 8, "lower", "week"), "config", at=old)
     k1.set_target(Target("participation_rate", 10, "higher", "week"), "config", at=old)
 
     k1.raise_alert("kpi_below_target", "warning", "nps", at=NOW - 7200,
@@ -162,8 +162,10 @@ def test_status_of_each_target_over_the_report_period(hq):
     assert t["nps"]["figure"]["interval"] == store(hq["json"], G)["nps"]["interval"]
     assert t["csat"]["status"] == "on_target"                  # 50 % against 45 %
     assert t["ces"]["status"] == "below_target"                # every answer 6, target 6.5
-    assert t["complaint_rate"]["status"] == "not_distinguishable"   # 20 % (13..29) vs <= 18
-    assert t["complaint_rate"]["figure"]["interval"][0] < 18 < \
+    # 10 complaints of 100 responses: 10 % (5.5 .. 17.4) against <= 8
+    assert t["complaint_rate"]["status"] == "not_distinguishable"
+    assert t["complaint_rate"]["figure"]["value"] == pytest.approx(10.0)
+    assert t["complaint_rate"]["figure"]["interval"][0] < 8 < \
         t["complaint_rate"]["figure"]["interval"][1]
     assert t["participation_rate"]["status"] == "too_few_answers"   # no camera entries
     assert t["participation_rate"]["figure"]["value"] is None

@@ -22,7 +22,8 @@ def hq(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hq-stats")
     db = hq_sample.new_hq_db(tmp / "hq.db")
     whole, _ = hq_sample.station_store(tmp, "acme", "whole", "kiosk-1")
-    # 26 events, all sent: 20 responses, 5 cases, 1 detractor alert (counting the other 4)
+    # 29 events, all sent: 20 responses, 5 cases, 3 complaints (every other detractor's),
+    # 1 detractor alert (counting the other 4)
     hq_sample.known_mix(whole, 10, 5, 5)
     hq_sample.copy_outbox(whole, db)
     hq_sample.copy_outbox(whole, db)                           # everything again: duplicates
@@ -42,8 +43,8 @@ def test_json_shows_received_marks_gaps_duplicates_and_dead_letters(hq, capsys):
     assert run_cli("--config", str(hq["config"]), "--json") == 0
     report = json.loads(capsys.readouterr().out)
     whole = station(report, "acme/whole/kiosk-1")
-    assert (whole["received"], whole["max_seq"], whole["acked_seq"]) == (26, 26, 26)
-    assert whole["duplicates"] == 26 and whole["gaps"] == [] and whole["missing"] == 0
+    assert (whole["received"], whole["max_seq"], whole["acked_seq"]) == (29, 29, 29)
+    assert whole["duplicates"] == 29 and whole["gaps"] == [] and whole["missing"] == 0
     assert whole["status"] == "online"
     holey = station(report, "acme/holey/kiosk-2")
     assert holey["received"] == 26

@@ -17,7 +17,8 @@ DEBOUNCE_MS = 100
 
 def make_config(tmp_path, **kiosk):
     config = load_config(DEMO)
-    kiosk = {"debounce_ms": DEBOUNCE_MS, "cooldown_s": 0.0, **kiosk}
+    # the demo asks the first-visit question; the flow tests go without it unless they say
+    kiosk = {"debounce_ms": DEBOUNCE_MS, "cooldown_s": 0.0, "first_visit": False, **kiosk}
     return dataclasses.replace(
         config,
         database=dataclasses.replace(config.database, path=tmp_path / "station.db",

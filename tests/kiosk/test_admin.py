@@ -34,7 +34,7 @@ def test_nps_below_min_n_is_hidden_with_the_reason_and_so_are_its_shares(qtbot, 
     hidden = window.strings.get("en", "admin.hidden", answers="29 answers", min_n=30)
     assert plain(admin.csat_value.text()) == hidden and plain(admin.ces_value.text()) == hidden
     assert plain(admin.complaints_value.text()) == \
-        "9 cases open\nThe rate is shown from 30 responses up"
+        "0 complaints; the rate is shown from 30 responses up\n9 cases open"
 
 
 def test_csat_and_ces_go_by_their_own_answers_in_both_languages(qtbot, kiosk):
@@ -45,12 +45,13 @@ def test_csat_and_ces_go_by_their_own_answers_in_both_languages(qtbot, kiosk):
     assert plain(admin.nps_groups.text()) == "Promoters 67% · Passives 17% · Detractors 17%"
     assert plain(admin.csat_value.text()) == "Hidden: 11 answers so far, shown from 30 up"
     assert plain(admin.ces_value.text()) == "Hidden: 11 answers so far, shown from 30 up"
-    assert plain(admin.complaints_value.text()) == "16.7% of responses\n5 cases open"
+    # the detractors scored low but none reported a problem: no complaint (the act)
+    assert plain(admin.complaints_value.text()) == "0 complaints (0.0% of responses)\n5 cases open"
     admin.retranslate("vi")
     assert plain(admin.csat_value.text()) == \
         "Đang ẩn: mới có 11 câu trả lời, hiển thị từ 30 trở lên"
     assert plain(admin.complaints_value.text()) == \
-        "16,7% số câu trả lời\n5 trường hợp chưa xử lý"        # the Vietnamese decimal comma
+        "0 khiếu nại (0,0% số câu trả lời)\n5 trường hợp chưa xử lý"  # Vietnamese decimal comma
     assert plain(admin.nps_groups.text()).startswith("Ủng hộ 67%")
 
 

@@ -60,7 +60,7 @@ def test_an_empty_store_shows_gaps_and_says_why(qtbot, kiosk, config):
     assert nps.status.text() == "Too few answers"
     assert nps.gaps.isVisible()
     assert plain(nps.gaps.text()) == "Gaps: 12 of 12 with fewer than 30 answers"
-    assert plain(goals.cards["participation_rate"].gaps.text()) == \
+    assert plain(goals.cards["conversion"].gaps.text()) == \
         "Gaps: 12 of 12 without camera entries"
     goals.set_span("by_week")
     assert plain(nps.gaps.text()) == "Gaps: 8 of 8 with fewer than 30 answers"

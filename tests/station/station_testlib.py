@@ -77,7 +77,8 @@ def outbox_consistency(db: sqlite3.Connection) -> dict:
         "UNION ALL SELECT outbox_seq, 'traffic' FROM traffic" + "".join(
             f" UNION ALL SELECT outbox_seq, '{kind}' FROM {table}"
             for table, kind in (("target_changes", "target"), ("alert_events", "alert"),
-                                ("pos_hours", "pos"))
+                                ("pos_hours", "pos"), ("complaints", "complaint"),
+                                ("occupancy", "occupancy"))
             if db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone())
     ).fetchall()
     outbox = dict(db.execute("SELECT seq, type FROM outbox").fetchall())

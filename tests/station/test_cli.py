@@ -35,9 +35,11 @@ def simulated(tmp_path_factory):
                      "--seed", 7, cwd="/")
     assert result.returncode == 0, result.stderr
     m = re.search(r"simulated (\d+) responses, (\d+) visits, (\d+) detractor cases "
-                  r"\((\d+) resolved\), \d+ hours of POS counts", result.stdout)
+                  r"\((\d+) resolved\), \d+ hours of POS counts, (\d+) complaints, "
+                  r"(\d+) minutes of occupancy", result.stdout)
     assert m, result.stdout
-    made = dict(zip(("responses", "visits", "cases", "resolved"), map(int, m.groups())))
+    made = dict(zip(("responses", "visits", "cases", "resolved", "complaints", "occupancy"),
+                    map(int, m.groups())))
     return path, made
 
 
@@ -67,8 +69,9 @@ def test_simulate_writes_into_the_configured_database(simulated):
     alerts = db.execute("SELECT count(*) FROM outbox WHERE type = 'alert'").fetchone()[0]
     pos = db.execute("SELECT count(*) FROM pos_hours").fetchone()[0]
     assert pos > 0
+    assert made["complaints"] > 0 and made["occupancy"] > 0
     assert n_events == (RESPONSES + VISITS + made["cases"] + made["resolved"] + traffic +
-                        targets + alerts + pos)
+                        targets + alerts + pos + made["complaints"] + made["occupancy"])
     # every detractor counted on the one detractor alert
     assert db.execute("SELECT sum(count) FROM alerts WHERE kind = 'detractor'"
                       ).fetchone()[0] == made["cases"]
@@ -86,7 +89,12 @@ def test_report_json_counts_match_what_was_simulated(simulated):
     assert r["entries"] == VISITS and r["exits"] == VISITS     # one in and one out per visit
     assert r["cases_opened"] == made["cases"] and r["cases_resolved"] == made["resolved"]
     assert r["participation_rate"]["value"] == pytest.approx(100 * RESPONSES / VISITS)
-    assert r["complaint_rate"]["value"] == pytest.approx(100 * made["cases"] / RESPONSES)
+    # complaints (the act) per response and per entry; each one a detractor's
+    assert r["complaints"] == made["complaints"] < made["cases"]
+    assert r["complaint_rate"]["value"] == pytest.approx(100 * made["complaints"] / RESPONSES)
+    assert r["complaint_rate_per_entry"]["value"] == pytest.approx(
+        100 * made["complaints"] / VISITS)
+    assert r["returning_share"]["n"] > 0 and r["returning_share"]["interval"]
     assert 0 < r["linked_to_visitor"] < RESPONSES        # most responses are linked to a visitor
     assert r["handling_median_s"]["value"] <= r["handling_p90_s"]["value"]
     assert sum(cell["n"] for cell in r["nps_by_day"].values()) == RESPONSES

@@ -234,3 +234,15 @@ def test_property_post_stratified_nps_is_on_the_scale(scores_by_segment, footfal
     used = [s for s in footfall if footfall[s] > 0 and sum(scores_by_segment.get(s, [0])) > 0]
     per_segment = [kpi.nps_from_counts(scores_by_segment[s], 1).nps for s in used]
     assert min(per_segment) - 1e-9 <= r.nps <= max(per_segment) + 1e-9
+
+
+def test_returning_share_counts_yes_and_no_answers_only():
+    assert kpi.returning_share(first_visit=3, returning=1) == pytest.approx(25.0)
+    assert kpi.returning_share(0, 4) == pytest.approx(100.0)
+    assert kpi.returning_share(0, 0) is None                  # nobody answered: no share
+
+
+def test_complaint_rate_is_complaints_over_its_base_and_none_without_one():
+    assert kpi.complaint_rate(3, 200) == pytest.approx(1.5)   # per response or per entry
+    assert kpi.complaint_rate(0, 50) == 0
+    assert kpi.complaint_rate(2, 0) is None

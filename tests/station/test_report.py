@@ -9,7 +9,7 @@ from station import kpi
 from station.config import parse_config
 from station.report import build_report, render_text
 from station.shares import AGE_GROUPS, load_calibration, share_text
-from station.store import Crossing, Presence, Response, Store, Visit
+from station.store import Complaint, Crossing, Presence, Response, Store, Visit
 from station.targets import Target
 
 T0 = 1_800_000_000.0          # 2027-01-15 08:00 UTC = 15:00 in Ho Chi Minh City (UTC+7)
@@ -32,20 +32,25 @@ def station(tmp_path):
     store.close()
 
 
-def _visitor(store, vid, age, gender, tap, score):
+def _visitor(store, vid, age, gender, tap, score, first_visit=None, complaint=None):
     """A visitor who stood at the kiosk for 10 s and then answered `score`."""
     store.append_visits([Visit(entered_at=tap - 60, left_at=tap + 60, dwell={"kiosk": 10},
                                age_bracket=age, gender=gender, id=vid)])
     store.update_presence([Presence(vid, "kiosk", tap - 10, tap)])
-    return store.append_response(Response(nps=score, csat=5 if score >= 9 else 2, ts=tap))
+    return store.append_response(Response(nps=score, csat=5 if score >= 9 else 2, ts=tap,
+                                           first_visit=first_visit, complaint=complaint))
 
 
 def _fill(store):
     # three young women (one promoter, two detractors), one older man (promoter)
-    _visitor(store, "v1", "25-34", "female", T0 + 100, 10)
-    _visitor(store, "v2", "25-34", "female", T0 + 200, 3)
-    _visitor(store, "v3", "25-34", "female", T0 + 300, 0)
-    _visitor(store, "v4", "65+", "male", T0 + 400, 9)
+    # two say it is their first visit, two that they came before; one of the two detractors
+    # reports a problem and leaves a phone number (the other only scores)
+    _visitor(store, "v1", "25-34", "female", T0 + 100, 10, first_visit=True)
+    _visitor(store, "v2", "25-34", "female", T0 + 200, 3, first_visit=False,
+             complaint=Complaint(problem="no staff at the till", contact="0901234567",
+                                 ts=T0 + 230, id="k1"))
+    _visitor(store, "v3", "25-34", "female", T0 + 300, 0, first_visit=False)
+    _visitor(store, "v4", "65+", "male", T0 + 400, 9, first_visit=True)
     # a visitor whose face was never seen, and a tap with nobody there while the camera runs
     store.append_visits([Visit(entered_at=T0, left_at=T0 + 30, id="v5")])
     store.put_health("vision", {"fps": 10.0, "last_frame": T0 + 500}, ts=T0 + 500)
@@ -72,8 +77,35 @@ def test_report_figures_match_the_hand_made_data(station):
     assert (r["entries"], r["exits"]) == (5, 4)
     assert r["participation_rate"]["value"] == pytest.approx(100)
     assert r["cases_opened"] == 2 and r["cases_resolved"] == 0
-    assert r["complaint_rate"]["value"] == pytest.approx(40)
+    # one complaint (the act), not the two detractors: of 5 responses and of 5 entries
+    assert r["complaints"] == 1 and r["complaints_with_contact"] == 1
+    assert r["complaint_rate"]["value"] == pytest.approx(20)
+    assert r["complaint_rate_per_entry"]["value"] == pytest.approx(20)
+    assert r["complaint_handling_median_s"]["value"] is None      # not handled yet
+    # 2 of the 4 who answered the first-visit question came before (the 5th was not asked)
+    assert r["returning_share"]["value"] == pytest.approx(50)
+    assert r["returning_share"]["n"] == 4
+    assert r["returning_share"]["interval"] == pytest.approx(
+        list(kpi.proportion_interval(2, 4)))
+    # new [10, 9] and returning [3, 0]: 2 respondents each, under k = 2? no: at k, under min_n
+    assert r["nps_by_first_visit"]["new"]["n"] == 2
+    assert r["nps_by_first_visit"]["new"]["value"] is None
     assert r["visits"] == 5
+    text = render_text(r)
+    assert "complaints per response      20.0 %" in text
+    assert "returning shoppers           50.0 %" in text
+    assert "0901234567" not in json.dumps(r)          # contact details never in aggregates
+
+
+def test_complaint_handling_runs_from_the_complaint_to_its_resolution(station):
+    store, config = station
+    _fill(store)
+    (case,) = [c for c in store.cases(0, 2e9) if c.complaint]
+    assert case.complaint["contact"] == "0901234567"       # the manager's case list has it
+    store.resolve_case(case.id, "called back", at=T0 + 230 + 900)
+    r = build_report(store, config, T0 - 3600, T0 + 3600)
+    assert r["complaint_handling_median_s"]["value"] == pytest.approx(900)
+    assert r["handling_median_s"]["value"] == pytest.approx(930)   # the case: from the score
 
 
 def test_report_buckets_by_local_hour_and_day(station):
@@ -193,7 +225,7 @@ def test_at_min_n_every_survey_figure_is_shown_with_its_n(station):
     assert low < 0 < high
     assert r["passive_share"]["value"] == pytest.approx(100 / 3)
     assert r["csat"]["value"] == pytest.approx(100) and r["ces"]["value"] == pytest.approx(6)
-    assert r["complaint_rate"]["value"] == pytest.approx(100 / 3)      # the one detractor
+    assert r["complaint_rate"]["value"] == 0           # the detractor did not complain
 
 
 def test_csat_and_ces_gate_on_their_own_answers_not_on_nps(station):

@@ -1,6 +1,7 @@
 """station/simulate.py: synthetic data through the store API, reproducible by seed."""
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
 
@@ -71,4 +72,24 @@ def test_younger_visitors_score_lower_so_post_stratification_has_work(demo_confi
 def test_zero_responses_and_zero_visits_write_nothing(demo_config):
     config, result, rows = _run(demo_config, seed=1, responses=0, visits=0)
     assert rows == [] and result == {"responses": 0, "visits": 0, "cases": 0,
-                                     "cases_resolved": 0, "pos_hours": 0}
+                                     "cases_resolved": 0, "pos_hours": 0, "complaints": 0,
+                                     "occupancy_minutes": 0}
+
+
+def test_simulated_data_has_every_issue_17_kpi(demo_config):
+    """First-visit answers (the demo asks), complaints with contact details, people in the
+    store per minute for HQ, and a POS file: the demo shows every new figure."""
+    config, result, rows = _run(demo_config, seed=3, responses=400, visits=800)
+    assert result["complaints"] > 0 and result["occupancy_minutes"] > 0
+    assert result["pos_hours"] > 0
+    store = Store.open(config)
+    answered = store.db.execute("SELECT first_visit, count(*) FROM responses WHERE "
+                                "first_visit IS NOT NULL GROUP BY 1").fetchall()
+    assert dict(answered).keys() == {0, 1}
+    contacts = store.db.execute("SELECT count(*) FROM complaints WHERE contact IS NOT NULL "
+                                "OR contact_name IS NOT NULL").fetchone()[0]
+    assert 0 < contacts <= result["complaints"]
+    occupancy = [json.loads(e.payload)["data"] for e in store.pending_outbox(limit=100_000)
+                 if e.type == "occupancy"]
+    assert max(o["people"] for o in occupancy) > 0
+    store.close()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from station.store import Crossing, Presence, Response, Store, StoreError, Visit
+from station.store import Complaint, Crossing, Presence, Response, Store, StoreError, Visit
 from station.events import envelope
 from station.store.schema import MIGRATIONS, SCHEMA_VERSION
 from station.targets import Target
@@ -116,7 +116,9 @@ class StoreBeforeV4(StoreBeforeV6):
 
 
 # What every release kept of each table (the outbox lost its topic column in version 4).
-KEPT = {"outbox": "seq, id, type, payload, created_at, acked_at", "responses": "*",
+KEPT = {"outbox": "seq, id, type, payload, created_at, acked_at",
+        "responses": "id, ts, nps, csat, ces, reasons, comment, language, complete, presence, "
+                     "visit_id, outbox_seq",
         "cases": "*", "settings": "*"}
 
 
@@ -763,3 +765,27 @@ def test_prune_blanks_old_comments_and_keeps_the_answers(store):
     contexts = {a.context["case_id"]: a.context for a in store.alerts()}
     assert "comment" not in contexts[old_case] and contexts[new_case]["comment"] == "rude"
     assert contexts[old_case]["score"] == 2
+
+
+def test_prune_deletes_complaint_contact_details_after_their_own_shorter_retention(store):
+    old = Response(nps=1, ts=T0, complaint=Complaint(problem="rude", contact_name="Lan",
+                                                     contact="0901234567", ts=T0 + 30))
+    new = Response(nps=2, ts=T0 + 40 * 86400,
+                   complaint=Complaint(contact="lan@mail.vn", ts=T0 + 40 * 86400))
+    old_case, new_case = store.append_response(old), store.append_response(new)
+    counts = store.prune(now=T0 + 45 * 86400, raw_vision_days=30, acked_outbox_days=7,
+                         rollup_days=800, comment_days=90, complaint_contact_days=30)
+    assert counts["complaint contacts"] == 1 and counts["complaint texts"] == 0
+    gone, kept = store.case(old_case).complaint, store.case(new_case).complaint
+    assert (gone["contact_name"], gone["contact"]) == (None, None)
+    assert gone["problem"] == "rude"                     # the shopper's words: comment_days
+    assert kept["contact"] == "lan@mail.vn"
+    assert store.complaint_totals(0, 2e9)["complaints"] == 2      # the complaints stay
+    counts = store.prune(now=T0 + 100 * 86400, raw_vision_days=30, acked_outbox_days=7,
+                         rollup_days=800, comment_days=90, complaint_contact_days=30)
+    assert counts["complaint texts"] == 1 and store.case(old_case).complaint["problem"] is None
+
+
+def test_a_complaint_needs_a_low_score():
+    with pytest.raises(ValueError, match="after a low score"):
+        Response(nps=7, complaint=Complaint())

@@ -7,7 +7,7 @@ import pytest
 
 from station.config import load_config
 from station.scorecard import Figure
-from station.store.records import Response
+from station.store.records import Complaint, Response
 from station.targets import Target
 from station.trends import build_trends, day_periods, status, week_periods
 
@@ -35,18 +35,21 @@ def config(tmp_path):
     return load_config(path)
 
 
-def answer(store, scores_and_reasons, ts):
+def answer(store, scores_and_reasons, ts, complain=False):
+    """Responses at `ts`; with `complain`, every detractor also reports a problem."""
     for score, reasons in scores_and_reasons:
-        store.append_response(Response(nps=score, reasons=list(reasons), ts=ts))
+        complaint = Complaint(ts=ts) if complain and score <= 6 else None
+        store.append_response(Response(nps=score, reasons=list(reasons), ts=ts,
+                                       complaint=complaint))
 
 
 def thirty_answers(store, ts):
     """10 promoters, 10 passives, 10 detractors: NPS 0, 95 % interval -27.5 .. +27.5
     (adjusted Wald, n + 3 = 33: 1.96 * 100 * sqrt(2 * 10.75 / 33 / 33) = 27.54); 10 cases of
-    30 responses: complaint rate 33.3 %, Wilson interval 19.2 .. 51.2 %. Six detractors
-    name 'wait', three of them 'staff' too."""
+    30 responses, each detractor reporting a problem: complaint rate 33.3 %, Wilson interval
+    19.2 .. 51.2 %. Six detractors name 'wait', three of them 'staff' too."""
     answer(store, [(10, ())] * 10 + [(8, ())] * 10 + [(0, ("wait",))] * 3 +
-           [(2, ("wait", "staff"))] * 3 + [(5, ())] * 4, ts)
+           [(2, ("wait", "staff"))] * 3 + [(5, ())] * 4, ts, complain=True)
 
 
 NPS_ZERO = Figure(0.0, 30, (-27.54, 27.54))
@@ -147,3 +150,26 @@ def test_periods_are_local_days_and_monday_weeks():
     assert label == "2026-12-02" and until == NOW and NOW - since == 19 * 3600
     (label, since, until), = week_periods(NOW, hcm, 1)
     assert label == "2026-W49" and NOW - since == 2 * 86400 + 19 * 3600
+
+
+def test_conversion_against_its_target_from_the_pos_source(store, tmp_path):
+    """40 receipts over 100 entries in one hour: 40 %, Wilson 30.9 .. 49.8 %, against >= 50 %
+    wholly below; a period without POS figures or a checkout zone is a gap with why."""
+    from station.pos import PosHour
+    from station.store.records import Crossing
+    path = tmp_path / "conv.toml"
+    path.write_text(CONFIG.split("[targets.nps]")[0] + "[targets.conversion]\nvalue = 50\n",
+                    encoding="utf-8")
+    config = load_config(path)
+    hour = (NOW - 3 * 3600) // 3600 * 3600
+    store.append_crossings([Crossing(hour + 30 * i, "door", "in") for i in range(100)])
+    store.import_pos([PosHour(hour, 40, None)], "till.csv")
+    trend = build_trends(store, config, NOW)["conversion"]
+    today = trend["by_day"][-1]
+    assert today["value"] == pytest.approx(40.0) and today["n"] == 100
+    assert today["interval"] == pytest.approx([30.94, 49.80], abs=0.01)
+    assert today["status"] == "below_target"
+    assert trend["target"] == {"value": 50, "direction": "higher", "period": "week"}
+    yesterday = trend["by_day"][-2]
+    assert yesterday["value"] is None and yesterday["status"] == "too_few_answers"
+    assert yesterday["reason"] == "no POS figures and no checkout zone"

@@ -70,7 +70,7 @@ def ssdlite():
 
 
 def _confident(detector, det):
-    return det[det.confidence >= detector.track_thresholds[0]]
+    return det[det.confidence >= detector.operating_score]
 
 
 def test_default_detector_is_the_measured_choice():
@@ -113,7 +113,7 @@ def test_detector_is_frame_size_agnostic(detector, pets_frames):
     small = detector.detect(frames[200])
     big = detector.detect(cv2.resize(frames[200], (960, 720)))
     small = _confident(detector, small)
-    big = big[big.confidence >= detector.track_thresholds[0] - 0.1]
+    big = big[big.confidence >= detector.operating_score - 0.1]
     assert len(small) >= 2
     best = _iou(small.xyxy * 2, big.xyxy).max(axis=1)
     # Resampling changes a few pixels, so one box may move a little; none may be lost.
