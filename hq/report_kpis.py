@@ -6,7 +6,8 @@ occupancy now and peak, and dwell per zone.
     extra["complaints"]["acme/s1"]     # {"complaints": 3, "with_contact": 2, "handling_s": [...]}
 
 Portable SQL over the views (hq/views.py): no JSON functions here (the views extract the
-fields), no boolean sums; what is JSON in a view (a visit's dwell, an occupancy's zones) is
+fields), no boolean sums, and a flag (0/1 in the views) is compared `= 1`, never a bare
+condition (PostgreSQL refuses an integer there); what is JSON in a view (a visit's dwell, an occupancy's zones) is
 read as text and parsed in Python. Contact details never reach HQ (station/events.Complaint).
 
 Conversion at HQ has the POS source only: transactions of each station's latest import of an
@@ -34,7 +35,7 @@ def collect(db, period: str, params: list, end: float) -> dict:
 def _complaints(db, period, params) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for store, n, contact in db.execute(
-            f"SELECT store, count(*), sum(CASE WHEN contact_requested THEN 1 ELSE 0 END) "
+            f"SELECT store, count(*), sum(CASE WHEN contact_requested = 1 THEN 1 ELSE 0 END) "
             f"FROM complaints WHERE {period} GROUP BY store", params):
         out[store] = {"complaints": n, "with_contact": contact or 0, "handling_s": []}
     cperiod = period.replace("ts_epoch", "c.ts_epoch")
@@ -49,7 +50,7 @@ def _complaints(db, period, params) -> dict[str, dict]:
 def _first_visit(db, period, params) -> dict[str, dict[str, list[int]]]:
     out: dict[str, dict[str, list[int]]] = {}
     for store, first, score, n in db.execute(
-            f"SELECT store, CASE WHEN first_visit THEN 1 ELSE 0 END, CAST(nps AS INTEGER), "
+            f"SELECT store, CASE WHEN first_visit = 1 THEN 1 ELSE 0 END, CAST(nps AS INTEGER), "
             f"count(*) FROM _responses WHERE {period} AND first_visit IS NOT NULL "
             f"AND nps BETWEEN 0 AND 10 GROUP BY 1, 2, 3", params):
         seg = out.setdefault(store, {"new": [0] * 11, "returning": [0] * 11})
