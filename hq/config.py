@@ -8,10 +8,11 @@ its own HQ keeps the two files apart (the station's `[hq] config` names this one
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from station import events
 from station.config import (ID_PATTERN, BrokerLink, ConfigError, LoggingSection, load_typed,
                             rule, time_zone)
 
@@ -48,28 +49,30 @@ class HqDatabaseSection:
         return "postgresql" if self.url else "sqlite"
 
 
-# Event types HQ keeps for a set number of days ([retention]); 0 keeps them for ever.
-RETENTION_TYPES = ("response", "case", "traffic", "visit", "target", "alert", "pos")
+# Event types HQ keeps for a set number of days ([retention]); 0 keeps them for ever. Every
+# type a station may send (station/events.py TYPES) has its key: a new type needs no change here.
+RETENTION_TYPES = tuple(events.TYPES)
+assert "dead_letters" not in RETENTION_TYPES, "an event type may not be called dead_letters"
 
 
-@dataclass(frozen=True)
-class HqRetentionSection:
-    """[retention]: days HQ keeps each event type (0 = for ever), for `cx-hq prune`.
+def _retention_days(self) -> dict[str, int]:
+    """{event type: days} of the types with a limit."""
+    return {t: getattr(self, t) for t in RETENTION_TYPES if getattr(self, t)}
+
+
+HqRetentionSection = make_dataclass(
+    "HqRetentionSection",
+    [(t, int, rule(0, min=0, max=36_500, doc=f"days of {t} events (0 = keep)"))
+     for t in RETENTION_TYPES]
+    + [("dead_letters", int, rule(90, min=0, max=36_500, doc="days of refused messages"))],
+    frozen=True, namespace={
+        "__module__": __name__,
+        "days": _retention_days,
+        "__doc__": """[retention]: days HQ keeps each event type (0 = for ever), for `cx-hq
+    prune`; one key per type of station/events.py TYPES, and dead_letters.
 
     Targets and alerts are state, not measurements: each station's latest one is kept
-    whatever its age, so the report still knows a target set long ago."""
-    response: int = rule(0, min=0, max=36_500, doc="days of survey answers (0 = keep)")
-    case: int = rule(0, min=0, max=36_500)
-    traffic: int = rule(0, min=0, max=36_500, doc="days of per-minute line counts")
-    visit: int = rule(0, min=0, max=36_500)
-    target: int = rule(0, min=0, max=36_500)
-    alert: int = rule(0, min=0, max=36_500)
-    pos: int = rule(0, min=0, max=36_500)
-    dead_letters: int = rule(90, min=0, max=36_500, doc="days of refused messages")
-
-    def days(self) -> dict[str, int]:
-        """{event type: days} of the types with a limit."""
-        return {t: getattr(self, t) for t in RETENTION_TYPES if getattr(self, t)}
+    whatever its age, so the report still knows a target set long ago."""})
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,10 @@ class WebSection:
                                           "cookie over HTTPS only")
     refresh_s: int = rule(15, min=2, max=3600, doc="how often open pages refresh their figures")
     period_days: int = rule(28, min=1, max=366, doc="the period of the stores and chain pages")
+    demo_login_file: Path | None = rule(
+        None, path=True, doc="demo only: with no [[web.users]], `cx-hq serve` logs in the admin "
+                             "'demo' with a password made on its first start, kept in this "
+                             "file (mode 0600) and printed once")
 
     def __post_init__(self):
         seen = set()

@@ -19,6 +19,7 @@ views for analysts and BI tools are real views in the schema (hq/views.py).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sqlite3
@@ -302,6 +303,27 @@ class HqDb:
 
     def close(self) -> None:
         self.db.close()
+
+    @contextlib.contextmanager
+    def transaction(self, lock: int | None = None):
+        """One write transaction on either backend: SQLite's ``BEGIN IMMEDIATE`` (one writer
+        at a time); on PostgreSQL ``BEGIN``, then the transaction-scoped advisory lock `lock`
+        where given, so that writers of one kind (settings pushes) take turns as on SQLite."""
+        if self.backend == "postgresql":
+            self.db.execute("BEGIN")
+        else:
+            self.db.execute("BEGIN IMMEDIATE")
+        try:
+            if lock is not None and self.backend == "postgresql":
+                self.db.execute("SELECT pg_advisory_xact_lock(?)", (lock,))
+            yield self.db
+        except BaseException:
+            if self.backend == "postgresql":
+                self.db.rollback_quietly()
+            else:
+                self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     # -- the hot path ------------------------------------------------------------------------------
     def commit(self, envelopes: list[Envelope], dead: list[DeadLetter], now: float,

@@ -73,14 +73,9 @@ def prune(db, retention, now: float, dry_run: bool = False) -> dict[str, int]:
                 total += db.db.execute(f"SELECT count(*) FROM events WHERE {where}",
                                        (*params, station, station)).fetchone()[0]
                 continue
-            db.db.execute("BEGIN IMMEDIATE" if db.backend == "sqlite" else "BEGIN")
-            try:
-                total += db.db.execute(f"DELETE FROM events WHERE {where}",
-                                       (*params, station, station)).rowcount
-            except BaseException:
-                db.db.execute("ROLLBACK")
-                raise
-            db.db.execute("COMMIT")
+            with db.transaction() as con:
+                total += con.execute(f"DELETE FROM events WHERE {where}",
+                                     (*params, station, station)).rowcount
         counts[type_] = total
     if retention.dead_letters:
         cutoff = now - retention.dead_letters * 86400

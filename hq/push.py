@@ -33,6 +33,7 @@ from station.remote_settings import MAX_VERSION, check_settings, encode_push
 from sync.envelope import CONFIG
 
 PUBACK_TIMEOUT_S = 10.0
+_PUSH_LOCK = 0x63787075          # advisory lock key: one push numbering at a time
 
 
 class PushError(ValueError):
@@ -65,15 +66,14 @@ def publish_settings(config: HqConfig, settings_text: str, *, station: str | Non
         raise ValueError("who must name the person pushing")
     settings = parse_settings_text(settings_text)
     from hq.db import HqDb
-    hq_db = HqDb.open(config.database.path, config.database.busy_timeout_ms)
+    hq_db = HqDb.for_config(config.database)
     try:
         stations = _stations(hq_db.db, station, store)
-        version = _record(hq_db.db, stations, settings_text, who, time.time())
+        version = _record(hq_db, stations, settings_text, who, time.time())
         payload = encode_push(version, who, config.hq.name, settings)
         _publish(config, [f"{config.hq.topic_prefix}/{s}/{CONFIG}" for s in stations], payload)
-        with hq_db.db:
-            hq_db.db.execute("UPDATE settings_pushes SET published_at = ? WHERE version = ?",
-                             (time.time(), version))
+        hq_db.db.execute("UPDATE settings_pushes SET published_at = ? WHERE version = ?",
+                         (time.time(), version))
     finally:
         hq_db.close()
     return PushResult(version, stations)
@@ -110,15 +110,16 @@ def _stations(db, station: str | None, store: str | None) -> list[str]:
     return known
 
 
-def _record(db, stations: list[str], text: str, who: str, now: float) -> int:
+def _record(hq_db, stations: list[str], text: str, who: str, now: float) -> int:
     """The next version, recorded for every station in one transaction. It is above every
     version a station reported applied too, so a reset HQ database does not restart at
-    versions the stations would ignore as old (a refused version blocks nothing)."""
-    with db:
-        db.execute("BEGIN IMMEDIATE")
+    versions the stations would ignore as old (a refused version blocks nothing). Pushes
+    take turns (SQLite's one writer; an advisory lock on PostgreSQL, where a plain read of
+    max(version) would let two concurrent pushes take the same number)."""
+    with hq_db.transaction(lock=_PUSH_LOCK) as db:
         pushed = db.execute("SELECT coalesce(max(version), 0) FROM settings_pushes").fetchone()[0]
-        version = max(pushed, *map(_reported_version, db.execute(
-            "SELECT health FROM stations WHERE health IS NOT NULL"))) + 1
+        version = max([pushed, *map(_reported_version, db.execute(
+            "SELECT health FROM stations WHERE health IS NOT NULL"))]) + 1
         db.executemany("INSERT INTO settings_pushes (station, version, pushed_at, who, settings) "
                        "VALUES (?,?,?,?,?)", [(s, version, now, who, text) for s in stations])
     return version

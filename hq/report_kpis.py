@@ -6,7 +6,8 @@ occupancy now and peak, and dwell per zone.
     extra["complaints"]["acme/s1"]     # {"complaints": 3, "with_contact": 2, "handling_s": [...]}
 
 Portable SQL over the views (hq/views.py): no JSON functions here (the views extract the
-fields), no boolean sums; what is JSON in a view (a visit's dwell, an occupancy's zones) is
+fields), no boolean sums, and a flag (0/1 in the views) is compared `= 1`, never a bare
+condition (PostgreSQL refuses an integer there); what is JSON in a view (a visit's dwell, an occupancy's zones) is
 read as text and parsed in Python. Contact details never reach HQ (station/events.Complaint).
 
 The manager's hand counts (station/handcount.py) reach HQ as `handcount` events, each with the

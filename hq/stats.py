@@ -16,7 +16,7 @@ import sqlite3
 import time
 from datetime import datetime, timezone
 
-from hq.views import open_for_reading, quiet_broken_pipe
+from hq.views import backend_of, open_for_reading, quiet_broken_pipe
 
 
 def add_parser(subparsers) -> None:
@@ -97,11 +97,16 @@ def collect(db, now: float | None = None) -> dict:
 
 
 def pushed_versions(db) -> dict[str, int]:
-    """The newest settings version pushed to each station (none before any push)."""
+    """The newest settings version published to each station (none before any push; one the
+    broker did not take is recorded, not counted)."""
+    missing_table: tuple = (sqlite3.OperationalError,)
+    if backend_of(db) == "postgresql":
+        from psycopg.errors import UndefinedTable
+        missing_table = (UndefinedTable,)
     try:
         return dict(db.execute("SELECT station, max(version) FROM settings_pushes "
-                               "GROUP BY station"))
-    except sqlite3.OperationalError:     # a database no cx-hq of this release has opened yet
+                               "WHERE published_at IS NOT NULL GROUP BY station"))
+    except missing_table:     # a database no cx-hq of this release has migrated yet
         return {}
 
 

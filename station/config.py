@@ -376,6 +376,8 @@ class HqSection:
     shop) names it here so that `cx-station run` starts the receiver too."""
     enabled: bool = rule(False, doc="also run an HQ receiver on this box")
     config: Path | None = rule(None, path=True, doc="the HQ's own TOML file")
+    web: bool = rule(False, doc="with enabled: also run the HQ dashboard (cx-hq serve, [web] "
+                                "in the HQ's own file)")
 
     def __post_init__(self):
         if self.enabled and self.config is None:

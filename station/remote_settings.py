@@ -47,12 +47,13 @@ def _numeric(cls) -> tuple[str, ...]:
 
 # The keys HQ may set, as dotted paths of the station's config: a path covers everything under
 # it. Paths, the broker, the PIN, the database and command hooks are never here. To let HQ set
-# another key, add its path (e.g. "kiosk.review_urls" once the config has it).
+# another key, add its path.
 HQ_SETTABLE: tuple[str, ...] = (
     "targets",
     "kiosk.wording",
     "kiosk.reasons",
     "kiosk.review_url",
+    "kiosk.review_urls",          # per language, over review_url
     *(f"alerts.{name}" for name in _numeric(AlertsSection)),
 )
 

@@ -60,6 +60,9 @@ def plan_services(config, config_path: Path) -> tuple[list[Service], list[str]]:
     wanted = [
         # HQ runs from its own config file ([hq] config), never from the station's.
         ("hq", config.hq.enabled and broker_ok, "hq", ["run", "--config", str(config.hq.config)]),
+        # the dashboard reads the HQ database (it waits, restarted, until the receiver made it)
+        ("web", config.hq.enabled and config.hq.web, "hq",
+         ["serve", "--config", str(config.hq.config)]),
         ("sync", config.sync.enabled and broker_ok, "sync", ["run", "--config", cfg]),
         # one cx-vision per camera, each with its own health and restarts
         *((f"vision:{camera.id}", config.vision.enabled, "vision",

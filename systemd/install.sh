@@ -2,7 +2,8 @@
 # Install CX Station as systemd services on a Debian box. Run as root from a checkout:
 #
 #   sudo systemd/install.sh                 # vision (one per camera), kiosk, sync, watch
-#   sudo systemd/install.sh --with-hq       # also the HQ receiver (single-site box)
+#   sudo systemd/install.sh --with-hq       # also HQ: receiver, daily prune, the dashboard
+#                                           # (the dashboard once hq.toml has [[web.users]])
 #   systemd/install.sh --dry-run            # print every step, change nothing
 #
 # Safe to run again (upgrades the code and units, keeps an edited config and credentials).
@@ -15,7 +16,8 @@ usage() {
 usage: systemd/install.sh [--dry-run] [--with-hq] [--destdir DIR] [--source DIR]
                           [--python PYTHON] [--no-venv] [--no-models]
   --dry-run      print what would be done; change nothing
-  --with-hq      also enable cx-hq.service (a box that is its own HQ)
+  --with-hq      also enable cx-hq.service and cx-hq-prune.timer (a box that is its own
+                 HQ), and cx-hq-web.service where hq.toml has [[web.users]]
   --destdir DIR  install under DIR; no users, owners or systemctl
   --source DIR   the CX Station checkout to pip-install (default: this script's repository)
   --python PY    interpreter for the venv (default: python3; needs 3.11 or newer)
@@ -59,10 +61,12 @@ MODELS_DIR=$STATE_DIR/models
 UNIT_DIR=/etc/systemd/system
 DOC_DIR=$OPT_DIR/share/systemd
 UNITS=(cx-vision@.service cx-kiosk.service cx-sync.service cx-watch.service cx-hq.service
+       cx-hq-web.service cx-hq-prune.service cx-hq-prune.timer
        cx-prune.service cx-prune.timer cx-station.target)
-# cx-vision@ID.service per camera: added once the config is in place (see "systemd" below)
+# cx-vision@ID.service per camera, and cx-hq-web.service where HQ has users: added once the
+# config is in place (see "systemd" below)
 ENABLE=(cx-kiosk.service cx-sync.service cx-watch.service cx-prune.timer)
-[ "$WITH_HQ" = 1 ] && ENABLE+=(cx-hq.service)
+[ "$WITH_HQ" = 1 ] && ENABLE+=(cx-hq.service cx-hq-prune.timer)
 ENABLE+=(cx-station.target)
 
 # Everything that changes the machine goes through run: printed, and executed unless --dry-run.
@@ -223,6 +227,34 @@ for camera in $cameras; do
     VISION+=("cx-vision@$camera.service")
 done
 ENABLE=("${VISION[@]}" "${ENABLE[@]}")
+# The dashboard refuses to start without a user to log in: it is enabled only where the HQ
+# config names one ([[web.users]], hashes from `cx-hq passwd`).
+if [ "$WITH_HQ" = 1 ]; then
+    hq_config="$DESTDIR$ETC_DIR/hq.toml"
+    [ -e "$hq_config" ] || hq_config="$SOURCE/config/hq.example.toml"
+    has_web_users='import sys; from hq.config import load_hq_config
+sys.exit(0 if load_hq_config(sys.argv[1]).web.users else 3)'
+    if [ -x "$DESTDIR$VENV_DIR/bin/python" ]; then
+        web_users() { env -u PYTHONPATH "$DESTDIR$VENV_DIR/bin/python" -c "$has_web_users" \
+                      "$hq_config"; }
+    else
+        web_users() { (cd "$SOURCE" && PYTHONPATH="$SOURCE" "$PYTHON" -c "$has_web_users" \
+                       "$hq_config"); }
+    fi
+    status=0
+    web_users || status=$?
+    if [ "$status" = 0 ]; then
+        ENABLE=("${ENABLE[@]:0:${#ENABLE[@]}-1}" cx-hq-web.service cx-station.target)
+    elif [ "$status" = 3 ]; then
+        note "no [[web.users]] in $ETC_DIR/hq.toml: the dashboard (cx-hq-web.service) is" \
+             "not enabled; add users (hashes from \`cx-hq passwd\`), then: systemctl enable" \
+             "--now cx-hq-web.service"
+    else
+        echo "install.sh: warning: $ETC_DIR/hq.toml does not load (above), so the dashboard" \
+             "(cx-hq-web.service) is not enabled; once it does: systemctl enable --now" \
+             "cx-hq-web.service" >&2
+    fi
+fi
 # Enabling only creates symlinks, which systemctl --root does without a running systemd: so an
 # image built in a chroot, or a --destdir tree, boots into the station too.
 if ! command -v systemctl >/dev/null; then

@@ -16,9 +16,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
+import requests
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -62,6 +64,9 @@ def demo_config(tmp_path: Path) -> Path:
     hq = re.sub(r'(?m)^path = "[^"]*hq.db"', f'path = "{tmp_path / "hq.db"}"', hq)
     hq = re.sub(r'(?m)^path = "[^"]*.html"', f'path = "{tmp_path / "hq.html"}"', hq)
     hq = re.sub(r'(?m)^broker_port = \d+', f"broker_port = {port}", hq)
+    hq = re.sub(r'(?m)^port = \d+', f"port = {free_port()}", hq)
+    hq = re.sub(r'(?m)^demo_login_file = "[^"]*"',
+                f'demo_login_file = "{tmp_path / "web-login.toml"}"', hq)
     (tmp_path / "hq.toml").write_text(hq)
     return path
 
@@ -188,6 +193,18 @@ def test_demo_station_delivers_a_tapped_survey_and_traffic_to_hq(qtbot, tmp_path
         assert {t["line"] for t in traffic} <= {line.name for line in config.vision.lines}
         seqs = [s for (s,) in hq_rows(hq, "SELECT seq FROM events ORDER BY seq")]
         assert seqs == list(range(1, len(seqs) + 1)), "HQ holds a contiguous run of seqs"
+
+        # the demo's dashboard: its login made at the first start, and the station on it
+        login = tmp_path / "web-login.toml"
+        wait_for("the dashboard's demo login", login.exists, 60, proc)
+        password = tomllib.loads(login.read_text())["password"]
+        hq_toml = tomllib.loads((tmp_path / "hq.toml").read_text())
+        base = f"http://127.0.0.1:{hq_toml['web']['port']}"
+        http = requests.Session()
+        token = wait_for("the dashboard", lambda: _csrf(http, base + "/login"), 60, proc)
+        r = http.post(base + "/login", data={"csrf": token, "username": "demo",
+                                             "password": password})
+        assert r.status_code == 200 and config.station.store in r.text, r.text[:500]
     finally:
         if store is not None:
             store.close()
@@ -201,6 +218,7 @@ def test_demo_station_delivers_a_tapped_survey_and_traffic_to_hq(qtbot, tmp_path
     assert proc.returncode == 0, output[-3000:]
     assert "CX report" in output and "NPS" in output
     assert "HQ report:" in output and (tmp_path / "hq.html").exists(), output[-2000:]
+    assert output.count(f"user demo, password {password}") == 1        # printed once
     privacy_audit(tmp_path, config_path)
 
 
@@ -232,6 +250,13 @@ def privacy_audit(folder: Path, config_path: Path) -> None:
     text = config_path.read_text()
     pin_hash = load_config(config_path).kiosk.admin_pin_hash
     assert pin_hash.startswith("scrypt$") and 'admin_pin = "' not in text
+
+
+def _csrf(http, url):
+    try:
+        return re.search(r'name="csrf" value="([^"]+)"', http.get(url, timeout=5).text).group(1)
+    except (requests.ConnectionError, AttributeError):
+        return None
 
 
 def _try_open(config):

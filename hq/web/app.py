@@ -292,9 +292,12 @@ def create_app(config, publish=None, clock=time.time) -> Starlette:
             error = error or f"settings over {MAX_SETTINGS_BYTES // 1024} KiB"
         result = None
         if not error:
-            try:
-                result = publish(config, text, who=session.username, **scope)
-            except ValueError as exc:          # hq.push.PushError names the bad key
+            try:     # a push waits for the broker's acks: off the event loop
+                result = await run_in_threadpool(publish, config, text, who=session.username,
+                                                 **scope)
+            except ValueError as exc:          # hq.push.PushError: its message names the key
+                error = str(exc)
+            except RuntimeError as exc:        # hq.push.PublishError, HqDbError: not sent
                 error = str(exc)
         return render(request, "push.html", session, form=values, result=result,
                       error=error, status=400 if error else 200)

@@ -4,7 +4,7 @@
     rows = overview(db, config, now)          # one dict per store: NPS, participation, health…
     store = store_detail(db, config, "acme/hcm-d1", now)   # trends per day and week, cases…
 
-The SQL is portable (SQLite today, PostgreSQL through hq.views.open_database): it reads only
+The SQL is portable (SQLite and PostgreSQL, through hq.views.open_database): it reads only
 the views (responses, traffic, cases, pos_hours…) and the stations table, groups with plain
 aggregates (no sum over a boolean, no date functions: time buckets are floor(ts_epoch / s) and
 become local days in Python) and writes nothing. The maths is the station's: the scorecard
@@ -29,10 +29,10 @@ CASES_SHOWN = 20
 
 
 def open_db(config):
-    """A fresh read connection (one per request: never hold the receiver's lock)."""
+    """A fresh read connection (one per request: never hold the receiver's lock), on the
+    backend the config's [database] names."""
     from hq import views
-    opener = getattr(views, "open_database", None)
-    return opener(config) if opener else views.open_readonly(config.database.path)
+    return views.open_database(config)
 
 
 @dataclass
@@ -154,13 +154,14 @@ def conversion(db, since: float, until: float, entries: dict, stations=None) -> 
 
 
 def open_cases(db, stations=None) -> dict[str, list[dict]]:
-    """{store: cases opened and not resolved, oldest first}: id, station, opened, score."""
+    """{store: cases opened and not resolved, oldest first (ties in one order on both
+    backends)}: id, station, opened, score."""
     where, extra = _stations_clause(stations)
     out: dict[str, list[dict]] = {}
     for station, case_id, opened, score in db.execute(
             f"SELECT station, case_id, min(ts_epoch), min(nps) FROM cases WHERE 1 = 1{where} "
             f"GROUP BY station, case_id HAVING sum(CASE WHEN status = 'resolved' THEN 1 "
-            f"ELSE 0 END) = 0 ORDER BY 3", extra):
+            f"ELSE 0 END) = 0 ORDER BY 3, 1, 2", extra):
         out.setdefault(store_of(station), []).append(
             {"station": station, "case_id": case_id, "opened": opened, "nps": score})
     return out
@@ -171,18 +172,6 @@ def last_events(db) -> dict[str, tuple[float, str]]:
     return {station: (ts, type_) for station, ts, type_ in db.execute(
         "SELECT e.station, e.ts_epoch, e.type FROM events e JOIN stations s "
         "ON s.station = e.station AND e.seq = s.max_seq")}
-
-
-def settings_state(db) -> dict[str, dict]:
-    """{station: what it reported about the settings HQ pushed}: the stations table's
-    settings_* columns where this HQ database has them (they come with settings push)."""
-    cursor = db.execute("SELECT * FROM stations WHERE 1 = 0")
-    columns = [d[0] for d in getattr(cursor, "description", None) or ()]
-    wanted = [c for c in columns if c.startswith("settings")]
-    if not wanted:
-        return {}
-    return {row[0]: {c: v for c, v in zip(wanted, row[1:]) if v is not None}
-            for row in db.execute(f"SELECT station, {', '.join(wanted)} FROM stations")}
 
 
 # -- pages --------------------------------------------------------------------------------------
@@ -205,11 +194,9 @@ def overview(db, config, now: float, days: int | None = None, store: str | None 
     targets = goals.current_targets(db, None)
     alerts = goals.unresolved_alerts(db, None)
     latest = last_events(db)
-    settings = settings_state(db)
     stations: dict[str, list[dict]] = {}
     for s in delivery["stations"]:
         s["last_event"] = latest.get(s["station"], (None, None))[0]
-        s["settings"] = settings.get(s["station"], {})
         s["fps"] = camera_fps(s["health"])
         s["last_seen_epoch"] = None if s["last_seen_ago_s"] is None else now - s["last_seen_ago_s"]
         stations.setdefault(store_of(s["station"]), []).append(s)

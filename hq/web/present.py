@@ -83,6 +83,22 @@ class Formats:
                 return f"{self.num(seconds / size, 1)} {unit[1] if self.lang == 'vi' else unit[0]}"
         return f"{self.num(seconds)} s"
 
+    def settings(self, state) -> str:
+        """What a station did with the settings HQ pushed (hq/stats.settings_state): the
+        version applied, one pushed and not yet applied, a refusal with its key and reason."""
+        state = state or {}
+        pushed, applied, refused = state.get("pushed"), state.get("applied"), state.get("rejected")
+        parts = []
+        if applied is not None:
+            parts.append(self.say("settings_applied", version=applied))
+        if pushed is not None and pushed != applied and not (refused and
+                                                              refused.get("version") == pushed):
+            parts.append(self.say("settings_pending", version=pushed))
+        if refused and (applied is None or (refused.get("version") or 0) > applied):
+            parts.append(self.say("settings_refused", version=refused.get("version"),
+                                  setting=refused.get("key"), reason=str(refused.get("reason"))[:200]))
+        return "; ".join(parts) or DASH
+
     def kpi_value(self, kpi: str, value, interval=None) -> str:
         if kpi == "nps":
             return self.signed(value)

@@ -285,11 +285,11 @@ def test_dashboard_in_a_real_browser(site, browser):
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
     WebDriverWait(browser, 20).until(lambda d: d.current_url.endswith("/push"))
     browser.find_element(By.NAME, "which").send_keys("acme/hcm-d1")
-    browser.find_element(By.NAME, "settings").send_keys("[targets]\nnps = 45\n")
+    browser.find_element(By.NAME, "settings").send_keys("[targets.nps]\nvalue = 45\n")
     browser.find_element(By.CSS_SELECTOR, "form.push button").click()
     WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.ID, "pushed"))
     assert "Version 3 published to 2 stations" in browser.find_element(By.ID, "pushed").text
-    assert site["published"] == [{"text": "[targets]\nnps = 45\n", "store": "acme/hcm-d1",
+    assert site["published"] == [{"text": "[targets.nps]\nvalue = 45\n", "store": "acme/hcm-d1",
                                   "station": None, "chain": False, "who": "root"}]
     browser.save_screenshot(str(shots / "push-desktop.png"))
     no_errors(browser, "push")

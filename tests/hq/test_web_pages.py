@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import ast
 import html
+import json
+import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
 import requests
 
 import web_sample
+import web_server
 from web_sample import NOW, PASSWORDS
 from web_server import free_port, serving
 from hq.config import load_hq_config
@@ -30,12 +35,7 @@ def hq(tmp_path_factory):
 
 
 def logged_in(base: str, user: str = "ana") -> requests.Session:
-    http = requests.Session()
-    token = re.search(r'name="csrf" value="([^"]+)"', http.get(base + "/login").text).group(1)
-    r = http.post(base + "/login", allow_redirects=False,
-                  data={"csrf": token, "username": user, "password": PASSWORDS[user][1]})
-    assert r.status_code == 303
-    return http
+    return web_server.logged_in(base, user, PASSWORDS[user][1])
 
 
 def keyed_cells(page: str) -> dict[str, str]:
@@ -74,27 +74,34 @@ def test_an_unknown_store_is_a_404_page(hq):
 
 
 def test_store_page_shows_what_each_station_reported_about_pushed_settings(hq, tmp_path):
-    """The settings push adds settings_* columns to the stations table; without them the page
-    shows a dash (above), with them their values."""
+    """From HQ's own records (settings_pushes) and each station's health: the version
+    applied, one pushed and not applied yet, a refusal with its key and reason."""
     db = tmp_path / "hq.db"
     shutil.copy(hq["db"], db)
     with sqlite3.connect(db) as con:
-        con.execute("ALTER TABLE stations ADD COLUMN settings_version INTEGER")
-        con.execute("ALTER TABLE stations ADD COLUMN settings_error TEXT")
-        con.execute("UPDATE stations SET settings_version = 4 WHERE station = ?",
-                    ("acme/hcm-d1/kiosk-1",))
-        con.execute("UPDATE stations SET settings_version = 3, settings_error = ? "
-                    "WHERE station = ?", ("targets.nps: 500 is out of range",
-                                          "acme/hcm-d1/kiosk-2"))
+        con.executemany("INSERT INTO settings_pushes (station, version, pushed_at, who, "
+                        "settings, published_at) VALUES (?, ?, 0, 'root', '', 1)",
+                        [("acme/hcm-d1/kiosk-1", 4), ("acme/hcm-d1/kiosk-2", 4),
+                         ("acme/hcm-d1/kiosk-2", 5)])
+        for station, settings in (
+                ("acme/hcm-d1/kiosk-1", {"version": 4, "applied_at": "2026-11-20T10:00:00Z"}),
+                ("acme/hcm-d1/kiosk-2", {"version": 3, "rejected": {
+                    "version": 4, "key": "targets.nps.value",
+                    "reason": "500 is out of range"}})):
+            health = json.loads(con.execute("SELECT health FROM stations WHERE station = ?",
+                                            (station,)).fetchone()[0])
+            con.execute("UPDATE stations SET health = ? WHERE station = ?",
+                        (json.dumps({**health, "settings": settings}), station))
     config = tmp_path / "hq.toml"
     config.write_text(hq["config"].read_text(encoding="utf-8").replace(str(hq["db"]), str(db)),
                       encoding="utf-8")
     with serving(create_app(load_hq_config(config), clock=lambda: NOW)) as base:
         page = logged_in(base).get(base + "/store/acme/hcm-d1").text
     stations = page[page.index('id="stations"'):]
-    rows = stations.split("<tr>")[2:]
-    assert "version: 4" in rows[0] and "error" not in rows[0]
-    assert "version: 3; error: targets.nps: 500 is out of range" in html.unescape(rows[1])
+    rows = [html.unescape(row) for row in stations.split("<tr>")[2:]]
+    assert "applied v4<" in rows[0] and "refused" not in rows[0]
+    assert ("applied v3; pushed v5, not applied yet; refused v4: targets.nps.value: 500 is "
+            "out of range") in rows[1]
 
 
 def test_dashboard_sql_is_portable():
@@ -116,9 +123,17 @@ def test_cx_hq_serve_runs_and_says_what_is_wrong(hq, tmp_path):
     config = tmp_path / "serve.toml"
     config.write_text(hq["config"].read_text(encoding="utf-8").replace(
         "[web]\n", f"[web]\nport = {port}\n"), encoding="utf-8")
+    # systemd's side of Type=notify and WatchdogSec, played by a datagram socket
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(30)
     process = subprocess.Popen([sys.executable, "-m", "hq", "serve", "--config", str(config)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify"),
+                                    "WATCHDOG_USEC": "4000000"})
     try:
+        heard = [notify.recv(4096) for _ in range(2)]
+        assert heard[0].startswith(b"READY=1") and heard[1] == b"WATCHDOG=1", heard
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -133,6 +148,7 @@ def test_cx_hq_serve_runs_and_says_what_is_wrong(hq, tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+        notify.close()
     missing = tmp_path / "missing.toml"
     missing.write_text(config.read_text(encoding="utf-8").replace(str(hq["db"]),
                                                                   str(tmp_path / "no.db")),
@@ -146,3 +162,40 @@ def test_cx_hq_serve_runs_and_says_what_is_wrong(hq, tmp_path):
     out = subprocess.run([sys.executable, "-m", "hq", "serve", "--config", str(nobody)],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "no [[web.users]]" in out.stderr
+
+
+def test_the_demo_login_is_made_once_printed_once_and_lets_the_admin_in(hq, tmp_path):
+    """The demo's dashboard ([web] demo_login_file, no [[web.users]]): a random password made
+    at the first start, kept 0600, printed that once; nobody else gets in."""
+    port = free_port()
+    login_file = tmp_path / "var" / "web-login.toml"
+    config = tmp_path / "demo.toml"
+    config.write_text(hq["config"].read_text(encoding="utf-8").split("[[web.users]]")[0].replace(
+        "[web]\n", f'[web]\nport = {port}\ndemo_login_file = "{login_file}"\n'),
+        encoding="utf-8")
+    outputs = []
+    for _ in range(2):
+        process = subprocess.Popen([sys.executable, "-m", "hq", "serve", "--config",
+                                    str(config)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    requests.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                    break
+                except requests.ConnectionError:
+                    assert process.poll() is None, process.stdout.read()
+                    assert time.monotonic() < deadline, "cx-hq serve did not answer"
+                    time.sleep(0.2)
+            password = tomllib.loads(login_file.read_text(encoding="utf-8"))["password"]
+            assert len(password) >= 12 and (login_file.stat().st_mode & 0o777) == 0o600
+            http = web_server.logged_in(f"http://127.0.0.1:{port}", "demo", password)
+            assert http.get(f"http://127.0.0.1:{port}/push").status_code == 200     # admin
+            with pytest.raises(AssertionError):
+                web_server.logged_in(f"http://127.0.0.1:{port}", "demo", "demo-password")
+        finally:
+            process.terminate()
+            outputs.append(process.communicate(timeout=10)[0])
+    assert f"user demo, password {password}" in outputs[0]
+    assert password not in outputs[1]

@@ -30,11 +30,14 @@ def users_toml() -> str:
                    f'role = "{role}"\n' for name, (role, pw) in PASSWORDS.items())
 
 
-def web_hq(tmp: Path, min_n: int = 30) -> dict:
+def web_hq(tmp: Path, min_n: int = 30, hq=None) -> dict:
     """Four stores: three simulated over 28 days (POS sales too), one of them with two kiosks,
-    targets and alerts; `acme/tiny` with 12 answers and its kiosk offline."""
+    targets and alerts; `acme/tiny` with 12 answers and its kiosk offline. Delivered to `hq`
+    (an HqDb, or anything with its commit) where given, else to a new SQLite file."""
     hq_path = tmp / "hq.db"
-    hq = new_hq_db(hq_path)
+    own = hq is None
+    if own:
+        hq = new_hq_db(hq_path)
     layout = [("hcm-d1", "kiosk-1", 400, 7), ("hcm-d1", "kiosk-2", 150, 8),
               ("hn-hk", "kiosk-1", 250, 9), ("dn-hc", "kiosk-1", 120, 10)]
     for name, sid, responses, seed in layout:
@@ -57,7 +60,8 @@ def web_hq(tmp: Path, min_n: int = 30) -> dict:
                     received_at=NOW - (600 if sid == "kiosk-2" else 30))
         store.close()
     hq_sample.tiny_store(tmp, hq)
-    hq.close()
+    if own:
+        hq.close()
     config = hq_sample.hq_config(tmp, hq_path, min_n=min_n)
     config.write_text(config.read_text(encoding="utf-8") + WEB_TOML + users_toml(),
                       encoding="utf-8")

@@ -1,7 +1,7 @@
 """A real uvicorn server for the dashboard's tests, in a thread on a free loopback port.
 
     with serving(create_app(config, clock=...)) as base:      # 'http://127.0.0.1:40123'
-        requests.get(base + "/login")
+        http = logged_in(base, "ana", "ana-password-1")       # a requests.Session
 """
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import socket
 import threading
 import time
 
+import re
+
+import requests
 import uvicorn
 
 
@@ -36,3 +39,16 @@ def serving(app):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def logged_in(base: str, user: str, password: str) -> requests.Session:
+    http = requests.Session()
+    r = http.post(base + "/login", allow_redirects=False,
+                  data={"csrf": csrf_of(http.get(base + "/login").text), "username": user,
+                        "password": password})
+    assert r.status_code == 303, r.text
+    return http

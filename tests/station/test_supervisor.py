@@ -148,12 +148,12 @@ def _config(tmp_path, **sections):
 
 
 def test_plan_services_lists_only_modules_that_exist(tmp_path):
-    config = _config(tmp_path, hq={"enabled": True, "config": "hq.toml"},
+    config = _config(tmp_path, hq={"enabled": True, "config": "hq.toml", "web": True},
                      broker={"managed": False})
     cfg = tmp_path / "station.toml"
     services, notes = plan_services(config, cfg)
-    modules = {"hq": "hq", "sync": "sync", "vision": "vision", "watch": "station.watch",
-               "kiosk": "kiosk"}
+    modules = {"hq": "hq", "web": "hq", "sync": "sync", "vision": "vision",
+               "watch": "station.watch", "kiosk": "kiosk"}
     planned = {s.name.split(":")[0] for s in services}
     for name, module in modules.items():
         exists = importlib.util.find_spec(f"{module}.__main__") is not None
@@ -161,11 +161,12 @@ def test_plan_services_lists_only_modules_that_exist(tmp_path):
         assert any(n.startswith(f"{name}: not part of this build") for n in notes) == \
             (not exists), name
     for s in services:
-        own = str(tmp_path / "hq.toml") if s.name == "hq" else str(cfg)    # HQ: its own file
+        own = str(tmp_path / "hq.toml") if s.name in ("hq", "web") else str(cfg)  # HQ's file
         assert s.argv[:3] == [PY, "-m", modules[s.name.split(":")[0]]] and own in s.argv
+    assert next(s for s in services if s.name == "web").argv[3] == "serve"
     # start order: HQ and sync before the producers
     order = [s.name.split(":")[0] for s in services]
-    assert order == sorted(order, key=["hq", "sync", "vision", "watch", "kiosk"].index)
+    assert order == sorted(order, key=["hq", "web", "sync", "vision", "watch", "kiosk"].index)
 
 
 def test_plan_services_leaves_out_what_the_config_disables(tmp_path):

@@ -25,6 +25,8 @@ STATION = "acme/s1/k1"
 SETTINGS = """
 [kiosk]
 review_url = "https://example.com/review-v1"
+[kiosk.review_urls]
+en = "https://example.com/review-v1-en"
 
 [kiosk.wording.en]
 question = "Pushed: would you recommend {store}?"
@@ -110,6 +112,7 @@ def test_a_push_reaches_the_kiosk_and_a_refusal_reaches_hq(station, tmp_path, br
         assert [r.id for r in window.screens["followup"].reasons.detractor] == ["queue"]
         window.set_language("en")
         assert window.screens["score"].question.text().startswith("Pushed: would you")
+        assert window.screens["thanks"].review_url == "https://example.com/review-v1-en"
         window.set_language("vi")
         assert window.screens["score"].question.text().startswith("Đã đẩy")
         admin = window.screens["admin"]

@@ -20,11 +20,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "systemd" / "install.sh"
 UNITS = ["cx-vision@.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
-         "cx-hq.service", "cx-prune.service", "cx-prune.timer", "cx-station.target"]
-# --with-hq enables these (the prune service runs from its timer)
+         "cx-hq.service", "cx-hq-web.service", "cx-hq-prune.service", "cx-hq-prune.timer",
+         "cx-prune.service", "cx-prune.timer", "cx-station.target"]
+# --with-hq enables these (the prune services run from their timers; the dashboard only once
+# hq.toml has [[web.users]], which the example has not)
 # (one cx-vision@ per camera: the example config has the single camera "main")
 ENABLED = ["cx-vision@main.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
-           "cx-prune.timer", "cx-hq.service", "cx-station.target"]
+           "cx-prune.timer", "cx-hq.service", "cx-hq-prune.timer", "cx-station.target"]
 
 
 def install(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -257,3 +259,35 @@ kiosk_zone = "kiosk"
 name = "kiosk"
 polygon = [[0, 0], [100, 0], [100, 100]]
 """
+
+
+@pytest.mark.skipif(shutil.which("systemctl") is None, reason="systemctl is not installed")
+def test_with_hq_enables_the_hq_prune_and_the_dashboard_once_hq_has_users(tmp_path):
+    root = tmp_path / "root"
+    result = install("--destdir", str(root), "--no-venv", "--no-models", "--with-hq",
+                     "--python", sys.executable)
+    wants = root / "etc/systemd/system/cx-station.target.wants"
+    station = ["cx-kiosk.service", "cx-prune.timer", "cx-sync.service",
+               "cx-vision@main.service", "cx-watch.service"]
+    assert sorted(p.name for p in wants.iterdir()) == sorted(
+        station + ["cx-hq.service", "cx-hq-prune.timer"])
+    for unit in ("cx-hq-web.service", "cx-hq-prune.service", "cx-hq-prune.timer"):
+        assert mode(root / "etc/systemd/system" / unit) == 0o644
+    assert "no [[web.users]]" in result.stdout and "cx-hq-web.service" in result.stdout
+
+    from station.pin import hash_secret
+    hq_toml = root / "etc/cx-station/hq.toml"
+    hq_toml.write_text(hq_toml.read_text(encoding="utf-8") + "\n[[web.users]]\n"
+                       f'username = "ann"\npassword_hash = "{hash_secret("ann-password-1")}"\n',
+                       encoding="utf-8")
+    install("--destdir", str(root), "--no-venv", "--no-models", "--with-hq",
+            "--python", sys.executable)
+    assert sorted(p.name for p in wants.iterdir()) == sorted(
+        station + ["cx-hq.service", "cx-hq-prune.timer", "cx-hq-web.service"])
+
+    hq_toml.write_text(hq_toml.read_text(encoding="utf-8").replace('username = "ann"',
+                                                                   'username = "Ann!"'),
+                       encoding="utf-8")
+    result = install("--destdir", str(root), "--no-venv", "--no-models", "--with-hq",
+                     "--python", sys.executable)
+    assert "web.users[0].username" in result.stderr and "does not load" in result.stderr

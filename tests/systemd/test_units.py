@@ -19,13 +19,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 UNIT_DIR = REPO / "systemd"
 SERVICES = ["cx-vision@.service", "cx-kiosk.service", "cx-sync.service", "cx-watch.service",
-            "cx-hq.service"]
-# cx-prune is a oneshot on a timer: verified with the others, not held to the services' rules.
-UNITS = SERVICES + ["cx-prune.service", "cx-prune.timer", "cx-station.target"]
+            "cx-hq.service", "cx-hq-web.service"]
+HQ_SERVICES = ("cx-hq.service", "cx-hq-web.service")
+# The prunes are oneshots on timers: verified with the others, not held to the services' rules.
+UNITS = SERVICES + ["cx-prune.service", "cx-prune.timer", "cx-hq-prune.service",
+                    "cx-hq-prune.timer", "cx-station.target"]
 CONFIG = "/etc/cx-station/station.toml"
 # HQ has its own config file (config/hq.example.toml).
-CONFIGS = {name: "/etc/cx-station/hq.toml" if name == "cx-hq.service" else CONFIG
+CONFIGS = {name: "/etc/cx-station/hq.toml" if name in HQ_SERVICES else CONFIG
            for name in SERVICES}
+# a service that runs a subcommand of another entry point than its name: (program, subcommand)
+COMMANDS = {"cx-hq-web.service": ("cx-hq", "serve")}
 SYSTEM_UNITS = [Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")]
 
 needs_systemd_analyze = pytest.mark.skipif(
@@ -189,10 +193,10 @@ def program_of(name: str) -> str:
 
 @pytest.mark.parametrize("name", SERVICES)
 def test_service_runs_its_entry_point_with_the_system_config(name):
-    program = program_of(name)
+    program, command = COMMANDS.get(name, (program_of(name), "run"))
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert program in scripts, f"{program} is not a [project.scripts] entry point"
-    run = "" if program == "cx-kiosk" else " run"
+    run = "" if program == "cx-kiosk" else f" {command}"
     camera = " --camera %i" if name.endswith("@.service") else ""   # instance = camera id
     assert service(name)["ExecStart"] == [
         f"/opt/cx-station/venv/bin/{program}{run} --config {CONFIGS[name]}{camera}"]
@@ -233,7 +237,7 @@ def test_memory_ceilings_fit_a_small_box():
 
 
 def test_services_with_no_device_get_a_private_dev():
-    for name in ("cx-sync.service", "cx-watch.service", "cx-hq.service"):
+    for name in ("cx-sync.service", "cx-watch.service", *HQ_SERVICES):
         section = service(name)
         assert last(section, "PrivateDevices") == "yes"
         assert "DeviceAllow" not in section
@@ -266,13 +270,15 @@ def test_only_sync_hq_and_the_alert_hook_may_open_network_sockets():
         # the [alerts] command hook, e.g. curl posting to the store's chat webhook
         "cx-watch.service": {"AF_UNIX", "AF_INET", "AF_INET6"},
         "cx-hq.service": {"AF_UNIX", "AF_INET", "AF_INET6"},
+        # serves HTTP, reads PostgreSQL, publishes pushes to the broker
+        "cx-hq-web.service": {"AF_UNIX", "AF_INET", "AF_INET6"},
     }
     for name in ("cx-vision@.service", "cx-kiosk.service"):
         assert last(service(name), "IPAddressDeny") == "any"
 
 
 def test_write_execute_memory_is_denied_where_no_code_is_generated():
-    for name in ("cx-sync.service", "cx-hq.service"):
+    for name in ("cx-sync.service", *HQ_SERVICES):
         assert last(service(name), "MemoryDenyWriteExecute") == "yes"
     # cx-watch runs the [alerts] command hook: any program, maybe one with a JIT.
     for name in ("cx-vision@.service", "cx-kiosk.service", "cx-watch.service"):
