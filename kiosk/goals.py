@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (QBoxLayout, QButtonGroup, QFrame, QGridLayout, QH
 
 from kiosk.alert_words import KPI_NOUNS, kpi_text
 from kiosk.charts import chart_font, fit_ticks, legible_axes, value_ticks
-from kiosk.reader import StoreReader
+from kiosk.reader import PageReader
 from kiosk.typeset import keep_together
 from kiosk.writer import DB_ERRORS
 from station.targets import TARGET_KPIS, Target
@@ -324,7 +324,6 @@ class GoalsPanel(QWidget):
     box), too long to freeze the screen. `drawn` is emitted once the new trends are on it."""
     failed = Signal(str)
     drawn = Signal()
-    _ready = Signal(object)                   # trends dict | Exception (worker)
 
     def __init__(self, config, strings, writer, parent=None):
         super().__init__(parent)
@@ -332,12 +331,9 @@ class GoalsPanel(QWidget):
         self.lang = config.kiosk.default_language
         self.span = "by_day"
         self.trends: dict = {}
-        self.reader = StoreReader(config, "goals-refresh")
+        self.reader = PageReader(config, "goals-refresh", again=self.refresh, parent=self)
         self.font_px = 14                      # chart text (the theme's small size)
         self.columns = 3                       # cards a row: 2 on a portrait screen
-        self._again = False                    # a refresh was asked for while one ran
-        self.reading_now = False               # from refresh() until its trends are drawn
-        self._ready.connect(self._on_ready)
         self.title = _label("panel")
         self.span_buttons = {s: QPushButton() for s in ("by_day", "by_week")}
         group = QButtonGroup(self)
@@ -390,20 +386,21 @@ class GoalsPanel(QWidget):
         """Read the trends off the GUI thread and draw them when done; False (and one more
         read afterwards) while a read is still running."""
         at = time.time() if now is None else now
-        # _ready is queued to this (GUI) thread: it is handled after the flags below are set
+        # shown on this (GUI) thread, so after the lines below
         if not self.reader.read(lambda store: build_trends(store, self.config, at),
-                                self._ready.emit):
-            self._again = True
+                                self._on_ready):
             return False
-        self._again = False
-        self.reading_now = True
         self.reading.setText(self.get("goals.reading"))
         self.reading.show()
         return True
 
+    @property
+    def reading_now(self) -> bool:
+        """From refresh() until its trends are drawn."""
+        return self.reader.busy
+
     def _on_ready(self, result) -> None:
         self.reading.hide()
-        self.reading_now = False
         if isinstance(result, Exception):
             log.error("goals refresh failed: %s", result)
             self.failed.emit(str(result))
@@ -411,8 +408,6 @@ class GoalsPanel(QWidget):
             self.trends = result
             self.render()
             self.drawn.emit()
-        if self._again:
-            self.refresh()
 
     def close_connections(self) -> None:
         self.reader.close()
