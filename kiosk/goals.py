@@ -77,6 +77,7 @@ class Chart(pg.PlotWidget):
 class KpiGoal(QFrame):
     """One KPI's card: name and status, target, overall figure, chart, gaps, reasons."""
     change_requested = Signal(str)
+    resized = Signal()
 
     def __init__(self, kpi: str, parent=None):
         super().__init__(parent)
@@ -172,6 +173,7 @@ class KpiGoal(QFrame):
         super().resizeEvent(event)
         self.fit_head()
         self._fit_x()
+        self.resized.emit()
 
     def fit_head(self) -> None:
         margins = self.layout().contentsMargins()
@@ -331,6 +333,7 @@ class GoalsPanel(QWidget):
         self.lang = config.kiosk.default_language
         self.span = "by_day"
         self.trends: dict = {}
+        self.rows: list[list[str]] = []        # the KPIs of each row of cards
         self.reader = PageReader(config, "goals-refresh", again=self.refresh, parent=self)
         self.font_px = 14                      # chart text (the theme's small size)
         self.columns = 3                       # cards a row: 2 on a portrait screen
@@ -357,9 +360,10 @@ class GoalsPanel(QWidget):
         for kpi in TARGET_KPIS:
             card = KpiGoal(kpi)
             card.change_requested.connect(self.edit)
+            card.resized.connect(self.fit_rows)
             self.cards[kpi] = card
-        # the cards scroll up and down when their rows need more height than the screen has
-        # (seven targets at 1280x800); never sideways, and never squeezed below their size
+        # the cards scroll up and down where their rows need more height than the screen
+        # has (a bigger font, a smaller screen): never squeezed below their size
         self.cards_box = QWidget()
         self.grid = QGridLayout(self.cards_box)
         self.grid.setContentsMargins(0, 0, 0, 0)
@@ -419,8 +423,8 @@ class GoalsPanel(QWidget):
             card.set_axes(px)
 
     def set_columns(self, columns: int) -> None:
-        """Cards a row: 3 on a landscape screen, 2 on a portrait one (where the editor's
-        controls go on a line of their own too)."""
+        """Cards a row: 3 on a landscape screen (4 for seven targets, card_spots), 2 on a
+        portrait one (where the editor's controls go on a line of their own too)."""
         self.editor.lines.setDirection(QBoxLayout.LeftToRight if columns > 2
                                        else QBoxLayout.TopToBottom)
         if columns != self.columns:
@@ -514,9 +518,27 @@ class GoalsPanel(QWidget):
         for i in range(len(TARGET_KPIS)):
             self.grid.setColumnStretch(i, 1 if i < columns else 0)
             self.grid.setRowStretch(i, 1 if i < rows else 0)
+        self.rows = [[] for _ in range(rows)]
         for kpi, (row, column, span) in zip(shown, spots):
             self.grid.addWidget(self.cards[kpi], row, column, 1, span)
+            self.rows[row].append(kpi)
             self._render_card(self.cards[kpi], self.trends[kpi])
+        self.fit_rows()
+        # never sideways: cards wider than the screen widen the page (which the layout check
+        # sees) rather than being cut at the scroll area's edge
+        self.scroll.setMinimumWidth(self.cards_box.minimumSizeHint().width() +
+                                    self.scroll.verticalScrollBar().sizeHint().width())
+
+    def fit_rows(self) -> None:
+        """Each row of cards at least as high as its cards' wrapped text needs at their
+        width: the grid's own sum of the rows knows no width, and squeezed a card's chart
+        under the text beneath it where a line more wrapped."""
+        for row in range(len(TARGET_KPIS)):
+            kpis = self.rows[row] if row < len(self.rows) else []
+            need = max((self.cards[k].heightForWidth(self.cards[k].width()) for k in kpis),
+                       default=0)
+            if need != self.grid.rowMinimumHeight(row):
+                self.grid.setRowMinimumHeight(row, max(0, need))
 
     def _render_card(self, card: KpiGoal, trend: dict) -> None:
         kpi, target, overall = card.kpi, trend["target"], trend["overall"]
