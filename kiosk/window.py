@@ -172,7 +172,8 @@ class KioskWindow(QWidget):
         kiosk = config.kiosk
         self.strings.set_wording(kiosk.wording)
         self.screens["followup"].reasons = kiosk.reasons
-        self.screens["thanks"].review_url = kiosk.review_url
+        self.screens["thanks"].review_urls = {lang: kiosk.review_url_for(lang)
+                                              for lang in kiosk.languages}
         admin = self.screens["admin"]
         for part in (admin, admin.goals, admin.alerts):     # they name the reasons too
             part.config = config
