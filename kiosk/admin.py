@@ -36,7 +36,7 @@ from kiosk.counter_check import CounterCheckPanel
 from kiosk.dashboard import DWELL_EDGES_MIN, PERIODS, Dashboard, Figures
 from kiosk.goals import GoalsPanel
 from kiosk.keyboard import OnScreenKeyboard
-from kiosk.reader import StoreReader
+from kiosk.reader import PageReader
 from kiosk.typeset import keep_together
 from kiosk.writer import DB_ERRORS
 
@@ -82,8 +82,6 @@ class AdminScreen(QWidget):
     closed = Signal()
     exit_requested = Signal()
     chimed = Signal()                            # a beep for a new alert or case
-    # Figures | Exception, start time, read no., whether to draw it
-    _ready = Signal(object, float, int, bool)
 
     def __init__(self, config, strings, writer, parent=None):
         super().__init__(parent)
@@ -95,13 +93,12 @@ class AdminScreen(QWidget):
         self.last_refresh_ms: float | None = None
         self.dashboard = Dashboard(config)
         self.words = AdminWords(config, strings, self.lang)
-        self.reader = StoreReader(config, "dashboard-refresh")
-        self._ready.connect(self._on_ready)
+        self.reader = PageReader(config, "dashboard-refresh", again=self.refresh_in_background,
+                                 parent=self)
         # reads are numbered as they begin (under the reader's lock): an older read finishing
         # late never draws over a newer one
         self._reads = itertools.count(1)
         self._drawn_read = 0
-        self._again = False                      # asked to read while a read ran
         self._case_asked: str | None = None      # the newest case the case list was read for
         self.store_name = config.station.name or config.station.store
         self.portrait: bool | None = None
@@ -408,8 +405,7 @@ class AdminScreen(QWidget):
         self.after_paint(self._read_now)
 
     def _read_now(self) -> None:
-        if not self.refresh_in_background():
-            self._again = True                   # the start-up warm-up runs: read after it
+        self.refresh_in_background(retry=True)   # the start-up warm-up may run: after it
 
     def refresh_page(self) -> None:
         """The Refresh button: read again what the page on show shows, off the GUI thread."""
@@ -505,10 +501,12 @@ class AdminScreen(QWidget):
                 figures = self.dashboard.figures(store, self.period)
             except DB_ERRORS as exc:
                 figures = exc
-        return self._on_ready(figures, start, read, True)
+        return self.reader.shown(lambda f: self._draw_read(f, start, read, True), figures)
 
-    def refresh_in_background(self, period: str | None = None, draw: bool = True) -> bool:
-        """Read on a worker thread and draw when done; False if a read is still running.
+    def refresh_in_background(self, period: str | None = None, draw: bool = True,
+                              retry: bool = False) -> bool:
+        """Read on a worker thread and draw when done; False if a read is still running
+        (with `retry`, read once more when it is done).
 
         ``refresh_in_background("30d", draw=False)`` at start-up fills the day cache, so the
         manager's first look at 30 days does not wait for a scan of the whole month.
@@ -521,18 +519,10 @@ class AdminScreen(QWidget):
             read.append(next(self._reads))
             return self.dashboard.figures(store, period)
 
-        def done(figures):
-            self._ready.emit(figures, start, read[0] if read else 0, draw)
+        def show(figures):
+            return self._draw_read(figures, start, read[0] if read else 0, draw)
 
-        return self.reader.read(work, done)
-
-    def _on_ready(self, figures, start: float, read: int, draw: bool = True) -> bool:
-        again, self._again = self._again, False
-        try:
-            return self._draw_read(figures, start, read, draw)
-        finally:
-            if again:
-                self.refresh_in_background()
+        return self.reader.read(work, show, retry=retry)
 
     def _draw_read(self, figures, start: float, read: int, draw: bool) -> bool:
         if not draw and not isinstance(figures, Exception):

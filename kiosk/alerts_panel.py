@@ -12,7 +12,7 @@ The list: unresolved alerts first, then the most recently resolved, each newest 
 row tinted by its severity (kiosk/theme.py). Beside it the selected alert: its kind, subject,
 how often and when (local time), its state with the manager's note, and its context's key
 facts (kiosk/alert_words.py). Writes go through the kiosk's connection (the writer's store),
-as a case's resolution does; reads through a StoreReader off the GUI thread.
+as a case's resolution does; reads through a PageReader off the GUI thread.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (QBoxLayout, QFrame, QHBoxLayout, QLabel, QLineEdi
 
 from kiosk.alert_words import AlertWords
 from kiosk.keyboard import OnScreenKeyboard
-from kiosk.reader import StoreReader
+from kiosk.reader import PageReader
 from kiosk.theme import SEVERITY_COLOURS, SEVERITY_TINTS
 from kiosk.writer import DB_ERRORS
 from station.alerts import Alert
@@ -61,7 +61,6 @@ class AlertsPanel(QWidget):
     was read, `failed` with the reason when the database cannot be read or written."""
     failed = Signal(str)
     drawn = Signal()
-    _ready = Signal(object)               # list[Alert] | Exception (worker)
 
     def __init__(self, config, strings, writer, parent=None):
         super().__init__(parent)
@@ -69,10 +68,7 @@ class AlertsPanel(QWidget):
         self.lang = config.kiosk.default_language
         self.alerts: list[Alert] = []
         self.words = AlertWords(config, strings, self.lang)
-        self.reader = StoreReader(config, "alerts-refresh")
-        self._again = False
-        self.reading_now = False
-        self._ready.connect(self._on_ready)
+        self.reader = PageReader(config, "alerts-refresh", again=self.refresh, parent=self)
 
         self.title = _label("panel", wrap=False)
         head = QHBoxLayout()
@@ -126,14 +122,13 @@ class AlertsPanel(QWidget):
     def refresh(self) -> bool:
         """Read the alerts off the GUI thread and draw them when done; False (and one more
         read afterwards) while a read is still running."""
-        if not self.reader.read(read_alerts, self._ready.emit):
-            self._again = True
-            return False
-        self._again, self.reading_now = False, True
-        return True
+        return self.reader.read(read_alerts, self._on_ready)
+
+    @property
+    def reading_now(self) -> bool:
+        return self.reader.busy
 
     def _on_ready(self, result) -> None:
-        self.reading_now = False
         if isinstance(result, Exception):
             log.error("alerts refresh failed: %s", result)
             self.failed.emit(str(result))
@@ -142,8 +137,6 @@ class AlertsPanel(QWidget):
                 self.alerts = result
                 self.render()
             self.drawn.emit()
-        if self._again:
-            self.refresh()
 
     def close_connections(self) -> None:
         self.reader.close()

@@ -24,7 +24,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QBoxLayout, QFrame, QGridLayout, QHBoxLayout, QLabel,
                                QPushButton, QVBoxLayout, QWidget)
 
-from kiosk.reader import StoreReader
+from kiosk.reader import PageReader
 from kiosk.typeset import keep_together
 from kiosk.writer import DB_ERRORS
 from station.handcount import Calibration, calibration, format_factor
@@ -48,17 +48,13 @@ def _label(name: str = "", wrap: bool = True) -> QLabel:
 class CounterCheckPanel(QWidget):
     failed = Signal(str)
     drawn = Signal()                         # a read was drawn (tests, the admin screen)
-    _ready = Signal(object)                  # Calibration | Exception, from the worker
 
     def __init__(self, config, strings, writer, parent=None, clock=time.time):
         super().__init__(parent)
         self.config, self.strings, self.writer, self.clock = config, strings, writer, clock
         self.lang = config.kiosk.default_language
-        self.reader = StoreReader(config, "counter-refresh")
+        self.reader = PageReader(config, "counter-refresh", again=self.refresh, parent=self)
         self.calibration: Calibration | None = None
-        self._again = False
-        self.reading_now = False               # from refresh() until its read is drawn
-        self._ready.connect(self._on_ready)
         self.reset_entry()
 
         self.title = _label("panel")
@@ -222,18 +218,19 @@ class CounterCheckPanel(QWidget):
 
     # -- reading ------------------------------------------------------------------------------
     def refresh(self) -> bool:
-        if not self.reader.read(calibration, self._ready.emit):
-            self._again = True
+        if not self.reader.read(calibration, self._on_ready):
             return False
-        self._again = False
-        self.reading_now = True
         self.reading.setText(self.get("counter.reading"))
         self.reading.show()
         return True
 
+    @property
+    def reading_now(self) -> bool:
+        """From refresh() until its read is drawn."""
+        return self.reader.busy
+
     def _on_ready(self, result) -> None:
         self.reading.hide()
-        self.reading_now = False
         if isinstance(result, Exception):
             log.error("counter check read failed: %s", result)
             self.failed.emit(str(result))
@@ -241,8 +238,6 @@ class CounterCheckPanel(QWidget):
             self.calibration = result
             self.render()
             self.drawn.emit()
-        if self._again:
-            self.refresh()
 
     def close_connections(self) -> None:
         self.reader.close()

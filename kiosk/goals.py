@@ -19,14 +19,15 @@ import math
 import time
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (QBoxLayout, QButtonGroup, QFrame, QGridLayout, QHBoxLayout,
-                               QLabel, QPushButton, QVBoxLayout, QWidget)
+                               QLabel, QPushButton, QScrollArea, QScroller, QVBoxLayout,
+                               QWidget)
 
 from kiosk.alert_words import KPI_NOUNS, kpi_text
 from kiosk.charts import chart_font, fit_ticks, legible_axes, value_ticks
-from kiosk.reader import StoreReader
+from kiosk.reader import PageReader
 from kiosk.typeset import keep_together
 from kiosk.writer import DB_ERRORS
 from station.targets import TARGET_KPIS, Target
@@ -45,6 +46,8 @@ STEPS = {"nps": 1, "csat": 1, "ces": 0.1, "participation_rate": 0.5, "complaint_
 # figures, no camera entries for participation, no resolved case for the handling time.
 GAP_KEYS = {"participation_rate": "goals.gaps.camera", "handling_median_s": "goals.gaps.cases",
             "conversion": "goals.gaps.camera"}
+MIN_CHART_PX = 90
+TOP_ROOM_PX = 10
 LINE = pg.mkPen("#0b5cab", width=2)
 BAND = pg.mkBrush(11, 92, 171, 60)
 TARGET_PEN = pg.mkPen("#b3261e", width=2, style=Qt.DashLine)
@@ -62,9 +65,19 @@ def plotted(kpi: str, value: float) -> float:
     return value / 60 if kpi == "handling_median_s" else value
 
 
+class Chart(pg.PlotWidget):
+    """A card's chart, asking for no more height than its minimum: the cards' scroll area
+    makes them as high as they ask, so pyqtgraph's 400 px would scroll even six cards on a
+    1920x1080 screen. Where the cards fit, the charts take the height left over."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumHeight())
+
+
 class KpiGoal(QFrame):
     """One KPI's card: name and status, target, overall figure, chart, gaps, reasons."""
     change_requested = Signal(str)
+    resized = Signal()
 
     def __init__(self, kpi: str, parent=None):
         super().__init__(parent)
@@ -75,13 +88,13 @@ class KpiGoal(QFrame):
         self.reasons = _label("subtle")
         self.change = QPushButton()
         self.change.clicked.connect(lambda: self.change_requested.emit(self.kpi))
-        self.plot = pg.PlotWidget()
+        self.plot = Chart()
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
-        self.plot.setMinimumHeight(90)
+        self.plot.setMinimumHeight(MIN_CHART_PX)
         # room above the axis: its top label is centred on the edge and was cut in half
-        self.plot.getPlotItem().setContentsMargins(0, 10, 4, 0)
+        self.plot.getPlotItem().setContentsMargins(0, TOP_ROOM_PX, 4, 0)
         self.font_px = 14
         self.titles: tuple[str | None, str | None] = (None, None)
         self.ticks: list[tuple[int, str]] = []        # every period's label, oldest first
@@ -116,6 +129,12 @@ class KpiGoal(QFrame):
         self.font_px = px
         self.titles = (bottom or self.titles[0], left or self.titles[1])
         legible_axes(self.plot, px, *self.titles)
+        # the left title runs up the chart: the chart at least as high as it is long, plus
+        # the bottom axis and the room kept above
+        left, bottom = self.plot.getAxis("left"), self.plot.getAxis("bottom")
+        title = left.label.boundingRect().width() if self.titles[1] else 0
+        self.plot.setMinimumHeight(max(MIN_CHART_PX, math.ceil(
+            bottom.minimumHeight() + title + TOP_ROOM_PX + 2)))
         self._fit_x()
 
     def draw(self, cells: list[dict], target_value: float) -> None:
@@ -154,6 +173,7 @@ class KpiGoal(QFrame):
         super().resizeEvent(event)
         self.fit_head()
         self._fit_x()
+        self.resized.emit()
 
     def fit_head(self) -> None:
         margins = self.layout().contentsMargins()
@@ -197,6 +217,25 @@ class KpiGoal(QFrame):
         self.plot.addItem(low)
         self.plot.addItem(high)
         self.plot.addItem(pg.FillBetweenItem(low, high, brush=BAND))
+
+
+def card_spots(kpis: list[str], columns: int) -> list[tuple[int, int, int]]:
+    """(row, column, columns spanned) of each KPI's card, `columns` a row (3 landscape, 2
+    portrait). More cards than two landscape rows hold get a fourth column rather than a row
+    the screen has no height for; NPS's card (first: TARGET_KPIS's order) spans two columns
+    where the last row has a slot to spare, so its reasons beside its chart have room."""
+    if columns > 2 and len(kpis) > 2 * columns:
+        columns += 1
+    spare = -len(kpis) % columns
+    wide = {"nps"} if "nps" in kpis and spare else set()
+    spots, slot = [], 0
+    for kpi in kpis:
+        span = 2 if kpi in wide else 1
+        if slot % columns + span > columns:         # not across the end of a row
+            slot += columns - slot % columns
+        spots.append((slot // columns, slot % columns, span))
+        slot += span
+    return spots
 
 
 def _short(period: str) -> str:
@@ -287,7 +326,6 @@ class GoalsPanel(QWidget):
     box), too long to freeze the screen. `drawn` is emitted once the new trends are on it."""
     failed = Signal(str)
     drawn = Signal()
-    _ready = Signal(object)                   # trends dict | Exception (worker)
 
     def __init__(self, config, strings, writer, parent=None):
         super().__init__(parent)
@@ -295,12 +333,10 @@ class GoalsPanel(QWidget):
         self.lang = config.kiosk.default_language
         self.span = "by_day"
         self.trends: dict = {}
-        self.reader = StoreReader(config, "goals-refresh")
+        self.rows: list[list[str]] = []        # the KPIs of each row of cards
+        self.reader = PageReader(config, "goals-refresh", again=self.refresh, parent=self)
         self.font_px = 14                      # chart text (the theme's small size)
         self.columns = 3                       # cards a row: 2 on a portrait screen
-        self._again = False                    # a refresh was asked for while one ran
-        self.reading_now = False               # from refresh() until its trends are drawn
-        self._ready.connect(self._on_ready)
         self.title = _label("panel")
         self.span_buttons = {s: QPushButton() for s in ("by_day", "by_week")}
         group = QButtonGroup(self)
@@ -324,8 +360,20 @@ class GoalsPanel(QWidget):
         for kpi in TARGET_KPIS:
             card = KpiGoal(kpi)
             card.change_requested.connect(self.edit)
+            card.resized.connect(self.fit_rows)
             self.cards[kpi] = card
-        self.grid = QGridLayout()
+        # the cards scroll up and down where their rows need more height than the screen
+        # has (a bigger font, a smaller screen): never squeezed below their size
+        self.cards_box = QWidget()
+        self.grid = QGridLayout(self.cards_box)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("goals")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.cards_box)
+        QScroller.grabGesture(self.scroll.viewport(), QScroller.TouchGesture)
         self.editor = TargetEditor()
         self.editor.saved.connect(self.save_target)
         self.editor.cancelled.connect(self.editor.hide)
@@ -334,7 +382,7 @@ class GoalsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(head)
         layout.addWidget(self.empty)
-        layout.addLayout(self.grid, 1)
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.editor)
 
     # -- actions ---------------------------------------------------------------------------
@@ -342,20 +390,21 @@ class GoalsPanel(QWidget):
         """Read the trends off the GUI thread and draw them when done; False (and one more
         read afterwards) while a read is still running."""
         at = time.time() if now is None else now
-        # _ready is queued to this (GUI) thread: it is handled after the flags below are set
+        # shown on this (GUI) thread, so after the lines below
         if not self.reader.read(lambda store: build_trends(store, self.config, at),
-                                self._ready.emit):
-            self._again = True
+                                self._on_ready):
             return False
-        self._again = False
-        self.reading_now = True
         self.reading.setText(self.get("goals.reading"))
         self.reading.show()
         return True
 
+    @property
+    def reading_now(self) -> bool:
+        """From refresh() until its trends are drawn."""
+        return self.reader.busy
+
     def _on_ready(self, result) -> None:
         self.reading.hide()
-        self.reading_now = False
         if isinstance(result, Exception):
             log.error("goals refresh failed: %s", result)
             self.failed.emit(str(result))
@@ -363,8 +412,6 @@ class GoalsPanel(QWidget):
             self.trends = result
             self.render()
             self.drawn.emit()
-        if self._again:
-            self.refresh()
 
     def close_connections(self) -> None:
         self.reader.close()
@@ -376,8 +423,8 @@ class GoalsPanel(QWidget):
             card.set_axes(px)
 
     def set_columns(self, columns: int) -> None:
-        """Cards a row: 3 on a landscape screen, 2 on a portrait one (where the editor's
-        controls go on a line of their own too)."""
+        """Cards a row: 3 on a landscape screen (4 for seven targets, card_spots), 2 on a
+        portrait one (where the editor's controls go on a line of their own too)."""
         self.editor.lines.setDirection(QBoxLayout.LeftToRight if columns > 2
                                        else QBoxLayout.TopToBottom)
         if columns != self.columns:
@@ -464,17 +511,34 @@ class GoalsPanel(QWidget):
             card.setVisible(card.kpi in self.trends)
         self.empty.setVisible(not self.trends)
         self.empty.setText(self.get("goals.none"))
-        # Three columns: six cards fill two rows at 1920x1080 and at 1280x800; two on a
-        # portrait screen, three rows. More targets (conversion makes seven) widen the grid
-        # instead of adding a row the screen has no height for.
         shown = [k for k in TARGET_KPIS if k in self.trends]
-        rows = 2 if self.columns > 2 else 3
-        columns = max(self.columns, math.ceil(len(shown) / rows))
-        for column in range(len(TARGET_KPIS)):
-            self.grid.setColumnStretch(column, 1 if column < columns else 0)
-        for i, kpi in enumerate(shown):
-            self.grid.addWidget(self.cards[kpi], i // columns, i % columns)
+        spots = card_spots(shown, self.columns)
+        columns = max((column + span for column, span in (s[1:] for s in spots)), default=0)
+        rows = max((row + 1 for row, _, _ in spots), default=0)
+        for i in range(len(TARGET_KPIS)):
+            self.grid.setColumnStretch(i, 1 if i < columns else 0)
+            self.grid.setRowStretch(i, 1 if i < rows else 0)
+        self.rows = [[] for _ in range(rows)]
+        for kpi, (row, column, span) in zip(shown, spots):
+            self.grid.addWidget(self.cards[kpi], row, column, 1, span)
+            self.rows[row].append(kpi)
             self._render_card(self.cards[kpi], self.trends[kpi])
+        self.fit_rows()
+        # never sideways: cards wider than the screen widen the page (which the layout check
+        # sees) rather than being cut at the scroll area's edge
+        self.scroll.setMinimumWidth(self.cards_box.minimumSizeHint().width() +
+                                    self.scroll.verticalScrollBar().sizeHint().width())
+
+    def fit_rows(self) -> None:
+        """Each row of cards at least as high as its cards' wrapped text needs at their
+        width: the grid's own sum of the rows knows no width, and squeezed a card's chart
+        under the text beneath it where a line more wrapped."""
+        for row in range(len(TARGET_KPIS)):
+            kpis = self.rows[row] if row < len(self.rows) else []
+            need = max((self.cards[k].heightForWidth(self.cards[k].width()) for k in kpis),
+                       default=0)
+            if need != self.grid.rowMinimumHeight(row):
+                self.grid.setRowMinimumHeight(row, max(0, need))
 
     def _render_card(self, card: KpiGoal, trend: dict) -> None:
         kpi, target, overall = card.kpi, trend["target"], trend["overall"]

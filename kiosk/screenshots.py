@@ -11,7 +11,8 @@ screen with its staff badge, each question, the follow-up of each group with its
 detractor's with 'report a problem'), the comment with the on-screen keyboard, the complaint
 screen (and typing contact details on the keyboard), the first-visit question, the thank-you
 of each group (the promoter's with the review QR code) and after a complaint, the PIN pad (and after a wrong PIN), the admin dashboard for each period,
-a case being resolved on the keyboard, the Goals page and its target editor, the Alerts page
+a case being resolved on the keyboard, the Goals page with a target on every KPI and its
+target editor (per day, and per week on the participation rate), the Alerts page
 and an alert's note on the keyboard, the Counter page with a hand count being entered.
 
 The admin screen is drawn from a throw-away database of a simulated week with a few alerts,
@@ -38,12 +39,16 @@ from kiosk.service import build
 from station.alerts import evaluate_targets
 from station.simulate import simulate
 from station.store import Presence, Response, Store, Visit
+from station.targets import TARGET_KPIS, Target
 
 # The admin screenshot shows a simulated week: "today" alone would be nearly empty just after
 # midnight, and a week fills every chart whatever the hour the screenshot is taken.
 SAMPLE_PERIOD = "7d"
 SAMPLE_RESPONSES = 700
 SAMPLE_VISITS = 4000
+# Near the simulated figures; a KPI the config gives no target gets its own here.
+SAMPLE_TARGETS = {"nps": 15, "csat": 72, "ces": 5.0, "participation_rate": 20,
+                  "complaint_rate": 12, "handling_median_s": 1800, "conversion": 30}
 REPO = Path(__file__).resolve().parents[1]
 FOLDER = REPO / "kiosk" / "screenshots"
 # The kiosk's screens: full HD and a 10" 1280x800 panel landscape, full HD portrait.
@@ -53,7 +58,8 @@ SCENES = (
     "attract", "score", "followup-detractor", "followup-passive", "followup-promoter",
     "followup-keyboard", "complaint", "complaint-keyboard", "csat", "ces", "first_visit",
     "thanks-promoter", "thanks-passive", "thanks-detractor", "thanks-complaint", "unavailable", "pin", "pin-wrong", "admin-today", "admin", "admin-30d",
-    "admin-case-keyboard", "admin-goals", "admin-goal-editor", "admin-alerts",
+    "admin-case-keyboard", "admin-goals", "admin-goal-editor", "admin-goal-editor-week",
+    "admin-alerts",
     "admin-alerts-keyboard", "admin-counter",
 )
 NAME = re.compile(r"^(?P<scene>[a-z0-9_-]+)-(?P<lang>[a-z]{2})-(?P<w>\d+)x(?P<h>\d+)\.png$")
@@ -82,6 +88,7 @@ def _sample_store(config, folder: Path, now: float | None = None):
                  days=PERIODS[SAMPLE_PERIOD] + 1, seed=7, now=now)
         store.put_health("vision", {"fps": 9.8, "last_frame": now - 2}, ts=now)
         _sample_alerts(store, config, now)
+        _sample_every_target(store, config, now)
         _sample_hand_counts(store, config, now)
         store.mark_acked(store.outbox_status()["last_seq"], at=now - 3)
     finally:
@@ -119,6 +126,16 @@ def _sample_alerts(store, config, now: float) -> None:
         "reopens": 3}, at=now - 26 * 3600)
     store.close_alert(camera, note="Camera cable plugged back in", who="admin",
                       at=now - 25 * 3600)
+
+
+def _sample_every_target(store, config, now: float) -> None:
+    """A target on each KPI that can have one (the config may leave some out): the Goals page
+    with as many cards as it can ever show. Set after the alerts, whose KPI rule judged the
+    config's own targets."""
+    for kpi, spec in TARGET_KPIS.items():
+        if store.target(kpi) is None:
+            store.set_target(Target(kpi, SAMPLE_TARGETS[kpi], spec.direction, "week"), "admin",
+                             at=now)
 
 
 def _sample_hand_counts(store, config, now: float) -> None:
@@ -275,14 +292,16 @@ def _scenes(w) -> dict:
         w.show_screen("attract")
         w.screens["attract"].set_open_items(count_open_items(w.writer.store))
 
-    def goals():
-        admin()()
-        w.screens["admin"].show_goals()
-        wait(w.screens["admin"].goals)          # the trends are read on a worker thread
-
-    def goal_editor():
-        goals()
-        w.screens["admin"].goals.edit("nps")
+    def goals(span="by_day", editing=None):
+        def go():
+            admin()()
+            w.screens["admin"].show_goals()
+            panel = w.screens["admin"].goals
+            wait(panel)                         # the trends are read on a worker thread
+            panel.set_span(span)
+            if editing:
+                panel.edit(editing)
+        return go
 
     def alerts(keyboard=False):
         def go():
@@ -331,8 +350,9 @@ def _scenes(w) -> dict:
         "admin": admin(),
         "admin-30d": admin("30d"),
         "admin-case-keyboard": case_keyboard,
-        "admin-goals": goals,
-        "admin-goal-editor": goal_editor,
+        "admin-goals": goals(),
+        "admin-goal-editor": goals(editing="nps"),
+        "admin-goal-editor-week": goals("by_week", editing="participation_rate"),
         "admin-alerts": alerts(),
         "admin-alerts-keyboard": alerts(keyboard=True),
         "admin-counter": counter,

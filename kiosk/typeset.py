@@ -7,6 +7,11 @@
 The last two words of each line (of three words or more) are joined by a no-break space, so
 wherever Qt wraps the label at whatever width the screen gives it, the last line holds at
 least two words. Shorter lines are left as they are.
+
+This is for the admin screen's left-aligned text: built as a string before any widget has it
+(kiosk/admin_words.py), often several lines in one label, each kept on its own, at no cost
+when the screen is resized. A shopper's centred title is a kiosk.widgets.BalancedLabel
+instead: it balances every line of the title at the width it has, which a string cannot.
 """
 from __future__ import annotations
 

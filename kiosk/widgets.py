@@ -172,7 +172,8 @@ class BalancedLabel(QLabel):
     """A centred, word-wrapped label whose lines are balanced: its text is laid out in the
     narrowest width that keeps the number of lines it needs, so a question that wraps reads
     'Quý khách có sẵn lòng giới thiệu CX Demo Store / cho bạn bè hoặc đồng nghiệp không?'
-    instead of leaving 'không?' alone on the last line. `text()` is the text as set."""
+    instead of leaving 'không?' alone on the last line. `text()` is the text as set.
+    Left-aligned admin text keeps its last two words together instead (kiosk.typeset)."""
 
     def __init__(self, name: str = "", parent=None):
         super().__init__(parent)

@@ -4,11 +4,11 @@ import time
 
 from PySide6.QtWidgets import QApplication
 
-from kiosk.goals import STATUS_COLOURS
+from kiosk.goals import STATUS_COLOURS, card_spots
 from kiosk.typeset import plain
 from kiosk_testlib import read_store, tap
 from station.simulate import simulate
-from station.targets import Target
+from station.targets import TARGET_KPIS, Target
 from station.trends import build_trends
 
 
@@ -127,3 +127,24 @@ def test_the_editor_keeps_a_target_in_its_range_and_steps_cleanly(qtbot, kiosk):
     assert goals.editor.value == 6.9 and goals.editor.value_label.text() == "6.9"
     goals.edit("complaint_rate")
     assert goals.editor.direction.text() == "lower is better"
+
+
+def test_cards_fill_whole_rows_and_seven_take_two_landscape_rows():
+    every = list(TARGET_KPIS)
+    six = [k for k in every if k != "participation_rate"]
+    # landscape: seven cards in two rows of four, NPS's two columns wide (room for reasons)
+    assert card_spots(every, 3) == [(0, 0, 2), (0, 2, 1), (0, 3, 1), (1, 0, 1), (1, 1, 1),
+                                    (1, 2, 1), (1, 3, 1)]
+    assert card_spots(six, 3) == [(r, c, 1) for r in range(2) for c in range(3)]
+    # portrait: NPS across the top row, the other six two by two
+    assert card_spots(every, 2) == [(0, 0, 2)] + [(r, c, 1) for r in (1, 2, 3) for c in (0, 1)]
+    assert card_spots(six, 2) == [(r, c, 1) for r in range(3) for c in range(2)]
+    assert card_spots(["csat", "ces"], 3) == [(0, 0, 1), (0, 1, 1)]
+    for n in range(1, len(every) + 1):
+        for columns in (2, 3):
+            spots = card_spots(every[:n], columns)
+            cells = [(r, c + i) for r, c, span in spots for i in range(span)]
+            assert len(cells) == len(set(cells))                  # no two cards overlap
+            width = max(c for _, c in cells) + 1
+            assert width <= columns + (columns > 2)
+            assert all(c + span <= width for _, c, span in spots)

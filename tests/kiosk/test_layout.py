@@ -5,14 +5,16 @@ is at least the minimum (tests/kiosk/layout_check.py says how each is judged).
 The screens are the screenshot scenes (kiosk/screenshots.py SCENES): the attract screen, each
 question, the follow-up of each group with its reasons, the comment on the keyboard, each
 thank-you, the PIN pad, the admin dashboard per period, a case resolved on the keyboard, the
-Goals page and its editor, the Alerts page and its note on the keyboard. One real window per
-size on the screenshots' sample database, put in each scene in turn.
+Goals page with a target on every KPI that can have one (seven cards) and its editor, the
+Alerts page and its note on the keyboard. One real window per size on the screenshots' sample
+database, put in each scene in turn.
 """
 import pytest
 
 from kiosk.i18n import Strings
 from kiosk.screenshots import SCENES, SIZES, Stage, sample_config
 from kiosk_testlib import make_config
+from station.targets import TARGET_KPIS
 from layout_check import check_window
 
 LANGUAGES = ("vi", "en")
@@ -59,5 +61,16 @@ def test_every_scene_is_checked():
     assert {"attract", "score", "followup-detractor", "followup-passive", "followup-promoter",
             "followup-keyboard", "csat", "ces", "thanks-promoter", "thanks-passive",
             "thanks-detractor", "pin", "admin-today", "admin", "admin-30d",
-            "admin-case-keyboard", "admin-goals", "admin-alerts"} <= set(SCENES)
+            "admin-case-keyboard", "admin-goals", "admin-goal-editor", "admin-goal-editor-week",
+            "admin-alerts"} <= set(SCENES)
     assert set(SIZES) == {(1920, 1080), (1280, 800), (1080, 1920)}
+
+
+@pytest.mark.parametrize("scene", ["admin-goals", "admin-goal-editor", "admin-goal-editor-week"])
+def test_the_goals_scenes_show_a_card_for_every_kpi_that_can_have_a_target(stage, scene):
+    shown = stage((1280, 800))
+    shown.show(scene, "en")
+    goals = shown.window.screens["admin"].goals
+    assert [kpi for kpi, card in goals.cards.items()
+            if card.isVisibleTo(shown.window)] == list(TARGET_KPIS)
+    assert goals.editor.isVisibleTo(shown.window) == (scene != "admin-goals")
